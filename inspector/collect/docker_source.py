@@ -1,0 +1,143 @@
+"""Read containers from the Docker API: one list call, one inspect per running container.
+
+Only the fields cnet shows are kept.  ``Config.Env`` and the command line come back in
+the API replies, and are dropped here so they can never reach a snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from inspector.model import Container, NetworkAttachment, PublishedPort
+
+DEFAULT_TIMEOUT_S = 5.0
+
+
+class DockerUnavailable(Exception):
+    """The engine cannot be asked (no socket, refused, permission denied, timeout)."""
+
+
+@dataclass(frozen=True)
+class DockerView:
+    """Containers as Docker reports them, before their namespaces are read."""
+
+    containers: tuple[Container, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def connect(timeout: float = DEFAULT_TIMEOUT_S) -> Any:
+    """A low-level API client from the environment (DOCKER_HOST and friends)."""
+    try:
+        import docker
+        from docker.errors import DockerException
+    except ImportError as exc:  # pragma: no cover - it is a dependency
+        raise DockerUnavailable(f"the docker package is not installed ({exc})") from exc
+    try:
+        client = docker.from_env(timeout=int(max(1, timeout)))
+        client.api.ping()
+    except DockerException as exc:
+        raise DockerUnavailable(_describe(exc)) from exc
+    except Exception as exc:  # requests/urllib3 errors escape docker's wrapper
+        raise DockerUnavailable(_describe(exc)) from exc
+    return client.api
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "Permission denied" in text:
+        return f"permission denied on the Docker socket ({text})"
+    return text
+
+
+def _networks(summary: dict[str, Any]) -> tuple[NetworkAttachment, ...]:
+    networks = (summary.get("NetworkSettings") or {}).get("Networks") or {}
+    return tuple(
+        NetworkAttachment(
+            name=name,
+            ip=(ep or {}).get("IPAddress") or None,
+            gateway=(ep or {}).get("Gateway") or None,
+            mac=(ep or {}).get("MacAddress") or None,
+        )
+        for name, ep in sorted(networks.items())
+    )
+
+
+def _ports(summary: dict[str, Any]) -> tuple[PublishedPort, ...]:
+    ports = [
+        PublishedPort(
+            container_port=int(p["PrivatePort"]),
+            protocol=str(p.get("Type", "tcp")),
+            host_ip=p.get("IP") or None,
+            host_port=int(p["PublicPort"]) if p.get("PublicPort") else None,
+        )
+        for p in summary.get("Ports") or []
+        if p.get("PrivatePort")
+    ]
+    ports.sort(key=lambda p: (p.container_port, p.protocol, p.host_ip or "", p.host_port or 0))
+    return tuple(dict.fromkeys(ports))
+
+
+def read_containers(api: Any) -> DockerView:
+    """List every container (running and stopped) and find the pid of the running ones."""
+    from docker.errors import DockerException, NotFound
+
+    try:
+        summaries = api.containers(all=True)
+    except Exception as exc:
+        raise DockerUnavailable(_describe(exc)) from exc
+    names_by_id = {s["Id"]: _name(s) for s in summaries}
+    containers: list[Container] = []
+    warnings: list[str] = []
+    for s in summaries:
+        name = names_by_id[s["Id"]]
+        state = str(s.get("State") or "unknown")
+        mode = str((s.get("HostConfig") or {}).get("NetworkMode") or "default")
+        pid: int | None = None
+        if state == "running":
+            try:
+                detail = api.inspect_container(s["Id"])
+            except NotFound:
+                warnings.append(f"container {name} disappeared during the scan; skipped")
+                continue
+            except DockerException as exc:
+                warnings.append(f"container {name}: inspect failed ({_describe(exc)})")
+            else:
+                st = detail.get("State") or {}
+                state = str(st.get("Status") or state)
+                pid = int(st.get("Pid") or 0) or None
+                mode = str((detail.get("HostConfig") or {}).get("NetworkMode") or mode)
+        containers.append(
+            Container(
+                id=s["Id"],
+                name=name,
+                image=str(s.get("Image") or ""),
+                state=state,
+                pid=pid,
+                network_mode=mode,
+                netns_shared_with=_shared_with(mode, names_by_id),
+                networks=_networks(s),
+                ports=_ports(s),
+            )
+        )
+    containers.sort(key=lambda c: c.name)
+    return DockerView(containers=tuple(containers), warnings=tuple(warnings))
+
+
+def _name(summary: dict[str, Any]) -> str:
+    names = summary.get("Names") or []
+    # Legacy links add names like /other/alias; the container's own name has one slash.
+    own = [n for n in names if n.count("/") == 1] or names or [summary["Id"][:12]]
+    return str(own[0]).lstrip("/")
+
+
+def _shared_with(mode: str, names_by_id: dict[str, str]) -> str | None:
+    if mode == "host":
+        return "host"
+    if mode.startswith("container:"):
+        ref = mode.split(":", 1)[1]
+        for cid, name in names_by_id.items():
+            if cid == ref or name == ref or cid.startswith(ref):
+                return name
+        return ref
+    return None

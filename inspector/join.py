@@ -1,0 +1,155 @@
+"""The join: match every container interface to its host end, by kernel facts only.
+
+A container link C and a host link H are the two ends of one veth only when all of
+these hold (never by name, never by "@ifN" text, since most containers' eth0 has the
+same ifindex):
+
+- ``C.iflink == H.ifindex`` and ``H.iflink == C.ifindex``;
+- ``H.link_netnsid`` is the id the host gives C's namespace, and
+  ``C.link_netnsid`` is the id C's namespace gives the host.
+
+A macvlan-like link (not a veth) whose ``iflink`` points into the host names its parent
+device there; it has no peer.  Pure: no I/O, so it is tested on recorded data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from inspector.model import (
+    Bridge,
+    Container,
+    HostNetwork,
+    Interface,
+    ParentRef,
+    PeerRef,
+    Route,
+    Snapshot,
+)
+
+
+@dataclass(frozen=True)
+class NamespaceView:
+    """What was read inside one container network namespace.
+
+    ``nsid_in_host``: the id the host gives this namespace; ``host_nsid``: the id this
+    namespace gives the host.  Either may be None when the kernel assigned none.
+    """
+
+    nsid_in_host: int | None
+    host_nsid: int | None
+    interfaces: tuple[Interface, ...] = ()
+    routes: tuple[Route, ...] = ()
+
+
+def _bridge_of(h: Interface, bridge_names: set[str]) -> str | None:
+    return h.master if h.master in bridge_names else None
+
+
+def _is_veth_pair(c: Interface, h: Interface, view: NamespaceView) -> bool:
+    return (
+        c.kind == "veth"
+        and h.kind == "veth"
+        and c.iflink == h.ifindex
+        and h.iflink == c.ifindex
+        and view.nsid_in_host is not None
+        and h.link_netnsid == view.nsid_in_host
+        and view.host_nsid is not None
+        and c.link_netnsid == view.host_nsid
+    )
+
+
+def _points_into_host(c: Interface, view: NamespaceView) -> bool:
+    return c.iflink is not None and view.host_nsid is not None and c.link_netnsid == view.host_nsid
+
+
+def join(
+    *,
+    taken_at: str,
+    hostname: str,
+    host: HostNetwork,
+    bridges: Sequence[Bridge],
+    containers: Sequence[Container],
+    namespaces: Mapping[str, NamespaceView],
+    warnings: Sequence[str] = (),
+) -> Snapshot:
+    """Build the snapshot: peers, parents, bridge ports' containers.
+
+    ``namespaces`` maps a container id to the view of its namespace; containers that
+    share a namespace map to the same view, and its owner is the one that does not
+    borrow it (``netns_shared_with`` is None).
+    """
+    host_by_index = {i.ifindex: i for i in host.interfaces}
+    bridge_names = {b.name for b in bridges}
+
+    owner: dict[int, str] = {}
+    for c in containers:
+        view = namespaces.get(c.id)
+        if view is not None and (c.netns_shared_with is None or id(view) not in owner):
+            owner[id(view)] = c.name
+
+    host_side: dict[int, tuple[str, Interface]] = {}  # host ifindex -> (container, its link)
+    joined_views: dict[int, tuple[Interface, ...]] = {}
+    for view in {id(v): v for v in namespaces.values()}.values():
+        joined: list[Interface] = []
+        for c_if in view.interfaces:
+            h = host_by_index.get(c_if.iflink) if c_if.iflink is not None else None
+            if h is not None and _is_veth_pair(c_if, h, view):
+                c_if = replace(c_if, peer=PeerRef(h.name, h.ifindex, _bridge_of(h, bridge_names)), parent=None)
+                host_side[h.ifindex] = (owner[id(view)], c_if)
+            elif h is not None and c_if.kind != "veth" and _points_into_host(c_if, view):
+                c_if = replace(c_if, parent=ParentRef(h.name, h.ifindex), peer=None)
+            joined.append(c_if)
+        joined_views[id(view)] = tuple(joined)
+
+    host_ifs = tuple(_host_link(h, host_by_index, host_side, bridge_names) for h in host.interfaces)
+    joined_bridges = tuple(
+        replace(
+            b,
+            ports=tuple(
+                replace(p, container=host_side[p.ifindex][0], container_interface=host_side[p.ifindex][1].name)
+                if p.ifindex in host_side
+                else p
+                for p in b.ports
+            ),
+        )
+        for b in bridges
+    )
+    joined_containers = tuple(
+        replace(c, interfaces=joined_views[id(namespaces[c.id])], routes=namespaces[c.id].routes)
+        if c.id in namespaces
+        else c
+        for c in containers
+    )
+    return Snapshot(
+        taken_at=taken_at,
+        hostname=hostname,
+        host=replace(host, interfaces=host_ifs),
+        bridges=joined_bridges,
+        containers=joined_containers,
+        warnings=tuple(warnings),
+    )
+
+
+def _host_link(
+    h: Interface,
+    host_by_index: Mapping[int, Interface],
+    host_side: Mapping[int, tuple[str, Interface]],
+    bridge_names: set[str],
+) -> Interface:
+    if h.ifindex in host_side:
+        container, c_if = host_side[h.ifindex]
+        return replace(
+            h,
+            peer=PeerRef(c_if.name, c_if.ifindex, None),
+            container=container,
+            container_interface=c_if.name,
+        )
+    # Both ends of a veth pair in the host itself: no netnsid, and each points at the other.
+    other = host_by_index.get(h.iflink) if h.iflink is not None and h.link_netnsid is None else None
+    if h.kind == "veth" and other is not None and other.kind == "veth" and other.iflink == h.ifindex:
+        return replace(h, peer=PeerRef(other.name, other.ifindex, _bridge_of(other, bridge_names)))
+    if other is not None and h.kind not in (None, "veth", "bridge"):
+        return replace(h, parent=ParentRef(other.name, other.ifindex))
+    return h

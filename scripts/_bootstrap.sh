@@ -1,0 +1,36 @@
+# Sourced by scripts/run and scripts/test: make .venv and install the project into it.
+# Idempotent: reinstalls only when pyproject.toml changed since the last install.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+
+bootstrap_venv() {
+    local extra="${1:-}"
+    local spec="$ROOT"
+    [ -n "$extra" ] && spec="$ROOT[$extra]"
+    local stamp="$VENV/.cnet-installed${extra:+-$extra}"
+    if [ ! -x "$VENV/bin/python" ]; then
+        local py
+        py="$(command -v python3 || true)"
+        if [ -z "$py" ]; then
+            echo "cnet: python3 is required (apt-get install python3 python3-venv)" >&2
+            exit 1
+        fi
+        if ! "$py" -m venv "$VENV" 2>/dev/null; then
+            if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+                echo "cnet: installing python3-venv" >&2
+                apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+                rm -rf "$VENV"
+                "$py" -m venv "$VENV"
+            else
+                echo "cnet: could not create $VENV (is python3-venv installed?)" >&2
+                exit 1
+            fi
+        fi
+    fi
+    if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+        echo "cnet: installing into $VENV${extra:+ (with $extra tools)}" >&2
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$spec" >&2
+        touch "$stamp"
+    fi
+}
