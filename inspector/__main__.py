@@ -1,0 +1,5 @@
+"""``python -m inspector`` runs the cnet command."""
+
+from inspector.cli import entry
+
+entry()

@@ -1,0 +1,94 @@
+"""The ``cnet`` command line: the TUI by default, and one subcommand per job.
+
+Each subcommand lives in ``inspector.commands.<name>`` and exposes ``add_parser`` and
+``run``; this module only dispatches, so a subcommand's heavy imports are paid only
+when it runs.  Every expected failure becomes one line on stderr and an exit code:
+0 success, 1 the job failed, 2 bad usage or input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from inspector import __version__
+
+SUBCOMMANDS = ("snapshot",)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """An expected failure: printed as one line, exits with ``code``."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0: {text!r}")
+    return value
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="cnet",
+        description="cnet: the container network inspector. Without a subcommand, opens the TUI.",
+    )
+    parser.add_argument("--version", action="version", version=f"cnet {__version__}")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--load", metavar="FILE", help="browse a saved JSON snapshot (no Docker, no root)")
+    source.add_argument("--demo", action="store_true", help="browse the demo snapshot shipped with cnet")
+    parser.add_argument(
+        "--interval",
+        type=non_negative_float,
+        default=2.0,
+        metavar="SECONDS",
+        help="background refresh of live data (default 2; 0 for never)",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"inspector.commands.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            from inspector.commands import tui
+
+            return tui.run(args)
+        module = importlib.import_module(f"inspector.commands.{args.command}")
+        code: int = module.run(args)
+        return code
+    except CliError as exc:
+        print(f"cnet: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_FAILED
+
+
+def entry() -> None:
+    sys.exit(main())

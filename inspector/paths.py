@@ -1,0 +1,84 @@
+"""Where a container's traffic goes, in words, for reports and the TUI.
+
+Pure functions over the model, so Markdown, HTML and the TUI say the same thing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from inspector.model import Container, Interface, Snapshot
+
+
+def bare_address(cidr: str) -> str:
+    """``172.17.0.2/16`` -> ``172.17.0.2``."""
+    return cidr.split("/", 1)[0]
+
+
+def primary_address(addresses: tuple[str, ...]) -> str | None:
+    """The address a person means: the first IPv4, else the first non-link-local IPv6."""
+    parsed = []
+    for a in addresses:
+        try:
+            parsed.append((a, ipaddress.ip_interface(a)))
+        except ValueError:
+            continue
+    for text, ip in parsed:
+        if ip.version == 4:
+            return bare_address(text)
+    for text, ip in parsed:
+        if not ip.is_link_local:
+            return bare_address(text)
+    return bare_address(parsed[0][0]) if parsed else None
+
+
+def is_loopback(iface: Interface) -> bool:
+    return iface.name == "lo" and iface.iflink is None and iface.kind is None
+
+
+def _with_address(name: str, addresses: tuple[str, ...]) -> str:
+    addr = primary_address(addresses)
+    return f"{name} {addr}" if addr else name
+
+
+def interface_path(snapshot: Snapshot, container: Container, iface: Interface) -> str:
+    """``eth0 172.17.0.2 -> veth6e4ddd7 -> docker0 172.17.0.1`` and its variants."""
+    head = _with_address(iface.name, iface.addresses)
+    if is_loopback(iface):
+        return f"{head} (loopback)"
+    if iface.peer is not None:
+        if iface.peer.bridge is None:
+            return f"{head} -> {iface.peer.name} (on no bridge)"
+        bridge = snapshot.bridge(iface.peer.bridge)
+        tail = _with_address(bridge.name, bridge.addresses) if bridge else iface.peer.bridge
+        return f"{head} -> {iface.peer.name} -> {tail}"
+    if iface.parent is not None:
+        return f"{head} -> {iface.kind or 'link'} on {iface.parent.name}"
+    if iface.iflink is not None:
+        return f"{head} -> (host end not found)"
+    return head
+
+
+def container_summary(snapshot: Snapshot, container: Container) -> str:
+    """How a container is connected, in one sentence."""
+    if not container.running:
+        return f"not running ({container.state}): no interfaces"
+    if container.netns_shared_with == "host":
+        return "host network mode: shares the host's network stack (no veth of its own)"
+    if container.netns_shared_with is not None:
+        return f"shares the network namespace of container {container.netns_shared_with}"
+    if container.network_mode == "none":
+        return "network mode none: loopback only"
+    if not container.interfaces:
+        return "running, but its namespace was not read (see warnings)"
+    nets = ", ".join(n.name for n in container.networks) or container.network_mode
+    return f"on {nets}"
+
+
+def container_paths(snapshot: Snapshot, container: Container) -> list[str]:
+    """One path line per non-loopback interface of a container."""
+    return [
+        interface_path(snapshot, container, i)
+        for i in container.interfaces
+        if not is_loopback(i)
+    ]
