@@ -55,8 +55,12 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"cnet {__version__}")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--load", metavar="FILE", help="browse a saved JSON snapshot (no Docker, no root)")
-    source.add_argument("--demo", action="store_true", help="browse the demo snapshot shipped with cnet")
+    source.add_argument(
+        "--load", metavar="FILE", help="browse a saved JSON snapshot (no Docker, no root)"
+    )
+    source.add_argument(
+        "--demo", action="store_true", help="browse the demo snapshot shipped with cnet"
+    )
     parser.add_argument(
         "--interval",
         type=non_negative_float,
@@ -74,11 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command is None:
-            from inspector.commands import tui
-
-            return tui.run(args)
-        module = importlib.import_module(f"inspector.commands.{args.command}")
+        module = importlib.import_module(f"inspector.commands.{args.command or 'tui'}")
         code: int = module.run(args)
         return code
     except CliError as exc:

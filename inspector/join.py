@@ -96,7 +96,9 @@ def join(
         for c_if in view.interfaces:
             h = host_by_index.get(c_if.iflink) if c_if.iflink is not None else None
             if h is not None and _is_veth_pair(c_if, h, view):
-                c_if = replace(c_if, peer=PeerRef(h.name, h.ifindex, _bridge_of(h, bridge_names)), parent=None)
+                c_if = replace(
+                    c_if, peer=PeerRef(h.name, h.ifindex, _bridge_of(h, bridge_names)), parent=None
+                )
                 host_side[h.ifindex] = (owner[id(view)], c_if)
             elif h is not None and c_if.kind != "veth" and _points_into_host(c_if, view):
                 c_if = replace(c_if, parent=ParentRef(h.name, h.ifindex), peer=None)
@@ -108,7 +110,11 @@ def join(
         replace(
             b,
             ports=tuple(
-                replace(p, container=host_side[p.ifindex][0], container_interface=host_side[p.ifindex][1].name)
+                replace(
+                    p,
+                    container=host_side[p.ifindex][0],
+                    container_interface=host_side[p.ifindex][1].name,
+                )
                 if p.ifindex in host_side
                 else p
                 for p in b.ports
@@ -148,7 +154,12 @@ def _host_link(
         )
     # Both ends of a veth pair in the host itself: no netnsid, and each points at the other.
     other = host_by_index.get(h.iflink) if h.iflink is not None and h.link_netnsid is None else None
-    if h.kind == "veth" and other is not None and other.kind == "veth" and other.iflink == h.ifindex:
+    if (
+        h.kind == "veth"
+        and other is not None
+        and other.kind == "veth"
+        and other.iflink == h.ifindex
+    ):
         return replace(h, peer=PeerRef(other.name, other.ifindex, _bridge_of(other, bridge_names)))
     if other is not None and h.kind not in (None, "veth", "bridge"):
         return replace(h, parent=ParentRef(other.name, other.ifindex))

@@ -167,7 +167,9 @@ class Snapshot:
         for c in self.containers:
             if c.name == name_or_id or c.id == name_or_id:
                 return c
-        matches = [c for c in self.containers if len(name_or_id) >= 4 and c.id.startswith(name_or_id)]
+        matches = [
+            c for c in self.containers if len(name_or_id) >= 4 and c.id.startswith(name_or_id)
+        ]
         return matches[0] if len(matches) == 1 else None
 
     def bridge(self, name: str) -> Bridge | None:

@@ -78,7 +78,5 @@ def container_summary(snapshot: Snapshot, container: Container) -> str:
 def container_paths(snapshot: Snapshot, container: Container) -> list[str]:
     """One path line per non-loopback interface of a container."""
     return [
-        interface_path(snapshot, container, i)
-        for i in container.interfaces
-        if not is_loopback(i)
+        interface_path(snapshot, container, i) for i in container.interfaces if not is_loopback(i)
     ]

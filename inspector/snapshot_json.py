@@ -16,7 +16,15 @@ from typing import Any
 
 from inspector.model import SCHEMA_VERSION, Snapshot
 
-TOP_LEVEL_ORDER = ("schema_version", "taken_at", "hostname", "warnings", "host", "bridges", "containers")
+TOP_LEVEL_ORDER = (
+    "schema_version",
+    "taken_at",
+    "hostname",
+    "warnings",
+    "host",
+    "bridges",
+    "containers",
+)
 
 
 class SnapshotFormatError(ValueError):
@@ -68,7 +76,9 @@ def load_snapshot(path: str | Path) -> Snapshot:
     except IsADirectoryError:
         raise SnapshotFormatError(f"{p}: is a directory") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise SnapshotFormatError(f"{p}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+        raise SnapshotFormatError(
+            f"{p}: cannot read: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -128,6 +138,10 @@ def _decode(tp: Any, value: Any, where: str) -> Any:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), type(value).__name__
-    )
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)

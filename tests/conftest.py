@@ -41,5 +41,7 @@ def lab(engine: None) -> Iterator[Lab]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if "lab" in getattr(item, "fixturenames", ()) or "engine" in getattr(item, "fixturenames", ()):
+        if "lab" in getattr(item, "fixturenames", ()) or "engine" in getattr(
+            item, "fixturenames", ()
+        ):
             item.add_marker(pytest.mark.engine)

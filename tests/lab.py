@@ -92,14 +92,44 @@ class Lab:
         return lab
 
     def _build(self) -> None:
-        self.network(self.net1, "--subnet", NET1_SUBNET, "-o", f"com.docker.network.bridge.name={self.net1_bridge}")
+        self.network(
+            self.net1,
+            "--subnet",
+            NET1_SUBNET,
+            "-o",
+            f"com.docker.network.bridge.name={self.net1_bridge}",
+        )
         self.network(self.net2, "--subnet", NET2_SUBNET)
-        sh("ip", "link", "add", self.macvlan_parent, "type", "veth", "peer", "name", self.macvlan_peer)
+        sh(
+            "ip",
+            "link",
+            "add",
+            self.macvlan_parent,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            self.macvlan_peer,
+        )
         self.links.append(self.macvlan_parent)
         sh("ip", "link", "set", self.macvlan_parent, "up")
         sh("ip", "link", "set", self.macvlan_peer, "up")
-        self.network(self.net_macvlan, "-d", "macvlan", "-o", f"parent={self.macvlan_parent}", "--subnet", MACVLAN_SUBNET)
-        self.run(self.bridge, "-p", f"127.0.0.1:{self.published_port}:80", "-e", "CNET_LAB_SECRET=hunter2-lab-secret")
+        self.network(
+            self.net_macvlan,
+            "-d",
+            "macvlan",
+            "-o",
+            f"parent={self.macvlan_parent}",
+            "--subnet",
+            MACVLAN_SUBNET,
+        )
+        self.run(
+            self.bridge,
+            "-p",
+            f"127.0.0.1:{self.published_port}:80",
+            "-e",
+            "CNET_LAB_SECRET=hunter2-lab-secret",
+        )
         self.run(self.multi, "--net", self.net1)
         sh("docker", "network", "connect", self.net2, self.multi)
         self.run(self.host, "--net", "host")
@@ -151,7 +181,9 @@ class Lab:
         return list(json.loads(out))
 
     def ip_routes_in(self, name: str) -> list[dict[str, Any]]:
-        out = sh("nsenter", "-t", str(self.pid(name)), "-n", "ip", "-j", "route", "show", "table", "main")
+        out = sh(
+            "nsenter", "-t", str(self.pid(name)), "-n", "ip", "-j", "route", "show", "table", "main"
+        )
         return list(json.loads(out))
 
     def container_ip(self, name: str, network: str | None = None) -> str:

@@ -63,7 +63,9 @@ class Collector:
 
         with IPRoute() as ipr:
             links = read_links(ipr)
-            host = HostNetwork(interfaces=links.interfaces, routes=read_routes(ipr, links.interfaces))
+            host = HostNetwork(
+                interfaces=links.interfaces, routes=read_routes(ipr, links.interfaces)
+            )
             namespaces: dict[str, NamespaceView] = {}
             if containers and os.geteuid() != 0:
                 warnings.append(NOT_ROOT_WARNING)
@@ -93,7 +95,9 @@ def _read_namespaces(
         try:
             fd = netns.open_netns(c.pid)
         except OSError:
-            warnings.append(f"container {c.name} stopped during the scan; its interfaces were skipped")
+            warnings.append(
+                f"container {c.name} stopped during the scan; its interfaces were skipped"
+            )
             continue
         try:
             identity = netns.netns_inode(fd)
@@ -103,7 +107,9 @@ def _read_namespaces(
                 views[identity] = _read_namespace(host_ipr, fd)
             by_container[c.id] = views[identity]
         except OSError as exc:
-            warnings.append(f"container {c.name}: its namespace could not be read ({exc.strerror or exc})")
+            warnings.append(
+                f"container {c.name}: its namespace could not be read ({exc.strerror or exc})"
+            )
         finally:
             os.close(fd)
     return by_container

@@ -78,7 +78,9 @@ def read_links(ipr: Any) -> LinkDump:
         if linkinfo is not None and linkinfo.get_attr("IFLA_INFO_SLAVE_KIND") == "bridge":
             slave = linkinfo.get_attr("IFLA_INFO_SLAVE_DATA")
             state = slave.get_attr("IFLA_BRPORT_STATE") if slave is not None else None
-            port_states[index] = BRPORT_STATES.get(state, str(state)) if state is not None else "unknown"
+            port_states[index] = (
+                BRPORT_STATES.get(state, str(state)) if state is not None else "unknown"
+            )
         iflink = _optional_int(_attr(msg, "IFLA_LINK"))
         netnsid = _optional_int(_attr(msg, "IFLA_LINK_NETNSID"))
         master = _attr(msg, "IFLA_MASTER")
@@ -88,7 +90,9 @@ def read_links(ipr: Any) -> LinkDump:
                 name=names[index],
                 ifindex=index,
                 # A link that is its own link (iflink == ifindex) has no lower device.
-                iflink=iflink if iflink not in (None, 0) and (iflink != index or netnsid is not None) else None,
+                iflink=iflink
+                if iflink not in (None, 0) and (iflink != index or netnsid is not None)
+                else None,
                 kind=kind,
                 mac=mac if mac and mac != "00:00:00:00:00:00" else None,
                 mtu=_optional_int(_attr(msg, "IFLA_MTU")),

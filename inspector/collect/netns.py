@@ -51,7 +51,9 @@ def inside(ns_fd: int) -> Iterator[None]:
         try:
             _setns(home)
         except OSError as exc:  # pragma: no cover - kernel refused the way back
-            sys.stderr.write(f"cnet: fatal: could not return to the host network namespace: {exc}\n")
+            sys.stderr.write(
+                f"cnet: fatal: could not return to the host network namespace: {exc}\n"
+            )
             sys.stderr.flush()
             os._exit(70)
 

@@ -1,0 +1,25 @@
+"""Renderers: a snapshot as JSON (the contract), Markdown or a self-contained HTML report."""
+
+from __future__ import annotations
+
+from inspector.model import Snapshot
+
+FORMATS = ("json", "markdown", "html")
+EXTENSIONS = {"json": "json", "markdown": "md", "html": "html"}
+
+
+def render(snapshot: Snapshot, fmt: str) -> str:
+    """Render in one of FORMATS (ValueError otherwise)."""
+    if fmt == "json":
+        from inspector.snapshot_json import dumps
+
+        return dumps(snapshot)
+    if fmt == "markdown":
+        from inspector.render.markdown import render_markdown
+
+        return render_markdown(snapshot)
+    if fmt == "html":
+        from inspector.render.html import render_html
+
+        return render_html(snapshot)
+    raise ValueError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
