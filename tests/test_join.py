@@ -1,0 +1,203 @@
+"""The join on hand-recorded data: the facts a real host gives, including the hard cases."""
+
+from __future__ import annotations
+
+from inspector.join import NamespaceView, join
+from inspector.model import Bridge, BridgePort, Container, HostNetwork, Interface
+
+# Every container's eth0 has ifindex 2 here, so every host veth says "@if2": only the
+# netnsid tells them apart.  Host veth 11 -> ns with host-side id 0, veth 13 -> id 1.
+HOST = HostNetwork(
+    interfaces=(
+        Interface("lo", 1, state="unknown", addresses=("127.0.0.1/8",)),
+        Interface("eth0", 4, state="up", mac="02:fc:00:00:00:01"),
+        Interface("docker0", 5, kind="bridge", state="up", addresses=("172.17.0.1/16",)),
+        Interface(
+            "vethaaa", 11, iflink=2, kind="veth", master="docker0", link_netnsid=0, state="up"
+        ),
+        Interface(
+            "vethbbb", 13, iflink=2, kind="veth", master="docker0", link_netnsid=1, state="up"
+        ),
+        Interface("mvparent", 9, iflink=8, kind="veth", state="up"),
+        Interface("mvpeer", 8, iflink=9, kind="veth", state="up"),
+        Interface("vethccc", 15, iflink=2, kind="veth", link_netnsid=7, state="up"),
+    )
+)
+BRIDGES = (
+    Bridge(
+        "docker0",
+        5,
+        "up",
+        ("172.17.0.1/16",),
+        ports=(BridgePort("vethaaa", 11, "forwarding"), BridgePort("vethbbb", 13, "forwarding")),
+    ),
+)
+
+
+LO = Interface("lo", 1, state="unknown", addresses=("127.0.0.1/8",))
+# Namespace A: the host calls it 1 and it calls the host 0; namespace B: the host calls it 0.
+VIEW_A = NamespaceView(
+    nsid_in_host=1,
+    host_nsid=0,
+    interfaces=(
+        LO,
+        Interface(
+            "eth0",
+            2,
+            iflink=13,
+            kind="veth",
+            state="up",
+            link_netnsid=0,
+            addresses=("172.17.0.3/16",),
+        ),
+    ),
+)
+VIEW_B = NamespaceView(
+    nsid_in_host=0,
+    host_nsid=0,
+    interfaces=(
+        LO,
+        Interface(
+            "eth0",
+            2,
+            iflink=11,
+            kind="veth",
+            state="up",
+            link_netnsid=0,
+            addresses=("172.17.0.2/16",),
+        ),
+    ),
+)
+VIEW_MACVLAN = NamespaceView(
+    nsid_in_host=3,
+    host_nsid=0,
+    interfaces=(LO, Interface("eth0", 2, iflink=9, kind="macvlan", state="up", link_netnsid=0)),
+)
+# Same indexes as A, but the host end (vethccc, id 7) does not name this namespace's id (4).
+VIEW_STRAY = NamespaceView(
+    nsid_in_host=4,
+    host_nsid=0,
+    interfaces=(LO, Interface("eth0", 2, iflink=15, kind="veth", state="up", link_netnsid=0)),
+)
+
+
+def container(cid: str, name: str, mode: str = "default", shared: str | None = None) -> Container:
+    return Container(cid, name, "img", "running", 100, mode, netns_shared_with=shared)
+
+
+def build(**extra: NamespaceView):
+    containers = [
+        container("a", "alpha"),
+        container("b", "bravo"),
+        container("m", "mike", "mvnet"),
+        container("s", "sierra", "container:b", shared="bravo"),
+        container("x", "xray"),
+    ]
+    namespaces = {
+        "a": VIEW_A,
+        "b": VIEW_B,
+        "m": VIEW_MACVLAN,
+        "s": VIEW_B,
+        "x": VIEW_STRAY,
+        **extra,
+    }
+    return join(
+        taken_at="2026-01-01T00:00:00Z",
+        hostname="h",
+        host=HOST,
+        bridges=BRIDGES,
+        containers=containers,
+        namespaces=namespaces,
+    )
+
+
+def iface(snapshot, cname: str, ifname: str) -> Interface:
+    c = snapshot.container(cname)
+    assert c is not None
+    return next(i for i in c.interfaces if i.name == ifname)
+
+
+def test_same_ifindex_in_many_namespaces_is_told_apart_by_netnsid() -> None:
+    s = build()
+    assert iface(s, "alpha", "eth0").peer.name == "vethbbb"
+    assert iface(s, "bravo", "eth0").peer.name == "vethaaa"
+    assert iface(s, "alpha", "eth0").peer.bridge == "docker0"
+
+
+def test_host_ends_know_their_container() -> None:
+    s = build()
+    a = s.host_interface("vethaaa")
+    assert (a.container, a.container_interface) == ("bravo", "eth0")
+    assert a.peer.name == "eth0" and a.peer.ifindex == 2
+    ports = {p.name: (p.container, p.container_interface) for p in s.bridges[0].ports}
+    assert ports == {"vethaaa": ("bravo", "eth0"), "vethbbb": ("alpha", "eth0")}
+
+
+def test_netnsid_mismatch_is_not_a_match() -> None:
+    s = build()
+    assert iface(s, "xray", "eth0").peer is None
+    assert s.host_interface("vethccc").container is None
+
+
+def test_one_direction_is_not_enough() -> None:
+    # The container link points at vethaaa, but vethaaa's iflink (2) is not this link's ifindex (5).
+    view = NamespaceView(
+        nsid_in_host=0,
+        host_nsid=0,
+        interfaces=(Interface("eth9", 5, iflink=11, kind="veth", link_netnsid=0),),
+    )
+    s = build(x=view)
+    assert iface(s, "xray", "eth9").peer is None
+
+
+def test_unknown_host_id_inside_the_namespace_is_not_a_match() -> None:
+    view = NamespaceView(nsid_in_host=0, host_nsid=None, interfaces=VIEW_B.interfaces)
+    s = build(b=view, s=view)
+    assert iface(s, "bravo", "eth0").peer is None
+
+
+def test_macvlan_points_at_its_parent_and_has_no_peer() -> None:
+    s = build()
+    mv = iface(s, "mike", "eth0")
+    assert mv.parent is not None and mv.parent.name == "mvparent" and mv.parent.ifindex == 9
+    assert mv.peer is None
+
+
+def test_shared_namespace_has_the_owners_interfaces_and_owner_keeps_the_port() -> None:
+    s = build()
+    assert s.container("sierra").interfaces == s.container("bravo").interfaces
+    assert s.host_interface("vethaaa").container == "bravo"
+
+
+def test_veth_pair_inside_the_host_points_at_each_other() -> None:
+    s = build()
+    assert s.host_interface("mvparent").peer.name == "mvpeer"
+    assert s.host_interface("mvpeer").peer.name == "mvparent"
+    assert s.host_interface("mvparent").container is None
+
+
+def test_stopped_container_has_no_interfaces() -> None:
+    s = join(
+        taken_at="t",
+        hostname="h",
+        host=HOST,
+        bridges=BRIDGES,
+        containers=[Container("z", "zulu", "img", "exited", None, "default")],
+        namespaces={},
+    )
+    assert s.container("zulu").interfaces == ()
+    assert all(p.container is None for p in s.bridges[0].ports)
+
+
+def test_recorded_lab_snapshot_is_consistent(recorded) -> None:
+    """Every peer in the recorded lab points back at its container end."""
+    host = {i.ifindex: i for i in recorded.host.interfaces}
+    peers = 0
+    for c in recorded.containers:
+        for i in c.interfaces:
+            if i.peer is not None:
+                peers += 1
+                h = host[i.peer.ifindex]
+                assert h.iflink == i.ifindex and i.iflink == h.ifindex
+                assert h.container in (c.name, c.netns_shared_with)
+    assert peers >= 4
