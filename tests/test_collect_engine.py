@@ -1,0 +1,311 @@
+"""Collection against the real engine, checked against iproute2 (`ip -j`) and the docker CLI."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import site
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from inspector.collect import Collector
+from inspector.model import Container, Interface, Snapshot
+from tests.cli import ROOT, cnet
+from tests.lab import PREFIX, Lab, host_links, host_routes, sh
+
+
+@pytest.fixture(scope="module")
+def live(lab: Lab) -> Snapshot:
+    return Collector().collect()
+
+
+def _container(s: Snapshot, name: str) -> Container:
+    c = s.container(name)
+    assert c is not None, f"{name} missing from the snapshot"
+    return c
+
+
+def _by_name(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {i["ifname"]: i for i in items}
+
+
+def _ifaces(c: Container) -> dict[str, Interface]:
+    return {i.name: i for i in c.interfaces}
+
+
+def test_every_lab_container_is_listed_as_docker_reports_it(lab: Lab, live: Snapshot) -> None:
+    ps = sh(
+        "docker", "ps", "-a", "--no-trunc", "--filter", f"name=^/{PREFIX}", "--format", "{{json .}}"
+    )
+    rows = [json.loads(line) for line in ps.splitlines()]
+    assert {r["Names"] for r in rows} == {
+        c.name for c in live.containers if c.name.startswith(PREFIX)
+    }
+    for row in rows:
+        c = _container(live, row["Names"])
+        detail = lab.inspect(c.name)
+        assert c.id == detail["Id"]
+        assert c.state == detail["State"]["Status"]
+        assert c.pid == (detail["State"]["Pid"] or None)
+        assert c.network_mode == detail["HostConfig"]["NetworkMode"]
+        assert c.image == row["Image"]
+        nets = detail["NetworkSettings"]["Networks"]
+        assert {n.name for n in c.networks} == set(nets)
+        for n in c.networks:
+            assert n.ip == (nets[n.name]["IPAddress"] or None)
+            assert n.gateway == (nets[n.name]["Gateway"] or None)
+            assert n.mac == (nets[n.name]["MacAddress"] or None)
+
+
+def test_published_port(lab: Lab, live: Snapshot) -> None:
+    ports = _container(live, lab.bridge).ports
+    assert [(p.container_port, p.protocol, p.host_ip, p.host_port) for p in ports] == [
+        (80, "tcp", "127.0.0.1", lab.published_port)
+    ]
+    assert sh("docker", "port", lab.bridge).strip() == f"80/tcp -> 127.0.0.1:{lab.published_port}"
+
+
+def test_host_links_match_iproute2(live: Snapshot) -> None:
+    ours = {i.name: i for i in live.host.interfaces}
+    theirs = _by_name(host_links())
+    assert set(ours) == set(theirs)
+    for name, ip in theirs.items():
+        i = ours[name]
+        assert i.ifindex == ip["ifindex"]
+        assert i.mtu == ip["mtu"]
+        assert i.state == ip["operstate"].lower()
+        assert i.master == ip.get("master")
+        assert i.kind == ip.get("linkinfo", {}).get("info_kind")
+        if ip.get("link_type") == "ether":
+            assert i.mac == ip["address"]
+        if "link_netnsid" in ip:
+            assert (i.iflink, i.link_netnsid) == (ip["link_index"], ip["link_netnsid"])
+        elif ip.get("link"):
+            assert i.iflink == theirs[ip["link"]]["ifindex"]
+
+
+def test_host_addresses_match_iproute2(live: Snapshot) -> None:
+    theirs = json.loads(sh("ip", "-j", "addr"))
+    for entry in theirs:
+        expected = {f"{a['local']}/{a['prefixlen']}" for a in entry.get("addr_info", [])}
+        assert set(live.host_interface(entry["ifname"]).addresses) == expected
+
+
+def test_host_routes_match_iproute2(live: Snapshot) -> None:
+    ours = [
+        (r.dst, r.gateway, r.dev)
+        for r in live.host.routes
+        if ":" not in r.dst and not (r.gateway or "").count(":")
+    ]
+    theirs = [(r["dst"], r.get("gateway"), r.get("dev")) for r in host_routes()]
+    normal = [
+        (d if d == "default" else str(ipaddress.ip_network(d if "/" in d else f"{d}/32")), g, dev)
+        for d, g, dev in theirs
+    ]
+    assert ours == normal
+
+
+def test_bridges_and_port_states_match_iproute2(lab: Lab, live: Snapshot) -> None:
+    theirs = host_links()
+    for b in live.bridges:
+        ip = next(x for x in theirs if x["ifname"] == b.name)
+        assert b.stp == bool(ip["linkinfo"]["info_data"]["stp_state"])
+        members = {x["ifname"]: x for x in theirs if x.get("master") == b.name}
+        assert {p.name for p in b.ports} == set(members)
+        for p in b.ports:
+            assert p.state == members[p.name]["linkinfo"]["info_slave_data"]["state"]
+    assert live.bridge(lab.net1_bridge) is not None
+
+
+@pytest.mark.parametrize("which", ["bridge", "multi", "macvlan", "none"])
+def test_container_links_match_iproute2_inside_the_namespace(
+    lab: Lab, live: Snapshot, which: str
+) -> None:
+    name = getattr(lab, which)
+    c = _container(live, name)
+    theirs = _by_name(lab.ip_links_in(name))
+    addrs = {
+        e["ifname"]: {f"{a['local']}/{a['prefixlen']}" for a in e.get("addr_info", [])}
+        for e in lab.ip_addrs_in(name)
+    }
+    ours = _ifaces(c)
+    assert set(ours) == set(theirs)
+    for ifname, ip in theirs.items():
+        i = ours[ifname]
+        assert i.ifindex == ip["ifindex"]
+        assert i.mtu == ip["mtu"]
+        assert i.kind == ip.get("linkinfo", {}).get("info_kind")
+        assert set(i.addresses) == addrs[ifname]
+        if "link_index" in ip:
+            assert (i.iflink, i.link_netnsid) == (ip["link_index"], ip.get("link_netnsid"))
+    routes = [(r.dst, r.gateway, r.dev) for r in c.routes if ":" not in r.dst]
+    assert routes == [(r["dst"], r.get("gateway"), r.get("dev")) for r in lab.ip_routes_in(name)]
+
+
+@pytest.mark.parametrize("which", ["bridge", "multi"])
+def test_each_veth_is_joined_to_its_real_host_end(lab: Lab, live: Snapshot, which: str) -> None:
+    """Peer = the host link whose index iproute2 gives as the container link's link_index."""
+    name = getattr(lab, which)
+    host = {x["ifindex"]: x for x in host_links()}
+    inside = _by_name(lab.ip_links_in(name))
+    nets = lab.inspect(name)["NetworkSettings"]["Networks"]
+    expected_bridges = set()
+    for net in nets:
+        info = json.loads(sh("docker", "network", "inspect", net))[0]
+        expected_bridges.add(
+            info["Options"].get("com.docker.network.bridge.name")
+            or ("docker0" if net == "bridge" else f"br-{info['Id'][:12]}")
+        )
+    seen_bridges = set()
+    for ifname, i in _ifaces(_container(live, name)).items():
+        if ifname == "lo":
+            continue
+        h = host[inside[ifname]["link_index"]]
+        assert i.peer is not None and i.peer.name == h["ifname"]
+        assert h["link_index"] == i.ifindex
+        assert i.peer.bridge == h.get("master")
+        seen_bridges.add(i.peer.bridge)
+        assert live.host_interface(h["ifname"]).container == name
+        assert live.host_interface(h["ifname"]).container_interface == ifname
+        port = next(p for p in live.bridge(h["master"]).ports if p.name == h["ifname"])
+        assert (port.container, port.container_interface) == (name, ifname)
+    assert seen_bridges == expected_bridges
+
+
+def test_multi_network_container_has_one_interface_per_network(lab: Lab, live: Snapshot) -> None:
+    c = _container(live, lab.multi)
+    assert sorted(i.name for i in c.interfaces) == ["eth0", "eth1", "lo"]
+    assert {n.name for n in c.networks} == {lab.net1, lab.net2}
+    assert _ifaces(c)["eth0"].peer.bridge == lab.net1_bridge
+
+
+def test_host_mode(lab: Lab, live: Snapshot) -> None:
+    c = _container(live, lab.host)
+    assert c.netns_shared_with == "host"
+    assert c.interfaces == () and c.network_mode == "host"
+
+
+def test_container_mode_shares_the_owners_namespace(lab: Lab, live: Snapshot) -> None:
+    c = _container(live, lab.shared)
+    assert c.netns_shared_with == lab.bridge
+    assert c.network_mode == f"container:{lab.container_id(lab.bridge)}"
+    assert c.interfaces == _container(live, lab.bridge).interfaces
+    veth = _ifaces(c)["eth0"].peer.name
+    assert live.host_interface(veth).container == lab.bridge
+
+
+def test_none_mode_has_loopback_only(lab: Lab, live: Snapshot) -> None:
+    c = _container(live, lab.none)
+    assert [i.name for i in c.interfaces] == ["lo"]
+    assert c.routes == ()
+
+
+def test_macvlan_points_at_its_parent(lab: Lab, live: Snapshot) -> None:
+    eth0 = _ifaces(_container(live, lab.macvlan))["eth0"]
+    assert eth0.kind == "macvlan" and eth0.peer is None
+    parent_index = _by_name(lab.ip_links_in(lab.macvlan))["eth0"]["link_index"]
+    assert eth0.parent is not None
+    assert (eth0.parent.name, eth0.parent.ifindex) == (lab.macvlan_parent, parent_index)
+
+
+def test_stopped_container_is_listed_without_interfaces(lab: Lab, live: Snapshot) -> None:
+    c = _container(live, lab.stopped)
+    assert c.state == "exited" and c.pid is None and c.interfaces == ()
+
+
+def test_snapshot_command_exports_and_never_leaks_environment(lab: Lab, tmp_path) -> None:
+    secret = "hunter2-lab-secret"
+    assert f"CNET_LAB_SECRET={secret}" in lab.inspect(lab.bridge)["Config"]["Env"]
+    for fmt in ("json", "markdown", "html"):
+        out = tmp_path / f"snap.{fmt}"
+        proc = cnet("snapshot", "--format", fmt, "-o", str(out))
+        assert proc.returncode == 0, proc.stderr
+        text = out.read_text()
+        assert lab.multi in text
+        assert secret not in text and "CNET_LAB_SECRET" not in text
+        assert "sleep 86400" not in text  # the command line stays on the host too
+
+
+def test_docker_unreachable_still_shows_the_host(lab: Lab) -> None:
+    proc = cnet("snapshot", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert proc.returncode == 0
+    data = json.loads(proc.stdout)
+    assert data["containers"] == []
+    assert any("Docker is not reachable" in w for w in data["warnings"])
+    assert "Docker is not reachable" in proc.stderr and "Traceback" not in proc.stderr
+    assert {i["name"] for i in data["host"]["interfaces"]} == {x["ifname"] for x in host_links()}
+
+
+def _interpreter_for_nobody() -> list[str] | None:
+    """A Python an unprivileged user can execute, with this checkout's packages on its path."""
+
+    def reachable(path: str) -> bool:
+        parts = os.path.realpath(path).split("/")
+        dirs = ["/".join(parts[:n]) or "/" for n in range(1, len(parts))]
+        return all(os.stat(d).st_mode & 0o001 for d in dirs) and bool(os.stat(path).st_mode & 0o001)
+
+    for candidate in (
+        sys.executable,
+        f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}",
+    ):
+        if os.path.exists(candidate) and reachable(candidate):
+            return [candidate]
+    return None
+
+
+def test_not_root_lists_containers_and_says_what_root_would_add(lab: Lab) -> None:
+    """As an unprivileged user in the docker group: containers listed, namespaces not entered."""
+    python = _interpreter_for_nobody()
+    if python is None:
+        pytest.skip("no Python interpreter here that an unprivileged user may execute")
+    gid = int(sh("getent", "group", "docker").split(":")[2])
+
+    def drop_privileges() -> None:
+        os.setgroups([gid])
+        os.setgid(gid)
+        os.setuid(65534)
+
+    root = str(ROOT)
+    proc = subprocess.run(
+        [*python, "-m", "inspector", "snapshot"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/",
+        env={
+            "PATH": os.environ["PATH"],
+            "HOME": "/tmp",
+            "PYTHONPATH": os.pathsep.join([root, *site.getsitepackages()]),
+        },
+        preexec_fn=drop_privileges,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    names = {c["name"] for c in data["containers"]}
+    assert lab.multi in names
+    assert all(c["interfaces"] == [] for c in data["containers"])
+    assert any("not running as root" in w and "run cnet as root" in w for w in data["warnings"])
+    assert "not running as root" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_container_that_stops_mid_scan_is_skipped_with_a_warning(lab: Lab, monkeypatch) -> None:
+    victim = PREFIX + "victim"
+    lab.run(victim)
+    import inspector.collect as collect_mod
+
+    real = collect_mod.read_containers
+
+    def list_then_kill(api: Any) -> Any:
+        view = real(api)
+        sh("docker", "kill", victim)
+        return view
+
+    monkeypatch.setattr(collect_mod, "read_containers", list_then_kill)
+    s = Collector().collect()
+    assert any(victim in w and "stopped during the scan" in w for w in s.warnings)
+    assert _container(s, victim).interfaces == ()
+    assert _ifaces(_container(s, lab.multi))["eth0"].peer is not None
