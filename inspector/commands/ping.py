@@ -1,0 +1,111 @@
+"""``cnet ping``: ICMP echo from inside a container's network namespace, printed like ping."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def _count(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "ping",
+        help="ping from inside a container's network namespace (no ping tool needed)",
+        description=(
+            "Send ICMP echo requests from inside CONTAINER's network namespace. TARGET: the "
+            "container's gateway (default), an IPv4/IPv6 address, another container's name, "
+            "or `host` (the bridge address). Exit 0 when replies came, 1 when none did."
+        ),
+    )
+    p.add_argument("container", metavar="CONTAINER", help="container name or id")
+    p.add_argument("target", metavar="TARGET", nargs="?", help="address, container or `host`")
+    p.add_argument(
+        "-c",
+        dest="count",
+        type=_count,
+        default=4,
+        metavar="COUNT",
+        help="echo requests (default 4)",
+    )
+    p.add_argument(
+        "-W",
+        dest="timeout",
+        type=_seconds,
+        default=1.0,
+        metavar="TIMEOUT_S",
+        help="seconds to wait for each reply (default 1)",
+    )
+    p.add_argument(
+        "-i",
+        dest="interval",
+        type=_seconds,
+        default=1.0,
+        metavar="INTERVAL_S",
+        help="seconds between requests (default 1, at least 0.01)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import signal
+    import sys
+    import threading
+
+    from inspector.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError
+    from inspector.ping import (
+        PingError,
+        PingSummary,
+        check_parameters,
+        format_event,
+        plan_ping,
+        run_ping,
+    )
+
+    try:
+        check_parameters(args.count, args.interval, args.timeout)
+    except PingError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+
+    from inspector.collect import collect_snapshot, warn
+
+    snapshot = collect_snapshot()
+    try:
+        plan = plan_ping(snapshot, args.container, args.target)
+    except PingError as exc:
+        if snapshot.container(args.container) is None:
+            warn(snapshot)  # e.g. Docker unreachable: say why the container is unknown
+        raise CliError(str(exc), exc.code) from None
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C: summary, like ping
+    summary: PingSummary | None = None
+    try:
+        events = run_ping(
+            plan, count=args.count, interval=args.interval, timeout=args.timeout, stop=stop
+        )
+        print(plan.header, flush=True)
+        for event in events:
+            if isinstance(event, PingSummary):
+                summary = event
+                print()
+            line = format_event(event)
+            if line:
+                print(line, flush=True)
+    except PingError as exc:
+        raise CliError(str(exc), exc.code) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        sys.stdout.flush()
+    return EXIT_OK if summary is not None and summary.received > 0 else EXIT_FAILED

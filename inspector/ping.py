@@ -1,0 +1,702 @@
+"""ICMP echo from inside a container's network namespace, with no ping tool anywhere.
+
+The worker thread steps into the namespace only long enough to create a raw ICMP socket
+(a socket stays bound to the namespace it was made in, see ``collect.netns``), so
+images without ``ping`` and hosts without a ping binary work alike.  Packets are built
+and matched here (id, seq, a per-session token, and the source address), so replies to
+other pingers in the same namespace are never counted.
+
+Two steps, so a TUI can show the plan before any packet leaves and stream the rest:
+``plan_ping`` resolves CONTAINER and TARGET against a snapshot (pure, raises
+``PingError``); ``run_ping`` yields ``PingReply``/``PingTimeout``/``PingProblem`` as
+they happen and ends with one ``PingSummary``.  ``ping_iter`` chains both.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import math
+import os
+import random
+import re
+import select
+import socket
+import struct
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from inspector.model import Container, Interface, Route, Snapshot
+
+ICMP_ECHO_REPLY, ICMP_ECHO = 0, 8
+ICMP_UNREACH, ICMP_TIME_EXCEEDED = 3, 11
+ICMP6_UNREACH, ICMP6_TIME_EXCEEDED = 1, 3
+ICMP6_ECHO, ICMP6_ECHO_REPLY = 128, 129
+
+PAYLOAD_SIZE = 56  # data bytes, as ping sends by default
+MAX_COUNT = 10_000
+MIN_INTERVAL_S = 0.01
+MAX_INTERVAL_S = 60.0
+MIN_TIMEOUT_S = 0.01
+MAX_TIMEOUT_S = 60.0
+_SELECT_SLICE_S = 0.1  # how late a stop request may be noticed
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+# A container name as Docker allows it, or a hex id prefix; anything else is refused.
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+_UNREACH_CODES = {
+    0: "Destination Net Unreachable",
+    1: "Destination Host Unreachable",
+    2: "Destination Protocol Unreachable",
+    3: "Destination Port Unreachable",
+    4: "Frag needed and DF set",
+    9: "Destination Net Prohibited",
+    10: "Destination Host Prohibited",
+    13: "Packet filtered",
+}
+_UNREACH6_CODES = {
+    0: "No route",
+    1: "Administratively prohibited",
+    3: "Address unreachable",
+    4: "Port unreachable",
+}
+
+
+class PingError(Exception):
+    """Why a ping cannot start, as one line; ``code`` is the exit code (1 state, 2 usage)."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class PingPlan:
+    """Who pings whom: resolved from a snapshot before any packet leaves.
+
+    ``pid`` is the process whose network namespace sends (None: the host's own).
+    ``scope_id`` is the ifindex for a link-local IPv6 target inside that namespace.
+    """
+
+    container: str
+    namespace: str  # in words: "cnetlab-bridge", "cnetlab-bridge (shared by x)", "the host"
+    pid: int | None
+    target: str
+    target_label: str
+    family: int
+    scope_id: int = 0
+    mode_note: str = ""
+
+    @property
+    def header(self) -> str:
+        label = f" ({self.target_label})" if self.target_label else ""
+        return (
+            f"PING {self.target}{label} from the network namespace of {self.namespace}: "
+            f"{PAYLOAD_SIZE} data bytes"
+        )
+
+
+@dataclass(frozen=True)
+class PingReply:
+    """An echo reply that matched one of ours."""
+
+    seq: int
+    source: str
+    size: int
+    ttl: int | None
+    rtt_ms: float
+
+
+@dataclass(frozen=True)
+class PingTimeout:
+    """No reply to ``seq`` within the timeout (ping prints nothing; a TUI may)."""
+
+    seq: int
+
+
+@dataclass(frozen=True)
+class PingProblem:
+    """A send error, or an ICMP error about one of our requests (unreachable, TTL)."""
+
+    seq: int
+    source: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class PingSummary:
+    """The statistics ping prints at the end."""
+
+    target: str
+    transmitted: int
+    received: int
+    errors: int
+    elapsed_ms: float
+    rtts_ms: tuple[float, ...] = field(default=(), repr=False)
+    stopped: bool = False
+
+    @property
+    def loss_percent(self) -> float:
+        if self.transmitted == 0:
+            return 0.0
+        return 100.0 * (self.transmitted - self.received) / self.transmitted
+
+    @property
+    def rtt_min(self) -> float | None:
+        return min(self.rtts_ms) if self.rtts_ms else None
+
+    @property
+    def rtt_avg(self) -> float | None:
+        return sum(self.rtts_ms) / len(self.rtts_ms) if self.rtts_ms else None
+
+    @property
+    def rtt_max(self) -> float | None:
+        return max(self.rtts_ms) if self.rtts_ms else None
+
+    @property
+    def rtt_mdev(self) -> float | None:
+        if not self.rtts_ms:
+            return None
+        avg = sum(self.rtts_ms) / len(self.rtts_ms)
+        mean_sq = sum(r * r for r in self.rtts_ms) / len(self.rtts_ms)
+        return math.sqrt(max(0.0, mean_sq - avg * avg))
+
+
+PingEvent = PingReply | PingTimeout | PingProblem | PingSummary
+
+
+# --- resolving CONTAINER and TARGET (pure) -------------------------------------------
+
+
+def check_parameters(count: int | None, interval: float, timeout: float) -> None:
+    """Refuse counts and timings that would flood or hang (PingError, code 2)."""
+    if count is not None and not 1 <= count <= MAX_COUNT:
+        raise PingError(f"count must be between 1 and {MAX_COUNT}, not {count}", EXIT_USAGE)
+    if not (MIN_INTERVAL_S <= interval <= MAX_INTERVAL_S):  # also refuses NaN
+        raise PingError(
+            f"interval must be between {MIN_INTERVAL_S} and {MAX_INTERVAL_S:g} s, not {interval:g}",
+            EXIT_USAGE,
+        )
+    if not (MIN_TIMEOUT_S <= timeout <= MAX_TIMEOUT_S):
+        raise PingError(
+            f"timeout must be between {MIN_TIMEOUT_S} and {MAX_TIMEOUT_S:g} s, not {timeout:g}",
+            EXIT_USAGE,
+        )
+
+
+def namespace_owner(snapshot: Snapshot, container: Container) -> Container:
+    """The container whose namespace ``container`` uses (itself unless ``container:X``)."""
+    shared = container.netns_shared_with
+    if shared and shared != "host":
+        owner = snapshot.container(shared)
+        if owner is not None:
+            return owner
+    return container
+
+
+def default_route(routes: tuple[Route, ...], version: int = 4) -> Route | None:
+    """The default route of one family with the lowest metric, if any."""
+    candidates = [
+        r
+        for r in routes
+        if r.dst == "default"
+        and r.gateway is not None
+        and ipaddress.ip_address(r.gateway).version == version
+    ]
+    candidates.sort(key=lambda r: r.metric or 0)
+    return candidates[0] if candidates else None
+
+
+def container_gateway(snapshot: Snapshot, container: Container) -> tuple[str, str] | None:
+    """(address, words) of the gateway the container's traffic leaves through.
+
+    The kernel's default route inside the namespace is the truth; Docker's idea of the
+    gateway is the fallback when the namespace was not read.
+    """
+    owner = namespace_owner(snapshot, container)
+    if owner.netns_shared_with == "host":
+        route = default_route(snapshot.host.routes) or default_route(snapshot.host.routes, 6)
+        if route is None or route.gateway is None:
+            return None
+        return route.gateway, f"the host's default gateway on {route.dev}"
+    route = default_route(owner.routes) or default_route(owner.routes, 6)
+    if route is not None and route.gateway is not None:
+        bridge = _bridge_behind(owner, route.dev)
+        where = f" on {bridge}" if bridge else (f" via {route.dev}" if route.dev else "")
+        return route.gateway, f"gateway of {owner.name}{where}"
+    for net in owner.networks:
+        if net.gateway:
+            return net.gateway, f"gateway of {owner.name} on network {net.name} (Docker's)"
+    return None
+
+
+def _bridge_behind(container: Container, dev: str | None) -> str | None:
+    for iface in container.interfaces:
+        if iface.name == dev and iface.peer is not None:
+            return iface.peer.bridge
+    return None
+
+
+def _host_address(snapshot: Snapshot, container: Container) -> tuple[str, str] | None:
+    """``host``: the bridge address the container sits behind (else its gateway)."""
+    owner = namespace_owner(snapshot, container)
+    if owner.netns_shared_with == "host":
+        return "127.0.0.1", "the host itself"
+    route = default_route(owner.routes)
+    devs = [route.dev] if route is not None else []
+    devs += [i.name for i in owner.interfaces if i.name not in devs]
+    for dev in devs:
+        bridge_name = _bridge_behind(owner, dev)
+        bridge = snapshot.bridge(bridge_name) if bridge_name else None
+        if bridge is None:
+            continue
+        for cidr in bridge.addresses:
+            ip = ipaddress.ip_interface(cidr)
+            if ip.version == 4:
+                return str(ip.ip), f"the host's address on {bridge.name}"
+    gateway = container_gateway(snapshot, container)
+    if gateway is not None:
+        return gateway[0], gateway[1] + " (no bridge found: the gateway stands in for the host)"
+    return None
+
+
+def _container_address(snapshot: Snapshot, source: Container, target: Container) -> tuple[str, str]:
+    """Its address on a network both share, else its first address."""
+    if not target.running:
+        raise PingError(f"target container {target.name} is not running ({target.state})")
+    owner = namespace_owner(snapshot, target)
+    if owner.netns_shared_with == "host":
+        raise PingError(
+            f"target container {target.name} uses the host's network: ping `host` or an address",
+            EXIT_USAGE,
+        )
+    if not owner.ips:
+        raise PingError(
+            f"target container {target.name} has no address (network mode {owner.network_mode})"
+        )
+    mine = {n.name for n in namespace_owner(snapshot, source).networks}
+    for net in owner.networks:
+        if net.ip and net.name in mine:
+            return net.ip, f"container {target.name} on {net.name}"
+    return owner.ips[0], f"container {target.name}, its first address; no network in common"
+
+
+def _parse_address(text: str, where: str, interfaces: tuple[Interface, ...]) -> tuple[str, int]:
+    """A literal address (IPv6 with an optional %interface of the sending namespace)."""
+    if "%" in text:
+        address, _, zone = text.partition("%")
+        ip = ipaddress.ip_address(address)
+        if ip.version != 6:
+            raise ValueError(text)
+        iface = next((i for i in interfaces if i.name == zone), None)
+        if iface is None:
+            raise PingError(f"{where} has no interface {zone!r}", EXIT_USAGE)
+        return str(ip), iface.ifindex
+    ip = ipaddress.ip_address(text)
+    if ip.is_unspecified or ip.is_multicast:
+        raise PingError(f"{text} is not an address one can ping", EXIT_USAGE)
+    if ip.version == 6 and ip.is_link_local:
+        raise PingError(f"link-local {text} needs its interface: {text}%eth0", EXIT_USAGE)
+    return str(ip), 0
+
+
+def plan_ping(snapshot: Snapshot, container: str, target: str | None = None) -> PingPlan:
+    """Resolve who pings whom, or raise PingError with one line (code 1 state, 2 usage).
+
+    TARGET: None (the gateway), an IPv4/IPv6 literal, ``host``, or a container name/id.
+    Nothing else is accepted, and nothing is ever handed to a shell.
+    """
+    source = snapshot.container(container)
+    if source is None:
+        raise PingError(f"no such container: {container!r}", EXIT_USAGE)
+    if not source.running or source.pid is None:
+        raise PingError(
+            f"container {source.name} is not running ({source.state}): nothing to ping from"
+        )
+    owner = namespace_owner(snapshot, source)
+    if owner is not source and (not owner.running or owner.pid is None):
+        raise PingError(
+            f"container {owner.name}, whose namespace {source.name} uses, is not running"
+        )
+    host_mode = owner.netns_shared_with == "host"
+    if host_mode:
+        namespace = f"the host ({source.name} uses host networking)"
+    elif owner is not source:
+        namespace = f"{owner.name} (shared by {source.name})"
+    else:
+        namespace = source.name
+
+    scope_id = 0
+    if target is None or target == "":
+        resolved = container_gateway(snapshot, source)
+        if resolved is None:
+            raise PingError(_no_gateway_reason(owner))
+        address, label = resolved
+    elif target == "host":
+        host = _host_address(snapshot, source)
+        if host is None:
+            raise PingError(_no_gateway_reason(owner))
+        address, label = host
+    else:
+        try:
+            interfaces = snapshot.host.interfaces if host_mode else owner.interfaces
+            address, scope_id = _parse_address(target, namespace, interfaces)
+            label = ""
+        except ValueError:
+            if not _NAME_RE.match(target):
+                raise PingError(
+                    f"TARGET must be an IP address, a container name or `host`, not {target!r}",
+                    EXIT_USAGE,
+                ) from None
+            other = snapshot.container(target)
+            if other is None:
+                raise PingError(
+                    f"TARGET {target!r} is neither an address nor a known container", EXIT_USAGE
+                ) from None
+            address, label = _container_address(snapshot, source, other)
+    ip = ipaddress.ip_address(address)
+    if owner.network_mode == "none" and not host_mode and not ip.is_loopback:
+        raise PingError(
+            f"container {source.name} has network mode none (loopback only, by design): "
+            f"no route to {address}"
+        )
+    return PingPlan(
+        container=source.name,
+        namespace=namespace,
+        pid=None if host_mode else owner.pid,
+        target=address,
+        target_label=label,
+        family=socket.AF_INET6 if ip.version == 6 else socket.AF_INET,
+        scope_id=scope_id,
+    )
+
+
+def _no_gateway_reason(owner: Container) -> str:
+    if owner.network_mode == "none":
+        return f"container {owner.name} has network mode none: no gateway, no network by design"
+    if owner.netns_shared_with == "host":
+        return "the host has no default gateway"
+    return f"container {owner.name} has no default route and Docker names no gateway for it"
+
+
+# --- sending and receiving ------------------------------------------------------------
+
+
+def checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071) of ``data``."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return int(~total & 0xFFFF)
+
+
+def echo_request(family: int, ident: int, seq: int, payload: bytes) -> bytes:
+    """An ICMP/ICMPv6 echo request; the kernel fills in the ICMPv6 checksum itself."""
+    kind = ICMP6_ECHO if family == socket.AF_INET6 else ICMP_ECHO
+    header = struct.pack("!BBHHH", kind, 0, 0, ident, seq & 0xFFFF)
+    if family == socket.AF_INET6:
+        return header + payload
+    csum = checksum(header + payload)
+    return struct.pack("!BBHHH", kind, 0, csum, ident, seq & 0xFFFF) + payload
+
+
+def _open_socket(plan: PingPlan) -> socket.socket:
+    """A raw ICMP socket in the plan's namespace (the thread goes there and back at once)."""
+    proto = socket.IPPROTO_ICMPV6 if plan.family == socket.AF_INET6 else socket.IPPROTO_ICMP
+    try:
+        if plan.pid is None:
+            sock = socket.socket(plan.family, socket.SOCK_RAW, proto)
+        else:
+            from inspector.collect import netns
+
+            try:
+                fd = netns.open_netns(plan.pid)
+            except OSError:
+                raise PingError(
+                    f"container {plan.container} is not running any more (its process is gone)"
+                ) from None
+            try:
+                with netns.inside(fd):
+                    sock = socket.socket(plan.family, socket.SOCK_RAW, proto)
+            finally:
+                os.close(fd)
+    except PermissionError:
+        raise PingError("raw ICMP sockets and namespaces need root: run cnet as root") from None
+    except OSError as exc:
+        raise PingError(f"cannot open an ICMP socket: {exc.strerror or exc}") from None
+    if plan.family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+    sock.setblocking(False)
+    return sock
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    kind: str  # "reply" or "error"
+    seq: int
+    source: str
+    size: int
+    ttl: int | None
+    message: str = ""
+
+
+def _parse_v4(packet: bytes, source: str, ident: int, token: bytes, target: str) -> _Parsed | None:
+    if len(packet) < 20:
+        return None
+    ihl = (packet[0] & 0x0F) * 4
+    ttl = packet[8]
+    icmp = packet[ihl:]
+    if len(icmp) < 8:
+        return None
+    kind, code, _, rid, rseq = struct.unpack("!BBHHH", icmp[:8])
+    if kind == ICMP_ECHO_REPLY:
+        if rid == ident and source == target and icmp[8 : 8 + len(token)] == token:
+            return _Parsed("reply", rseq, source, len(icmp), ttl)
+        return None
+    if kind in (ICMP_UNREACH, ICMP_TIME_EXCEEDED):
+        inner = icmp[8:]
+        if len(inner) < 28:
+            return None
+        inner_ihl = (inner[0] & 0x0F) * 4
+        dst = socket.inet_ntop(socket.AF_INET, inner[16:20])
+        orig = inner[inner_ihl : inner_ihl + 8]
+        if len(orig) < 8 or dst != target:
+            return None
+        okind, _, _, oid, oseq = struct.unpack("!BBHHH", orig)
+        if okind != ICMP_ECHO or oid != ident:
+            return None
+        if kind == ICMP_TIME_EXCEEDED:
+            message = "Time to live exceeded"
+        else:
+            message = _UNREACH_CODES.get(code, f"Destination Unreachable, code {code}")
+        return _Parsed("error", oseq, source, len(icmp), ttl, message)
+    return None
+
+
+def _parse_v6(
+    packet: bytes, hops: int | None, source: str, ident: int, token: bytes, target: str
+) -> _Parsed | None:
+    if len(packet) < 8:
+        return None
+    kind, code, _, rid, rseq = struct.unpack("!BBHHH", packet[:8])
+    if kind == ICMP6_ECHO_REPLY:
+        if rid == ident and source == target and packet[8 : 8 + len(token)] == token:
+            return _Parsed("reply", rseq, source, len(packet), hops)
+        return None
+    if kind in (ICMP6_UNREACH, ICMP6_TIME_EXCEEDED):
+        inner = packet[8:]
+        if len(inner) < 48 or inner[6] != socket.IPPROTO_ICMPV6:
+            return None
+        dst = str(ipaddress.ip_address(inner[24:40]))
+        okind, _, _, oid, oseq = struct.unpack("!BBHHH", inner[40:48])
+        if dst != target or okind != ICMP6_ECHO or oid != ident:
+            return None
+        if kind == ICMP6_TIME_EXCEEDED:
+            message = "Time exceeded: Hop limit"
+        else:
+            message = _UNREACH6_CODES.get(code, f"Destination unreachable, code {code}")
+        return _Parsed("error", oseq, source, len(packet), hops, message)
+    return None
+
+
+def _receive(sock: socket.socket, family: int) -> Iterator[tuple[bytes, str, int | None]]:
+    """Drain what is queued: (packet, source address, IPv6 hop limit)."""
+    while True:
+        try:
+            if family == socket.AF_INET6:
+                data, ancdata, _, addr = sock.recvmsg(65535, socket.CMSG_SPACE(4))
+                hops = None
+                for level, kind, value in ancdata:
+                    if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_HOPLIMIT:
+                        hops = int.from_bytes(value[:4], sys.byteorder)
+                source = str(ipaddress.ip_address(addr[0].split("%", 1)[0]))
+                yield data, source, hops
+            else:
+                data, addr = sock.recvfrom(65535)
+                yield data, str(addr[0]), None
+        except (BlockingIOError, InterruptedError):
+            return
+
+
+def _send_failure(plan: PingPlan, exc: OSError) -> str:
+    if exc.errno == errno.ENETUNREACH:
+        return f"network is unreachable: no route to {plan.target} in {plan.namespace}"
+    if exc.errno == errno.EHOSTUNREACH:
+        return f"no route to host {plan.target} from {plan.namespace}"
+    if exc.errno in (errno.EPERM, errno.EACCES):
+        return f"sending to {plan.target} was refused ({exc.strerror}; a firewall rule or a broadcast address)"
+    return f"sending to {plan.target} failed: {exc.strerror or exc}"
+
+
+def run_ping(
+    plan: PingPlan,
+    *,
+    count: int | None = 4,
+    interval: float = 1.0,
+    timeout: float = 1.0,
+    stop: threading.Event | None = None,
+) -> Iterator[PingEvent]:
+    """Open the socket now, then yield events as they happen; the last is a PingSummary.
+
+    ``count=None`` pings until ``stop`` is set.  Safe to run in a worker thread: only
+    that thread's namespace changes, for the time it takes to create the socket.
+    Raises PingError at once when the socket cannot be had (not running, not root), and
+    from the first ``next()`` when the very first request cannot be sent (no route).
+    """
+    check_parameters(count, interval, timeout)
+    sock = _open_socket(plan)
+    return _closing(sock, _loop(sock, plan, count, interval, timeout, stop or threading.Event()))
+
+
+def _closing(sock: socket.socket, events: Iterator[PingEvent]) -> Iterator[PingEvent]:
+    try:
+        yield from events
+    finally:
+        sock.close()
+
+
+def _loop(
+    sock: socket.socket,
+    plan: PingPlan,
+    count: int | None,
+    interval: float,
+    timeout: float,
+    stop: threading.Event,
+) -> Iterator[PingEvent]:
+    ident = random.randrange(1, 0x10000)
+    token = os.urandom(8)
+    payload = token + bytes(range(PAYLOAD_SIZE - len(token)))
+    address: tuple[str, int] | tuple[str, int, int, int] = (
+        (plan.target, 0, 0, plan.scope_id) if plan.family == socket.AF_INET6 else (plan.target, 0)
+    )
+    pending: dict[int, tuple[int, float]] = {}  # wire seq -> (seq, sent at)
+    rtts: list[float] = []
+    transmitted = errors = 0
+    seq = 0
+    start = time.monotonic()
+    next_send = start
+    while not stop.is_set():
+        now = time.monotonic()
+        for wire, (s, sent_at) in sorted(pending.items(), key=lambda kv: kv[1][0]):
+            if now - sent_at >= timeout:
+                del pending[wire]
+                yield PingTimeout(s)
+        if (count is None or seq < count) and now >= next_send:
+            seq += 1
+            try:
+                sock.sendto(echo_request(plan.family, ident, seq, payload), address)
+            except OSError as exc:
+                if transmitted == 0:
+                    raise PingError(_send_failure(plan, exc)) from None
+                errors += 1
+                yield PingProblem(seq, None, _send_failure(plan, exc))
+            else:
+                pending[seq & 0xFFFF] = (seq, time.monotonic())
+            transmitted += 1
+            next_send = max(next_send + interval, now)
+            continue
+        if count is not None and seq >= count and not pending:
+            break
+        deadlines = [sent_at + timeout for _, sent_at in pending.values()]
+        if count is None or seq < count:
+            deadlines.append(next_send)
+        wait = min(max(0.0, min(deadlines) - now), _SELECT_SLICE_S)
+        readable, _, _ = select.select([sock], [], [], wait)
+        if not readable:
+            continue
+        received_at = time.monotonic()
+        for packet, source, hops in _receive(sock, plan.family):
+            if plan.family == socket.AF_INET6:
+                parsed = _parse_v6(packet, hops, source, ident, token, plan.target)
+            else:
+                parsed = _parse_v4(packet, source, ident, token, plan.target)
+            if parsed is None or parsed.seq not in pending:
+                continue
+            s, sent_at = pending.pop(parsed.seq)
+            if parsed.kind == "reply":
+                rtt = (received_at - sent_at) * 1000.0
+                rtts.append(rtt)
+                yield PingReply(s, parsed.source, parsed.size, parsed.ttl, rtt)
+            else:
+                errors += 1
+                yield PingProblem(s, parsed.source, parsed.message)
+    yield PingSummary(
+        target=plan.target,
+        transmitted=transmitted,
+        received=len(rtts),
+        errors=errors,
+        elapsed_ms=(time.monotonic() - start) * 1000.0,
+        rtts_ms=tuple(rtts),
+        stopped=stop.is_set(),
+    )
+
+
+def ping_iter(
+    snapshot: Snapshot,
+    container: str,
+    target: str | None = None,
+    *,
+    count: int | None = 4,
+    interval: float = 1.0,
+    timeout: float = 1.0,
+    stop: threading.Event | None = None,
+) -> Iterator[PingEvent]:
+    """``plan_ping`` then ``run_ping``: the TUI's one call from a worker thread."""
+    check_parameters(count, interval, timeout)
+    plan = plan_ping(snapshot, container, target)
+    yield from run_ping(plan, count=count, interval=interval, timeout=timeout, stop=stop)
+
+
+# --- ping's own words ------------------------------------------------------------------
+
+
+def format_event(event: PingEvent) -> str:
+    """One line per event as ping prints it (timeouts print nothing: empty string)."""
+    if isinstance(event, PingReply):
+        ttl = f" ttl={event.ttl}" if event.ttl is not None else ""
+        return (
+            f"{event.size} bytes from {event.source}: icmp_seq={event.seq}{ttl} "
+            f"time={_ms(event.rtt_ms)} ms"
+        )
+    if isinstance(event, PingProblem):
+        who = f"From {event.source} " if event.source else ""
+        return f"{who}icmp_seq={event.seq} {event.message}"
+    if isinstance(event, PingTimeout):
+        return ""
+    return format_summary(event)
+
+
+def format_summary(s: PingSummary) -> str:
+    """``--- X ping statistics ---``, the counts line and the rtt line (when any replied)."""
+    loss = f"{round(s.loss_percent, 4):g}%"
+    errors = f", +{s.errors} errors" if s.errors else ""
+    lines = [
+        f"--- {s.target} ping statistics ---",
+        f"{s.transmitted} packets transmitted, {s.received} received{errors}, "
+        f"{loss} packet loss, time {round(s.elapsed_ms)}ms",
+    ]
+    if s.rtts_ms:
+        lines.append(
+            f"rtt min/avg/max/mdev = {s.rtt_min:.3f}/{s.rtt_avg:.3f}/{s.rtt_max:.3f}/"
+            f"{s.rtt_mdev:.3f} ms"
+        )
+    return "\n".join(lines)
+
+
+def _ms(value: float) -> str:
+    """Three significant digits like ping: 0.0841, 1.23, 12.3, 123."""
+    if value < 1:
+        return f"{value:.3f}"
+    if value < 10:
+        return f"{value:.2f}"
+    if value < 100:
+        return f"{value:.1f}"
+    return f"{value:.0f}"

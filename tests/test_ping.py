@@ -1,0 +1,261 @@
+"""``cnet ping`` against the real lab: cnet's own packets, from inside the namespaces.
+
+Traffic goes only to lab containers, their gateways and loopback.  Every answer is
+checked against an independent source (``docker inspect``) and the reply's source.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inspector.cli import main
+from inspector.collect import Collector
+from inspector.ping import PingReply, PingSummary, ping_iter
+from tests.hoststate import host_state
+from tests.lab import PREFIX, Lab, host_links, sh
+
+_LINK_NAME = re.compile(r"^\d+:\s+([^:@\s]+)", re.M)
+_HOST_ADDRESS = re.compile(r"(?:-[sd] |--to-destination )(\d+\.\d+\.\d+\.\d+)(?:/32|:\d+|\s|$)")
+
+
+@dataclass(frozen=True)
+class Mine:
+    """What this lab owns, plus the host's own links: the only things compared."""
+
+    links: frozenset[str]
+    addresses: frozenset[str]
+
+
+def mine(lab: Lab) -> Mine:
+    """This lab's links and addresses, read from docker and iproute2 (not from cnet)."""
+    links = {
+        link["ifname"]
+        for link in host_links()
+        if link.get("linkinfo", {}).get("info_kind") not in ("veth", "bridge")
+        or link["ifname"] == "docker0"
+        or link["ifname"].startswith(PREFIX)
+    }
+    addresses = set()
+    for net in lab.networks:
+        info = json.loads(sh("docker", "network", "inspect", net))[0]
+        options = info.get("Options") or {}
+        if info.get("Driver") == "bridge":
+            links.add(options.get("com.docker.network.bridge.name") or "br-" + info["Id"][:12])
+    host_index = {link["ifindex"]: link["ifname"] for link in host_links()}
+    for name in lab.containers:
+        detail = lab.inspect(name)
+        networks = detail["NetworkSettings"]["Networks"] or {}
+        addresses.update(ep["IPAddress"] for ep in networks.values() if ep.get("IPAddress"))
+        mode = detail["HostConfig"]["NetworkMode"]
+        if not detail["State"]["Running"] or mode in ("host", "none") or ":" in mode:
+            continue
+        for link in lab.ip_links_in(name):
+            if link.get("link_index") in host_index and "link_netnsid" in link:
+                links.add(host_index[link["link_index"]])
+    return Mine(frozenset(links), frozenset(addresses))
+
+
+def host_changes(before: dict[str, Any], after: dict[str, Any], owned: Mine) -> list[str]:
+    """What changed in the host's state, leaving out the churn of other people's labs.
+
+    Other engineers' test runs create and remove links, networks and per-container rules
+    at the same time.  A line is theirs when it names a link this lab does not own and
+    that is not the host's own, or a per-container rule for an address not this lab's.
+    Everything else (ip_forward, the rules of Docker's chains, these links) must match.
+    """
+    every = set()
+    for state in (before, after):
+        every.update(_LINK_NAME.findall("\n".join(state["links"])))
+    others = every - owned.links
+    words = re.compile(r"(?<![\w.-])(" + "|".join(map(re.escape, sorted(others))) + r")(?![\w.-])")
+
+    def foreign(line: str) -> bool:
+        if others and words.search(line):
+            return True
+        return any(a not in owned.addresses for a in _HOST_ADDRESS.findall(line))
+
+    changes = []
+    for key in before:
+        old, new = before[key], after[key]
+        if isinstance(old, str):
+            if old != new:
+                changes.append(f"{key}: {old!r} -> {new!r}")
+            continue
+        gone = [f"{key} - {line}" for line in old if line not in new and not foreign(line)]
+        came = [f"{key} + {line}" for line in new if line not in old and not foreign(line)]
+        changes.extend(gone + came)
+    return changes
+
+
+REPLY = re.compile(r"^64 bytes from (\S+): icmp_seq=(\d+) ttl=\d+ time=[\d.]+ ms$", re.M)
+
+
+@pytest.fixture(scope="module")
+def no_ping_tool(lab: Lab) -> tuple[str, str]:
+    """Two containers on a lab network with busybox's ping applet deleted in both."""
+    src, dst = PREFIX + "ping-src", PREFIX + "ping-dst"
+    lab.run(src, "--net", lab.net1)
+    lab.run(dst, "--net", lab.net1)
+    for name in (src, dst):
+        sh("docker", "exec", name, "rm", "-f", "/bin/ping", "/bin/ping6")
+        probe = sh("docker", "exec", name, "ls", "/bin/ping", "/bin/ping6", check=False)
+        assert probe == ""
+    return src, dst
+
+
+def _ping(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(["ping", *argv])
+    except SystemExit as exc:  # argparse's own usage errors
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_gateway_answers_with_the_address_docker_names(
+    lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gateway = lab.inspect(lab.bridge)["NetworkSettings"]["Networks"]["bridge"]["Gateway"]
+    before = host_state()
+    code, out, err = _ping(capsys, lab.bridge, "-c", "3", "-i", "0.05")
+    assert code == 0, err
+    assert out.startswith(f"PING {gateway} (gateway of {lab.bridge} on docker0) ")
+    replies = REPLY.findall(out)
+    assert [seq for _, seq in replies] == ["1", "2", "3"]
+    assert {source for source, _ in replies} == {gateway}
+    assert "3 packets transmitted, 3 received, 0% packet loss" in out
+    assert re.search(r"^rtt min/avg/max/mdev = [\d.]+/[\d.]+/[\d.]+/[\d.]+ ms$", out, re.M)
+    assert host_changes(before, host_state(), mine(lab)) == []
+
+
+def test_container_by_name_answers_without_any_ping_tool(
+    lab: Lab, no_ping_tool: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, dst = no_ping_tool
+    address = lab.container_ip(dst, lab.net1)
+    code, out, err = _ping(capsys, src, dst, "-c", "2", "-i", "0.05")
+    assert code == 0, err
+    assert f"container {dst} on {lab.net1}" in out.splitlines()[0]
+    assert {source for source, _ in REPLY.findall(out)} == {address}
+    # The API: the reply comes from the target and went through its namespace.
+    events = list(ping_iter(Collector().collect(), src, dst, count=2, interval=0.05))
+    replies = [e for e in events if isinstance(e, PingReply)]
+    assert replies and all(r.source == address for r in replies)
+
+
+def test_multi_network_container_pings_its_second_network(
+    lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    net2_gateway = lab.inspect(lab.multi)["NetworkSettings"]["Networks"][lab.net2]["Gateway"]
+    code, out, err = _ping(capsys, lab.multi, net2_gateway, "-c", "1")
+    assert code == 0, err
+    assert REPLY.findall(out) == [(net2_gateway, "1")]
+
+
+def test_shared_namespace_and_host_target(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    gateway = lab.inspect(lab.bridge)["NetworkSettings"]["Networks"]["bridge"]["Gateway"]
+    code, out, err = _ping(capsys, lab.shared, "host", "-c", "1")
+    assert code == 0, err
+    assert f"namespace of {lab.bridge} (shared by {lab.shared})" in out.splitlines()[0]
+    assert REPLY.findall(out) == [(gateway, "1")]
+
+
+def test_host_mode_pings_from_the_host(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _ping(capsys, lab.host, lab.bridge, "-c", "1")
+    assert code == 0, err
+    assert "namespace of the host" in out.splitlines()[0]
+    assert REPLY.findall(out) == [(lab.container_ip(lab.bridge), "1")]
+    code, out, err = _ping(capsys, lab.host, "::1", "-c", "1")
+    assert code == 0, err
+    assert REPLY.findall(out) == [("::1", "1")]
+
+
+def test_none_mode_exits_1_saying_why(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _ping(capsys, lab.none, "-c", "1")
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1 and "network mode none" in err
+    code, out, err = _ping(capsys, lab.none, lab.bridge, "-c", "1")
+    assert code == 1 and err.count("\n") == 1 and "no route to" in err
+    # Its loopback still answers: the namespace was entered, not refused by mode.
+    code, out, err = _ping(capsys, lab.none, "127.0.0.1", "-c", "1")
+    assert code == 0 and REPLY.findall(out) == [("127.0.0.1", "1")]
+
+
+def test_stopped_exits_1(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _ping(capsys, lab.stopped)
+    assert (code, out) == (1, "")
+    assert err == f"cnet: container {lab.stopped} is not running (exited): nothing to ping from\n"
+
+
+def test_no_reply_exits_1_with_statistics(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unused address of the lab's own subnet: nobody answers ARP, nothing leaves the host."""
+    nobody = re.sub(r"\.\d+$", ".250", lab.container_ip(lab.multi, lab.net1))
+    code, out, err = _ping(capsys, lab.multi, nobody, "-c", "2", "-i", "0.05", "-W", "0.2")
+    assert code == 1, err
+    assert "2 packets transmitted, 0 received" in out and "100% packet loss" in out
+    assert "rtt" not in out
+
+
+@pytest.mark.parametrize(
+    "template", ["$(touch {p})", "`touch {p}`", "x;touch {p}", "x && touch {p}"]
+)
+def test_hostile_target_is_refused_and_nothing_runs(
+    lab: Lab, tmp_path: Path, capsys: pytest.CaptureFixture[str], template: str
+) -> None:
+    marker = tmp_path / "created-by-shell"
+    code, out, err = _ping(capsys, lab.bridge, template.format(p=marker), "-c", "1")
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "TARGET must be an IP address" in err
+    assert not marker.exists()
+
+
+def test_unknown_container_and_bad_numbers_are_usage_errors(
+    lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for argv in (
+        [PREFIX + "nosuch"],
+        [lab.bridge, "-c", "0"],
+        [lab.bridge, "-c", "10001"],
+        [lab.bridge, "-i", "0.001"],
+        [lab.bridge, "-W", "x"],
+    ):
+        code, out, err = _ping(capsys, *argv)
+        assert (code, out) == (2, ""), argv
+        assert err.count("\n") == 1, err
+
+
+def test_worker_thread_streams_and_stops_promptly(lab: Lab) -> None:
+    """The TUI's way: a worker thread, replies as they come, a stop Event ends it."""
+    snapshot = Collector().collect()
+    stop = threading.Event()
+    events: list[object] = []
+    namespaces: list[str] = []
+
+    def worker() -> None:
+        for event in ping_iter(snapshot, lab.bridge, count=None, interval=0.02, stop=stop):
+            events.append(event)
+        namespaces.append(os.readlink(f"/proc/self/task/{threading.get_native_id()}/ns/net"))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not any(isinstance(e, PingReply) for e in events) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    asked = time.monotonic()
+    stop.set()
+    thread.join(timeout=2)
+    assert not thread.is_alive()
+    assert time.monotonic() - asked < 0.3
+    summary = events[-1]
+    assert isinstance(summary, PingSummary) and summary.stopped and summary.received >= 1
+    # The worker thread is back in the host namespace, like the main thread.
+    assert namespaces == [os.readlink("/proc/self/ns/net")]
