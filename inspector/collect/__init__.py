@@ -13,11 +13,12 @@ import socket
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
 
 from inspector.collect import netns
-from inspector.collect.docker_source import DockerUnavailable, connect, read_containers
-from inspector.collect.netlink import netnsid_of, read_links, read_routes
+from inspector.collect.docker_api import DockerAPI, DockerUnavailable
+from inspector.collect.docker_source import read_containers
+from inspector.collect.netlink import read_links, read_routes
+from inspector.collect.rtnl import Rtnl
 from inspector.join import NamespaceView, join
 from inspector.model import Container, HostNetwork, Snapshot
 
@@ -35,12 +36,7 @@ class Collector:
     """
 
     docker_timeout: float = 5.0
-    _api: Any = field(default=None, repr=False)
-
-    def _docker(self) -> Any:
-        if self._api is None:
-            self._api = connect(self.docker_timeout)
-        return self._api
+    _api: DockerAPI | None = field(default=None, repr=False)
 
     def close(self) -> None:
         if self._api is not None:
@@ -48,29 +44,29 @@ class Collector:
             self._api = None
 
     def collect(self) -> Snapshot:
-        from pyroute2 import IPRoute
-
         warnings: list[str] = []
         taken_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
         containers: tuple[Container, ...] = ()
         try:
-            view = read_containers(self._docker())
+            if self._api is None:
+                self._api = DockerAPI(timeout=self.docker_timeout)
+            view = read_containers(self._api)
             containers = view.containers
             warnings.extend(view.warnings)
         except DockerUnavailable as exc:
-            self._api = None
+            self.close()
             warnings.append(f"Docker is not reachable: {exc}; showing the host only")
 
-        with IPRoute() as ipr:
-            links = read_links(ipr)
+        with Rtnl() as host_nl:
+            links = read_links(host_nl)
             host = HostNetwork(
-                interfaces=links.interfaces, routes=read_routes(ipr, links.interfaces)
+                interfaces=links.interfaces, routes=read_routes(host_nl, links.interfaces)
             )
             namespaces: dict[str, NamespaceView] = {}
             if containers and os.geteuid() != 0:
                 warnings.append(NOT_ROOT_WARNING)
             elif containers:
-                namespaces = _read_namespaces(ipr, containers, warnings)
+                namespaces = _read_namespaces(host_nl, containers, warnings)
         return join(
             taken_at=taken_at,
             hostname=socket.gethostname(),
@@ -83,7 +79,7 @@ class Collector:
 
 
 def _read_namespaces(
-    host_ipr: Any, containers: tuple[Container, ...], warnings: list[str]
+    host_nl: Rtnl, containers: tuple[Container, ...], warnings: list[str]
 ) -> dict[str, NamespaceView]:
     """Read each distinct namespace once; map every running container to its view."""
     host_identity = netns.netns_inode(netns.host_netns_fd())
@@ -104,7 +100,7 @@ def _read_namespaces(
             if identity == host_identity:
                 continue  # host mode: the host's own links, already read
             if identity not in views:
-                views[identity] = _read_namespace(host_ipr, fd)
+                views[identity] = _read_namespace(host_nl, fd)
             by_container[c.id] = views[identity]
         except OSError as exc:
             warnings.append(
@@ -115,16 +111,14 @@ def _read_namespaces(
     return by_container
 
 
-def _read_namespace(host_ipr: Any, fd: int) -> NamespaceView:
-    from pyroute2 import IPRoute
-
-    with IPRoute(fileno=netns.netlink_socket_in(fd).detach()) as ipr:
-        links = read_links(ipr)
+def _read_namespace(host_nl: Rtnl, fd: int) -> NamespaceView:
+    with Rtnl(netns.netlink_socket_in(fd)) as nl:
+        links = read_links(nl)
         return NamespaceView(
-            nsid_in_host=netnsid_of(host_ipr, fd),
-            host_nsid=netnsid_of(ipr, netns.host_netns_fd()),
+            nsid_in_host=host_nl.netnsid(fd),
+            host_nsid=nl.netnsid(netns.host_netns_fd()),
             interfaces=links.interfaces,
-            routes=read_routes(ipr, links.interfaces),
+            routes=read_routes(nl, links.interfaces),
         )
 
 

@@ -9,13 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from inspector.collect.docker_api import DockerAPI, DockerUnavailable, NotFound
 from inspector.model import Container, NetworkAttachment, PublishedPort
 
-DEFAULT_TIMEOUT_S = 5.0
-
-
-class DockerUnavailable(Exception):
-    """The engine cannot be asked (no socket, refused, permission denied, timeout)."""
+__all__ = ["DockerUnavailable", "DockerView", "read_containers"]
 
 
 @dataclass(frozen=True)
@@ -24,30 +21,6 @@ class DockerView:
 
     containers: tuple[Container, ...]
     warnings: tuple[str, ...] = ()
-
-
-def connect(timeout: float = DEFAULT_TIMEOUT_S) -> Any:
-    """A low-level API client from the environment (DOCKER_HOST and friends)."""
-    try:
-        import docker
-        from docker.errors import DockerException
-    except ImportError as exc:  # pragma: no cover - it is a dependency
-        raise DockerUnavailable(f"the docker package is not installed ({exc})") from exc
-    try:
-        client = docker.from_env(timeout=int(max(1, timeout)))
-        client.api.ping()
-    except DockerException as exc:
-        raise DockerUnavailable(_describe(exc)) from exc
-    except Exception as exc:  # requests/urllib3 errors escape docker's wrapper
-        raise DockerUnavailable(_describe(exc)) from exc
-    return client.api
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if "Permission denied" in text:
-        return f"permission denied on the Docker socket ({text})"
-    return text
 
 
 def _networks(summary: dict[str, Any]) -> tuple[NetworkAttachment, ...]:
@@ -78,14 +51,9 @@ def _ports(summary: dict[str, Any]) -> tuple[PublishedPort, ...]:
     return tuple(dict.fromkeys(ports))
 
 
-def read_containers(api: Any) -> DockerView:
+def read_containers(api: DockerAPI) -> DockerView:
     """List every container (running and stopped) and find the pid of the running ones."""
-    from docker.errors import DockerException, NotFound
-
-    try:
-        summaries = api.containers(all=True)
-    except Exception as exc:
-        raise DockerUnavailable(_describe(exc)) from exc
+    summaries = api.containers()
     names_by_id = {s["Id"]: _name(s) for s in summaries}
     containers: list[Container] = []
     warnings: list[str] = []
@@ -100,8 +68,6 @@ def read_containers(api: Any) -> DockerView:
             except NotFound:
                 warnings.append(f"container {name} disappeared during the scan; skipped")
                 continue
-            except DockerException as exc:
-                warnings.append(f"container {name}: inspect failed ({_describe(exc)})")
             else:
                 st = detail.get("State") or {}
                 state = str(st.get("Status") or state)

@@ -1,7 +1,7 @@
-"""Read links, addresses, routes and bridges through netlink (pyroute2) into the model.
+"""Turn rtnetlink dumps (``rtnl``) into the model: links, addresses, routes and bridges.
 
-Functions take an open ``IPRoute`` so the same code reads the host and, through a
-socket made by ``netns.netlink_socket_in``, any container namespace.
+The same functions read the host and, through a socket made by
+``netns.netlink_socket_in``, any container namespace.
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ import ipaddress
 import socket
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
+from inspector.collect import rtnl
+from inspector.collect.rtnl import Rtnl
 from inspector.model import Bridge, BridgePort, Interface, Route
-
-NO_NSID = 4294967295  # the kernel's "no id assigned" (-1 as u32)
 
 BRPORT_STATES = {0: "disabled", 1: "listening", 2: "learning", 3: "forwarding", 4: "blocking"}
 ROUTE_SCOPES = {0: "universe", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
@@ -37,130 +36,136 @@ RTN_UNICAST = 1
 
 @dataclass(frozen=True)
 class LinkDump:
-    """One namespace's links, with the bridge facts only the host needs."""
+    """One namespace's links, and the bridges among them with their ports."""
 
     interfaces: tuple[Interface, ...]
     bridges: tuple[Bridge, ...]
 
 
-def _attr(msg: Any, name: str) -> Any:
-    return msg.get_attr(name)
-
-
-def _addresses_by_index(ipr: Any) -> dict[int, list[str]]:
+def _addresses_by_index(nl: Rtnl) -> dict[int, list[str]]:
     by_index: dict[int, list[str]] = defaultdict(list)
-    for msg in ipr.get_addr():
-        addr = _attr(msg, "IFA_ADDRESS")
-        if addr is None:
-            continue
-        local = _attr(msg, "IFA_LOCAL")
-        # On point-to-point links IFA_ADDRESS is the peer; IFA_LOCAL is ours.
-        by_index[msg["index"]].append(f"{local or addr}/{msg['prefixlen']}")
+    for msg in nl.addresses():
+        # On point-to-point links IFA_ADDRESS is the peer's; IFA_LOCAL is ours.
+        raw = msg.attrs.get(rtnl.IFA_LOCAL) or msg.attrs.get(rtnl.IFA_ADDRESS)
+        if raw is not None and msg.family in (socket.AF_INET, socket.AF_INET6):
+            by_index[msg.index].append(f"{rtnl.ip(raw, msg.family)}/{msg.prefixlen}")
     return by_index
 
 
-def _optional_int(value: Any) -> int | None:
-    return int(value) if value is not None else None
+def _lower_link(index: int, iflink: int | None, netnsid: int | None) -> int | None:
+    """IFLA_LINK, or None where it names no other device (0, or the link itself in-namespace)."""
+    if not iflink or (iflink == index and netnsid is None):
+        return None
+    return iflink
 
 
-def read_links(ipr: Any) -> LinkDump:
+def read_links(nl: Rtnl) -> LinkDump:
     """Dump links and addresses; bridges come with their ports and STP state."""
-    addresses = _addresses_by_index(ipr)
-    raw = list(ipr.get_links())
-    names = {msg["index"]: _attr(msg, "IFLA_IFNAME") for msg in raw}
+    addresses = _addresses_by_index(nl)
+    msgs = nl.links()
+    names = {
+        m.index: rtnl.text(m.attrs[rtnl.IFLA_IFNAME]) for m in msgs if rtnl.IFLA_IFNAME in m.attrs
+    }
     interfaces: list[Interface] = []
-    bridge_msgs: list[Any] = []
     port_states: dict[int, str] = {}
-    for msg in raw:
-        index = msg["index"]
-        linkinfo = _attr(msg, "IFLA_LINKINFO")
-        kind = linkinfo.get_attr("IFLA_INFO_KIND") if linkinfo is not None else None
-        if linkinfo is not None and linkinfo.get_attr("IFLA_INFO_SLAVE_KIND") == "bridge":
-            slave = linkinfo.get_attr("IFLA_INFO_SLAVE_DATA")
-            state = slave.get_attr("IFLA_BRPORT_STATE") if slave is not None else None
-            port_states[index] = (
+    stp: dict[int, bool] = {}
+    for m in msgs:
+        a = m.attrs
+        info = rtnl.attributes(a[rtnl.IFLA_LINKINFO]) if rtnl.IFLA_LINKINFO in a else {}
+        kind = rtnl.text(info[rtnl.IFLA_INFO_KIND]) if rtnl.IFLA_INFO_KIND in info else None
+        if (
+            rtnl.IFLA_INFO_SLAVE_KIND in info
+            and rtnl.text(info[rtnl.IFLA_INFO_SLAVE_KIND]) == "bridge"
+        ):
+            slave = (
+                rtnl.attributes(info[rtnl.IFLA_INFO_SLAVE_DATA])
+                if rtnl.IFLA_INFO_SLAVE_DATA in info
+                else {}
+            )
+            state = (
+                rtnl.u8(slave[rtnl.IFLA_BRPORT_STATE]) if rtnl.IFLA_BRPORT_STATE in slave else None
+            )
+            port_states[m.index] = (
                 BRPORT_STATES.get(state, str(state)) if state is not None else "unknown"
             )
-        iflink = _optional_int(_attr(msg, "IFLA_LINK"))
-        netnsid = _optional_int(_attr(msg, "IFLA_LINK_NETNSID"))
-        master = _attr(msg, "IFLA_MASTER")
-        mac = _attr(msg, "IFLA_ADDRESS")
+        if kind == "bridge":
+            data = rtnl.attributes(info[rtnl.IFLA_INFO_DATA]) if rtnl.IFLA_INFO_DATA in info else {}
+            stp[m.index] = (
+                bool(rtnl.u32(data[rtnl.IFLA_BR_STP_STATE]))
+                if rtnl.IFLA_BR_STP_STATE in data
+                else False
+            )
+        netnsid = rtnl.s32(a[rtnl.IFLA_LINK_NETNSID]) if rtnl.IFLA_LINK_NETNSID in a else None
+        if netnsid is not None and netnsid < 0:
+            netnsid = None
+        iflink = rtnl.u32(a[rtnl.IFLA_LINK]) if rtnl.IFLA_LINK in a else None
+        address = rtnl.mac(a[rtnl.IFLA_ADDRESS]) if rtnl.IFLA_ADDRESS in a else None
+        operstate = rtnl.u8(a[rtnl.IFLA_OPERSTATE]) if rtnl.IFLA_OPERSTATE in a else 0
+        master = rtnl.u32(a[rtnl.IFLA_MASTER]) if rtnl.IFLA_MASTER in a else 0
         interfaces.append(
             Interface(
-                name=names[index],
-                ifindex=index,
-                # A link that is its own link (iflink == ifindex) has no lower device.
-                iflink=iflink
-                if iflink not in (None, 0) and (iflink != index or netnsid is not None)
-                else None,
+                name=names.get(m.index, f"if{m.index}"),
+                ifindex=m.index,
+                iflink=_lower_link(m.index, iflink, netnsid),
                 kind=kind,
-                mac=mac if mac and mac != "00:00:00:00:00:00" else None,
-                mtu=_optional_int(_attr(msg, "IFLA_MTU")),
-                state=str(_attr(msg, "IFLA_OPERSTATE") or "unknown").lower(),
-                addresses=tuple(addresses.get(index, ())),
+                mac=address if address and address != "00:00:00:00:00:00" else None,
+                mtu=rtnl.u32(a[rtnl.IFLA_MTU]) if rtnl.IFLA_MTU in a else None,
+                state=rtnl.OPERSTATES[operstate]
+                if operstate < len(rtnl.OPERSTATES)
+                else str(operstate),
+                addresses=tuple(addresses.get(m.index, ())),
                 master=names.get(master) if master else None,
-                link_netnsid=netnsid if netnsid is not None and netnsid != NO_NSID else None,
+                link_netnsid=netnsid,
             )
         )
-        if kind == "bridge":
-            bridge_msgs.append(msg)
-    by_index = {i.ifindex: i for i in interfaces}
-    bridges = []
-    for msg in bridge_msgs:
-        info = _attr(msg, "IFLA_LINKINFO").get_attr("IFLA_INFO_DATA")
-        stp = info.get_attr("IFLA_BR_STP_STATE") if info is not None else None
-        me = by_index[msg["index"]]
-        ports = tuple(
-            BridgePort(name=i.name, ifindex=i.ifindex, state=port_states.get(i.ifindex, "unknown"))
-            for i in interfaces
-            if i.master == me.name
+    bridges = tuple(
+        Bridge(
+            name=b.name,
+            ifindex=b.ifindex,
+            state=b.state,
+            addresses=b.addresses,
+            stp=stp[b.ifindex],
+            ports=tuple(
+                BridgePort(
+                    name=i.name, ifindex=i.ifindex, state=port_states.get(i.ifindex, "unknown")
+                )
+                for i in interfaces
+                if i.master == b.name
+            ),
         )
-        bridges.append(
-            Bridge(
-                name=me.name,
-                ifindex=me.ifindex,
-                state=me.state,
-                addresses=me.addresses,
-                stp=bool(stp),
-                ports=ports,
-            )
-        )
-    return LinkDump(interfaces=tuple(interfaces), bridges=tuple(bridges))
+        for b in interfaces
+        if b.ifindex in stp
+    )
+    return LinkDump(interfaces=tuple(interfaces), bridges=bridges)
 
 
-def read_routes(ipr: Any, interfaces: tuple[Interface, ...]) -> tuple[Route, ...]:
-    """The main table (IPv4 and IPv6), unicast routes, in kernel order."""
+def read_routes(nl: Rtnl, interfaces: tuple[Interface, ...]) -> tuple[Route, ...]:
+    """The main table (IPv4 then IPv6), unicast routes, in kernel order."""
     names = {i.ifindex: i.name for i in interfaces}
     routes = []
     for family in (socket.AF_INET, socket.AF_INET6):
-        for msg in ipr.get_routes(family=family, table=MAIN_TABLE):
-            if msg["type"] != RTN_UNICAST:
+        for msg in nl.routes(family):
+            if msg.table != MAIN_TABLE or msg.type != RTN_UNICAST:
                 continue
-            dst = _attr(msg, "RTA_DST")
-            dst_len = msg["dst_len"]
-            if dst is None and dst_len == 0:
-                dst_text = "default"
+            a = msg.attrs
+            if rtnl.RTA_DST not in a and msg.dst_len == 0:
+                dst = "default"
             else:
-                base = dst or ("::" if family == socket.AF_INET6 else "0.0.0.0")
-                dst_text = str(ipaddress.ip_network(f"{base}/{dst_len}", strict=False))
-            oif = _attr(msg, "RTA_OIF")
+                base = (
+                    rtnl.ip(a[rtnl.RTA_DST], family)
+                    if rtnl.RTA_DST in a
+                    else ("::" if family == socket.AF_INET6 else "0.0.0.0")
+                )
+                dst = str(ipaddress.ip_network(f"{base}/{msg.dst_len}", strict=False))
+            oif = rtnl.u32(a[rtnl.RTA_OIF]) if rtnl.RTA_OIF in a else None
             routes.append(
                 Route(
-                    dst=dst_text,
-                    gateway=_attr(msg, "RTA_GATEWAY"),
+                    dst=dst,
+                    gateway=rtnl.ip(a[rtnl.RTA_GATEWAY], family) if rtnl.RTA_GATEWAY in a else None,
                     dev=names.get(oif) if oif is not None else None,
-                    scope=ROUTE_SCOPES.get(msg["scope"], str(msg["scope"])),
-                    protocol=ROUTE_PROTOCOLS.get(msg["proto"], str(msg["proto"])),
-                    metric=_optional_int(_attr(msg, "RTA_PRIORITY")),
+                    scope=ROUTE_SCOPES.get(msg.scope, str(msg.scope)),
+                    protocol=ROUTE_PROTOCOLS.get(msg.protocol, str(msg.protocol)),
+                    metric=rtnl.u32(a[rtnl.RTA_PRIORITY]) if rtnl.RTA_PRIORITY in a else None,
                 )
             )
     return tuple(routes)
-
-
-def netnsid_of(ipr: Any, ns_fd: int) -> int | None:
-    """The id the namespace of ``ipr`` gives the namespace ``ns_fd`` (None: none assigned)."""
-    reply = ipr.get_netnsid(fd=ns_fd)
-    nsid = reply.get("nsid") if isinstance(reply, dict) else None
-    if nsid is None or nsid == NO_NSID or nsid < 0:
-        return None
-    return int(nsid)

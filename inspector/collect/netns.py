@@ -61,8 +61,7 @@ def inside(ns_fd: int) -> Iterator[None]:
 def netlink_socket_in(ns_fd: int) -> socket.socket:
     """A NETLINK_ROUTE socket bound to the namespace ``ns_fd``.
 
-    SOCK_DGRAM rather than SOCK_RAW: pyroute2 drives the socket through asyncio, which
-    accepts only datagram sockets; netlink treats both types alike.
+    Netlink treats SOCK_DGRAM and SOCK_RAW alike; DGRAM suits a message-at-a-time reader.
     """
     with inside(ns_fd):
         return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)

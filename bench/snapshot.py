@@ -1,0 +1,131 @@
+"""Benchmark ``cnet snapshot`` against what an operator would otherwise run.
+
+Starts N busybox containers (prefix ``cnetbench-``, removed afterwards), then measures,
+median of several runs each:
+
+- the whole ``cnet snapshot`` process (import, Docker, netlink, join, JSON);
+- ``docker inspect`` of all containers in one process (the API floor for a CLI);
+- the classic per-container loop: ``docker inspect`` for the pid, then ``nsenter ... ip -j link``;
+- a warm ``inspector.collect_snapshot()`` against the docker API's own list + inspect, in-process.
+
+Run as root with an engine (``./scripts/engine``):  .venv/bin/python bench/snapshot.py [-n 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.lab import IMAGE, sh  # noqa: E402
+
+PREFIX = "cnetbench-"
+
+
+def median_time(fn: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def quiet(*args: str) -> None:
+    """Run a command, output discarded; a container removed meanwhile is not the bench's concern."""
+    subprocess.run(list(args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
+def remove_bench_containers() -> None:
+    ids = sh("docker", "ps", "-aq", "--filter", f"name=^/{PREFIX}", check=False).split()
+    if ids:
+        sh("docker", "rm", "-f", *ids, check=False, timeout=300)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--containers", type=int, default=50)
+    parser.add_argument("-r", "--runs", type=int, default=7)
+    args = parser.parse_args()
+
+    remove_bench_containers()
+    print(f"starting {args.containers} containers ...", file=sys.stderr)
+    for i in range(args.containers):
+        quiet("docker", "run", "-d", "--name", f"{PREFIX}{i:03d}", IMAGE, "sleep", "86400")
+    try:
+        ids = sh("docker", "ps", "-aq").split()
+        running = sh("docker", "ps", "-q").split()
+        cnet = [sys.executable, "-m", "inspector", "snapshot"]
+
+        def classic_loop() -> None:
+            for cid in running:
+                pid = sh("docker", "inspect", "-f", "{{.State.Pid}}", cid, check=False).strip()
+                if pid and pid != "0":
+                    sh("nsenter", "-t", pid, "-n", "ip", "-j", "link", check=False)
+
+        import docker
+
+        from inspector import collect_snapshot
+        from inspector.collect.docker_api import DockerAPI
+
+        sdk = docker.from_env().api
+        ours = DockerAPI()
+
+        def docker_sdk() -> None:
+            for c in sdk.containers(all=True):
+                if c["State"] == "running":
+                    sdk.inspect_container(c["Id"])
+
+        def docker_ours() -> None:
+            for c in ours.containers():
+                if c["State"] == "running":
+                    ours.inspect_container(c["Id"])
+
+        collect_snapshot()  # warm: imports done, Docker connection open
+        docker_sdk()
+        docker_ours()
+        results = {
+            "cnet snapshot (process)": median_time(lambda: quiet(*cnet), args.runs),
+            "docker inspect (process, all containers)": median_time(
+                lambda: quiet("docker", "inspect", *ids), args.runs
+            ),
+            "classic loop (docker inspect + nsenter ip -j link)": median_time(
+                classic_loop, max(3, args.runs // 2)
+            ),
+            "collect_snapshot() warm (in-process)": median_time(collect_snapshot, args.runs),
+            "docker API list + inspect (SDK, in-process)": median_time(docker_sdk, args.runs),
+            "  same with cnet's own Docker client": median_time(docker_ours, args.runs),
+        }
+    finally:
+        print("removing containers ...", file=sys.stderr)
+        remove_bench_containers()
+
+    print(f"\n{len(running)} running containers ({len(ids)} in all), median of {args.runs} runs\n")
+    width = max(map(len, results))
+    for name, seconds in results.items():
+        print(f"  {name:<{width}}  {seconds * 1000:8.1f} ms")
+    snap = results["cnet snapshot (process)"]
+    loop = results["classic loop (docker inspect + nsenter ip -j link)"]
+    floor = results["docker inspect (process, all containers)"]
+    warm = results["collect_snapshot() warm (in-process)"]
+    api_only = results["docker API list + inspect (SDK, in-process)"]
+    checks = [
+        ("classic loop / cnet snapshot", loop / snap, ">= 10", loop / snap >= 10),
+        ("cnet snapshot / docker inspect", snap / floor, "<= 3.5", snap / floor <= 3.5),
+        ("warm collect / docker API (SDK)", warm / api_only, "<= 2", warm / api_only <= 2),
+    ]
+    print()
+    for name, ratio, target, ok in checks:
+        print(f"  {name:<32} {ratio:6.2f}x  (target {target})  {'ok' if ok else 'MISSED'}")
+    return 0 if all(ok for *_, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""A minimal, read-only Docker Engine API client: HTTP/1.1 GET over the engine's socket.
+
+Why not the docker SDK: importing it (requests, urllib3, ...) costs ~0.15 s, more than
+cnet's whole collection budget; cnet only needs two GET endpoints.  Honours DOCKER_HOST
+(``unix://`` and ``tcp://``, TLS with DOCKER_TLS_VERIFY/DOCKER_CERT_PATH) like the CLI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+DEFAULT_SOCKET = "/var/run/docker.sock"
+
+
+class DockerUnavailable(Exception):
+    """The engine cannot be asked (no socket, refused, permission denied, timeout, bad reply)."""
+
+
+class NotFound(Exception):
+    """The engine answered 404 (e.g. a container removed since it was listed)."""
+
+
+class DockerAPI:
+    """One keep-alive connection to the engine; reconnects once when the engine closed it."""
+
+    def __init__(self, host: str | None = None, timeout: float = 5.0) -> None:
+        self.host = (
+            host
+            if host is not None
+            else os.environ.get("DOCKER_HOST") or f"unix://{DEFAULT_SOCKET}"
+        )
+        self.timeout = timeout
+        self._sock: socket.socket | None = None
+        self._pending = b""
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    # --- transport ---------------------------------------------------------------------
+    def _connect(self) -> socket.socket:
+        url = urlsplit(self.host)
+        try:
+            if url.scheme == "unix":
+                path = url.path or DEFAULT_SOCKET
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.settimeout(self.timeout)
+                sock.connect(path)
+                return sock
+            if url.scheme in ("tcp", "http", "https"):
+                port = url.port or (2376 if os.environ.get("DOCKER_TLS_VERIFY") else 2375)
+                sock = socket.create_connection(
+                    (url.hostname or "localhost", port), timeout=self.timeout
+                )
+                if os.environ.get("DOCKER_TLS_VERIFY") or url.scheme == "https":
+                    sock = self._wrap_tls(sock, url.hostname or "localhost")
+                return sock
+        except FileNotFoundError:
+            raise DockerUnavailable(f"no Docker socket at {url.path or DEFAULT_SOCKET}") from None
+        except PermissionError:
+            raise DockerUnavailable(
+                f"permission denied on the Docker socket {url.path or DEFAULT_SOCKET}"
+            ) from None
+        except OSError as exc:
+            raise DockerUnavailable(
+                f"cannot connect to {self.host}: {exc.strerror or exc}"
+            ) from None
+        raise DockerUnavailable(
+            f"unsupported DOCKER_HOST {self.host!r} (cnet speaks unix:// and tcp://)"
+        )
+
+    def _wrap_tls(self, sock: socket.socket, hostname: str) -> socket.socket:
+        import ssl
+
+        cert_dir = os.environ.get("DOCKER_CERT_PATH") or os.path.expanduser("~/.docker")
+        ctx = ssl.create_default_context(cafile=os.path.join(cert_dir, "ca.pem"))
+        ctx.load_cert_chain(os.path.join(cert_dir, "cert.pem"), os.path.join(cert_dir, "key.pem"))
+        return ctx.wrap_socket(sock, server_hostname=hostname)
+
+    def _readline(self, sock: socket.socket) -> bytes:
+        while b"\r\n" not in self._pending:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the engine closed the connection")
+            self._pending += chunk
+        line, self._pending = self._pending.split(b"\r\n", 1)
+        return line
+
+    def _read_exact(self, sock: socket.socket, n: int) -> bytes:
+        while len(self._pending) < n:
+            chunk = sock.recv(max(65536, n - len(self._pending)))
+            if not chunk:
+                raise ConnectionError("the engine closed the connection")
+            self._pending += chunk
+        data, self._pending = self._pending[:n], self._pending[n:]
+        return data
+
+    def _roundtrip(self, path: str) -> tuple[int, bytes]:
+        if self._sock is None:
+            self._sock = self._connect()
+            self._pending = b""
+        sock = self._sock
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: cnet\r\n\r\n".encode())
+        status = int(self._readline(sock).split(b" ", 2)[1])
+        headers: dict[bytes, bytes] = {}
+        while line := self._readline(sock):
+            key, _, value = line.partition(b":")
+            headers[key.strip().lower()] = value.strip()
+        if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+            parts = []
+            while size := int(self._readline(sock).split(b";", 1)[0], 16):
+                parts.append(self._read_exact(sock, size))
+                self._readline(sock)
+            while self._readline(sock):  # trailers end with an empty line
+                pass
+            body = b"".join(parts)
+        elif b"content-length" in headers:
+            body = self._read_exact(sock, int(headers[b"content-length"]))
+        else:
+            body = self._pending + b"".join(iter(lambda: sock.recv(65536), b""))
+            self.close()
+        if headers.get(b"connection", b"").lower() == b"close":
+            self.close()
+        return status, body
+
+    def get(self, path: str) -> Any:
+        """GET a JSON document; raises NotFound on 404 and DockerUnavailable otherwise."""
+        for attempt in (1, 2):
+            try:
+                status, body = self._roundtrip(path)
+                break
+            except (ConnectionError, BrokenPipeError) as exc:
+                self.close()
+                if attempt == 2:
+                    raise DockerUnavailable(f"{self.host}: {exc}") from None
+            except TimeoutError:
+                self.close()
+                raise DockerUnavailable(
+                    f"{self.host} did not answer within {self.timeout:g} s"
+                ) from None
+            except (OSError, ValueError, IndexError) as exc:
+                self.close()
+                raise DockerUnavailable(f"{self.host}: bad reply ({exc})") from None
+        if status == 404:
+            raise NotFound(path)
+        if status != 200:
+            message = body.decode("utf-8", "replace").strip()
+            with contextlib.suppress(ValueError, AttributeError):
+                message = json.loads(message).get("message", message)
+            raise DockerUnavailable(f"the engine answered {status} to {path}: {message}")
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise DockerUnavailable(f"the engine sent invalid JSON for {path}") from None
+
+    # --- the two endpoints cnet uses --------------------------------------------------------
+    def containers(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.get("/containers/json?all=1")
+        return result
+
+    def inspect_container(self, ref: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.get(f"/containers/{quote(ref, safe='')}/json")
+        return result
