@@ -1,0 +1,737 @@
+"""The cnet TUI: four linked panes over one immutable snapshot, live or loaded.
+
+Threading: live data is collected by one thread worker that hands each collect to a
+daemon thread owning the collector (a Collector stays on one thread; a hung Docker socket
+then never blocks quitting), and posts the finished, immutable Snapshot as a message.
+The UI thread only renders.  ``make_app`` is the one way to build the app.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import queue
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.events import DescendantFocus
+from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.worker import get_current_worker
+
+from inspector.model import Container, Snapshot
+from inspector.tui.actions import CONTAINER_ACTIONS, container_action, container_action_bindings
+from inspector.tui.view import (
+    CONTAINER_COLUMNS,
+    EMPTY_KEY,
+    INTERFACE_COLUMNS,
+    PORT_COLUMNS,
+    ROUTE_COLUMNS,
+    Line,
+    SnapshotView,
+)
+from inspector.tui.widgets import Detail, Pane
+
+Collect = Callable[[], Snapshot]
+Clock = Callable[[], datetime]
+PaneId = Literal["containers", "interfaces", "routes", "ports"]
+PANE_TITLES: dict[str, str] = {
+    "containers": "Containers",
+    "interfaces": "Interfaces",
+    "routes": "Routes",
+    "ports": "Bridge ports",
+}
+PANE_GROUP = Binding.Group("Pane")
+HOST_PANES = ("interfaces", "routes", "ports")
+STALE_AFTER = 3.0
+"""Seconds a collect may run before the status line calls the data stale."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class SnapshotArrived(Message):
+    def __init__(self, snapshot: Snapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+
+class CollectStarted(Message):
+    def __init__(self, at: datetime) -> None:
+        super().__init__()
+        self.at = at
+
+
+class CollectFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class _CollectorThread:
+    """A daemon thread that owns ``collect`` (and whatever it keeps, like a Collector)."""
+
+    def __init__(self, collect: Collect) -> None:
+        self._collect = collect
+        self._requests: queue.Queue[concurrent.futures.Future[Snapshot] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="cnet-collector", daemon=True)
+        self._thread.start()
+
+    def submit(self) -> concurrent.futures.Future[Snapshot]:
+        future: concurrent.futures.Future[Snapshot] = concurrent.futures.Future()
+        self._requests.put(future)
+        return future
+
+    def stop(self) -> None:
+        self._requests.put(None)
+
+    def _run(self) -> None:
+        try:
+            while (future := self._requests.get()) is not None:
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    future.set_result(self._collect())
+                except BaseException as exc:
+                    future.set_exception(exc)
+        finally:
+            close = getattr(self._collect, "close", None)
+            if callable(close):
+                close()
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the data comes from, for the header."""
+
+    kind: Literal["live", "file", "demo"]
+    path: str | None = None
+
+
+class MainScreen(Screen[None]):
+    """The panes.  Pane focus sets the scope: in Containers the other panes narrow to the
+    selected container; in a host pane they show the whole host."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "app.focus_next", "Next pane", id="next_pane", group=PANE_GROUP),
+        Binding(
+            "shift+tab",
+            "app.focus_previous",
+            "Previous pane",
+            id="previous_pane",
+            key_display="⇧tab",
+            group=PANE_GROUP,
+        ),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("escape", "back", "Back", id="back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="")
+        yield Static("", id="status")
+        yield Static("", id="notice", markup=False)
+        with Horizontal(id="top"):
+            with Vertical(id="containers-pane", classes="pane") as box:
+                box.border_title = PANE_TITLES["containers"]
+                yield Input(placeholder="name, image, IP or interface", id="filter", compact=True)
+                yield Pane(CONTAINER_COLUMNS, id="containers")
+            yield Detail(id="detail")
+        with Horizontal(id="bottom"):
+            for pane_id, columns in (
+                ("interfaces", INTERFACE_COLUMNS),
+                ("routes", ROUTE_COLUMNS),
+                ("ports", PORT_COLUMNS),
+            ):
+                with Vertical(id=f"{pane_id}-pane", classes="pane") as box:
+                    box.border_title = PANE_TITLES[pane_id]
+                    yield Pane(columns, id=pane_id)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.app_.start()
+
+    def on_resize(self) -> None:
+        # At 80 columns every key of ours fits only without the palette hint (still in ? help).
+        self.query_one(Footer).show_command_palette = self.size.width >= 90
+
+    def action_filter(self) -> None:
+        self.app_.open_filter()
+
+    def action_back(self) -> None:
+        self.app_.back()
+
+    @property
+    def app_(self) -> CnetApp:
+        assert isinstance(self.app, CnetApp)
+        return self.app
+
+
+class CnetApp(App[int]):
+    """Browse one host's container networking; see ``make_app``."""
+
+    CSS_PATH = "cnet.tcss"
+    TITLE = "cnet"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", id="help", key_display="?"),
+        Binding("r", "refresh_now", "Refresh", id="refresh"),
+        Binding("e", "export", "Export", id="export"),
+        *container_action_bindings(),
+    ]
+
+    def __init__(
+        self,
+        snapshot: Snapshot | None,
+        *,
+        collect: Collect | None,
+        interval: float,
+        source: Source,
+        clock: Clock,
+        stale_after: float,
+    ) -> None:
+        super().__init__()
+        self._collect = collect
+        self.interval = interval
+        self.source = source
+        self._clock = clock
+        self._stale_after = stale_after
+        self.view: SnapshotView | None = SnapshotView(snapshot) if snapshot else None
+        self.updated_at: datetime | None = None
+        self.collecting_since: datetime | None = None
+        self.last_error: str | None = None
+        self._wake = threading.Event()
+        self._selected: str | None = None  # container under the Containers cursor
+        self._scope: str | None = None  # container the host panes are narrowed to
+        self._pane: PaneId = "containers"  # the pane last focused
+        self._history: list[tuple[PaneId, str]] = []
+        self._filter = ""
+
+    # -- building -------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[Any]:
+        return MainScreen()
+
+    def start(self) -> None:
+        """Called once the main screen exists: show what we have and start collecting."""
+        self._filter_input.display = False
+        self._update_header()
+        if self.view is not None:
+            self._show_snapshot()
+        if self._collect is not None:
+            self._collect_loop()
+            self.set_interval(1.0, self._update_status)
+        self.pane("containers").focus()
+
+    def pane(self, pane_id: str) -> Pane:
+        return self.screen_main.query_one(f"#{pane_id}", Pane)
+
+    @property
+    def screen_main(self) -> MainScreen:
+        return next(s for s in self.screen_stack if isinstance(s, MainScreen))
+
+    @property
+    def _filter_input(self) -> Input:
+        return self.screen_main.query_one("#filter", Input)
+
+    @property
+    def detail(self) -> Detail:
+        return self.screen_main.query_one("#detail", Detail)
+
+    # -- data in --------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="collect", name="collect")
+    def _collect_loop(self) -> None:
+        """Collect now, then every ``interval`` seconds or when woken by ``r``."""
+        assert self._collect is not None
+        worker = get_current_worker()
+        owner = _CollectorThread(self._collect)
+        try:
+            while not worker.is_cancelled:
+                self.post_message(CollectStarted(self._clock()))
+                future = owner.submit()
+                while True:
+                    try:
+                        snapshot = future.result(timeout=0.1)
+                    except concurrent.futures.TimeoutError:
+                        if worker.is_cancelled:
+                            return
+                        continue
+                    except Exception as exc:
+                        self.post_message(CollectFailed(f"{type(exc).__name__}: {exc}"))
+                    else:
+                        self.post_message(SnapshotArrived(snapshot))
+                    break
+                waited = 0.0
+                while not worker.is_cancelled and not self._wake.is_set():
+                    if self.interval > 0 and waited >= self.interval:
+                        break
+                    self._wake.wait(0.1)
+                    waited += 0.1
+                self._wake.clear()
+        finally:
+            owner.stop()
+
+    def on_collect_started(self, message: CollectStarted) -> None:
+        self.collecting_since = message.at
+        self._update_status()
+
+    def on_collect_failed(self, message: CollectFailed) -> None:
+        self.collecting_since = None
+        self.last_error = message.error
+        self._update_status()
+
+    def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
+        self.collecting_since = None
+        self.last_error = None
+        self.updated_at = self._clock()
+        self.view = SnapshotView(message.snapshot)
+        self._show_snapshot()
+
+    # -- rendering ------------------------------------------------------------------------
+
+    def _show_snapshot(self) -> None:
+        """Re-render every pane from the current view, keeping cursors and scroll."""
+        assert self.view is not None
+        self._update_header()
+        self._update_status()
+        notice = self.screen_main.query_one("#notice", Static)
+        warnings = self.view.snapshot.warnings
+        notice.update("\n".join(f"! {w}" for w in warnings))
+        notice.display = bool(warnings)
+        self._show_containers()
+        if self._pane == "containers":
+            self._scope = self._selected
+        self._link()
+
+    def _show_containers(self) -> None:
+        assert self.view is not None
+        table = self.pane("containers")
+        rows = self.view.container_rows_matching(self._filter)
+        table.set_rows(rows)
+        total = len(self.view.container_rows)
+        box = self.screen_main.query_one("#containers-pane")
+        title = PANE_TITLES["containers"]
+        box.border_title = f"{title} {len(rows)}/{total}" if self._filter else f"{title} {total}"
+        self._selected = table.current_key if rows else None
+
+    def _link(self) -> None:
+        """Narrow the host panes to the scope and show the detail: only the dependent work."""
+        if self.view is None:
+            return
+        c = self.view.containers.get(self._scope or "")
+        scope_name = c.name if c is not None else "host"
+        if c is None:
+            rows = (self.view.interface_rows, self.view.host_route_rows, self.view.port_rows)
+        else:
+            rows = (
+                self.view.interface_rows_for(c),
+                self.view.route_rows_for(c),
+                self.view.port_rows_for(c),
+            )
+        for pane_id, pane_rows in zip(HOST_PANES, rows, strict=True):
+            self.pane(pane_id).set_rows(pane_rows)
+            box = self.screen_main.query_one(f"#{pane_id}-pane")
+            box.border_title = PANE_TITLES[pane_id]
+            box.border_subtitle = scope_name
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        if self.view is None:
+            return
+        self.detail.show(self.detail_lines())
+        self.detail.border_title = "Detail"
+
+    def detail_lines(self) -> list[Line]:
+        """What the detail panel shows for the pane last focused."""
+        view = self.view
+        if view is None:
+            return [(("collecting…", "muted"),)]
+        if self._pane == "containers":
+            c = view.containers.get(self._selected or "")
+            if c is None:
+                return [(("no container matches" if self._filter else "no containers", "muted"),)]
+            return view.container_detail(c)
+        key = self.pane(self._pane).current_key
+        if key is None or key == EMPTY_KEY:
+            return []
+        if self._pane == "interfaces":
+            iface = view.host_interfaces.get(key)
+            return view.interface_detail(iface) if iface else []
+        if self._pane == "ports":
+            return view.port_detail(key)
+        scope = view.containers.get(self._scope or "")
+        route = view.route_for(key, scope)
+        where = "the host" if scope is None or view.shares_host_stack(scope) else scope.name
+        return view.route_detail(route, where) if route else []
+
+    def _update_header(self) -> None:
+        snap = self.view.snapshot if self.view else None
+        host = snap.hostname if snap else "collecting…"
+        taken = snap.taken_at.replace("T", " ") if snap else ""
+        if self.source.kind == "live":
+            self.sub_title = f"live · {host}"
+        elif self.source.kind == "demo":
+            self.sub_title = f"demo snapshot · {host} · {taken}"
+        else:
+            self.sub_title = f"snapshot {Path(self.source.path or '').name} · {host} · {taken}"
+
+    def status_text(self) -> str:
+        """The status line: where the data is from and, when live, how fresh it is."""
+        parts: list[str] = []
+        if self.view is not None:
+            snap = self.view.snapshot
+            parts.append(
+                f"{len(snap.containers)} containers, {len(snap.host.interfaces)} host links, "
+                f"{len(snap.bridges)} bridges"
+            )
+        if self.source.kind != "live":
+            return " · ".join([*parts, "saved data, read-only"])
+        now = self._clock()
+        if self.updated_at is None:
+            parts.append("collecting the first snapshot…")
+        else:
+            parts.append(f"updated {self.updated_at.astimezone():%H:%M:%S}")
+        if self.collecting_since is not None and self.updated_at is not None:
+            running = (now - self.collecting_since).total_seconds()
+            if running >= self._stale_after:
+                parts = [
+                    f"STALE since {self.updated_at.astimezone():%H:%M:%S}: "
+                    f"a collect has been running for {running:.0f} s"
+                ]
+        if self.last_error:
+            parts.append(f"last collect failed ({self.last_error}); showing the data before")
+        parts.append(f"every {self.interval:g} s" if self.interval > 0 else "refresh: r")
+        return " · ".join(parts)
+
+    def _update_status(self) -> None:
+        status = self.screen_main.query_one("#status", Static)
+        text = self.status_text()
+        status.update(text)
+        status.set_class(text.startswith("STALE") or self.last_error is not None, "-stale")
+
+    # -- selection and focus --------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        pane = event.data_table
+        if not isinstance(pane, Pane) or event.row_key.value != pane.current_key:
+            return  # a stale event from a rebuild
+        if pane.id == "containers":
+            if pane.current_key == self._selected:
+                return
+            self._selected = pane.current_key
+            if self._pane == "containers":
+                self._scope = self._selected
+                self._link()
+        elif pane.id == self._pane:
+            self._show_detail()
+
+    @on(DescendantFocus)
+    def _focus_moved(self, event: DescendantFocus) -> None:
+        widget: Widget = event.widget
+        if not isinstance(widget, Pane) or widget.id not in PANE_TITLES:
+            return
+        pane_id: PaneId = widget.id  # type: ignore[assignment]
+        if pane_id == self._pane:
+            return
+        self._pane = pane_id
+        scope = self._selected if pane_id == "containers" else None
+        if pane_id != "containers" and scope != self._scope:
+            self._scope = scope
+            self._link()
+            self._cursor_to_selected(widget)
+        elif scope != self._scope:
+            self._scope = scope
+            self._link()
+        else:
+            self._show_detail()
+
+    def _cursor_to_selected(self, pane: Pane) -> None:
+        """Entering a host pane from Containers: start on the selected container's row."""
+        if self.view is None or self._selected is None:
+            return
+        c = self.view.containers.get(self._selected)
+        if c is None:
+            return
+        names = self.view.host_side_names(c)
+        keys = names if pane.id == "interfaces" else [f"port:{n}" for n in names]
+        current = pane.current_key
+        if current is not None and current in keys:
+            return
+        for key in keys:
+            if pane.select_key(key):
+                break
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        pane = event.data_table
+        if not isinstance(pane, Pane) or self.view is None:
+            return
+        key = pane.current_key
+        if pane.id == "containers":
+            self.detail.focus()
+            return
+        owner: str | None = None
+        if pane.id == "interfaces" and key is not None:
+            iface = self.view.host_interfaces.get(key)
+            owner = iface.container if iface else None
+        elif pane.id == "ports" and key is not None and key.startswith("port:"):
+            found = self.view.ports.get(key.removeprefix("port:"))
+            owner = found[1].container if found else None
+        if owner:
+            self.jump_to_container(owner)
+        else:
+            self.detail.focus()
+
+    def jump_to_container(self, name: str) -> None:
+        """Follow a link: select ``name`` in Containers; Esc comes back."""
+        if self.view is None or name not in self.view.containers:
+            self.notify(f"container {name} is not in this snapshot", severity="warning")
+            return
+        origin = self.pane(self._pane).current_key
+        if origin is not None:
+            self._history.append((self._pane, origin))
+        table = self.pane("containers")
+        if table.current_key != name and not table.select_key(name):
+            self._set_filter("")
+            table.select_key(name)
+        table.focus()
+
+    def back(self) -> None:
+        """Esc: clear the filter being typed, else return from a jump, else go to Containers."""
+        if self._filter_input.has_focus:
+            self._set_filter("")
+            self.pane("containers").focus()
+            return
+        if self._history:
+            pane_id, key = self._history.pop()
+            target = self.pane(pane_id)
+            target.focus()
+            self.call_after_refresh(target.select_key, key)
+            return
+        if self._filter:
+            self._set_filter("")
+            return
+        if self.focused is self.detail:
+            self.pane(self._pane).focus()
+        else:
+            self.pane("containers").focus()
+
+    # -- filter ---------------------------------------------------------------------------
+
+    def open_filter(self) -> None:
+        field = self._filter_input
+        field.display = True
+        field.focus()
+
+    def _set_filter(self, text: str) -> None:
+        self._filter = text
+        field = self._filter_input
+        if field.value != text:
+            with field.prevent(Input.Changed):
+                field.value = text
+        if not text:
+            field.display = False
+        if self.view is not None:
+            before = self._selected
+            self._show_containers()
+            if self._selected != before:
+                if self._pane == "containers":
+                    self._scope = self._selected
+                self._link()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._set_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        table = self.pane("containers")
+        if table.row_count:
+            table.move_cursor(row=0, animate=False)
+        table.focus()
+        if not self._filter:
+            self._filter_input.display = False
+
+    # -- actions --------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "refresh_now" and self._collect is None:
+            return None  # shown, greyed: a loaded snapshot does not change
+        if action in ("export", "container_action") and self.view is None:
+            return None
+        return True
+
+    def action_refresh_now(self) -> None:
+        if self._collect is None:
+            self.notify("this is a saved snapshot: nothing to refresh")
+            return
+        if self.collecting_since is not None:
+            self.notify(
+                f"a collect is already running (since {self.collecting_since.astimezone():%H:%M:%S})"
+            )
+            return
+        self._wake.set()
+
+    def action_help(self) -> None:
+        from inspector.tui.screens import HelpScreen
+
+        self.push_screen(HelpScreen(list(self.key_help())))
+
+    def key_help(self) -> Iterable[tuple[str, str]]:
+        """Every key: the bindings of the app, the main screen and the panes, plus motion."""
+        seen: set[str] = set()
+        groups: list[list[BindingType]] = [
+            list(MainScreen.BINDINGS),
+            list(Pane.BINDINGS),
+            list(CnetApp.BINDINGS),
+        ]
+        for group in groups:
+            for b in group:
+                if not isinstance(b, Binding) or b.key in seen:
+                    continue
+                seen.add(b.key)
+                yield (b.key_display or self.get_key_display(b), b.description)
+        yield ("↑ ↓ j k", "move within a pane")
+        yield ("pgup pgdn home end", "page / top / bottom")
+        yield ("ctrl+p", "command palette: the same actions by name")
+
+    def action_export(self) -> None:
+        from inspector.tui.screens import ExportRequest, ExportScreen
+
+        if self.view is None:
+            return
+        snapshot = self.view.snapshot
+
+        def done(request: ExportRequest | None) -> None:
+            if request is not None:
+                self._export(snapshot, request.fmt, request.path)
+
+        self.push_screen(ExportScreen(snapshot), done)
+
+    @work(thread=True, group="export")
+    def _export(self, snapshot: Snapshot, fmt: str, path: str) -> None:
+        """Render and write atomically off the UI thread, then say where it went."""
+        from inspector.atomic import write_text_atomic
+        from inspector.render import render
+
+        try:
+            written = write_text_atomic(path, render(snapshot, fmt)).resolve()
+        except OSError as exc:
+            self.call_from_thread(
+                self.notify, f"cannot write {path}: {exc.strerror or exc}", severity="error"
+            )
+            return
+        self.call_from_thread(self.notify, f"wrote {written}", title="Exported")
+
+    def action_container_action(self, action_id: str) -> None:
+        action = container_action(action_id)
+        c = self.view.containers.get(self._selected or "") if self.view else None
+        if action is None or c is None or self.view is None:
+            self.notify("select a container first", severity="warning")
+            return
+        self.push_screen(action.screen(self.view.snapshot, c))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette: the same actions as the keys."""
+        yield SystemCommand("Refresh", "Collect the live data now (r)", self.action_refresh_now)
+        yield SystemCommand(
+            "Export", "Write the snapshot as JSON, Markdown or HTML (e)", self.action_export
+        )
+        yield SystemCommand(
+            "Filter containers", "By name, image, IP or interface (/)", self.open_filter
+        )
+        yield SystemCommand("Next pane", "Move to the next pane (tab)", self.action_focus_next)
+        yield SystemCommand(
+            "Previous pane", "Move to the previous pane (shift+tab)", self.action_focus_previous
+        )
+        yield SystemCommand("Back", "Clear the filter or return from a jump (esc)", self.back)
+        yield SystemCommand("Help", "List every key (?)", self.action_help)
+        for a in CONTAINER_ACTIONS:
+            yield SystemCommand(
+                a.label,
+                f"{a.description} ({a.key})",
+                lambda a=a: self.action_container_action(a.id),
+            )
+        yield SystemCommand("Quit", "Leave cnet (q)", self.exit)
+        yield from (
+            c for c in super().get_system_commands(screen) if c.title not in ("Quit", "Keys")
+        )
+
+    def selected_container(self) -> Container | None:
+        return self.view.containers.get(self._selected or "") if self.view else None
+
+
+def make_app(
+    snapshot: Snapshot | None = None,
+    *,
+    collect: Collect | None = None,
+    interval: float = 2.0,
+    source: Source | None = None,
+    clock: Clock = _utc_now,
+    stale_after: float = STALE_AFTER,
+) -> CnetApp:
+    """The app, on a given snapshot (``--load``, ``--demo``, tests) or a live ``collect``.
+
+    ``collect`` runs on a dedicated background thread (always the same one) every
+    ``interval`` seconds (0: only on ``r``); it may keep state such as a warm Collector
+    and may have a ``close()``, called on that thread at exit.  ``LiveCollect`` is the
+    real one.
+    """
+    if snapshot is None and collect is None:
+        raise ValueError("make_app needs a snapshot or a collect callable")
+    if source is None:
+        source = Source("live") if collect is not None else Source("file", "snapshot")
+    return CnetApp(
+        snapshot,
+        collect=collect,
+        interval=interval,
+        source=source,
+        clock=clock,
+        stale_after=stale_after,
+    )
+
+
+class LiveCollect:
+    """The live collector, created on first call on the collector thread and kept there."""
+
+    def __init__(self) -> None:
+        self._collector: Any = None
+        self._thread: int | None = None
+
+    def __call__(self) -> Snapshot:
+        from inspector.collect import Collector
+
+        if self._collector is None:
+            self._collector = Collector()
+            self._thread = threading.get_ident()
+        if self._thread != threading.get_ident():
+            raise RuntimeError("LiveCollect must be called from one thread only")
+        snapshot: Snapshot = self._collector.collect()
+        return snapshot
+
+    def close(self) -> None:
+        if self._collector is not None:
+            self._collector.close()
+            self._collector = None
+
+
+def load_demo_snapshot() -> Snapshot:
+    """The small snapshot shipped in the package (made from the real lab)."""
+    from importlib.resources import as_file, files
+
+    from inspector.snapshot_json import load_snapshot
+
+    with as_file(files("inspector.tui").joinpath("demo-snapshot.json")) as path:
+        return load_snapshot(path)

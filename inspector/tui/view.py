@@ -1,0 +1,422 @@
+"""What the panes and the detail panel show, as plain data: no Textual here.
+
+Kept pure so the linking rules are tested without a terminal, and so the per-snapshot
+work (rows, lookups, filter text) is done once per snapshot in ``SnapshotView`` and a
+cursor move only costs what the selected item itself needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from inspector.model import Bridge, BridgePort, Container, Interface, Route, Snapshot
+from inspector.paths import container_summary, interface_path, is_loopback, primary_address
+
+Style = Literal["", "title", "heading", "muted", "path", "warning", "key"]
+"""Semantic styles; the detail widget maps them to theme colours."""
+
+Segment = tuple[str, Style]
+Line = tuple[Segment, ...]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One table row: a stable key (kept across refreshes) and its cells."""
+
+    key: str
+    cells: tuple[str, ...]
+    style: Style = ""
+
+
+@dataclass(frozen=True)
+class Column:
+    """A pane column: preferred width, and how far it may shrink in a narrow terminal."""
+
+    label: str
+    width: int
+    minimum: int
+    middle: bool = False
+    """Cut in the middle (names: ``cnetl…multi`` keeps what tells them apart)."""
+
+
+CONTAINER_COLUMNS = (
+    Column("Name", 18, 14, middle=True),
+    Column("State", 8, 7),
+    Column("Network", 16, 10),
+    Column("IPs", 24, 15),
+    Column("Ports", 22, 10),
+)
+INTERFACE_COLUMNS = (
+    Column("Name", 15, 11, middle=True),
+    Column("Container", 20, 18, middle=True),
+    Column("State", 7, 5),
+    Column("Bridge", 16, 8),
+    Column("Address", 18, 8),
+)
+ROUTE_COLUMNS = (
+    Column("Destination", 18, 13),
+    Column("Via", 16, 8),
+    Column("Dev", 16, 8),
+    Column("Proto", 8, 6),
+)
+PORT_COLUMNS = (
+    Column("Bridge / port", 18, 13, middle=True),
+    Column("Container", 20, 18, middle=True),
+    Column("State", 10, 4),
+)
+
+EMPTY_KEY = "-"
+"""Key of the placeholder row a narrowed pane shows when nothing concerns the container."""
+
+
+def fit_text(text: str, width: int, middle: bool) -> str:
+    """``text`` in ``width`` cells, with one ellipsis where it was cut."""
+    if len(text) <= width or width < 1:
+        return text
+    if width == 1:
+        return "…"
+    if not middle:
+        return text[: width - 1] + "…"
+    name, sep, last = text.rpartition(" ")
+    if sep and len(last) + 4 <= width:  # ``container eth1``: keep the interface whole
+        return fit_text(name, width - len(last) - 1, True) + " " + last
+    head = (width - 1) // 2
+    tail = width - 1 - head
+    return text[:head] + "…" + text[len(text) - tail :]
+
+
+def network_label(c: Container) -> str:
+    """The network mode in a few words: ``bridge``, ``host``, ``none``, ``container:X`` or the networks."""
+    if c.netns_shared_with == "host" or c.network_mode == "host":
+        return "host"
+    if c.netns_shared_with is not None:
+        return f"container:{c.netns_shared_with}"
+    if c.network_mode.startswith("container:"):
+        return f"container:{c.network_mode.split(':', 1)[1][:12]}"
+    if c.network_mode == "none":
+        return "none"
+    if c.networks:
+        return ",".join(n.name for n in c.networks)
+    return "bridge" if c.network_mode == "default" else c.network_mode
+
+
+def ports_label(c: Container) -> str:
+    parts = []
+    for p in c.ports:
+        target = f"{p.container_port}/{p.protocol}"
+        if p.host_port is None:
+            parts.append(target)
+        else:
+            host = f"{p.host_ip}:" if p.host_ip and p.host_ip not in ("0.0.0.0", "::") else ""
+            parts.append(f"{host}{p.host_port}->{target}")
+    return ", ".join(parts)
+
+
+def route_key(r: Route) -> str:
+    return f"{r.dst}|{r.gateway}|{r.dev}|{r.metric}"
+
+
+def route_row(r: Route, key: str) -> Row:
+    via = r.gateway if r.gateway is not None else "direct"
+    return Row(key, (r.dst, via, r.dev or "", r.protocol))
+
+
+def _unique(keys: list[str]) -> list[str]:
+    """Stable, unique keys: the second ``k`` becomes ``k#2``."""
+    seen: dict[str, int] = {}
+    out = []
+    for k in keys:
+        seen[k] = seen.get(k, 0) + 1
+        out.append(k if seen[k] == 1 else f"{k}#{seen[k]}")
+    return out
+
+
+def route_rows(routes: tuple[Route, ...]) -> tuple[Row, ...]:
+    keys = _unique([route_key(r) for r in routes])
+    return tuple(route_row(r, k) for r, k in zip(routes, keys, strict=True))
+
+
+class SnapshotView:
+    """One snapshot, indexed once for the panes: rows and who-belongs-to-whom lookups."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.containers = {c.name: c for c in snapshot.containers}
+        self.host_interfaces = {i.name: i for i in snapshot.host.interfaces}
+        self.bridges = {b.name: b for b in snapshot.bridges}
+        self.ports: dict[str, tuple[Bridge, BridgePort]] = {
+            p.name: (b, p) for b in snapshot.bridges for p in b.ports
+        }
+        self.container_rows = {c.name: self._container_row(c) for c in snapshot.containers}
+        self.interface_rows = tuple(self._interface_row(i) for i in snapshot.host.interfaces)
+        self.host_route_rows = route_rows(snapshot.host.routes)
+        self.routes_by_key = dict(
+            zip((r.key for r in self.host_route_rows), snapshot.host.routes, strict=True)
+        )
+        self.port_rows = self._port_rows(snapshot.bridges, None)
+        self._haystack = {c.name: self._haystack_of(c) for c in snapshot.containers}
+
+    # -- rows ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _container_row(c: Container) -> Row:
+        return Row(
+            c.name,
+            (c.name, c.state, network_label(c), ", ".join(c.ips), ports_label(c)),
+            "" if c.running else "muted",
+        )
+
+    def _interface_row(self, i: Interface) -> Row:
+        owner = f"{i.container} {i.container_interface or ''}".strip() if i.container else ""
+        bridge = i.master if i.master else ""
+        return Row(
+            i.name,
+            (i.name, owner, i.state, bridge, primary_address(i.addresses) or ""),
+            "" if i.state == "up" or i.kind == "bridge" else "muted",
+        )
+
+    @staticmethod
+    def _port_rows(bridges: Iterable[Bridge], only: set[str] | None) -> tuple[Row, ...]:
+        rows: list[Row] = []
+        for b in bridges:
+            ports = [p for p in b.ports if only is None or p.name in only]
+            if only is not None and not ports:
+                continue
+            addr = primary_address(b.addresses) or ""
+            rows.append(Row(f"bridge:{b.name}", (b.name, addr, b.state), "heading"))
+            for p in ports:
+                owner = (
+                    f"{p.container} {p.container_interface or ''}".strip() if p.container else ""
+                )
+                rows.append(Row(f"port:{p.name}", (f"  {p.name}", owner, p.state)))
+        return tuple(rows)
+
+    # -- filter -------------------------------------------------------------------------
+
+    def _haystack_of(self, c: Container) -> str:
+        words = [c.name, c.image, *c.ips]
+        for i in c.interfaces:
+            words.append(i.name)
+            words.extend(a.split("/", 1)[0] for a in i.addresses)
+            if i.peer is not None:
+                words.append(i.peer.name)
+        return "\n".join(words).lower()
+
+    def container_rows_matching(self, text: str) -> tuple[Row, ...]:
+        """Containers whose name, image, IP or interface name contains ``text`` (any case)."""
+        needle = text.strip().lower()
+        return tuple(
+            row
+            for name, row in self.container_rows.items()
+            if not needle or needle in self._haystack[name]
+        )
+
+    # -- linking ------------------------------------------------------------------------
+
+    def host_side_names(self, c: Container) -> list[str]:
+        """Host links that carry this container's traffic: veth peers and macvlan parents."""
+        names: list[str] = []
+        for i in c.interfaces:
+            for ref in (i.peer, i.parent):
+                if ref is not None and ref.name in self.host_interfaces and ref.name not in names:
+                    names.append(ref.name)
+        return names
+
+    def shares_host_stack(self, c: Container) -> bool:
+        return c.running and (c.netns_shared_with == "host" or c.network_mode == "host")
+
+    def interface_rows_for(self, c: Container) -> tuple[Row, ...]:
+        if self.shares_host_stack(c):
+            return self.interface_rows
+        wanted = set(self.host_side_names(c))
+        rows = tuple(r for r in self.interface_rows if r.key in wanted)
+        return rows or (
+            Row(EMPTY_KEY, (self._why_nothing(c, "host interface"), "", "", "", ""), "muted"),
+        )
+
+    def route_rows_for(self, c: Container) -> tuple[Row, ...]:
+        if self.shares_host_stack(c):
+            return self.host_route_rows
+        return route_rows(c.routes) or (
+            Row(EMPTY_KEY, (self._why_nothing(c, "route"), "", "", ""), "muted"),
+        )
+
+    def port_rows_for(self, c: Container) -> tuple[Row, ...]:
+        if self.shares_host_stack(c):
+            return self.port_rows
+        wanted = {n for n in self.host_side_names(c) if n in self.ports}
+        rows = self._port_rows(self.snapshot.bridges, wanted) if wanted else ()
+        return rows or (Row(EMPTY_KEY, (self._why_nothing(c, "bridge port"), "", ""), "muted"),)
+
+    @staticmethod
+    def _why_nothing(c: Container, what: str) -> str:
+        if not c.running:
+            return f"(stopped: no {what}s)"
+        if c.network_mode == "none":
+            return f"(none: no {what}s)"
+        return f"(no {what}s)"
+
+    def route_for(self, key: str, c: Container | None) -> Route | None:
+        if c is not None and not self.shares_host_stack(c):
+            return dict(zip((r.key for r in route_rows(c.routes)), c.routes, strict=True)).get(key)
+        return self.routes_by_key.get(key)
+
+    # -- detail -------------------------------------------------------------------------
+
+    def path_in_words(self, c: Container, i: Interface) -> str:
+        """The shared path text, plus where a veth's traffic ends up: the host."""
+        text = interface_path(self.snapshot, c, i)
+        return f"{text} -> host" if i.peer is not None else text
+
+    def container_detail(self, c: Container) -> list[Line]:
+        lines: list[Line] = [
+            ((c.name, "title"), (f"  {c.state}  {c.id[:12]}", "muted")),
+            ((f"image {c.image}", "muted"),),
+            ((container_summary(self.snapshot, c), ""),),
+        ]
+        ifaces = c.interfaces
+        if c.netns_shared_with not in (None, "host"):
+            owner = self.containers.get(c.netns_shared_with or "")
+            lines.append(((f"Interfaces of {c.netns_shared_with} (shared namespace)", "heading"),))
+            ifaces = owner.interfaces if owner is not None else c.interfaces
+            if owner is None:
+                lines.append(((f"{c.netns_shared_with} is not in this snapshot", "warning"),))
+        elif self.shares_host_stack(c):
+            lines.append(
+                (
+                    (
+                        "Its traffic uses the host's own interfaces and routes (the panes show the host's).",
+                        "muted",
+                    ),
+                )
+            )
+        elif c.running and ifaces:
+            lines.append((("Interfaces", "heading"),))
+        owner_name = c.netns_shared_with if c.netns_shared_with not in (None, "host") else c.name
+        owner_c = self.containers.get(owner_name or "", c)
+        for i in ifaces:
+            lines.extend(self._interface_ends(owner_c, i))
+        if c.networks:
+            lines.append((("Networks", "heading"),))
+            for n in c.networks:
+                facts = [n.name]
+                if n.ip:
+                    facts.append(f"ip {n.ip}")
+                if n.gateway:
+                    facts.append(f"gw {n.gateway}")
+                if n.mac:
+                    facts.append(f"mac {n.mac}")
+                lines.append(((" " + "  ".join(facts), ""),))
+        if c.ports:
+            lines.append((("Ports", "heading"),))
+            lines.append(((" " + ports_label(c), ""),))
+        return lines
+
+    def _interface_ends(self, c: Container, i: Interface) -> list[Line]:
+        lines: list[Line] = [((" " + self.path_in_words(c, i), "path"),)]
+        if is_loopback(i):
+            return lines
+        lines.append(((f"   {i.name}: {_link_facts(i)}", "muted"),))
+        if i.peer is not None:
+            host = self.host_interfaces.get(i.peer.name)
+            facts = _link_facts(host) if host is not None else "not found on the host"
+            lines.append(((f"   {i.peer.name}: {facts}", "muted"),))
+        elif i.parent is not None:
+            lines.append(((f"   {i.kind or 'link'} on host device {i.parent.name}", "muted"),))
+        return lines
+
+    def interface_detail(self, i: Interface) -> list[Line]:
+        lines: list[Line] = [
+            ((i.name, "title"), (f"  {i.kind or 'device'}  host interface", "muted")),
+            ((_link_facts(i), ""),),
+        ]
+        if i.addresses:
+            lines.append(((" ".join(i.addresses), "muted"),))
+        if i.master:
+            lines.append(((f"on bridge {i.master}", ""),))
+        lines.extend(self._owner_lines(i.container, i.container_interface))
+        bridge = self.bridges.get(i.name)
+        if bridge is not None:
+            lines.extend(self._bridge_lines(bridge))
+        users = [c.name for c in self.containers.values() if i.name in self.host_side_names(c)]
+        if not i.container and users:
+            lines.append(((f"parent of: {', '.join(users)}", ""),))
+        return lines
+
+    def _owner_lines(self, container: str | None, inner: str | None) -> list[Line]:
+        if not container:
+            return []
+        lines: list[Line] = [
+            (("Container", "heading"),),
+            ((f" {container} ({inner or '?'})", "title"),),
+        ]
+        c = self.containers.get(container)
+        if c is not None:
+            for ci in c.interfaces:
+                if ci.name == inner:
+                    lines.append(((" " + self.path_in_words(c, ci), "path"),))
+            lines.append(((f" {container_summary(self.snapshot, c)}", "muted"),))
+        lines.append((("enter", "key"), (f" goes to {container}", "muted")))
+        return lines
+
+    def _bridge_lines(self, b: Bridge) -> list[Line]:
+        lines: list[Line] = [((f"Bridge ({'stp on' if b.stp else 'stp off'})", "heading"),)]
+        if b.addresses:
+            lines.append(((" " + " ".join(b.addresses), ""),))
+        for p in b.ports:
+            owner = f"  {p.container} {p.container_interface or ''}" if p.container else ""
+            lines.append(((f" {p.name} {p.state}{owner}", "muted"),))
+        if not b.ports:
+            lines.append(((" no ports", "muted"),))
+        return lines
+
+    def port_detail(self, key: str) -> list[Line]:
+        if key.startswith("bridge:"):
+            b = self.bridges.get(key.removeprefix("bridge:"))
+            if b is None:
+                return []
+            lines: list[Line] = [((b.name, "title"), (f"  bridge {b.state}", "muted"))]
+            return lines + self._bridge_lines(b)
+        found = self.ports.get(key.removeprefix("port:"))
+        if found is None:
+            return []
+        b, p = found
+        lines = [
+            ((p.name, "title"), (f"  port of {b.name}", "muted")),
+            ((f"port state {p.state}", ""),),
+        ]
+        host = self.host_interfaces.get(p.name)
+        if host is not None:
+            lines.append(((_link_facts(host), "muted"),))
+        return lines + self._owner_lines(p.container, p.container_interface)
+
+    def route_detail(self, r: Route, where: str) -> list[Line]:
+        head = f"{r.dst} via {r.gateway}" if r.gateway else f"{r.dst} direct (no gateway)"
+        lines: list[Line] = [((head, "title"),), ((f"in the main table of {where}", "muted"),)]
+        if r.is_direct:
+            lines.append(
+                ((f"on the link of {r.dev or '?'}: destinations are reached directly", ""),)
+            )
+        else:
+            lines.append(((f"sent to gateway {r.gateway} through {r.dev or '?'}", ""),))
+        extra = [f"scope {r.scope}", f"proto {r.protocol}"]
+        if r.metric is not None:
+            extra.append(f"metric {r.metric}")
+        lines.append(((" ".join(extra), "muted"),))
+        return lines
+
+
+def _link_facts(i: Interface) -> str:
+    facts = [i.state]
+    if i.mac:
+        facts.append(f"mac {i.mac}")
+    if i.mtu is not None:
+        facts.append(f"mtu {i.mtu}")
+    return "  ".join(facts)
+
+
+def plain(lines: Iterable[Line]) -> str:
+    """The detail as plain text (tests, and copy-paste)."""
+    return "\n".join("".join(text for text, _ in line) for line in lines)

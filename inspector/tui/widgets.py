@@ -1,0 +1,179 @@
+"""The app's widgets: a pane table that updates in place, and the detail panel."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import DataTable, Static
+
+from inspector.tui.view import Column, Line, Row, Style, fit_text
+
+ROW_STYLES: dict[Style, str] = {"": "", "muted": "dim", "heading": "bold"}
+DETAIL_STYLES: dict[Style, str] = {
+    "": "",
+    "title": "bold $accent",
+    "heading": "bold $primary",
+    "muted": "$text-muted",
+    "path": "bold",
+    "warning": "bold $warning",
+    "key": "bold reverse",
+}
+
+
+def fit_widths(columns: Sequence[Column], available: int) -> list[int]:
+    """Preferred widths; when they do not fit, the rightmost columns shrink to their minimum
+    first (the leading ones say what the row is), and what is left fills the last column."""
+    widths = [c.width for c in columns]
+    excess = sum(widths) - available
+    for n in reversed(range(len(columns))):
+        if excess <= 0:
+            break
+        cut = min(widths[n] - columns[n].minimum, excess)
+        widths[n] -= cut
+        excess -= cut
+    if excess < 0:
+        widths[-1] -= excess
+    return widths
+
+
+class Pane(DataTable[Text]):
+    """A row-cursor table that replaces its rows without losing the cursor or the scroll.
+
+    ``set_rows`` compares with what is shown: identical rows cost nothing, same keys only
+    update the cells that changed, and only a different set of rows rebuilds the table.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Open", id="open"),
+        Binding("j", "cursor_down", "Down", show=False, id="down"),
+        Binding("k", "cursor_up", "Up", show=False, id="up"),
+    ]
+
+    def __init__(self, columns: Sequence[Column], *, id: str) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self._columns = tuple(columns)
+        self._rows: tuple[Row, ...] = ()
+        self._index: dict[str, int] = {}
+        self._fitted_to = -1
+        self._widths: list[int] | None = None
+
+    def on_mount(self) -> None:
+        for col in self._columns:
+            self.add_column(col.label, width=col.width, key=col.label)
+
+    def on_resize(self) -> None:
+        self.fit_columns(self.scrollable_content_region.width)
+
+    def fit_columns(self, available: int) -> None:
+        """Shrink the widest columns towards their minimum so the leading ones fit the pane;
+        the last column takes what is left.  Cells that do not fit end with an ellipsis."""
+        if available == self._fitted_to or available <= 0:
+            return
+        self._fitted_to = available
+        widths = fit_widths(self._columns, available - 2 * self.cell_padding * len(self._columns))
+        self._widths = widths
+        for col, width in zip(self.columns.values(), widths, strict=True):
+            col.width = width
+            col.auto_width = False
+        rows, self._rows = self._rows, ()
+        self.set_rows(rows)  # re-cut the cells for the new widths
+        self._clear_caches()
+        self._require_update_dimensions = True
+        self.refresh()
+
+    @property
+    def rows_shown(self) -> tuple[Row, ...]:
+        return self._rows
+
+    @property
+    def current_key(self) -> str | None:
+        """Key of the row under the cursor."""
+        if 0 <= self.cursor_row < len(self._rows):
+            return self._rows[self.cursor_row].key
+        return None
+
+    def key_at(self, index: int) -> str | None:
+        return self._rows[index].key if 0 <= index < len(self._rows) else None
+
+    def _cell(self, n: int, value: str, style: Style) -> Text:
+        if self._widths is not None:
+            value = fit_text(value, self._widths[n], self._columns[n].middle)
+        return Text(value, style=ROW_STYLES.get(style, ""), no_wrap=True, overflow="ellipsis")
+
+    def set_rows(self, rows: Sequence[Row]) -> None:
+        new = tuple(rows)
+        if new == self._rows:
+            return
+        old = self._rows
+        if [r.key for r in new] == [r.key for r in old]:
+            for before, after in zip(old, new, strict=True):
+                if before != after:
+                    for n, (col, a, b) in enumerate(
+                        zip(self._columns, before.cells, after.cells, strict=True)
+                    ):
+                        if a != b or before.style != after.style:
+                            self.update_cell(after.key, col.label, self._cell(n, b, after.style))
+            self._rows = new
+            return
+        keep = self.current_key
+        scroll_y = self.scroll_y
+        with self.app.batch_update():
+            self.clear()
+            for r in new:
+                self.add_row(*(self._cell(n, c, r.style) for n, c in enumerate(r.cells)), key=r.key)
+            self._rows = new
+            self._index = {r.key: n for n, r in enumerate(new)}
+            if keep in self._index:
+                self.move_cursor(row=self._index[keep], animate=False, scroll=False)
+                self.call_after_refresh(self._restore_scroll, scroll_y)
+
+    def _restore_scroll(self, y: float) -> None:
+        self.scroll_to(y=y, animate=False, immediate=True)
+        self.scroll_to_cell_if_hidden()
+
+    def scroll_to_cell_if_hidden(self) -> None:
+        top, height = self.scroll_y, self.scrollable_content_region.height - 1
+        if not top <= self.cursor_row < top + height:
+            self.move_cursor(row=self.cursor_row, animate=False)
+
+    def select_key(self, key: str) -> bool:
+        """Put the cursor on the row with ``key``; False when it is not shown."""
+        index = self._index.get(key)
+        if index is None:
+            return False
+        self.move_cursor(row=index, animate=False)
+        return True
+
+
+class Detail(VerticalScroll):
+    """The detail of the selection; scrollable, and it wraps so a veth name is never cut."""
+
+    DEFAULT_CSS = """
+    Detail > Static { width: 1fr; }
+    """
+
+    def __init__(self, *, id: str) -> None:
+        super().__init__(id=id)
+        self._body = Static("", markup=False)
+        self._lines: list[Line] = []
+
+    def compose(self) -> ComposeResult:
+        yield self._body
+
+    def show(self, lines: list[Line]) -> None:
+        if lines == self._lines:
+            return
+        self._lines = lines
+        parts: list[Content] = []
+        for n, line in enumerate(lines):
+            if n:
+                parts.append(Content("\n"))
+            for text, style in line:
+                parts.append(Content.styled(text, DETAIL_STYLES.get(style, "")))
+        self._body.update(Content.assemble(*parts))
