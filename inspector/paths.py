@@ -61,6 +61,8 @@ def interface_path(snapshot: Snapshot, container: Container, iface: Interface) -
 
 def container_summary(snapshot: Snapshot, container: Container) -> str:
     """How a container is connected, in one sentence."""
+    if container.state == "paused":
+        return "paused: its interfaces exist, but its processes are frozen and answer nothing"
     if not container.running:
         return f"not running ({container.state}): no interfaces"
     if container.netns_shared_with == "host":

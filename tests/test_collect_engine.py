@@ -309,3 +309,20 @@ def test_container_that_stops_mid_scan_is_skipped_with_a_warning(lab: Lab, monke
     assert any(victim in w and "stopped during the scan" in w for w in s.warnings)
     assert _container(s, victim).interfaces == ()
     assert _ifaces(_container(s, lab.multi))["eth0"].peer is not None
+
+
+def test_paused_container_keeps_its_interfaces(lab: Lab) -> None:
+    from inspector.paths import container_summary
+
+    paused = PREFIX + "paused"
+    lab.run(paused)
+    sh("docker", "pause", paused)
+    try:
+        s = Collector().collect()
+        c = _container(s, paused)
+        assert c.state == "paused" and c.pid == lab.pid(paused)
+        assert {i.name for i in c.interfaces} == set(_by_name(lab.ip_links_in(paused)))
+        assert _ifaces(c)["eth0"].peer is not None
+        assert container_summary(s, c).startswith("paused")
+    finally:
+        sh("docker", "unpause", paused, check=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -86,8 +87,8 @@ def _read_namespaces(
     views: dict[tuple[int, int], NamespaceView] = {}
     by_container: dict[str, NamespaceView] = {}
     for c in containers:
-        if not c.running or c.pid is None:
-            continue
+        if c.pid is None:
+            continue  # not running: no namespace
         try:
             fd = netns.open_netns(c.pid)
         except OSError:
@@ -122,15 +123,15 @@ def _read_namespace(host_nl: Rtnl, fd: int) -> NamespaceView:
         )
 
 
-_default: Collector | None = None
+_per_thread = threading.local()
 
 
 def collect_snapshot() -> Snapshot:
-    """Collect once with a process-wide collector (warm on the second call)."""
-    global _default
-    if _default is None:
-        _default = Collector()
-    return _default.collect()
+    """Collect once with this thread's collector (warm from the second call on)."""
+    collector: Collector | None = getattr(_per_thread, "collector", None)
+    if collector is None:
+        collector = _per_thread.collector = Collector()
+    return collector.collect()
 
 
 def warn(snapshot: Snapshot) -> None:

@@ -62,7 +62,7 @@ def read_containers(api: DockerAPI) -> DockerView:
         state = str(s.get("State") or "unknown")
         mode = str((s.get("HostConfig") or {}).get("NetworkMode") or "default")
         pid: int | None = None
-        if state == "running":
+        if state in ("running", "paused"):
             try:
                 detail = api.inspect_container(s["Id"])
             except NotFound:
