@@ -16,7 +16,7 @@ from typing import NoReturn
 
 from inspector import __version__
 
-SUBCOMMANDS = ("snapshot", "ping")
+SUBCOMMANDS = ("snapshot", "ping", "rules")
 
 EXIT_OK = 0
 EXIT_FAILED = 1

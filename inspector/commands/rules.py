@@ -1,0 +1,98 @@
+"""``cnet rules ITEM``: the firewall rules that concern a container, bridge, interface or network.
+
+Read-only: dumps the rulesets (``iptables-save -c`` and friends), collects a snapshot to
+resolve ITEM, and prints the matching rules grouped by table and chain with their
+counters, the reason each matched, and the chain policies.  Exit 0 when shown, 1 when no
+firewall tool can be run, 2 for an unknown item.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from inspector.rules import NetworkRef
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "rules",
+        help="the iptables/nft rules that concern a container, bridge, interface or network",
+        description=(
+            "Show the host's firewall rules that concern ITEM (a container, a bridge, a host "
+            "interface or a Docker network name), grouped by table and chain, with packet and "
+            "byte counters, why each rule matched, and the chain policies. DROP/REJECT rules "
+            "that would hit ITEM are marked '!!'. Nothing on the host is changed."
+        ),
+    )
+    p.add_argument("item", metavar="ITEM", help="container name/id, bridge, interface or network")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    p.add_argument("--v6", action="store_true", help="read the IPv6 rules too (ip6tables-save)")
+
+
+def docker_networks(timeout: float = 5.0) -> tuple[NetworkRef, ...]:
+    """Docker's networks with their bridge and subnets; empty when Docker cannot be asked."""
+    from inspector.collect.docker_api import DockerAPI, DockerUnavailable
+    from inspector.rules import NetworkRef
+
+    api = DockerAPI(timeout=timeout)
+    try:
+        networks = api.get("/networks")
+    except DockerUnavailable:
+        return ()
+    finally:
+        api.close()
+    refs = []
+    for n in networks if isinstance(networks, list) else []:
+        options = n.get("Options") or {}
+        bridge = options.get("com.docker.network.bridge.name")
+        if not bridge and n.get("Driver") == "bridge":
+            bridge = "br-" + str(n.get("Id", ""))[:12]
+        subnets = tuple(
+            str(c["Subnet"]) for c in ((n.get("IPAM") or {}).get("Config") or []) if c.get("Subnet")
+        )
+        refs.append(NetworkRef(str(n.get("Name", "")), bridge or None, subnets))
+    return tuple(refs)
+
+
+def run(args: argparse.Namespace) -> int:
+    from inspector.cli import EXIT_FAILED, EXIT_USAGE, CliError
+    from inspector.rules import (
+        RulesUnavailable,
+        UnknownItem,
+        format_report,
+        read_rulesets,
+        report_to_dict,
+        rules_for,
+    )
+
+    try:
+        rulesets = read_rulesets(ipv6=args.v6)
+    except RulesUnavailable as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+
+    from inspector.collect import collect_snapshot, warn
+
+    snapshot = collect_snapshot()
+    try:
+        report = rules_for(snapshot, rulesets, args.item)
+    except UnknownItem:
+        try:  # a network no container uses: only Docker knows its bridge and subnet
+            report = rules_for(snapshot, rulesets, args.item, docker_networks())
+        except UnknownItem as exc:
+            warn(snapshot)
+            raise CliError(str(exc), EXIT_USAGE) from None
+    warn(snapshot)
+    for w in rulesets.warnings:
+        print(f"cnet: warning: {w}", file=sys.stderr)
+    if args.json:
+        sys.stdout.write(json.dumps(report_to_dict(report), indent=2) + "\n")
+    else:
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        sys.stdout.write("\n".join(format_report(report, color=color)) + "\n")
+    sys.stdout.flush()
+    return 0
