@@ -44,7 +44,7 @@ def mine(lab: Lab) -> Mine:
         or link["ifname"] == "docker0"
         or link["ifname"].startswith(PREFIX)
     }
-    addresses = set()
+    addresses: set[str] = set()
     for net in lab.networks:
         info = json.loads(sh("docker", "network", "inspect", net))[0]
         options = info.get("Options") or {}
@@ -64,6 +64,17 @@ def mine(lab: Lab) -> Mine:
     return Mine(frozenset(links), frozenset(addresses))
 
 
+def settled_host_state(timeout: float = 5.0) -> dict[str, Any]:
+    """``host_state()`` once no address is tentative any more (IPv6 DAD on new links adds
+    flags and local routes a second or two after a link appears, with no help from cnet)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = host_state()
+        if time.monotonic() > deadline or not any("tentative" in a for a in state["addresses"]):
+            return state
+        time.sleep(0.1)
+
+
 def host_changes(before: dict[str, Any], after: dict[str, Any], owned: Mine) -> list[str]:
     """What changed in the host's state, leaving out the churn of other people's labs.
 
@@ -72,7 +83,7 @@ def host_changes(before: dict[str, Any], after: dict[str, Any], owned: Mine) -> 
     that is not the host's own, or a per-container rule for an address not this lab's.
     Everything else (ip_forward, the rules of Docker's chains, these links) must match.
     """
-    every = set()
+    every: set[str] = set()
     for state in (before, after):
         every.update(_LINK_NAME.findall("\n".join(state["links"])))
     others = every - owned.links
@@ -125,7 +136,7 @@ def test_gateway_answers_with_the_address_docker_names(
     lab: Lab, capsys: pytest.CaptureFixture[str]
 ) -> None:
     gateway = lab.inspect(lab.bridge)["NetworkSettings"]["Networks"]["bridge"]["Gateway"]
-    before = host_state()
+    before = settled_host_state()
     code, out, err = _ping(capsys, lab.bridge, "-c", "3", "-i", "0.05")
     assert code == 0, err
     assert out.startswith(f"PING {gateway} (gateway of {lab.bridge} on docker0) ")
