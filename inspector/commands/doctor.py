@@ -1,0 +1,50 @@
+"""``cnet doctor``: walk the troubleshooting path for containers and name the broken step."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "doctor",
+        help="check each container's path to the network and name the step that breaks",
+        description=(
+            "For each running container (all when none is named): interface, veth, bridge, "
+            "default route, gateway ping, ip_forward, FORWARD/DOCKER-USER drops, MASQUERADE "
+            "and MTU, each pass/warn/fail/skip with its evidence and a suggested fix (never "
+            "run). The only traffic sent is one ping per namespace to its own gateway. "
+            "Exit 0 when no check fails, 1 when one does."
+        ),
+    )
+    p.add_argument("containers", metavar="CONTAINER", nargs="*", help="names or ids (default all)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("-v", "--verbose", action="store_true", help="evidence for passing checks too")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import os
+    import sys
+
+    from inspector.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError
+    from inspector.collect import collect_snapshot, warn
+    from inspector.doctor import diagnose, format_reports, reports_to_dict
+
+    snapshot = collect_snapshot()
+    unknown = [n for n in args.containers if snapshot.container(n) is None]
+    if unknown:
+        warn(snapshot)  # e.g. Docker unreachable: say why the name is unknown
+        raise CliError(f"no such container: {unknown[0]!r}", EXIT_USAGE)
+    if not args.json:
+        warn(snapshot)
+    reports = diagnose(snapshot, args.containers)
+    if args.json:
+        sys.stdout.write(json.dumps(reports_to_dict(reports), indent=2) + "\n")
+    else:
+        colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        sys.stdout.write(format_reports(reports, colour=colour, verbose=args.verbose))
+    sys.stdout.flush()
+    failed = any(c.status == "fail" for r in reports for c in r.checks)
+    return EXIT_FAILED if failed else EXIT_OK

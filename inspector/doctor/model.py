@@ -1,0 +1,127 @@
+"""What the doctor reports: frozen dataclasses, shared by the checks, the CLI and the TUI.
+
+Nothing here does I/O.  ``DoctorFacts`` holds every fact the checks read beyond the
+snapshot, so the checks stay pure and run on recorded data in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from inspector.rules import Rulesets
+
+Status = Literal["pass", "warn", "fail", "skip"]
+
+# The expert's walk, in order: the first failing step is the fault.
+CHECK_IDS: tuple[str, ...] = (
+    "interface",
+    "veth",
+    "bridge",
+    "route",
+    "gateway",
+    "ip-forward",
+    "forward-drop",
+    "masquerade",
+    "mtu",
+)
+
+CHECK_TITLES: Mapping[str, str] = {
+    "interface": "container interface up and addressed",
+    "veth": "host end (veth) exists, is up, on the right bridge",
+    "bridge": "bridge up and holding the gateway address",
+    "route": "default route via the gateway",
+    "gateway": "gateway answers a ping from inside",
+    "ip-forward": "host forwards IPv4 (net.ipv4.ip_forward)",
+    "forward-drop": "nothing in FORWARD / DOCKER-USER drops its traffic",
+    "masquerade": "its subnet has a MASQUERADE rule",
+    "mtu": "MTUs agree along the path",
+}
+
+_RANK: Mapping[str, int] = {"fail": 3, "warn": 2, "pass": 1, "skip": 0}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One step of the walk.  ``evidence``: (what was looked at, its value) pairs.
+
+    ``fix`` is a command the operator could run; cnet never runs it.
+    """
+
+    id: str
+    status: Status
+    summary: str
+    evidence: tuple[tuple[str, str], ...] = ()
+    fix: str | None = None
+
+
+@dataclass(frozen=True)
+class ContainerReport:
+    """Every check for one container, in the walk's order.
+
+    ``state`` is Docker's (running, exited...); ``note`` says how the container is
+    networked when that changes what was checked (host mode, ``container:X``, none).
+    """
+
+    name: str
+    state: str
+    checks: tuple[Check, ...] = ()
+    note: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def first_failure(self) -> Check | None:
+        """The step that breaks: the first failing check in the walk's order."""
+        return next((c for c in self.checks if c.status == "fail"), None)
+
+    def check(self, check_id: str) -> Check | None:
+        return next((c for c in self.checks if c.id == check_id), None)
+
+
+def worst_status(report: ContainerReport) -> Status:
+    """fail > warn > pass > skip: what the containers pane shows next to a name."""
+    worst: Status = "skip"
+    for c in report.checks:
+        if _RANK[c.status] > _RANK[worst]:
+            worst = c.status
+    return worst
+
+
+def display_order(report: ContainerReport) -> tuple[Check, ...]:
+    """Failing checks first, then warnings, then the rest, each group in walk order."""
+    return tuple(
+        sorted(
+            report.checks, key=lambda c: -_RANK[c.status] if c.status in ("fail", "warn") else -1
+        )
+    )
+
+
+@dataclass(frozen=True)
+class GatewayPing:
+    """The outcome of pinging a namespace's gateway from inside it."""
+
+    target: str
+    transmitted: int = 0
+    received: int = 0
+    rtt_ms: float | None = None  # the fastest reply
+    timeout_s: float = 1.0
+    error: str | None = None  # it could not even be sent (no route, not root...)
+
+
+@dataclass(frozen=True)
+class DoctorFacts:
+    """The facts beyond the snapshot.  None means "not known", and its check skips.
+
+    ``pings`` maps the name of the container that owns a namespace to its gateway ping;
+    ``rules_problem`` says why ``rulesets`` is None.
+    """
+
+    ip_forward: str | None = None
+    rulesets: Rulesets | None = None
+    rules_problem: str | None = None
+    pings: Mapping[str, GatewayPing] = field(default_factory=dict)

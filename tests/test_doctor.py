@@ -1,0 +1,252 @@
+"""``cnet doctor`` against the real engine: each fault made on purpose, then undone.
+
+Faults are made only on a network and containers this module creates (its own bridge,
+its own veths, its own subnet's MASQUERADE rule), never on docker0's ports.  Each is
+undone in a ``finally`` and the undo is verified; ``ip_forward`` is 0 only for the
+fraction of a second one diagnosis takes, because other test runs share it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from inspector.cli import main
+from inspector.collect import Collector
+from inspector.doctor import CHECK_IDS, diagnose
+from tests.cli import cnet
+from tests.hoststate import host_state
+from tests.lab import _OCTET, PREFIX, Lab, host_links, sh
+from tests.test_ping import host_changes, mine, settled_host_state
+
+NET = PREFIX + "dr-net"
+BRIDGE = PREFIX + "drbr"  # at most 15 characters: a link name
+SUBNET = f"172.29.{_OCTET}.0/24"
+PATIENT = PREFIX + "dr-patient"
+IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
+
+
+@pytest.fixture(scope="module")
+def patient(lab: Lab) -> str:
+    """A container alone on a network of its own: faults on it disturb nobody else."""
+    lab.network(NET, "--subnet", SUBNET, "-o", f"com.docker.network.bridge.name={BRIDGE}")
+    lab.run(PATIENT, "--net", NET)
+    return PATIENT
+
+
+def host_veth(lab: Lab, name: str) -> str:
+    """The host end of a container's eth0, from iproute2 (not from cnet)."""
+    eth0 = next(link for link in lab.ip_links_in(name) if link["ifname"] == "eth0")
+    by_index = {link["ifindex"]: link["ifname"] for link in host_links()}
+    return str(by_index[eth0["link_index"]])
+
+
+def doctor_json(capsys: pytest.CaptureFixture[str], *names: str) -> tuple[int, dict[str, Any]]:
+    code = main(["doctor", "--json", *names])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, json.loads(out)
+
+
+def checks_of(data: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:
+    entry = next(c for c in data["containers"] if c["name"] == name)
+    return {c["id"]: c for c in entry["checks"]}
+
+
+def test_healthy_container_passes_every_check(
+    lab: Lab, patient: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = settled_host_state()
+    code, data = doctor_json(capsys, patient)
+    checks = checks_of(data, patient)
+    assert list(checks) == list(CHECK_IDS)
+    assert {i: c["status"] for i, c in checks.items()} == dict.fromkeys(CHECK_IDS, "pass"), checks
+    assert code == 0
+    # The evidence names what iproute2 and docker say.
+    veth = host_veth(lab, patient)
+    gateway = lab.inspect(patient)["NetworkSettings"]["Networks"][NET]["Gateway"]
+    assert checks["veth"]["evidence"]["eth0 host end"] == veth
+    assert checks["veth"]["evidence"][f"{veth} master"] == BRIDGE
+    assert checks["bridge"]["summary"] == f"{BRIDGE} is up and holds {gateway}"
+    assert checks["gateway"]["evidence"]["pinged"].startswith(f"{gateway} from inside")
+    assert f"-A POSTROUTING -s {SUBNET} ! -o {BRIDGE} -j MASQUERADE" in json.dumps(checks)
+    assert host_changes(before, host_state(), mine(lab)) == []
+
+
+def test_veth_off_its_bridge_fails_naming_both(
+    lab: Lab, patient: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    veth = host_veth(lab, patient)
+    sh("ip", "link", "set", veth, "nomaster")
+    try:
+        code, data = doctor_json(capsys, patient)
+    finally:
+        sh("ip", "link", "set", veth, "master", BRIDGE)
+    assert _master(veth) == BRIDGE
+    check = checks_of(data, patient)["veth"]
+    assert code == 1 and check["status"] == "fail"
+    assert veth in check["summary"] and BRIDGE in check["summary"]
+    assert check["fix"] == f"ip link set {veth} master {BRIDGE}"
+    assert check["evidence"][f"{veth} master"] == "(none)"
+
+
+def test_veth_down_fails_saying_it_is_down(
+    lab: Lab, patient: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    veth = host_veth(lab, patient)
+    sh("ip", "link", "set", veth, "down")
+    try:
+        code, data = doctor_json(capsys, patient)
+    finally:
+        sh("ip", "link", "set", veth, "up")
+    assert "UP" in _link(veth)["flags"]
+    checks = checks_of(data, patient)
+    assert code == 1 and checks["veth"]["status"] == "fail"
+    assert f"{veth} (host end of eth0) is down" in checks["veth"]["summary"]
+    assert checks["veth"]["fix"] == f"ip link set {veth} up"
+    assert checks["gateway"]["status"] == "fail"  # the symptom, after the cause
+
+
+def test_drop_in_docker_user_fails_showing_the_rule(
+    lab: Lab, patient: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ip = lab.container_ip(patient, NET)
+    rule = ["DOCKER-USER", "-d", f"{ip}/32", "-j", "DROP"]
+    sh("iptables", "-I", *rule)
+    try:
+        code, data = doctor_json(capsys, patient)
+    finally:
+        sh("iptables", "-D", *rule)
+    assert f"-d {ip}/32" not in sh("iptables-save", "-t", "filter")
+    check = checks_of(data, patient)["forward-drop"]
+    assert code == 1 and check["status"] == "fail"
+    assert "DOCKER-USER" in check["summary"]
+    assert f"-A DOCKER-USER -d {ip}/32 -j DROP" in json.dumps(check["evidence"])
+    assert check["fix"] == f"iptables -t filter -D DOCKER-USER -d {ip}/32 -j DROP"
+
+
+def _postrouting() -> list[str]:
+    return [
+        line
+        for line in sh("iptables", "-t", "nat", "-S", "POSTROUTING").splitlines()
+        if line.startswith("-A ")
+    ]
+
+
+@pytest.fixture
+def masquerade_removed(patient: str) -> Iterator[str]:
+    """Remove this network's MASQUERADE rule; put it back where it was (verified)."""
+    spec = f"-A POSTROUTING -s {SUBNET} ! -o {BRIDGE} -j MASQUERADE"
+    rules = _postrouting()
+    assert spec in rules, rules
+    at = rules.index(spec)
+    before, after = rules[at - 1] if at else None, rules[at + 1] if at + 1 < len(rules) else None
+    args = spec.split()[2:]
+    sh("iptables", "-t", "nat", "-D", "POSTROUTING", *args)
+    try:
+        yield spec
+    finally:
+        now = _postrouting()
+        if after in now:  # same place: just before the rule that followed it
+            sh("iptables", "-t", "nat", "-I", "POSTROUTING", str(now.index(after) + 1), *args)
+        elif before in now:
+            sh("iptables", "-t", "nat", "-I", "POSTROUTING", str(now.index(before) + 2), *args)
+        else:
+            sh("iptables", "-t", "nat", "-A", "POSTROUTING", *args)
+    restored = _postrouting()
+    at = restored.index(spec)
+    assert after is None or after not in restored or restored[at + 1] == after
+    assert before is None or before not in restored or restored[at - 1] == before
+
+
+def test_missing_masquerade_and_ip_forward_off_fail(
+    lab: Lab, patient: str, masquerade_removed: str
+) -> None:
+    snapshot = Collector().collect()
+    with open(IP_FORWARD, encoding="ascii") as f:
+        original = f.read()
+    started = time.monotonic()
+    try:
+        with open(IP_FORWARD, "w", encoding="ascii") as f:
+            f.write("0\n")
+        (report,) = diagnose(snapshot, [patient])
+    finally:
+        with open(IP_FORWARD, "w", encoding="ascii") as f:
+            f.write(original)
+        window = time.monotonic() - started
+    with open(IP_FORWARD, encoding="ascii") as f:
+        assert f.read() == original
+    assert window < 3.0
+    masq, fwd = report.check("masquerade"), report.check("ip-forward")
+    assert masq is not None and masq.status == "fail" and SUBNET in masq.summary
+    assert masq.fix == f"iptables -t nat -A POSTROUTING -s {SUBNET} ! -o {BRIDGE} -j MASQUERADE"
+    assert fwd is not None and fwd.status == "fail"
+    assert fwd.fix == "sysctl -w net.ipv4.ip_forward=1"
+
+
+def test_mtu_differing_from_its_bridge_warns(
+    lab: Lab, patient: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    small = PREFIX + "dr-mtu"
+    lab.run(small, "--net", NET)
+    pid = str(lab.pid(small))
+    sh("nsenter", "-t", pid, "-n", "ip", "link", "set", "dev", "eth0", "mtu", "1400")
+    try:
+        code, data = doctor_json(capsys, small)
+    finally:
+        sh("docker", "rm", "-f", small)
+    check = checks_of(data, small)["mtu"]
+    assert check["status"] == "warn"
+    assert check["summary"].startswith(f"eth0 has MTU 1400 but {BRIDGE} has 1500")
+    assert check["fix"] == f"nsenter -t {pid} -n ip link set dev eth0 mtu 1500"
+    assert code == 0  # a warning is not a failure
+
+
+def test_none_host_shared_and_stopped_modes(lab: Lab) -> None:
+    proc = cnet("doctor", lab.none, lab.host, lab.shared, lab.stopped)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    out = proc.stdout
+    assert f"{lab.none}: nothing to check" in out and "no network by design" in out
+    assert f"{lab.host}: ok" in out and "host network mode" in out
+    assert f"shares the network namespace of {lab.bridge}" in out
+    assert f"{lab.stopped}: not running (exited)" in out
+    assert "\033[" not in out  # not a terminal: no colour
+
+
+def test_all_lab_containers_in_json(lab: Lab, patient: str) -> None:
+    names = [n for n in lab.containers if n != PREFIX + "dr-mtu"]
+    proc = cnet("doctor", "--json", *names)
+    assert "Traceback" not in proc.stderr
+    data = json.loads(proc.stdout)
+    assert [c["name"] for c in data["containers"]] == names
+    failed = {c["name"] for c in data["containers"] for k in c["checks"] if k["status"] == "fail"}
+    # The lab's macvlan gateway is a router that does not exist: the only real failure.
+    assert failed == {lab.macvlan}, failed
+    assert proc.returncode == 1
+
+
+def test_unknown_container_is_a_usage_error(lab: Lab) -> None:
+    proc = cnet("doctor", lab.bridge, PREFIX + "nosuch")
+    assert proc.returncode == 2 and proc.stdout == ""
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines == [f"cnet: no such container: '{PREFIX}nosuch'"]
+
+
+def _link(name: str) -> dict[str, Any]:
+    return dict(json.loads(sh("ip", "-j", "link", "show", "dev", name))[0])
+
+
+def _master(name: str) -> str | None:
+    master = _link(name).get("master")
+    return str(master) if master else None
+
+
+def test_output_mentions_no_secret(lab: Lab) -> None:
+    proc = cnet("doctor", "--json", lab.bridge)
+    assert not re.search("hunter2", proc.stdout + proc.stderr)

@@ -1,0 +1,372 @@
+"""The doctor's checks on recorded data: the healthy walk, each fault made by editing a copy.
+
+Faults are built with ``dataclasses.replace`` on the recorded lab snapshot, and the
+ruleset is parsed from iptables-save text shaped like Docker's (built from the recorded
+bridges, so a re-recorded snapshot keeps working).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+
+from inspector.doctor import (
+    CHECK_IDS,
+    ContainerReport,
+    DoctorFacts,
+    GatewayPing,
+    display_order,
+    format_report,
+    format_reports,
+    reports_to_dict,
+    run_checks,
+    worst_status,
+)
+from inspector.model import Container, Interface, Snapshot
+from inspector.rules import Rulesets, parse_iptables_save
+
+
+def role(snapshot: Snapshot, suffix: str) -> Container:
+    return next(c for c in snapshot.containers if c.name.endswith("-" + suffix))
+
+
+def eth0(c: Container) -> Interface:
+    return next(i for i in c.interfaces if i.name == "eth0")
+
+
+def docker_rules(snapshot: Snapshot, *, filter_extra: str = "", drop_masq: str = "") -> Rulesets:
+    """Docker's own rules for every recorded bridge, plus extra lines for the test."""
+    forward, masq = [], []
+    for b in snapshot.bridges:
+        v4 = next(
+            (
+                ipaddress.ip_interface(a)
+                for a in b.addresses
+                if ipaddress.ip_interface(a).version == 4
+            ),
+            None,
+        )
+        forward += [
+            f"-A FORWARD -o {b.name} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+            f"-A FORWARD -o {b.name} -j DOCKER",
+            f"-A FORWARD -i {b.name} ! -o {b.name} -j ACCEPT",
+            f"-A FORWARD -i {b.name} -o {b.name} -j ACCEPT",
+        ]
+        if v4 is not None and str(v4.network) != drop_masq:
+            masq.append(f"-A POSTROUTING -s {v4.network} ! -o {b.name} -j MASQUERADE")
+    text = "\n".join(
+        [
+            "*filter",
+            ":INPUT ACCEPT [0:0]",
+            ":FORWARD DROP [0:0]",
+            ":OUTPUT ACCEPT [0:0]",
+            ":DOCKER - [0:0]",
+            ":DOCKER-USER - [0:0]",
+            "-A FORWARD -j DOCKER-USER",
+            *forward,
+            *([filter_extra] if filter_extra else []),
+            "-A DOCKER-USER -j RETURN",
+            "COMMIT",
+            "*nat",
+            ":POSTROUTING ACCEPT [0:0]",
+            *masq,
+            "COMMIT",
+            "",
+        ]
+    )
+    return Rulesets(tables=parse_iptables_save(text, "ip"))
+
+
+def healthy_facts(snapshot: Snapshot, **changes: object) -> DoctorFacts:
+    pings = {
+        c.name: GatewayPing(c.networks[0].gateway or "", 2, 2, 0.05)
+        for c in snapshot.containers
+        if c.running and c.networks and c.networks[0].gateway
+    }
+    facts = DoctorFacts(ip_forward="1", rulesets=docker_rules(snapshot), pings=pings)
+    return replace(facts, **changes)  # type: ignore[arg-type]
+
+
+def with_host_link(
+    snapshot: Snapshot, name: str, change: Callable[[Interface], Interface]
+) -> Snapshot:
+    host = replace(
+        snapshot.host,
+        interfaces=tuple(change(i) if i.name == name else i for i in snapshot.host.interfaces),
+    )
+    return replace(snapshot, host=host)
+
+
+def with_container(snapshot: Snapshot, new: Container) -> Snapshot:
+    return replace(
+        snapshot,
+        containers=tuple(new if c.name == new.name else c for c in snapshot.containers),
+    )
+
+
+def with_eth0(
+    snapshot: Snapshot, c: Container, change: Callable[[Interface], Interface]
+) -> Snapshot:
+    interfaces = tuple(change(i) if i.name == "eth0" else i for i in c.interfaces)
+    return with_container(snapshot, replace(c, interfaces=interfaces))
+
+
+def statuses(report: ContainerReport) -> dict[str, str]:
+    return {c.id: c.status for c in report.checks}
+
+
+def test_healthy_bridge_container_passes_every_check(recorded: Snapshot) -> None:
+    bridge = role(recorded, "bridge")
+    report = run_checks(recorded, bridge.name, healthy_facts(recorded))
+    assert [c.id for c in report.checks] == list(CHECK_IDS)
+    assert statuses(report) == dict.fromkeys(CHECK_IDS, "pass"), report
+    assert worst_status(report) == "pass" and report.first_failure is None
+    veth, peer = report.check("veth"), eth0(bridge).peer
+    assert veth is not None and peer is not None
+    assert ("eth0 host end", peer.name) in veth.evidence
+
+
+def test_multi_network_container_checks_both_networks(recorded: Snapshot) -> None:
+    multi = role(recorded, "multi")
+    report = run_checks(recorded, multi, healthy_facts(recorded))
+    assert statuses(report) == dict.fromkeys(CHECK_IDS, "pass")
+    masq = report.check("masquerade")
+    assert masq is not None
+    for net in multi.networks:
+        assert net.gateway and net.gateway.rsplit(".", 1)[0] in masq.summary
+
+
+def test_veth_off_its_bridge_fails_naming_veth_and_bridge(recorded: Snapshot) -> None:
+    bridge = role(recorded, "bridge")
+    veth = eth0(bridge).peer
+    assert veth is not None
+    broken = with_host_link(recorded, veth.name, lambda i: replace(i, master=None))
+    report = run_checks(broken, bridge.name, healthy_facts(broken))
+    check = report.check("veth")
+    assert check is not None and check.status == "fail"
+    assert veth.name in check.summary and "docker0" in check.summary
+    assert check.fix == f"ip link set {veth.name} master docker0"
+    assert report.first_failure is check
+
+
+def test_veth_down_fails_saying_it_is_down(recorded: Snapshot) -> None:
+    bridge = role(recorded, "bridge")
+    veth = eth0(bridge).peer
+    assert veth is not None
+    broken = with_host_link(recorded, veth.name, lambda i: replace(i, state="down"))
+    broken = with_eth0(broken, bridge, lambda i: replace(i, state="lowerlayerdown"))
+    report = run_checks(broken, bridge.name, healthy_facts(broken))
+    check = report.check("veth")
+    assert check is not None and check.status == "fail"
+    assert f"{veth.name} (host end of eth0) is down" in check.summary
+    assert check.fix == f"ip link set {veth.name} up"
+    interface = report.check("interface")
+    assert interface is not None and interface.status == "fail"
+    assert f"its host end {veth.name} is down" in interface.summary
+
+
+def test_drop_in_docker_user_fails_showing_the_rule(recorded: Snapshot) -> None:
+    bridge = role(recorded, "bridge")
+    ip = bridge.ips[0]
+    rules = docker_rules(recorded, filter_extra=f"-A DOCKER-USER -d {ip}/32 -j DROP")
+    report = run_checks(recorded, bridge.name, healthy_facts(recorded, rulesets=rules))
+    check = report.check("forward-drop")
+    assert check is not None and check.status == "fail"
+    assert "DOCKER-USER" in check.summary
+    assert any(
+        "DOCKER-USER" in key and f"-A DOCKER-USER -d {ip}/32 -j DROP" in value
+        for key, value in check.evidence
+    )
+    assert check.fix == f"iptables -t filter -D DOCKER-USER -d {ip}/32 -j DROP"
+    # Someone else's address is not its problem.
+    other = docker_rules(recorded, filter_extra="-A DOCKER-USER -d 192.0.2.77/32 -j DROP")
+    clean = run_checks(recorded, bridge.name, healthy_facts(recorded, rulesets=other))
+    assert statuses(clean)["forward-drop"] == "pass"
+
+
+def test_reject_on_its_bridge_in_docker_user_fails(recorded: Snapshot) -> None:
+    bridge = role(recorded, "bridge")
+    rules = docker_rules(recorded, filter_extra="-A DOCKER-USER -i docker0 -j REJECT")
+    report = run_checks(recorded, bridge.name, healthy_facts(recorded, rulesets=rules))
+    assert statuses(report)["forward-drop"] == "fail"
+
+
+def test_missing_masquerade_and_ip_forward_off_fail(recorded: Snapshot) -> None:
+    bridge = role(recorded, "bridge")
+    subnet = str(ipaddress.ip_interface(eth0(bridge).addresses[0]).network)
+    facts = healthy_facts(
+        recorded, ip_forward="0", rulesets=docker_rules(recorded, drop_masq=subnet)
+    )
+    report = run_checks(recorded, bridge.name, facts)
+    masq, fwd = report.check("masquerade"), report.check("ip-forward")
+    assert masq is not None and masq.status == "fail" and subnet in masq.summary
+    assert masq.fix == f"iptables -t nat -A POSTROUTING -s {subnet} ! -o docker0 -j MASQUERADE"
+    assert fwd is not None and fwd.status == "fail"
+    assert fwd.fix == "sysctl -w net.ipv4.ip_forward=1"
+    assert ("net.ipv4.ip_forward", "0") in fwd.evidence
+
+
+def test_mtu_mismatch_warns(recorded: Snapshot) -> None:
+    bridge = role(recorded, "bridge")
+    smaller = with_eth0(recorded, bridge, lambda i: replace(i, mtu=1400))
+    report = run_checks(smaller, bridge.name, healthy_facts(smaller))
+    check = report.check("mtu")
+    assert check is not None and check.status == "warn"
+    assert "eth0 has MTU 1400 but docker0 has 1500" in check.summary
+    assert worst_status(report) == "warn" and report.first_failure is None
+
+
+def test_gateway_outcomes(recorded: Snapshot) -> None:
+    bridge = role(recorded, "bridge")
+    gw = bridge.networks[0].gateway or ""
+    silent = healthy_facts(recorded, pings={bridge.name: GatewayPing(gw, 2, 0)})
+    check = run_checks(recorded, bridge.name, silent).check("gateway")
+    assert check is not None and check.status == "fail" and check.fix == "cnet rules docker0"
+    error = healthy_facts(recorded, pings={bridge.name: GatewayPing(gw, error="no route")})
+    check = run_checks(recorded, bridge.name, error).check("gateway")
+    assert check is not None and check.status == "fail" and "no route" in check.summary
+    unpinged = healthy_facts(recorded, pings={})
+    assert statuses(run_checks(recorded, bridge.name, unpinged))["gateway"] == "skip"
+
+
+def test_route_faults(recorded: Snapshot) -> None:
+    bridge = role(recorded, "bridge")
+    gw = bridge.networks[0].gateway
+    no_default = with_container(
+        recorded, replace(bridge, routes=tuple(r for r in bridge.routes if r.dst != "default"))
+    )
+    check = run_checks(no_default, bridge.name, healthy_facts(no_default)).check("route")
+    assert check is not None and check.status == "fail"
+    assert check.fix == f"nsenter -t {bridge.pid} -n ip route add default via {gw}"
+    elsewhere = with_container(
+        recorded,
+        replace(
+            bridge,
+            routes=tuple(
+                replace(r, gateway="172.17.0.254") if r.dst == "default" else r
+                for r in bridge.routes
+            ),
+        ),
+    )
+    check = run_checks(elsewhere, bridge.name, healthy_facts(elsewhere)).check("route")
+    assert check is not None and check.status == "fail" and "172.17.0.254" in check.summary
+
+
+def test_bridge_faults(recorded: Snapshot) -> None:
+    bridge = role(recorded, "bridge")
+    gw = bridge.networks[0].gateway or ""
+    docker0 = recorded.bridge("docker0")
+    assert docker0 is not None
+    stripped = replace(
+        recorded,
+        bridges=tuple(
+            replace(b, addresses=tuple(a for a in b.addresses if not a.startswith(gw + "/")))
+            if b.name == "docker0"
+            else b
+            for b in recorded.bridges
+        ),
+    )
+    check = run_checks(stripped, bridge.name, healthy_facts(stripped)).check("bridge")
+    assert check is not None and check.status == "fail"
+    assert check.fix == f"ip addr add {gw}/16 dev docker0"
+    down = replace(
+        recorded,
+        bridges=tuple(
+            replace(b, state="down") if b.name == "docker0" else b for b in recorded.bridges
+        ),
+    )
+    check = run_checks(down, bridge.name, healthy_facts(down)).check("bridge")
+    assert check is not None and check.status == "fail" and "docker0 is down" in check.summary
+
+
+def test_docker_address_on_no_interface_fails(recorded: Snapshot) -> None:
+    bridge = role(recorded, "bridge")
+    moved = with_eth0(recorded, bridge, lambda i: replace(i, addresses=("172.17.9.9/16",)))
+    check = run_checks(moved, bridge.name, healthy_facts(moved)).check("interface")
+    assert check is not None and check.status == "fail"
+    assert f"Docker's address {bridge.ips[0]}" in check.summary
+
+
+def test_rules_unreadable_skips_only_the_rule_checks(recorded: Snapshot) -> None:
+    facts = healthy_facts(recorded, rulesets=None, rules_problem="iptables-save failed: denied")
+    report = run_checks(recorded, role(recorded, "bridge").name, facts)
+    assert statuses(report)["forward-drop"] == statuses(report)["masquerade"] == "skip"
+    check = report.check("masquerade")
+    assert check is not None and "iptables-save failed: denied" in check.summary
+    assert worst_status(report) == "pass"
+
+
+def test_modes(recorded: Snapshot) -> None:
+    facts = healthy_facts(recorded)
+    none = run_checks(recorded, role(recorded, "none").name, facts)
+    assert set(statuses(none).values()) == {"skip"} and "no network by design" in none.note
+    assert worst_status(none) == "skip"
+
+    host = run_checks(recorded, role(recorded, "host").name, facts)
+    assert statuses(host) == {
+        **dict.fromkeys(CHECK_IDS, "skip"),
+        "interface": "pass",
+        "route": "pass",
+    }
+    assert "host network mode" in host.note
+    gateway = host.check("gateway")
+    assert gateway is not None and "host network mode" in gateway.summary
+
+    owner, shared = role(recorded, "bridge"), role(recorded, "shared")
+    report = run_checks(recorded, shared.name, facts)
+    assert f"shares the network namespace of {owner.name}" in report.note
+    assert statuses(report) == statuses(run_checks(recorded, owner.name, facts))
+
+    stopped = run_checks(recorded, role(recorded, "stopped").name, facts)
+    assert not stopped.running and set(statuses(stopped).values()) == {"skip"}
+
+    macvlan = run_checks(recorded, role(recorded, "macvlan").name, facts)
+    assert statuses(macvlan) == {
+        **dict.fromkeys(CHECK_IDS, "pass"),
+        "bridge": "skip",
+        "ip-forward": "skip",
+        "forward-drop": "skip",
+        "masquerade": "skip",
+    }
+
+
+def test_unknown_container_is_a_key_error(recorded: Snapshot) -> None:
+    with pytest.raises(KeyError):
+        run_checks(recorded, "nosuch", healthy_facts(recorded))
+
+
+def test_human_output_puts_failures_first_and_colours_only_when_asked(
+    recorded: Snapshot,
+) -> None:
+    bridge = role(recorded, "bridge")
+    veth = eth0(bridge).peer
+    assert veth is not None
+    broken = with_host_link(recorded, veth.name, lambda i: replace(i, master=None))
+    report = run_checks(broken, bridge.name, healthy_facts(broken))
+    order = [c.id for c in display_order(report)]
+    failing = [c.id for c in report.checks if c.status == "fail"]
+    assert order[: len(failing)] == failing
+    plain = format_report(report)
+    assert plain.splitlines()[0] == f"{bridge.name}: FAIL at veth"
+    assert f"fix: ip link set {veth.name} master docker0" in plain
+    assert "\033[" not in plain
+    assert "\033[1;31m" in format_report(report, colour=True)
+    tally = format_reports([report, run_checks(recorded, role(recorded, "none").name)])
+    assert tally.endswith("2 containers: 1 fail, 1 nothing to check\n")
+
+
+def test_json_shape(recorded: Snapshot) -> None:
+    reports = [run_checks(recorded, c, healthy_facts(recorded)) for c in recorded.containers]
+    data = json.loads(json.dumps(reports_to_dict(reports)))
+    assert list(data) == ["containers"]
+    for entry in data["containers"]:
+        assert {"name", "checks"} <= set(entry)
+        for check in entry["checks"]:
+            assert set(check) == {"id", "status", "summary", "evidence", "fix"}
+            assert check["status"] in ("pass", "warn", "fail", "skip")
+            assert isinstance(check["evidence"], dict)
+    assert [c["name"] for c in data["containers"]] == [c.name for c in recorded.containers]
