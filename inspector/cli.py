@@ -16,7 +16,7 @@ from typing import NoReturn
 
 from inspector import __version__
 
-SUBCOMMANDS = ("snapshot", "ping", "rules")
+SUBCOMMANDS = ("snapshot", "ping", "rules", "doctor")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
