@@ -605,7 +605,7 @@ class CnetApp(App[int]):
                 yield (b.key_display or self.get_key_display(b), b.description)
         yield ("↑ ↓ j k", "move within a pane")
         yield ("pgup pgdn home end", "page / top / bottom")
-        yield ("ctrl+p", "command palette: the same actions by name")
+        yield ("ctrl+p", "command palette (the same actions)")
 
     def action_export(self) -> None:
         from inspector.tui.screens import ExportRequest, ExportScreen

@@ -155,7 +155,10 @@ class SnapshotView:
         self.routes_by_key = dict(
             zip((r.key for r in self.host_route_rows), snapshot.host.routes, strict=True)
         )
-        self.port_rows = self._port_rows(snapshot.bridges, None)
+        self.port_rows = self._port_rows(snapshot.bridges)
+        # Lookups so that narrowing to one container costs what that container has, not N.
+        self._iface_row = {r.key: (n, r) for n, r in enumerate(self.interface_rows)}
+        self._port_row = {r.key: (n, r) for n, r in enumerate(self.port_rows)}
         self._haystack = {c.name: self._haystack_of(c) for c in snapshot.containers}
 
     # -- rows ---------------------------------------------------------------------------
@@ -178,15 +181,12 @@ class SnapshotView:
         )
 
     @staticmethod
-    def _port_rows(bridges: Iterable[Bridge], only: set[str] | None) -> tuple[Row, ...]:
+    def _port_rows(bridges: Iterable[Bridge]) -> tuple[Row, ...]:
         rows: list[Row] = []
         for b in bridges:
-            ports = [p for p in b.ports if only is None or p.name in only]
-            if only is not None and not ports:
-                continue
             addr = primary_address(b.addresses) or ""
             rows.append(Row(f"bridge:{b.name}", (b.name, addr, b.state), "heading"))
-            for p in ports:
+            for p in b.ports:
                 owner = (
                     f"{p.container} {p.container_interface or ''}".strip() if p.container else ""
                 )
@@ -230,8 +230,8 @@ class SnapshotView:
     def interface_rows_for(self, c: Container) -> tuple[Row, ...]:
         if self.shares_host_stack(c):
             return self.interface_rows
-        wanted = set(self.host_side_names(c))
-        rows = tuple(r for r in self.interface_rows if r.key in wanted)
+        found = sorted(self._iface_row[n] for n in self.host_side_names(c) if n in self._iface_row)
+        rows = tuple(r for _, r in found)
         return rows or (
             Row(EMPTY_KEY, (self._why_nothing(c, "host interface"), "", "", "", ""), "muted"),
         )
@@ -246,8 +246,11 @@ class SnapshotView:
     def port_rows_for(self, c: Container) -> tuple[Row, ...]:
         if self.shares_host_stack(c):
             return self.port_rows
-        wanted = {n for n in self.host_side_names(c) if n in self.ports}
-        rows = self._port_rows(self.snapshot.bridges, wanted) if wanted else ()
+        keys: set[str] = set()
+        for name in self.host_side_names(c):
+            if name in self.ports:
+                keys.update((f"bridge:{self.ports[name][0].name}", f"port:{name}"))
+        rows = tuple(r for _, r in sorted(self._port_row[k] for k in keys if k in self._port_row))
         return rows or (Row(EMPTY_KEY, (self._why_nothing(c, "bridge port"), "", ""), "muted"),)
 
     @staticmethod

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.css.styles import RulesMap
 from textual.widgets import DataTable, Static
 
 from inspector.tui.view import Column, Line, Row, Style, fit_text
@@ -162,6 +163,7 @@ class Detail(VerticalScroll):
         super().__init__(id=id)
         self._body = Static("", markup=False)
         self._lines: list[Line] = []
+        self._height = -1
 
     def compose(self) -> ComposeResult:
         yield self._body
@@ -176,4 +178,10 @@ class Detail(VerticalScroll):
                 parts.append(Content("\n"))
             for text, style in line:
                 parts.append(Content.styled(text, DETAIL_STYLES.get(style, "")))
-        self._body.update(Content.assemble(*parts))
+        content = Content.assemble(*parts)
+        # A layout pass repaints the whole screen; skip it when the height stays the same
+        # (the common case when moving between similar containers).
+        width = self._body.content_region.width
+        height = content.get_height(cast(RulesMap, self._body.styles), width) if width > 0 else -1
+        self._body.update(content, layout=height != self._height or height < 0)
+        self._height = height
