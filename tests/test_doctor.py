@@ -207,6 +207,19 @@ def test_mtu_differing_from_its_bridge_warns(
     assert code == 0  # a warning is not a failure
 
 
+def test_internal_network_needs_no_masquerade(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    """Docker adds no MASQUERADE for --internal networks: that is design, not a fault."""
+    net, name = PREFIX + "dr-internal", PREFIX + "dr-inside"
+    lab.network(net, "--internal", "--subnet", f"172.29.{_OCTET + 1}.0/24")
+    lab.run(name, "--net", net)
+    code, data = doctor_json(capsys, name)
+    checks = checks_of(data, name)
+    assert checks["masquerade"]["status"] == "skip"
+    assert "internal network" in checks["masquerade"]["summary"]
+    assert checks["ip-forward"]["status"] == "skip"
+    assert code == 0, checks
+
+
 def test_none_host_shared_and_stopped_modes(lab: Lab) -> None:
     proc = cnet("doctor", lab.none, lab.host, lab.shared, lab.stopped)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -220,7 +233,7 @@ def test_none_host_shared_and_stopped_modes(lab: Lab) -> None:
 
 
 def test_all_lab_containers_in_json(lab: Lab, patient: str) -> None:
-    names = [n for n in lab.containers if n != PREFIX + "dr-mtu"]
+    names = [n for n in lab.containers if n not in (PREFIX + "dr-mtu", PREFIX + "dr-inside")]
     proc = cnet("doctor", "--json", *names)
     assert "Traceback" not in proc.stderr
     data = json.loads(proc.stdout)
@@ -228,6 +241,9 @@ def test_all_lab_containers_in_json(lab: Lab, patient: str) -> None:
     failed = {c["name"] for c in data["containers"] for k in c["checks"] if k["status"] == "fail"}
     # The lab's macvlan gateway is a router that does not exist: the only real failure.
     assert failed == {lab.macvlan}, failed
+    # The default-bridge container is healthy too: every check passes on docker0.
+    on_docker0 = checks_of(data, lab.bridge)
+    assert {i: c["status"] for i, c in on_docker0.items()} == dict.fromkeys(CHECK_IDS, "pass")
     assert proc.returncode == 1
 
 

@@ -370,3 +370,27 @@ def test_json_shape(recorded: Snapshot) -> None:
             assert check["status"] in ("pass", "warn", "fail", "skip")
             assert isinstance(check["evidence"], dict)
     assert [c["name"] for c in data["containers"]] == [c.name for c in recorded.containers]
+
+
+def test_networks_without_nat_by_design_skip_masquerade(recorded: Snapshot) -> None:
+    bridge = role(recorded, "bridge")
+    net = bridge.networks[0].name
+    subnet = str(ipaddress.ip_interface(eth0(bridge).addresses[0]).network)
+    rules = docker_rules(recorded, drop_masq=subnet)
+    internal = healthy_facts(recorded, rulesets=rules, no_nat={net: "internal network"})
+    report = run_checks(recorded, bridge.name, internal)
+    assert statuses(report)["masquerade"] == statuses(report)["ip-forward"] == "skip"
+    no_masq = healthy_facts(recorded, rulesets=rules, no_nat={net: "enable_ip_masquerade=false"})
+    report = run_checks(recorded, bridge.name, no_masq)
+    assert statuses(report)["masquerade"] == "skip" and statuses(report)["ip-forward"] == "pass"
+
+
+def test_gateway_ping_not_sent_says_why(recorded: Snapshot) -> None:
+    bridge = role(recorded, "bridge")
+    facts = healthy_facts(recorded, pings={bridge.name: GatewayPing("", skipped="no gateway")})
+    check = run_checks(recorded, bridge.name, facts).check("gateway")
+    assert check is not None and check.status == "skip" and "no gateway" in check.summary
+
+
+def test_no_containers_is_one_line() -> None:
+    assert format_reports([]) == "no containers\n"

@@ -52,7 +52,10 @@ def mine(lab: Lab) -> Mine:
             links.add(options.get("com.docker.network.bridge.name") or "br-" + info["Id"][:12])
     host_index = {link["ifindex"]: link["ifname"] for link in host_links()}
     for name in lab.containers:
-        detail = lab.inspect(name)
+        try:
+            detail = lab.inspect(name)
+        except RuntimeError:
+            continue  # removed by the test that made it
         networks = detail["NetworkSettings"]["Networks"] or {}
         addresses.update(ep["IPAddress"] for ep in networks.values() if ep.get("IPAddress"))
         mode = detail["HostConfig"]["NetworkMode"]

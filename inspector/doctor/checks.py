@@ -403,6 +403,8 @@ def check_gateway(ctx: Context) -> Check:
     ping: GatewayPing | None = ctx.facts.pings.get(ctx.owner.name)
     if ping is None:
         return _check("gateway", "skip", "not pinged (the gateway ping did not run)")
+    if ping.skipped:
+        return _check("gateway", "skip", f"nothing to ping: {ping.skipped}")
     evidence: list[tuple[str, str]] = [
         ("pinged", f"{ping.target} from inside {ctx.owner.name}'s namespace"),
         ("replies", f"{ping.received}/{ping.transmitted} within {ping.timeout_s:g} s"),
@@ -434,6 +436,17 @@ def check_ip_forward(ctx: Context) -> Check:
     if not ctx.bridged:
         return _check(
             "ip-forward", "skip", "not on a bridge: its traffic is not forwarded by the host"
+        )
+    internal = [
+        link.attachment.name
+        for link in ctx.bridged
+        if link.attachment and "internal" in ctx.facts.no_nat.get(link.attachment.name, "")
+    ]
+    if len(internal) == len(ctx.bridged):
+        return _check(
+            "ip-forward",
+            "skip",
+            f"only on internal networks ({', '.join(internal)}): nothing to forward",
         )
     value = ctx.facts.ip_forward
     evidence = [("net.ipv4.ip_forward", value if value is not None else "(unreadable)")]
@@ -558,8 +571,12 @@ def check_masquerade(ctx: Context) -> Check:
         bridge = link.bridge or link.expected
         if link.subnet is None or bridge is None:
             continue
+        network = link.attachment.name if link.attachment else ""
+        if network in ctx.facts.no_nat:
+            evidence.append((f"{link.subnet} ({network})", ctx.facts.no_nat[network]))
+            continue
         if not link.gateway:
-            evidence.append((str(link.subnet), "no gateway (internal network): no NAT by design"))
+            evidence.append((str(link.subnet), "no gateway: no NAT by design"))
             continue
         found = masquerade_rules_for_subnet(rulesets, str(link.subnet), bridge.name)
         key = f"{link.subnet} via {bridge.name}"
@@ -570,7 +587,8 @@ def check_masquerade(ctx: Context) -> Check:
             evidence.append((key, "(no MASQUERADE rule)"))
             missing.append((link.subnet, bridge.name))
     if not masqueraded and not missing:
-        return _check("masquerade", "skip", "no subnet with a gateway to check", evidence)
+        why = "; ".join(v for _, v in evidence) or "no subnet with a gateway to check"
+        return _check("masquerade", "skip", why, evidence)
     if missing:
         subnets = ", ".join(str(subnet) for subnet, _ in missing)
         fixes = [

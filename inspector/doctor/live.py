@@ -48,6 +48,32 @@ def _read_rules() -> _RulesRead:
         return _RulesRead(None, f"the ruleset could not be read ({type(exc).__name__}: {exc})")
 
 
+def read_no_nat_networks(timeout: float = 5.0) -> dict[str, str]:
+    """Docker networks built without NAT on purpose (``--internal``, or masquerading off).
+
+    Best effort: when the engine cannot be asked, nothing is exempt and the masquerade
+    check judges by the rules alone.
+    """
+    from inspector.collect.docker_api import DockerAPI, DockerUnavailable
+
+    api = DockerAPI(timeout=timeout)
+    try:
+        networks = api.get("/networks")
+    except DockerUnavailable:
+        return {}
+    finally:
+        api.close()
+    exempt: dict[str, str] = {}
+    for net in networks if isinstance(networks, list) else []:
+        name = str(net.get("Name") or "")
+        options = net.get("Options") or {}
+        if net.get("Internal"):
+            exempt[name] = "internal network: no way out, no NAT, by design"
+        elif options.get("com.docker.network.bridge.enable_ip_masquerade") == "false":
+            exempt[name] = "network created with enable_ip_masquerade=false"
+    return exempt
+
+
 def ping_gateway(
     snapshot: Snapshot,
     owner: Container,
@@ -56,14 +82,14 @@ def ping_gateway(
     interval: float = PING_INTERVAL_S,
     timeout: float = PING_TIMEOUT_S,
     stop: threading.Event | None = None,
-) -> GatewayPing | None:
-    """Ping the namespace's own gateway from inside it; None when it has no gateway."""
+) -> GatewayPing:
+    """Ping the namespace's own gateway from inside it (``skipped`` says why not)."""
     from inspector.ping import PingError, PingReply, PingSummary, plan_ping, run_ping
 
     try:
         plan = plan_ping(snapshot, owner.name)
-    except PingError:
-        return None  # no gateway to ping: the route check says why
+    except PingError as exc:
+        return GatewayPing("", timeout_s=timeout, skipped=str(exc))
     fastest: float | None = None
     try:
         for event in run_ping(plan, count=count, interval=interval, timeout=timeout, stop=stop):
@@ -107,14 +133,17 @@ def gather_facts(
     owners = _ping_targets(snapshot, containers) if ping else []
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_PING_THREADS, len(owners) + 1))) as pool:
         rules_future = pool.submit(_read_rules)
+        no_nat_future = pool.submit(read_no_nat_networks)
         ping_futures = {o.name: pool.submit(ping_gateway, snapshot, o, stop=stop) for o in owners}
         rules = rules_future.result()
         pings = {name: f.result() for name, f in ping_futures.items()}
+        no_nat = no_nat_future.result()
     return DoctorFacts(
         ip_forward=read_ip_forward(),
         rulesets=rules.rulesets,
         rules_problem=rules.problem,
-        pings={name: p for name, p in pings.items() if p is not None},
+        pings=pings,
+        no_nat=no_nat,
     )
 
 

@@ -111,6 +111,7 @@ class GatewayPing:
     rtt_ms: float | None = None  # the fastest reply
     timeout_s: float = 1.0
     error: str | None = None  # it could not even be sent (no route, not root...)
+    skipped: str | None = None  # why nothing was sent (no gateway to ping)
 
 
 @dataclass(frozen=True)
@@ -118,10 +119,12 @@ class DoctorFacts:
     """The facts beyond the snapshot.  None means "not known", and its check skips.
 
     ``pings`` maps the name of the container that owns a namespace to its gateway ping;
-    ``rules_problem`` says why ``rulesets`` is None.
+    ``rules_problem`` says why ``rulesets`` is None.  ``no_nat`` maps Docker networks that
+    have no MASQUERADE by design to the reason (internal, or masquerading turned off).
     """
 
     ip_forward: str | None = None
     rulesets: Rulesets | None = None
     rules_problem: str | None = None
     pings: Mapping[str, GatewayPing] = field(default_factory=dict)
+    no_nat: Mapping[str, str] = field(default_factory=dict)

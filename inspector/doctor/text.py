@@ -55,6 +55,8 @@ def format_reports(
     reports: Sequence[ContainerReport], *, colour: bool = False, verbose: bool = False
 ) -> str:
     """Every block, then one line that counts the verdicts."""
+    if not reports:
+        return "no containers\n"
     blocks = [format_report(r, colour=colour, verbose=verbose) for r in reports]
     counts = {"fail": 0, "warn": 0, "ok": 0, "not running": 0, "nothing to check": 0}
     for r in reports:
