@@ -20,9 +20,8 @@ from inspector.cli import main
 from inspector.collect import Collector
 from inspector.doctor import CHECK_IDS, diagnose
 from tests.cli import cnet
-from tests.hoststate import host_state
+from tests.hoststate import host_changes, host_state, mine, settled_host_state
 from tests.lab import _OCTET, PREFIX, Lab, host_links, sh
-from tests.test_ping import host_changes, mine, settled_host_state
 
 NET = PREFIX + "dr-net"
 BRIDGE = PREFIX + "drbr"  # at most 15 characters: a link name

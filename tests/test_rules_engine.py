@@ -28,9 +28,8 @@ from inspector.rules import (
     rules_for,
 )
 from tests.cli import ROOT, assert_one_line_error, cnet
-from tests.hoststate import host_state
+from tests.hoststate import host_changes, host_state, mine
 from tests.lab import Lab, sh
-from tests.test_ping import host_changes, mine
 
 
 def _out_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:
