@@ -1,0 +1,35 @@
+"""The TUI on the live host: it lists the lab, and a container shows its veth as iproute2 does."""
+
+from __future__ import annotations
+
+from inspector.tui.app import LiveCollect, make_app
+from tests.lab import Lab, host_links
+from tests.test_tui import detail_text, select_container, sync, wait_for
+
+
+@sync
+async def test_live_app_lists_the_lab_and_shows_the_host_veth(lab: Lab) -> None:
+    inside = {link["ifname"]: link for link in lab.ip_links_in(lab.bridge)}
+    host = {link["ifindex"]: link for link in host_links()}
+    veth = host[inside["eth0"]["link_index"]]["ifname"]  # iproute2's answer, not cnet's
+
+    app = make_app(collect=LiveCollect(), interval=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.view is not None, seconds=15)
+        listed = {r.key for r in app.pane("containers").rows_shown}
+        assert {
+            lab.bridge,
+            lab.multi,
+            lab.host,
+            lab.none,
+            lab.shared,
+            lab.macvlan,
+            lab.stopped,
+        } <= listed
+        await select_container(app, pilot, lab.bridge)
+        await pilot.pause()
+        text = detail_text(app)
+        assert veth in text
+        assert f"-> {veth} -> docker0" in text
+        interfaces = [r.key for r in app.pane("interfaces").rows_shown]
+        assert any(veth in key for key in interfaces)
