@@ -56,6 +56,11 @@ def add_parser(subparsers: Any) -> None:
         metavar="INTERVAL_S",
         help="seconds between requests (default 1, at least 0.01)",
     )
+    p.add_argument(
+        "--rules",
+        action="store_true",
+        help="afterwards, show which firewall rules concerning CONTAINER counted the ping's packets",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
             warn(snapshot)  # e.g. Docker unreachable: say why the container is unknown
         raise CliError(str(exc), exc.code) from None
 
+    rules_before = _read_rules() if args.rules else None
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C: summary, like ping
     summary: PingSummary | None = None
@@ -108,4 +114,37 @@ def run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         sys.stdout.flush()
+    if rules_before is not None:
+        container = snapshot.container(args.container)
+        assert container is not None  # plan_ping found it
+        for line in _moved_rules(snapshot, container.name, rules_before, _read_rules()):
+            print(line)
     return EXIT_OK if summary is not None and summary.received > 0 else EXIT_FAILED
+
+
+def _read_rules() -> Any:
+    from inspector.cli import EXIT_FAILED, CliError
+    from inspector.rules import RulesUnavailable, read_rulesets
+
+    try:
+        return read_rulesets()
+    except RulesUnavailable as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+
+
+def _moved_rules(snapshot: Any, container: str, before: Any, after: Any) -> list[str]:
+    """The rules concerning ``container`` whose counters moved between the two reads."""
+    from inspector.rules import counter_delta, rules_for
+
+    report = rules_for(snapshot, after, container)
+    changes = counter_delta(before, after, report)
+    lines = ["", f"firewall rules concerning {container} whose counters moved during the ping:"]
+    if not changes:
+        lines.append("  none (the packets crossed no rule that concerns it)")
+    for ch in changes:
+        what = "policy" if ch.rule is None else ch.rule.spec
+        why = f"  # {ch.match.reason}" if ch.match is not None else ""
+        lines.append(
+            f"  {ch.table} {ch.chain}: +{ch.packets} packets +{ch.bytes} bytes  {what}{why}"
+        )
+    return lines
