@@ -116,6 +116,10 @@ class Lab:
         self.links.append(self.macvlan_parent)
         sh("ip", "link", "set", self.macvlan_parent, "up")
         sh("ip", "link", "set", self.macvlan_peer, "up")
+        # The macvlan network's gateway lives on the other end of the lab's own veth pair, so
+        # a ping to it stays inside the lab (and is answered, as a real router would).
+        gateway = MACVLAN_SUBNET.replace(".0/24", ".1/24")
+        sh("ip", "addr", "add", gateway, "dev", self.macvlan_peer)
         self.network(
             self.net_macvlan,
             "-d",
