@@ -379,6 +379,7 @@ def test_bridge_matches_interface_and_subnet() -> None:
     assert len(_find(report, "ip nat", "DOCKER", "--to-destination")) == 2
     (iso,) = _find(report, "ip filter", "DOCKER-ISOLATION-STAGE-2", "-o docker0 -j DROP")
     assert iso.blocking  # type: ignore[attr-defined]
+    assert "Docker's network isolation" in iso.reason  # type: ignore[attr-defined]
 
 
 def test_network_resolves_to_bridge_and_subnet() -> None:

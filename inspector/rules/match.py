@@ -440,6 +440,8 @@ def _table_matches(table: Table, spec: ItemSpec) -> dict[tuple[str, int], RuleMa
         key = (chain.name, rule.position)
         if key in found:
             return False
+        if chain.name.startswith("DOCKER-ISOLATION") and rule.verdict in BLOCKING_TARGETS:
+            reason += "; Docker's network isolation: traffic between two Docker networks stops here"
         found[key] = RuleMatch(
             table.label, chain.name, rule, reason, _blocking(rule, direct), direct
         )
