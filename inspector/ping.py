@@ -419,6 +419,8 @@ def _open_socket(plan: PingPlan) -> socket.socket:
 
             try:
                 fd = netns.open_netns(plan.pid)
+            except PermissionError:
+                raise  # not root: said below
             except OSError:
                 raise PingError(
                     f"container {plan.container} is not running any more (its process is gone)"

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
-import site
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
 from inspector.collect import Collector
 from inspector.model import Container, Interface, Snapshot
-from tests.cli import ROOT, cnet
+from tests.cli import cnet, cnet_unprivileged
 from tests.lab import PREFIX, Lab, host_links, host_routes, sh
 
 
@@ -240,49 +236,9 @@ def test_docker_unreachable_still_shows_the_host(lab: Lab) -> None:
     assert {i["name"] for i in data["host"]["interfaces"]} == {x["ifname"] for x in host_links()}
 
 
-def _interpreter_for_nobody() -> list[str] | None:
-    """A Python an unprivileged user can execute, with this checkout's packages on its path."""
-
-    def reachable(path: str) -> bool:
-        parts = os.path.realpath(path).split("/")
-        dirs = ["/".join(parts[:n]) or "/" for n in range(1, len(parts))]
-        return all(os.stat(d).st_mode & 0o001 for d in dirs) and bool(os.stat(path).st_mode & 0o001)
-
-    for candidate in (
-        sys.executable,
-        f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}",
-    ):
-        if os.path.exists(candidate) and reachable(candidate):
-            return [candidate]
-    return None
-
-
 def test_not_root_lists_containers_and_says_what_root_would_add(lab: Lab) -> None:
     """As an unprivileged user in the docker group: containers listed, namespaces not entered."""
-    python = _interpreter_for_nobody()
-    if python is None:
-        pytest.skip("no Python interpreter here that an unprivileged user may execute")
-    gid = int(sh("getent", "group", "docker").split(":")[2])
-
-    def drop_privileges() -> None:
-        os.setgroups([gid])
-        os.setgid(gid)
-        os.setuid(65534)
-
-    root = str(ROOT)
-    proc = subprocess.run(
-        [*python, "-m", "inspector", "snapshot"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd="/",
-        env={
-            "PATH": os.environ["PATH"],
-            "HOME": "/tmp",
-            "PYTHONPATH": os.pathsep.join([root, *site.getsitepackages()]),
-        },
-        preexec_fn=drop_privileges,
-    )
+    proc = cnet_unprivileged("snapshot")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     names = {c["name"] for c in data["containers"]}

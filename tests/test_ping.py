@@ -17,6 +17,7 @@ import pytest
 from inspector.cli import main
 from inspector.collect import Collector
 from inspector.ping import PingReply, PingSummary, ping_iter
+from tests.cli import cnet_unprivileged
 from tests.hoststate import host_changes, host_state, mine, settled_host_state
 from tests.lab import PREFIX, Lab, sh
 
@@ -181,3 +182,11 @@ def test_worker_thread_streams_and_stops_promptly(lab: Lab) -> None:
     assert isinstance(summary, PingSummary) and summary.stopped and summary.received >= 1
     # The worker thread is back in the host namespace, like the main thread.
     assert namespaces == [os.readlink("/proc/self/ns/net")]
+
+
+def test_not_root_says_root_is_needed(lab: Lab) -> None:
+    proc = cnet_unprivileged("ping", lab.bridge, "-c", "1")
+    assert proc.returncode == 1
+    assert (
+        proc.stderr.strip() == "cnet: raw ICMP sockets and namespaces need root: run cnet as root"
+    )
