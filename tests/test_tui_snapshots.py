@@ -2,19 +2,35 @@
 
 ``tests/data/tui-snapshot.json`` is a copy of a lab recording kept for these pictures only,
 so re-recording the lab does not churn them.  Update with ``--snapshot-update`` and look.
+The actions run on the fakes of ``test_tui_fakes``; every picture waits for the doctor's
+marks (computed in a worker) so none depends on timing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 
 from inspector.model import Snapshot
 from inspector.snapshot_json import load_snapshot
-from inspector.tui.app import Source, make_app
+from inspector.tui.app import CnetApp, Source, make_app
+from inspector.tui.ping_screen import PingScreen
+from inspector.tui.rules_screen import RulesScreen
+from inspector.tui.view import plain
+from tests.test_tui_fakes import (
+    CannedDoctor,
+    CounterReader,
+    FakePinger,
+    bridged_container,
+    isolation_path,
+    multi_container,
+    recorded_rules,
+)
 
 FROZEN = Path(__file__).parent / "data" / "tui-snapshot.json"
 SnapCompare = Callable[..., bool]
@@ -25,8 +41,38 @@ def frozen() -> Snapshot:
     return load_snapshot(FROZEN)
 
 
-def app(snapshot: Snapshot) -> Any:
-    return make_app(snapshot, source=Source("file", "tests/data/tui-snapshot.json"))
+def app(snapshot: Snapshot, **backends: Any) -> Any:
+    return make_app(snapshot, source=Source("file", "tests/data/tui-snapshot.json"), **backends)
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.02)
+
+
+async def marks(pilot: Pilot[Any]) -> None:
+    """Wait for the doctor's marks (they come from a worker)."""
+    app = pilot.app
+    assert isinstance(app, CnetApp)
+    await until(pilot, lambda: app.marks_known)
+
+
+def then(*steps: Callable[[Pilot[Any]], Awaitable[None]]) -> Callable[[Pilot[Any]], Any]:
+    async def run(pilot: Pilot[Any]) -> None:
+        for step in steps:
+            await step(pilot)
+
+    return run
+
+
+def keys(*pressed: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    async def run(pilot: Pilot[Any]) -> None:
+        await pilot.press(*pressed)
+        await pilot.pause()
+
+    return run
 
 
 def down_to(snapshot: Snapshot, test: Callable[[Any], bool]) -> list[str]:
@@ -40,36 +86,137 @@ def is_multi(c: Any) -> bool:
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 def test_start(snap_compare: SnapCompare, frozen: Snapshot, size: tuple[int, int]) -> None:
-    assert snap_compare(app(frozen), terminal_size=size)
+    assert snap_compare(app(frozen), terminal_size=size, run_before=marks)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 def test_multi_network_container(
     snap_compare: SnapCompare, frozen: Snapshot, size: tuple[int, int]
 ) -> None:
-    assert snap_compare(app(frozen), terminal_size=size, press=down_to(frozen, is_multi))
+    assert snap_compare(
+        app(frozen), terminal_size=size, press=down_to(frozen, is_multi), run_before=marks
+    )
 
 
 def test_shared_namespace_container(snap_compare: SnapCompare, frozen: Snapshot) -> None:
-    keys = down_to(frozen, lambda c: c.netns_shared_with not in (None, "host"))
-    assert snap_compare(app(frozen), terminal_size=(120, 40), press=keys)
+    pressed = down_to(frozen, lambda c: c.netns_shared_with not in (None, "host"))
+    assert snap_compare(app(frozen), terminal_size=(120, 40), press=pressed, run_before=marks)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 def test_host_interfaces_pane(
     snap_compare: SnapCompare, frozen: Snapshot, size: tuple[int, int]
 ) -> None:
-    keys = [*down_to(frozen, is_multi), "tab", "tab", "j"]
-    assert snap_compare(app(frozen), terminal_size=size, press=keys)
+    pressed = [*down_to(frozen, is_multi), "tab", "tab", "j"]
+    assert snap_compare(app(frozen), terminal_size=size, press=pressed, run_before=marks)
 
 
 def test_filter(snap_compare: SnapCompare, frozen: Snapshot) -> None:
-    assert snap_compare(app(frozen), terminal_size=(80, 24), press=["slash", *"multi"])
+    assert snap_compare(
+        app(frozen), terminal_size=(80, 24), press=["slash", *"multi"], run_before=marks
+    )
 
 
 def test_help(snap_compare: SnapCompare, frozen: Snapshot) -> None:
-    assert snap_compare(app(frozen), terminal_size=(80, 24), press=["question_mark"])
+    assert snap_compare(
+        app(frozen), terminal_size=(80, 24), press=["question_mark"], run_before=marks
+    )
 
 
 def test_export_dialog(snap_compare: SnapCompare, frozen: Snapshot) -> None:
-    assert snap_compare(app(frozen), terminal_size=(80, 24), press=["e"])
+    assert snap_compare(app(frozen), terminal_size=(80, 24), press=["e"], run_before=marks)
+
+
+# --- the actions ---------------------------------------------------------------------
+
+
+def to_bridged(frozen: Snapshot) -> list[str]:
+    name = bridged_container(frozen).name
+    return down_to(frozen, lambda c: c.name == name)
+
+
+def ping_lines(pilot: Pilot[Any]) -> str:
+    screen = pilot.app.screen
+    return plain(screen.log_view.lines) if isinstance(screen, PingScreen) else ""
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_ping_panel_streaming(
+    snap_compare: SnapCompare, frozen: Snapshot, size: tuple[int, int]
+) -> None:
+    async def streamed(pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: "icmp_seq=4 no reply" in ping_lines(pilot))
+
+    run = then(marks, keys(*to_bridged(frozen), "p"), streamed)
+    pinger = FakePinger(replies=3, timeouts=1)
+    assert snap_compare(app(frozen, ping=pinger), terminal_size=size, run_before=run)
+
+
+def test_ping_panel_stopped(snap_compare: SnapCompare, frozen: Snapshot) -> None:
+    async def stopped(pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: "icmp_seq=3 " in ping_lines(pilot))
+        await pilot.press("escape")
+        await until(pilot, lambda: "rules whose counters moved" in ping_lines(pilot))
+
+    run = then(marks, keys(*to_bridged(frozen), "p"), stopped)
+    reader = CounterReader(frozen, isolation_path(frozen))
+    backends = {"ping": FakePinger(replies=3), "read_rules": reader}
+    assert snap_compare(app(frozen, **backends), terminal_size=(120, 40), run_before=run)
+
+
+def rules_shown(pilot: Pilot[Any]) -> bool:
+    screen = pilot.app.screen
+    return isinstance(screen, RulesScreen) and screen.report is not None
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_rules_view_with_a_drop(
+    snap_compare: SnapCompare, frozen: Snapshot, size: tuple[int, int]
+) -> None:
+    async def shown(pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: rules_shown(pilot))
+
+    run = then(marks, keys(*to_bridged(frozen), "i"), shown)
+    rules = recorded_rules(frozen)
+    assert snap_compare(app(frozen, read_rules=lambda: rules), terminal_size=size, run_before=run)
+
+
+def test_rules_moved_during_a_ping(snap_compare: SnapCompare, frozen: Snapshot) -> None:
+    """``multi`` pings ``bridge``'s address: Docker's isolation drops it, and i shows where."""
+    multi = multi_container(frozen)
+    target = bridged_container(frozen).ips[0]
+
+    async def moved(pilot: Pilot[Any]) -> None:
+        await pilot.press("t")
+        screen = pilot.app.screen
+        assert isinstance(screen, PingScreen)
+        screen.target_field.value = target
+        await pilot.press("enter")
+        await until(pilot, lambda: "icmp_seq=3 no reply" in ping_lines(pilot))
+        await pilot.press("escape")
+        await until(pilot, lambda: "rules whose counters moved" in ping_lines(pilot))
+        await pilot.press("i")
+        await until(pilot, lambda: rules_shown(pilot))
+
+    to_multi = down_to(frozen, lambda c: c.name == multi.name)
+    run = then(marks, keys(*to_multi, "p"), moved)
+    reader = CounterReader(frozen, isolation_path(frozen))
+    backends = {"ping": FakePinger(replies=0, timeouts=3), "read_rules": reader}
+    assert snap_compare(app(frozen, **backends), terminal_size=(120, 40), run_before=run)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_doctor_marks_and_checks(
+    snap_compare: SnapCompare, frozen: Snapshot, size: tuple[int, int]
+) -> None:
+    broken = bridged_container(frozen).name
+    warned = next(c.name for c in frozen.containers if is_multi(c))
+
+    async def checked(pilot: Pilot[Any]) -> None:
+        cnet = pilot.app
+        assert isinstance(cnet, CnetApp)
+        await until(pilot, lambda: "FAIL at veth" in plain(cnet.detail_lines()))
+
+    run = then(marks, keys(*to_bridged(frozen), "d"), checked)
+    doctor = CannedDoctor(broken, warned)
+    assert snap_compare(app(frozen, doctor=doctor), terminal_size=size, run_before=run)

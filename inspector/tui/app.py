@@ -3,7 +3,11 @@
 Threading: live data is collected by one thread worker that hands each collect to a
 daemon thread owning the collector (a Collector stays on one thread; a hung Docker socket
 then never blocks quitting), and posts the finished, immutable Snapshot as a message.
-The UI thread only renders.  ``make_app`` is the one way to build the app.
+The actions (``actions.py``) do their I/O in thread workers too: the ping panel and the
+rules view in their own screens, the doctor here (one run per new snapshot for the
+containers pane's marks, without pinging; one run with the gateway ping for ``d``), each
+posting immutable results.  The UI thread only renders.  ``make_app`` is the one way to
+build the app.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ from __future__ import annotations
 import concurrent.futures
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -29,7 +34,9 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.worker import get_current_worker
 
 from inspector.model import Container, Snapshot
-from inspector.tui.actions import CONTAINER_ACTIONS, container_action, container_action_bindings
+from inspector.tui.action_view import doctor_lines, mark_status, marks_summary
+from inspector.tui.actions import ACTIONS, selection_action, selection_action_bindings
+from inspector.tui.backends import Backends, Doctor, Pinger, RulesReader, default_backends
 from inspector.tui.view import (
     CONTAINER_COLUMNS,
     EMPTY_KEY,
@@ -37,9 +44,14 @@ from inspector.tui.view import (
     PORT_COLUMNS,
     ROUTE_COLUMNS,
     Line,
+    Selection,
     SnapshotView,
+    marked,
 )
 from inspector.tui.widgets import Detail, Pane
+
+if TYPE_CHECKING:
+    from inspector.doctor import Check, ContainerReport
 
 Collect = Callable[[], Snapshot]
 Clock = Callable[[], datetime]
@@ -54,6 +66,9 @@ PANE_GROUP = Binding.Group("Pane")
 HOST_PANES = ("interfaces", "routes", "ports")
 STALE_AFTER = 3.0
 """Seconds a collect may run before the status line calls the data stale."""
+GATEWAY_CHECK_FRESH_S = 60.0
+"""How long the gateway ping of a ``d`` counts in that container's mark (the background
+runs for the marks never ping)."""
 
 
 def _utc_now() -> datetime:
@@ -76,6 +91,42 @@ class CollectFailed(Message):
     def __init__(self, error: str) -> None:
         super().__init__()
         self.error = error
+
+
+class DoctorMarks(Message):
+    """The doctor's reports (no ping) for every container of ``snapshot``."""
+
+    def __init__(
+        self, snapshot: Snapshot, reports: tuple[ContainerReport, ...], error: str | None
+    ) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.reports = reports
+        self.error = error
+
+
+class DoctorReady(Message):
+    """The full walk (with the gateway ping) for one container, asked for with ``d``."""
+
+    def __init__(
+        self, run: int, name: str, report: ContainerReport | None, error: str | None
+    ) -> None:
+        super().__init__()
+        self.run = run
+        self.name = name
+        self.report = report
+        self.error = error
+
+
+@dataclass(frozen=True)
+class DoctorView:
+    """What the detail panel shows while in doctor mode for ``name``."""
+
+    name: str
+    run: int
+    running: bool = True
+    report: ContainerReport | None = None
+    error: str | None = None
 
 
 class _CollectorThread:
@@ -123,7 +174,9 @@ class MainScreen(Screen[None]):
     selected container; in a host pane they show the whole host."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "app.focus_next", "Next pane", id="next_pane", group=PANE_GROUP),
+        Binding(
+            "tab", "app.focus_next", "Pane", id="next_pane", tooltip="Next pane", group=PANE_GROUP
+        ),
         Binding(
             "shift+tab",
             "app.focus_previous",
@@ -131,6 +184,7 @@ class MainScreen(Screen[None]):
             id="previous_pane",
             key_display="⇧tab",
             group=PANE_GROUP,
+            show=False,  # room for the actions at 80 columns: in ? help and the palette
         ),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("escape", "back", "Back", id="back"),
@@ -161,8 +215,11 @@ class MainScreen(Screen[None]):
         self.app_.start()
 
     def on_resize(self) -> None:
-        # At 80 columns every key of ours fits only without the palette hint (still in ? help).
-        self.query_one(Footer).show_command_palette = self.size.width >= 90
+        # At 80 columns every key of ours fits only without the palette hint (still in ? help)
+        # and with one space between the keys.
+        footer = self.query_one(Footer)
+        footer.show_command_palette = self.size.width >= 100
+        footer.set_class(self.size.width < 100, "-tight")
 
     def action_filter(self) -> None:
         self.app_.open_filter()
@@ -187,7 +244,7 @@ class CnetApp(App[int]):
         Binding("question_mark", "help", "Help", id="help", key_display="?"),
         Binding("r", "refresh_now", "Refresh", id="refresh"),
         Binding("e", "export", "Export", id="export"),
-        *container_action_bindings(),
+        *selection_action_bindings(),
     ]
 
     def __init__(
@@ -199,8 +256,10 @@ class CnetApp(App[int]):
         source: Source,
         clock: Clock,
         stale_after: float,
+        backends: Backends,
     ) -> None:
         super().__init__()
+        self._backends = backends
         self._collect = collect
         self.interval = interval
         self.source = source
@@ -216,6 +275,15 @@ class CnetApp(App[int]):
         self._pane: PaneId = "containers"  # the pane last focused
         self._history: list[tuple[PaneId, str]] = []
         self._filter = ""
+        # The doctor: background reports (no ping) per snapshot, for the marks.
+        self._reports: dict[str, ContainerReport] = {}
+        self._reports_for: Snapshot | None = None
+        self._marks_running = False
+        self.marks_error: str | None = None
+        # The gateway check of the last ``d`` per container, and when it came (monotonic).
+        self._gateway_checks: dict[str, tuple[float, Check]] = {}
+        self._doctor: DoctorView | None = None
+        self._doctor_runs = 0
 
     # -- building -------------------------------------------------------------------------
 
@@ -228,6 +296,7 @@ class CnetApp(App[int]):
         self._update_header()
         if self.view is not None:
             self._show_snapshot()
+            self._schedule_marks()
         if self._collect is not None:
             self._collect_loop()
             self.set_interval(1.0, self._update_status)
@@ -297,6 +366,100 @@ class CnetApp(App[int]):
         self.updated_at = self._clock()
         self.view = SnapshotView(message.snapshot)
         self._show_snapshot()
+        self._schedule_marks()
+
+    # -- the doctor -----------------------------------------------------------------------
+
+    def _schedule_marks(self) -> None:
+        """Run the doctor (no ping) for every container of the current snapshot, once per
+        snapshot and one run at a time; a snapshot that arrives meanwhile is done next."""
+        if self.view is None or self._marks_running or self._reports_for is self.view.snapshot:
+            return
+        self._marks_running = True
+        self._doctor_marks(self.view.snapshot)
+
+    @work(thread=True, group="doctor-marks", name="doctor marks")
+    def _doctor_marks(self, snapshot: Snapshot) -> None:
+        try:
+            reports = tuple(self._backends.doctor(snapshot, (), False))
+        except Exception as exc:  # the marks are a hint: never take the UI down
+            self.post_message(DoctorMarks(snapshot, (), f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(DoctorMarks(snapshot, reports, None))
+
+    def on_doctor_marks(self, message: DoctorMarks) -> None:
+        self._marks_running = False
+        self._reports_for = message.snapshot
+        self._reports = {r.name: r for r in message.reports}
+        self.marks_error = message.error
+        if self.view is not None:
+            self._show_containers()
+            if self._pane == "containers":
+                self._show_detail()
+        self._schedule_marks()
+
+    @property
+    def marks_known(self) -> bool:
+        """The doctor's marks are those of the snapshot shown (tests and screenshots wait)."""
+        return self.view is not None and self._reports_for is self.view.snapshot
+
+    def mark(self, name: str) -> str | None:
+        """The worst doctor status of a container, None while not known."""
+        report = self._reports.get(name)
+        if report is None:
+            return None
+        pinged = self._gateway_checks.get(name)
+        fresh = pinged is not None and time.monotonic() - pinged[0] < GATEWAY_CHECK_FRESH_S
+        return mark_status(report, pinged[1] if pinged is not None and fresh else None)
+
+    def show_doctor(self, container: str) -> None:
+        """``d``: the container's checks in the detail panel, with its gateway ping."""
+        if self.view is None or container not in self.view.containers:
+            return
+        if self._pane != "containers" or self._selected != container:
+            self.jump_to_container(container)
+        self._doctor_runs += 1
+        self._doctor = DoctorView(container, self._doctor_runs)
+        self._show_detail()
+        self._doctor_one(self._doctor_runs, self.view.snapshot, container)
+
+    @work(thread=True, exclusive=True, group="doctor", name="doctor")
+    def _doctor_one(self, run: int, snapshot: Snapshot, name: str) -> None:
+        try:
+            reports = self._backends.doctor(snapshot, (name,), True)
+            report = next((r for r in reports if r.name == name), None)
+        except Exception as exc:
+            self.post_message(DoctorReady(run, name, None, f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(DoctorReady(run, name, report, None))
+
+    def on_doctor_ready(self, message: DoctorReady) -> None:
+        if message.report is not None:
+            gateway = message.report.check("gateway")
+            if gateway is not None:
+                self._gateway_checks[message.name] = (time.monotonic(), gateway)
+            self._show_containers()
+        if self._doctor is not None and self._doctor.run == message.run:
+            self._doctor = DoctorView(
+                message.name, message.run, False, message.report, message.error
+            )
+            self._show_detail()
+
+    def doctor_detail(self, name: str) -> list[Line]:
+        d = self._doctor
+        if d is None or d.name != name:
+            return []
+        if d.running or d.report is None:
+            background = self._reports.get(name)
+            return doctor_lines(
+                background,
+                container=name,
+                running=d.running,
+                pinged=False,
+                problem=d.error or "",
+                offline=not self._backends.live,
+            )
+        return doctor_lines(d.report, container=name, offline=not self._backends.live)
 
     # -- rendering ------------------------------------------------------------------------
 
@@ -317,12 +480,15 @@ class CnetApp(App[int]):
     def _show_containers(self) -> None:
         assert self.view is not None
         table = self.pane("containers")
-        rows = self.view.container_rows_matching(self._filter)
+        rows = tuple(
+            marked(r, self.mark(r.key)) for r in self.view.container_rows_matching(self._filter)
+        )
         table.set_rows(rows)
         total = len(self.view.container_rows)
         box = self.screen_main.query_one("#containers-pane")
         title = PANE_TITLES["containers"]
         box.border_title = f"{title} {len(rows)}/{total}" if self._filter else f"{title} {total}"
+        box.border_subtitle = marks_summary(self.mark(name) for name in self.view.containers)
         self._selected = table.current_key if rows else None
 
     def _link(self) -> None:
@@ -350,7 +516,15 @@ class CnetApp(App[int]):
         if self.view is None:
             return
         self.detail.show(self.detail_lines())
-        self.detail.border_title = "Detail"
+        doctor = self._doctor_shown()
+        self.detail.border_title = f"Doctor · {doctor}" if doctor else "Detail"
+
+    def _doctor_shown(self) -> str | None:
+        """The container whose checks the detail panel shows, if it shows them."""
+        d = self._doctor
+        if d is not None and self._pane == "containers" and d.name == self._selected:
+            return d.name
+        return None
 
     def detail_lines(self) -> list[Line]:
         """What the detail panel shows for the pane last focused."""
@@ -361,6 +535,8 @@ class CnetApp(App[int]):
             c = view.containers.get(self._selected or "")
             if c is None:
                 return [(("no container matches" if self._filter else "no containers", "muted"),)]
+            if self._doctor_shown() == c.name:
+                return self.doctor_detail(c.name)
             return view.container_detail(c)
         key = self.pane(self._pane).current_key
         if key is None or key == EMPTY_KEY:
@@ -431,6 +607,8 @@ class CnetApp(App[int]):
             if pane.current_key == self._selected:
                 return
             self._selected = pane.current_key
+            if self._doctor is not None and self._doctor.name != self._selected:
+                self._doctor = None  # d is for the container it was pressed on
             if self._pane == "containers":
                 self._scope = self._selected
                 self._link()
@@ -514,6 +692,10 @@ class CnetApp(App[int]):
             self._set_filter("")
             self.pane("containers").focus()
             return
+        if self._doctor_shown() is not None:
+            self._doctor = None
+            self._show_detail()
+            return
         if self._history:
             pane_id, key = self._history.pop()
             target = self.pane(pane_id)
@@ -567,10 +749,18 @@ class CnetApp(App[int]):
     # -- actions --------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("export", "refresh_now", "help", "selection_action") and not isinstance(
+            self.screen, MainScreen
+        ):
+            return False  # not in the dialogs and the action screens (their own keys show)
         if action == "refresh_now" and self._collect is None:
             return None  # shown, greyed: a loaded snapshot does not change
-        if action in ("export", "container_action") and self.view is None:
+        if action in ("export", "selection_action") and self.view is None:
             return None
+        if action == "selection_action" and parameters:
+            found = selection_action(str(parameters[0]))
+            if found is not None and found.backend and not getattr(self._backends, found.backend):
+                return None  # shown, greyed: ping and rules need the live host
         return True
 
     def action_refresh_now(self) -> None:
@@ -602,7 +792,7 @@ class CnetApp(App[int]):
                 if not isinstance(b, Binding) or b.key in seen:
                     continue
                 seen.add(b.key)
-                yield (b.key_display or self.get_key_display(b), b.description)
+                yield (b.key_display or self.get_key_display(b), b.tooltip or b.description)
         yield ("↑ ↓ j k", "move within a pane")
         yield ("pgup pgdn home end", "page / top / bottom")
         yield ("ctrl+p", "command palette (the same actions)")
@@ -635,13 +825,45 @@ class CnetApp(App[int]):
             return
         self.call_from_thread(self.notify, f"wrote {written}", title="Exported")
 
-    def action_container_action(self, action_id: str) -> None:
-        action = container_action(action_id)
-        c = self.view.containers.get(self._selected or "") if self.view else None
-        if action is None or c is None or self.view is None:
-            self.notify("select a container first", severity="warning")
+    # -- actions on the selection (actions.py) ---------------------------------------------
+
+    @property
+    def backends(self) -> Backends:
+        return self._backends
+
+    def current_snapshot(self) -> Snapshot | None:
+        return self.view.snapshot if self.view is not None else None
+
+    def open_screen(self, screen: Screen[Any]) -> None:
+        self.push_screen(screen)
+
+    def selection(self) -> Selection | None:
+        """The item under the cursor of the pane last focused."""
+        if self.view is None:
+            return None
+        if self._pane == "containers":
+            return self.view.selection("containers", self._selected, None)
+        scope = self.view.containers.get(self._scope or "")
+        return self.view.selection(self._pane, self.pane(self._pane).current_key, scope)
+
+    def action_selection_action(self, action_id: str) -> None:
+        action = selection_action(action_id)
+        if action is None or self.view is None:
             return
-        self.push_screen(action.screen(self.view.snapshot, c))
+        if action.backend and not getattr(self._backends, action.backend):
+            self.notify(f"{action.label} needs the live host: this is a saved snapshot")
+            return
+        selection = self.selection()
+        if selection is None:
+            self.notify("nothing selected", severity="warning")
+            return
+        if action.needs_container and selection.container is None:
+            self.notify(
+                f"{action.label}: select a container (this {selection.kind} has none)",
+                severity="warning",
+            )
+            return
+        action.run(self, selection)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The command palette: the same actions as the keys."""
@@ -658,11 +880,11 @@ class CnetApp(App[int]):
         )
         yield SystemCommand("Back", "Clear the filter or return from a jump (esc)", self.back)
         yield SystemCommand("Help", "List every key (?)", self.action_help)
-        for a in CONTAINER_ACTIONS:
+        for a in ACTIONS:
             yield SystemCommand(
                 a.label,
                 f"{a.description} ({a.key})",
-                lambda a=a: self.action_container_action(a.id),
+                lambda a=a: self.action_selection_action(a.id),
             )
         yield SystemCommand("Quit", "Leave cnet (q)", self.exit)
         yield from (
@@ -681,6 +903,9 @@ def make_app(
     source: Source | None = None,
     clock: Clock = _utc_now,
     stale_after: float = STALE_AFTER,
+    ping: Pinger | None = None,
+    read_rules: RulesReader | None = None,
+    doctor: Doctor | None = None,
 ) -> CnetApp:
     """The app, on a given snapshot (``--load``, ``--demo``, tests) or a live ``collect``.
 
@@ -688,11 +913,23 @@ def make_app(
     ``interval`` seconds (0: only on ``r``); it may keep state such as a warm Collector
     and may have a ``close()``, called on that thread at exit.  ``LiveCollect`` is the
     real one.
+
+    ``ping``, ``read_rules`` and ``doctor`` are what the actions call (``backends.py``),
+    always from thread workers.  Left out, a live app uses the real ones; on a saved
+    snapshot ping and rules are greyed out and the doctor checks only what the snapshot
+    holds.  Tests and the screenshots inject recorded ones.
     """
     if snapshot is None and collect is None:
         raise ValueError("make_app needs a snapshot or a collect callable")
     if source is None:
         source = Source("live") if collect is not None else Source("file", "snapshot")
+    defaults = default_backends(live=collect is not None)
+    backends = Backends(
+        ping=ping or defaults.ping,
+        read_rules=read_rules or defaults.read_rules,
+        doctor=doctor or defaults.doctor,
+        live=defaults.live,
+    )
     return CnetApp(
         snapshot,
         collect=collect,
@@ -700,6 +937,7 @@ def make_app(
         source=source,
         clock=clock,
         stale_after=stale_after,
+        backends=backends,
     )
 
 

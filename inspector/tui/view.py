@@ -14,8 +14,9 @@ from typing import Literal
 from inspector.model import Bridge, BridgePort, Container, Interface, Route, Snapshot
 from inspector.paths import container_summary, interface_path, is_loopback, primary_address
 
-Style = Literal["", "title", "heading", "muted", "path", "warning", "key"]
-"""Semantic styles; the detail widget maps them to theme colours."""
+Style = Literal["", "title", "heading", "muted", "path", "warning", "key", "bad", "good", "moved"]
+"""Semantic styles; the widgets map them to theme colours (``bad``: a DROP, a failing
+check; ``good``: a passing one; ``moved``: counters that moved during a ping)."""
 
 Segment = tuple[str, Style]
 Line = tuple[Segment, ...]
@@ -28,6 +29,11 @@ class Row:
     key: str
     cells: tuple[str, ...]
     style: Style = ""
+    cell_styles: tuple[Style, ...] = ()
+    """Per-cell styles, overriding ``style`` where not empty (the doctor mark)."""
+
+    def style_of(self, n: int) -> Style:
+        return (self.cell_styles[n] if n < len(self.cell_styles) else "") or self.style
 
 
 @dataclass(frozen=True)
@@ -40,8 +46,13 @@ class Column:
     middle: bool = False
     """Cut in the middle (names: ``cnetl…multi`` keeps what tells them apart)."""
 
+    @property
+    def key(self) -> str:
+        return self.label or "mark"
+
 
 CONTAINER_COLUMNS = (
+    Column("", 1, 1),  # the doctor's mark
     Column("Name", 18, 14, middle=True),
     Column("State", 8, 7),
     Column("Network", 16, 10),
@@ -69,6 +80,37 @@ PORT_COLUMNS = (
 
 EMPTY_KEY = "-"
 """Key of the placeholder row a narrowed pane shows when nothing concerns the container."""
+
+DoctorStatus = Literal["pass", "warn", "fail", "skip"]
+MARKS: dict[str, tuple[str, Style]] = {
+    "fail": ("✗", "bad"),
+    "warn": ("!", "warning"),
+    "pass": ("✓", "good"),
+    "skip": ("·", "muted"),
+}
+"""The doctor's worst status as a one-cell mark: a symbol each, so it reads without colour."""
+
+
+def marked(row: Row, status: str | None) -> Row:
+    """A container row with the doctor's mark in its first cell (blank: not known yet)."""
+    symbol, style = MARKS.get(status or "", ("", ""))
+    if row.cells[0] == symbol and row.cell_styles[:1] == (style,):
+        return row
+    return Row(row.key, (symbol, *row.cells[1:]), row.style, (style,))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the actions work on: the item under the cursor and the container it belongs to.
+
+    ``item`` is what the rules view is asked about (a container, bridge or host interface
+    name; a bridge port gives its bridge); ``note`` says so when it is not the row itself.
+    """
+
+    kind: Literal["container", "interface", "bridge", "port", "route"]
+    item: str
+    container: str | None
+    note: str = ""
 
 
 def fit_text(text: str, width: int, middle: bool) -> str:
@@ -167,7 +209,7 @@ class SnapshotView:
     def _container_row(c: Container) -> Row:
         return Row(
             c.name,
-            (c.name, c.state, network_label(c), ", ".join(c.ips), ports_label(c)),
+            ("", c.name, c.state, network_label(c), ", ".join(c.ips), ports_label(c)),
             "" if c.running else "muted",
         )
 
@@ -260,6 +302,40 @@ class SnapshotView:
         if c.network_mode == "none":
             return f"(none: no {what}s)"
         return f"(no {what}s)"
+
+    def selection(self, pane: str, key: str | None, scope: Container | None) -> Selection | None:
+        """The item under the cursor of ``pane`` (``scope``: the container the host panes
+        are narrowed to, for the routes pane)."""
+        if pane == "containers":
+            c = self.containers.get(key or "")
+            return Selection("container", c.name, c.name) if c is not None else None
+        if key is None or key == EMPTY_KEY:
+            return None
+        if pane == "interfaces":
+            iface = self.host_interfaces.get(key)
+            if iface is None:
+                return None
+            kind: Literal["interface", "bridge"] = "bridge" if key in self.bridges else "interface"
+            return Selection(kind, key, iface.container)
+        if pane == "ports":
+            if key.startswith("bridge:"):
+                name = key.removeprefix("bridge:")
+                return Selection("bridge", name, None) if name in self.bridges else None
+            found = self.ports.get(key.removeprefix("port:"))
+            if found is None:
+                return None
+            b, p = found
+            owner = f" (container {p.container})" if p.container else ""
+            note = f"{p.name} is a port of {b.name}{owner}: these are the rules of {b.name}"
+            return Selection("port", b.name, p.container, note)
+        if scope is not None and not self.shares_host_stack(scope):
+            return Selection("route", scope.name, scope.name, f"a route of {scope.name}")
+        route = self.routes_by_key.get(key)
+        if route is None or route.dev is None or route.dev not in self.host_interfaces:
+            return None
+        note = f"the route to {route.dst} leaves by {route.dev}"
+        kind = "bridge" if route.dev in self.bridges else "interface"
+        return Selection(kind, route.dev, None, note)
 
     def route_for(self, key: str, c: Container | None) -> Route | None:
         if c is not None and not self.shares_host_stack(c):

@@ -1,4 +1,4 @@
-"""The app's widgets: a pane table that updates in place, and the detail panel."""
+"""The app's widgets: a pane table that updates in place, and scrolling text panels."""
 
 from __future__ import annotations
 
@@ -16,6 +16,12 @@ from textual.widgets import DataTable, Static
 from inspector.tui.view import Column, Line, Row, Style, fit_text
 
 ROW_STYLES: dict[Style, str] = {"": "", "muted": "dim", "heading": "bold"}
+ROW_THEME_STYLES: dict[Style, tuple[str, str]] = {
+    "bad": ("bold", "error"),
+    "warning": ("bold", "warning"),
+    "good": ("", "success"),
+}
+"""Row styles coloured from the theme (the cells are Rich text, so the colour is looked up)."""
 DETAIL_STYLES: dict[Style, str] = {
     "": "",
     "title": "bold $accent",
@@ -24,6 +30,9 @@ DETAIL_STYLES: dict[Style, str] = {
     "path": "bold",
     "warning": "bold $warning",
     "key": "bold reverse",
+    "bad": "bold $error",
+    "good": "$success",
+    "moved": "bold $accent",
 }
 
 
@@ -63,10 +72,11 @@ class Pane(DataTable[Text]):
         self._index: dict[str, int] = {}
         self._fitted_to = -1
         self._widths: list[int] | None = None
+        self._theme_colours: tuple[str, dict[str, str]] = ("", {})
 
     def on_mount(self) -> None:
         for col in self._columns:
-            self.add_column(col.label, width=col.width, key=col.label)
+            self.add_column(col.label, width=col.width, key=col.key)
 
     def on_resize(self) -> None:
         self.fit_columns(self.scrollable_content_region.width)
@@ -102,10 +112,21 @@ class Pane(DataTable[Text]):
     def key_at(self, index: int) -> str | None:
         return self._rows[index].key if 0 <= index < len(self._rows) else None
 
+    def _rich_style(self, style: Style) -> str:
+        themed = ROW_THEME_STYLES.get(style)
+        if themed is None:
+            return ROW_STYLES.get(style, "")
+        weight, variable = themed
+        theme = self.app.theme
+        if self._theme_colours[0] != theme:
+            self._theme_colours = (theme, self.app.get_css_variables())
+        colour = self._theme_colours[1].get(variable, "")
+        return f"{weight} {colour}".strip()
+
     def _cell(self, n: int, value: str, style: Style) -> Text:
         if self._widths is not None:
             value = fit_text(value, self._widths[n], self._columns[n].middle)
-        return Text(value, style=ROW_STYLES.get(style, ""), no_wrap=True, overflow="ellipsis")
+        return Text(value, style=self._rich_style(style), no_wrap=True, overflow="ellipsis")
 
     def set_rows(self, rows: Sequence[Row]) -> None:
         new = tuple(rows)
@@ -118,8 +139,10 @@ class Pane(DataTable[Text]):
                     for n, (col, a, b) in enumerate(
                         zip(self._columns, before.cells, after.cells, strict=True)
                     ):
-                        if a != b or before.style != after.style:
-                            self.update_cell(after.key, col.label, self._cell(n, b, after.style))
+                        if a != b or before.style_of(n) != after.style_of(n):
+                            self.update_cell(
+                                after.key, col.key, self._cell(n, b, after.style_of(n))
+                            )
             self._rows = new
             return
         keep = self.current_key
@@ -127,7 +150,9 @@ class Pane(DataTable[Text]):
         with self.app.batch_update():
             self.clear()
             for r in new:
-                self.add_row(*(self._cell(n, c, r.style) for n, c in enumerate(r.cells)), key=r.key)
+                self.add_row(
+                    *(self._cell(n, c, r.style_of(n)) for n, c in enumerate(r.cells)), key=r.key
+                )
             self._rows = new
             self._index = {r.key: n for n, r in enumerate(new)}
             if keep in self._index:
@@ -152,36 +177,61 @@ class Pane(DataTable[Text]):
         return True
 
 
-class Detail(VerticalScroll):
-    """The detail of the selection; scrollable, and it wraps so a veth name is never cut."""
+def lines_content(lines: Sequence[Line]) -> Content:
+    """Styled lines as one Content (theme variables, so themes and NO_COLOR work)."""
+    parts: list[Content] = []
+    for n, line in enumerate(lines):
+        if n:
+            parts.append(Content("\n"))
+        for text, style in line:
+            parts.append(Content.styled(text, DETAIL_STYLES.get(style, "")))
+    return Content.assemble(*parts)
 
-    DEFAULT_CSS = """
-    Detail > Static { width: 1fr; }
+
+class LinesView(VerticalScroll):
+    """Styled lines in a scrolling panel; they wrap, so a veth name or a rule is never cut.
+
+    ``follow``: ``append`` keeps the end in view while the user has not scrolled up (a
+    streaming log); it keeps the last ``limit`` lines.
     """
 
-    def __init__(self, *, id: str) -> None:
+    DEFAULT_CSS = """
+    LinesView > Static { width: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None, follow: bool = False, limit: int = 2000) -> None:
         super().__init__(id=id)
         self._body = Static("", markup=False)
         self._lines: list[Line] = []
         self._height = -1
+        self._follow = follow
+        self._limit = limit
 
     def compose(self) -> ComposeResult:
         yield self._body
+
+    @property
+    def lines(self) -> list[Line]:
+        return self._lines
 
     def show(self, lines: list[Line]) -> None:
         if lines == self._lines:
             return
         self._lines = lines
-        parts: list[Content] = []
-        for n, line in enumerate(lines):
-            if n:
-                parts.append(Content("\n"))
-            for text, style in line:
-                parts.append(Content.styled(text, DETAIL_STYLES.get(style, "")))
-        content = Content.assemble(*parts)
+        content = lines_content(lines)
         # A layout pass repaints the whole screen; skip it when the height stays the same
         # (the common case when moving between similar containers).
         width = self._body.content_region.width
         height = content.get_height(cast(RulesMap, self._body.styles), width) if width > 0 else -1
         self._body.update(content, layout=height != self._height or height < 0)
         self._height = height
+
+    def append(self, lines: Sequence[Line]) -> None:
+        at_end = self.scroll_y >= self.max_scroll_y
+        self.show([*self._lines, *lines][-self._limit :])
+        if self._follow and at_end:
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+
+
+class Detail(LinesView):
+    """The detail of the selection (or the doctor's checks of a container)."""

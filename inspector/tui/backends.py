@@ -1,0 +1,93 @@
+"""Where the TUI's actions get their data: ping, the firewall rules, the doctor.
+
+Plain callables, injected through ``make_app`` so tests (and the screenshots) run them
+on recorded data; the live ones here only wrap ``inspector.ping``, ``inspector.rules``
+and ``inspector.doctor``.  Every one of them is called from a thread worker, never on
+the UI thread, and none changes the host.  No Textual here; the libraries are imported
+when first called, so starting the TUI stays cheap.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
+
+from inspector.model import Snapshot
+
+if TYPE_CHECKING:
+    from inspector.doctor import ContainerReport
+    from inspector.ping import PingEvent, PingPlan
+    from inspector.rules import Rulesets
+
+PING_INTERVAL_S = 1.0
+PING_TIMEOUT_S = 1.0
+
+
+class PingSession(NamedTuple):
+    """A resolved ping (for the header) and its events, the last one a ``PingSummary``."""
+
+    plan: PingPlan
+    events: Iterator[PingEvent]
+
+
+Pinger = Callable[[Snapshot, str, "str | None", threading.Event], PingSession]
+"""``(snapshot, container, target or None for the gateway, stop) -> PingSession``; raises
+``PingError`` (one line) when it cannot start.  Runs until ``stop`` is set."""
+
+RulesReader = Callable[[], "Rulesets"]
+"""Read the host's rulesets now; raises ``RulesUnavailable`` (one line)."""
+
+Doctor = Callable[[Snapshot, Sequence[str], bool], "Sequence[ContainerReport]"]
+"""``(snapshot, names or () for all, ping the gateways?) -> one report per container``."""
+
+
+@dataclass(frozen=True)
+class Backends:
+    """What the actions call.  ``ping``/``read_rules`` None: the action is shown greyed
+    (a saved snapshot has no live host behind it).  ``live``: the doctor's facts
+    (ip_forward, rules, pings) come from this host."""
+
+    ping: Pinger | None
+    read_rules: RulesReader | None
+    doctor: Doctor
+    live: bool
+
+
+def live_ping(
+    snapshot: Snapshot, container: str, target: str | None, stop: threading.Event
+) -> PingSession:
+    """Ping from the container's namespace once a second until ``stop``, like ``ping``."""
+    from inspector.ping import plan_ping, run_ping
+
+    plan = plan_ping(snapshot, container, target or None)
+    events = run_ping(plan, count=None, interval=PING_INTERVAL_S, timeout=PING_TIMEOUT_S, stop=stop)
+    return PingSession(plan, events)
+
+
+def live_read_rules() -> Rulesets:
+    from inspector.rules import read_rulesets
+
+    return read_rulesets()
+
+
+def live_doctor(snapshot: Snapshot, names: Sequence[str], ping: bool) -> list[ContainerReport]:
+    from inspector.doctor import diagnose
+
+    return diagnose(snapshot, names, ping=ping)
+
+
+def offline_doctor(snapshot: Snapshot, names: Sequence[str], ping: bool) -> list[ContainerReport]:
+    """The checks a saved snapshot allows: its links, routes and MTUs.  ip_forward, the
+    rules and the gateway ping are not known, so those checks skip."""
+    from inspector.doctor import run_checks
+
+    chosen = list(names) or [c.name for c in snapshot.containers]
+    return [run_checks(snapshot, name) for name in chosen]
+
+
+def default_backends(live: bool) -> Backends:
+    if live:
+        return Backends(live_ping, live_read_rules, live_doctor, live=True)
+    return Backends(None, None, offline_doctor, live=False)

@@ -1,0 +1,224 @@
+"""Recorded and scripted stand-ins for the TUI's action backends (ping, rules, doctor).
+
+Shared by the Pilot tests, the SVG snapshot tests and ``scripts/screenshots`` (no tests
+of its own): nothing here touches the host.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from inspector.doctor import Check, ContainerReport, Status, run_checks
+from inspector.model import Container, Snapshot
+from inspector.ping import PingError, PingPlan, PingReply, PingSummary, PingTimeout
+from inspector.rules import Rulesets, parse_iptables_save
+from inspector.tui.backends import PingSession
+
+DATA = Path(__file__).parent / "data"
+
+
+def bridged_container(snapshot: Snapshot) -> Container:
+    """The container on docker0 with a published port (the lab's ``bridge``)."""
+    return next(
+        c
+        for c in snapshot.containers
+        if c.ports and any(i.peer is not None and i.peer.bridge == "docker0" for i in c.interfaces)
+    )
+
+
+def multi_container(snapshot: Snapshot) -> Container:
+    """The container on two networks (the lab's ``multi``)."""
+    return next(
+        c for c in snapshot.containers if sum(1 for i in c.interfaces if i.peer is not None) >= 2
+    )
+
+
+# What lab1 was called in the recording (``tests/test_rules.py`` has its snapshot).
+LAB1_BRIDGED_IP, LAB1_PORT = "172.17.0.4", 35341
+LAB1_MULTI = (("cnetlab1-br1", "172.30.203"), ("br-a0201286ae81", "172.30.204"))
+
+
+def recorded_rules_text(snapshot: Snapshot, *, drop: bool = True) -> str:
+    """The real lab1 ``iptables-save -c`` (with its DOCKER-USER DROP when ``drop``), with
+    lab1's addresses, port, bridges and subnets rewritten to ``snapshot``'s (the same lab,
+    recorded at another time)."""
+    c = bridged_container(snapshot)
+    port = next(p.host_port for p in c.ports if p.host_port is not None)
+    name = "iptables-lab1-drop.txt" if drop else "iptables-lab1.txt"
+    text = (DATA / name).read_text()
+    # 172.17.0.2 is another container in that recording: move it out of the way first.
+    text = text.replace("172.17.0.2", "172.17.0.99").replace(LAB1_BRIDGED_IP, c.ips[0])
+    text = text.replace(f"--dport {LAB1_PORT} ", f"--dport {port} ")
+    multi = multi_container(snapshot)
+    for (bridge, prefix), iface in zip(
+        LAB1_MULTI, [i for i in multi.interfaces if i.peer is not None], strict=False
+    ):
+        assert iface.peer is not None and iface.peer.bridge and iface.addresses
+        text = text.replace(bridge, iface.peer.bridge)
+        text = text.replace(prefix + ".", iface.addresses[0].rsplit(".", 1)[0] + ".")
+    return text
+
+
+def recorded_rules(snapshot: Snapshot, *, drop: bool = True) -> Rulesets:
+    return Rulesets(tables=parse_iptables_save(recorded_rules_text(snapshot, drop=drop)))
+
+
+def isolation_path(snapshot: Snapshot) -> tuple[str, ...]:
+    """The rules a ping from ``multi`` to ``bridge``'s address goes through on its way to
+    Docker's network isolation (what the engine test sees for real)."""
+    br1 = next(i.peer.bridge for i in multi_container(snapshot).interfaces if i.peer)
+    return (
+        "-A FORWARD -j DOCKER-USER",
+        "-A FORWARD -j DOCKER-ISOLATION-STAGE-1",
+        f"-A DOCKER-ISOLATION-STAGE-1 -i {br1} ! -o {br1} -j DOCKER-ISOLATION-STAGE-2",
+        "-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP",
+        "-A DOCKER-USER -j RETURN",
+    )
+
+
+def bump(text: str, rule: str, packets: int, size: int) -> str:
+    """``text`` with ``rule``'s counters moved by ``packets`` and ``size`` bytes."""
+    found = re.search(r"^\[(\d+):(\d+)\] " + re.escape(rule) + "$", text, re.M)
+    assert found is not None, rule
+    moved = f"[{int(found[1]) + packets}:{int(found[2]) + size}] {rule}"
+    return text[: found.start()] + moved + text[found.end() :]
+
+
+class CounterReader:
+    """``read_rules`` for a ping panel: each run reads before its first packet (the
+    recorded rules) and after its last (the same with the counters of ``moved`` up by
+    ``packets`` pings of 84 bytes)."""
+
+    def __init__(self, snapshot: Snapshot, moved: Sequence[str], packets: int = 3) -> None:
+        text = recorded_rules_text(snapshot, drop=False)
+        after = text
+        for rule in moved:
+            after = bump(after, rule, packets, 84 * packets)
+        self.before = Rulesets(tables=parse_iptables_save(text))
+        self.after = Rulesets(tables=parse_iptables_save(after))
+        self.reads = 0
+        self.threads: set[int] = set()
+        self._per_thread: dict[int, int] = {}  # a run reads twice on its worker thread
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Rulesets:
+        me = threading.get_ident()
+        with self._lock:
+            self.threads.add(me)
+            self.reads += 1
+            self._per_thread[me] = self._per_thread.get(me, 0) + 1
+            return self.before if self._per_thread[me] % 2 else self.after
+
+
+class FakePinger:
+    """A scripted pinger: ``replies`` replies at once (then silence until stopped), or, when
+    ``gated``, one reply per ``permits.release()``.  Records every call and stop Event."""
+
+    def __init__(
+        self,
+        replies: int = 3,
+        *,
+        gated: bool = False,
+        timeouts: int = 0,
+        error: str | None = None,
+    ) -> None:
+        self.replies = replies
+        self.timeouts = timeouts
+        self.error = error
+        self.permits: threading.Semaphore | None = threading.Semaphore(0) if gated else None
+        self.calls: list[tuple[str, str | None]] = []
+        self.stops: list[threading.Event] = []
+        self.threads: set[int] = set()
+        self.ended = threading.Event()
+
+    def __call__(
+        self, snapshot: Snapshot, container: str, target: str | None, stop: threading.Event
+    ) -> PingSession:
+        self.threads.add(threading.get_ident())
+        self.calls.append((container, target))
+        self.stops.append(stop)
+        if self.error is not None:
+            raise PingError(self.error)
+        address = target or "172.17.0.1"
+        label = "" if target else "gateway of " + container
+        plan = PingPlan(container, container, 4242, address, label, socket.AF_INET)
+        return PingSession(plan, self._events(plan, stop))
+
+    def _events(self, plan: PingPlan, stop: threading.Event) -> object:
+        rtts: list[float] = []
+        seq = 0
+        try:
+            while True:
+                if self.permits is not None:
+                    while not stop.is_set() and not self.permits.acquire(timeout=0.02):
+                        pass
+                elif seq >= self.replies + self.timeouts:
+                    stop.wait(30)
+                if stop.is_set():
+                    break
+                seq += 1
+                if seq > self.replies and self.permits is None:
+                    yield PingTimeout(seq)
+                    continue
+                rtt = 0.042 * seq
+                rtts.append(rtt)
+                yield PingReply(seq, plan.target, 64, 64, rtt)
+            yield PingSummary(plan.target, seq, len(rtts), 0, 1000.0 * seq, tuple(rtts), True)
+        finally:
+            self.ended.set()
+
+
+class CannedDoctor:
+    """A doctor: the snapshot-only checks, with ``broken`` failing at its veth and
+    ``warned`` warning on MTU; with ``ping`` the gateway check says ``gateway``."""
+
+    def __init__(
+        self,
+        broken: str | None = None,
+        warned: str | None = None,
+        *,
+        gateway: Status = "pass",
+        delay: threading.Event | None = None,
+    ) -> None:
+        self.broken = broken
+        self.warned = warned
+        self.gateway = gateway
+        self.delay = delay
+        self.calls: list[tuple[tuple[str, ...], bool]] = []
+        self.threads: set[int] = set()
+
+    def __call__(
+        self, snapshot: Snapshot, names: Sequence[str], ping: bool
+    ) -> list[ContainerReport]:
+        self.threads.add(threading.get_ident())
+        self.calls.append((tuple(names), ping))
+        if self.delay is not None:
+            self.delay.wait(10)
+        chosen = list(names) or [c.name for c in snapshot.containers]
+        return [self._report(snapshot, name, ping) for name in chosen]
+
+    def _report(self, snapshot: Snapshot, name: str, ping: bool) -> ContainerReport:
+        report = run_checks(snapshot, name)
+        if not report.running or report.first_failure is not None:
+            return report
+        checks = list(report.checks)
+        for n, check in enumerate(checks):
+            if name == self.broken and check.id == "veth":
+                checks[n] = Check(
+                    "veth",
+                    "fail",
+                    "vethdead0 is down",
+                    (("veth", "vethdead0"), ("state", "down"), ("should be on", "docker0")),
+                    "ip link set vethdead0 up",
+                )
+            elif name == self.warned and check.id == "mtu":
+                checks[n] = Check(
+                    "mtu", "warn", "eth0 mtu 1400, docker0 mtu 1500", (("eth0", "1400"),)
+                )
+            elif ping and check.id == "gateway":
+                checks[n] = Check("gateway", self.gateway, f"gateway ping: {self.gateway}")
+        return ContainerReport(report.name, report.state, tuple(checks), report.note)
