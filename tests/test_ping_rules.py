@@ -25,8 +25,13 @@ def test_a_ping_across_networks_shows_dockers_isolation_drop(lab: Lab) -> None:
     after = _counter(rule)
     assert proc.returncode == 1, proc.stdout + proc.stderr  # Docker isolates networks: no reply
     assert after - before == 3
-    moved = [line for line in proc.stdout.splitlines() if f"-o {lab.net1_bridge} -j DROP" in line]
+    listed = proc.stdout.split("in the order the packets met them:")[1].strip().splitlines()
+    moved = [line for line in listed if f"-o {lab.net1_bridge} -j DROP" in line]
     assert len(moved) == 1 and "DOCKER-ISOLATION-STAGE-2: +3 packets" in moved[0]
+    # In path order: FORWARD first, into stage 1, into stage 2 where the DROP ends it.
+    chains = [line.split()[2].rstrip(":") for line in listed]
+    assert chains[0] == "FORWARD" and listed[-1] == moved[0]
+    assert chains.index("DOCKER-ISOLATION-STAGE-1") < chains.index("DOCKER-ISOLATION-STAGE-2")
 
 
 def test_a_ping_to_the_gateway_lists_no_filter_drop(lab: Lab) -> None:

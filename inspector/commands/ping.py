@@ -134,14 +134,18 @@ def _read_rules() -> Any:
 
 def _moved_rules(snapshot: Any, container: str, before: Any, after: Any) -> list[str]:
     """The rules concerning ``container`` whose counters moved between the two reads."""
-    from inspector.rules import counter_delta, rules_for
+    from inspector.rules import counter_delta, path_order, rules_for
 
     report = rules_for(snapshot, after, container)
     changes = counter_delta(before, after, report)
-    lines = ["", f"firewall rules concerning {container} whose counters moved during the ping:"]
+    lines = [
+        "",
+        f"firewall rules concerning {container} whose counters moved during the ping,"
+        " in the order the packets met them:",
+    ]
     if not changes:
         lines.append("  none (the packets crossed no rule that concerns it)")
-    for ch in changes:
+    for ch in path_order(report, changes):
         what = "policy" if ch.rule is None else ch.rule.spec
         why = f"  # {ch.match.reason}" if ch.match is not None else ""
         lines.append(

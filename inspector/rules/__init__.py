@@ -36,6 +36,7 @@ from inspector.rules.model import (
     UnknownItem,
 )
 from inspector.rules.parse import ParseError, parse_iptables_save, parse_nft_ruleset
+from inspector.rules.path import path_order
 from inspector.rules.read import RunResult, read_rulesets, run_command
 from inspector.rules.text import format_report, report_to_dict
 
@@ -65,6 +66,7 @@ __all__ = [
     "masquerade_rules_for_subnet",
     "parse_iptables_save",
     "parse_nft_ruleset",
+    "path_order",
     "read_rulesets",
     "report_to_dict",
     "resolve_item",
