@@ -1,6 +1,6 @@
 """Pilot tests of the actions on the selection: ping (p), rules (i), doctor (d).
 
-The backends are injected through ``make_app`` (``tests/test_tui_fakes.py``): a scripted
+The backends are injected through ``make_app`` (``tests/tui_fakes.py``): a scripted
 pinger, the recorded lab ruleset, a canned doctor.  Each asserts that its I/O ran off
 the UI thread and that the UI kept answering keys meanwhile.
 """
@@ -39,7 +39,7 @@ from tests.test_tui import (
     sync,
     wait_for,
 )
-from tests.test_tui_fakes import (
+from tests.tui_fakes import (
     CannedDoctor,
     CounterReader,
     FakePinger,

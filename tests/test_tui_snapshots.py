@@ -2,7 +2,7 @@
 
 ``tests/data/tui-snapshot.json`` is a copy of a lab recording kept for these pictures only,
 so re-recording the lab does not churn them.  Update with ``--snapshot-update`` and look.
-The actions run on the fakes of ``test_tui_fakes``; every picture waits for the doctor's
+The actions run on the fakes of ``tui_fakes``; every picture waits for the doctor's
 marks (computed in a worker) so none depends on timing.
 """
 
@@ -22,7 +22,7 @@ from inspector.tui.app import CnetApp, Source, make_app
 from inspector.tui.ping_screen import PingScreen
 from inspector.tui.rules_screen import RulesScreen
 from inspector.tui.view import plain
-from tests.test_tui_fakes import (
+from tests.tui_fakes import (
     CannedDoctor,
     CounterReader,
     FakePinger,
