@@ -62,7 +62,7 @@ def main() -> int:
     try:
         ids = sh("docker", "ps", "-aq").split()
         running = sh("docker", "ps", "-q").split()
-        cnet = [sys.executable, "-m", "inspector", "snapshot"]
+        cnet = [str(Path(sys.executable).with_name("cnet")), "snapshot"]  # the installed command
 
         def classic_loop() -> None:
             for cid in running:

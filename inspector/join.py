@@ -15,7 +15,8 @@ device there; it has no peer.  Pure: no I/O, so it is tested on recorded data.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from inspector.model import (
     Bridge,
@@ -29,8 +30,7 @@ from inspector.model import (
 )
 
 
-@dataclass(frozen=True)
-class NamespaceView:
+class NamespaceView(NamedTuple):
     """What was read inside one container network namespace.
 
     ``nsid_in_host``: the id the host gives this namespace; ``host_nsid``: the id this

@@ -12,8 +12,7 @@ import os
 import socket
 import sys
 import threading
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+import time
 
 from inspector.collect import netns
 from inspector.collect.docker_api import DockerAPI, DockerUnavailable
@@ -29,15 +28,15 @@ NOT_ROOT_WARNING = (
 )
 
 
-@dataclass
 class Collector:
     """Keeps the Docker connection between collections (a warm collect is much cheaper).
 
     Not shared between threads: each worker thread that collects owns one.
     """
 
-    docker_timeout: float = 5.0
-    _api: DockerAPI | None = field(default=None, repr=False)
+    def __init__(self, docker_timeout: float = 5.0) -> None:
+        self.docker_timeout = docker_timeout
+        self._api: DockerAPI | None = None
 
     def close(self) -> None:
         if self._api is not None:
@@ -46,7 +45,7 @@ class Collector:
 
     def collect(self) -> Snapshot:
         warnings: list[str] = []
-        taken_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        taken_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         containers: tuple[Container, ...] = ()
         try:
             if self._api is None:

@@ -12,9 +12,10 @@ import json
 import os
 import socket
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
+# Container ids and names need no quoting in a path; anything else is percent-encoded.
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 
 class DockerUnavailable(Exception):
@@ -45,28 +46,29 @@ class DockerAPI:
 
     # --- transport ---------------------------------------------------------------------
     def _connect(self) -> socket.socket:
-        url = urlsplit(self.host)
+        scheme, _, rest = self.host.partition("://")
+        path = rest or DEFAULT_SOCKET
         try:
-            if url.scheme == "unix":
-                path = url.path or DEFAULT_SOCKET
+            if scheme == "unix":
                 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 sock.settimeout(self.timeout)
                 sock.connect(path)
                 return sock
-            if url.scheme in ("tcp", "http", "https"):
+            if scheme in ("tcp", "http", "https"):
+                from urllib.parse import urlsplit  # only here: it costs ~3 ms to import
+
+                url = urlsplit(self.host)
                 port = url.port or (2376 if os.environ.get("DOCKER_TLS_VERIFY") else 2375)
                 sock = socket.create_connection(
                     (url.hostname or "localhost", port), timeout=self.timeout
                 )
-                if os.environ.get("DOCKER_TLS_VERIFY") or url.scheme == "https":
+                if os.environ.get("DOCKER_TLS_VERIFY") or scheme == "https":
                     sock = self._wrap_tls(sock, url.hostname or "localhost")
                 return sock
         except FileNotFoundError:
-            raise DockerUnavailable(f"no Docker socket at {url.path or DEFAULT_SOCKET}") from None
+            raise DockerUnavailable(f"no Docker socket at {path}") from None
         except PermissionError:
-            raise DockerUnavailable(
-                f"permission denied on the Docker socket {url.path or DEFAULT_SOCKET}"
-            ) from None
+            raise DockerUnavailable(f"permission denied on the Docker socket {path}") from None
         except OSError as exc:
             raise DockerUnavailable(
                 f"cannot connect to {self.host}: {exc.strerror or exc}"
@@ -165,5 +167,9 @@ class DockerAPI:
         return result
 
     def inspect_container(self, ref: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.get(f"/containers/{quote(ref, safe='')}/json")
+        if not _PLAIN.issuperset(ref):
+            from urllib.parse import quote
+
+            ref = quote(ref, safe="")
+        result: dict[str, Any] = self.get(f"/containers/{ref}/json")
         return result

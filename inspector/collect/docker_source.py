@@ -6,8 +6,8 @@ the API replies, and are dropped here so they can never reach a snapshot.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from inspector.collect.docker_api import DockerAPI, DockerUnavailable, NotFound
 from inspector.model import Container, NetworkAttachment, PublishedPort
@@ -15,8 +15,7 @@ from inspector.model import Container, NetworkAttachment, PublishedPort
 __all__ = ["DockerUnavailable", "DockerView", "read_containers"]
 
 
-@dataclass(frozen=True)
-class DockerView:
+class DockerView(NamedTuple):
     """Containers as Docker reports them, before their namespaces are read."""
 
     containers: tuple[Container, ...]
@@ -51,8 +50,14 @@ def _ports(summary: dict[str, Any]) -> tuple[PublishedPort, ...]:
     return tuple(dict.fromkeys(ports))
 
 
-def read_containers(api: DockerAPI) -> DockerView:
-    """List every container (running and stopped) and find the pid of the running ones."""
+def read_containers(
+    api: DockerAPI, on_pid: Callable[[Container], None] | None = None
+) -> DockerView:
+    """List every container (running and stopped) and find the pid of the running ones.
+
+    ``on_pid`` is called with each container as soon as its pid is known, so a caller can
+    read its namespace while the engine answers the next inspect.
+    """
     summaries = api.containers()
     names_by_id = {s["Id"]: _name(s) for s in summaries}
     containers: list[Container] = []
@@ -73,19 +78,20 @@ def read_containers(api: DockerAPI) -> DockerView:
                 state = str(st.get("Status") or state)
                 pid = int(st.get("Pid") or 0) or None
                 mode = str((detail.get("HostConfig") or {}).get("NetworkMode") or mode)
-        containers.append(
-            Container(
-                id=s["Id"],
-                name=name,
-                image=str(s.get("Image") or ""),
-                state=state,
-                pid=pid,
-                network_mode=mode,
-                netns_shared_with=_shared_with(mode, names_by_id),
-                networks=_networks(s),
-                ports=_ports(s),
-            )
+        container = Container(
+            id=s["Id"],
+            name=name,
+            image=str(s.get("Image") or ""),
+            state=state,
+            pid=pid,
+            network_mode=mode,
+            netns_shared_with=_shared_with(mode, names_by_id),
+            networks=_networks(s),
+            ports=_ports(s),
         )
+        containers.append(container)
+        if on_pid is not None and pid is not None:
+            on_pid(container)
     containers.sort(key=lambda c: c.name)
     return DockerView(containers=tuple(containers), warnings=tuple(warnings))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections import defaultdict
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from inspector.collect import rtnl
 from inspector.collect.rtnl import Rtnl
@@ -34,8 +34,7 @@ MAIN_TABLE = 254
 RTN_UNICAST = 1
 
 
-@dataclass(frozen=True)
-class LinkDump:
+class LinkDump(NamedTuple):
     """One namespace's links, and the bridges among them with their ports."""
 
     interfaces: tuple[Interface, ...]
@@ -48,7 +47,7 @@ def _addresses_by_index(nl: Rtnl) -> dict[int, list[str]]:
         # On point-to-point links IFA_ADDRESS is the peer's; IFA_LOCAL is ours.
         raw = msg.attrs.get(rtnl.IFA_LOCAL) or msg.attrs.get(rtnl.IFA_ADDRESS)
         if raw is not None and msg.family in (socket.AF_INET, socket.AF_INET6):
-            by_index[msg.index].append(f"{rtnl.ip(raw, msg.family)}/{msg.prefixlen}")
+            by_index[msg.ifindex].append(f"{rtnl.ip(raw, msg.family)}/{msg.prefixlen}")
     return by_index
 
 
@@ -64,7 +63,7 @@ def read_links(nl: Rtnl) -> LinkDump:
     addresses = _addresses_by_index(nl)
     msgs = nl.links()
     names = {
-        m.index: rtnl.text(m.attrs[rtnl.IFLA_IFNAME]) for m in msgs if rtnl.IFLA_IFNAME in m.attrs
+        m.ifindex: rtnl.text(m.attrs[rtnl.IFLA_IFNAME]) for m in msgs if rtnl.IFLA_IFNAME in m.attrs
     }
     interfaces: list[Interface] = []
     port_states: dict[int, str] = {}
@@ -85,12 +84,12 @@ def read_links(nl: Rtnl) -> LinkDump:
             state = (
                 rtnl.u8(slave[rtnl.IFLA_BRPORT_STATE]) if rtnl.IFLA_BRPORT_STATE in slave else None
             )
-            port_states[m.index] = (
+            port_states[m.ifindex] = (
                 BRPORT_STATES.get(state, str(state)) if state is not None else "unknown"
             )
         if kind == "bridge":
             data = rtnl.attributes(info[rtnl.IFLA_INFO_DATA]) if rtnl.IFLA_INFO_DATA in info else {}
-            stp[m.index] = (
+            stp[m.ifindex] = (
                 bool(rtnl.u32(data[rtnl.IFLA_BR_STP_STATE]))
                 if rtnl.IFLA_BR_STP_STATE in data
                 else False
@@ -104,16 +103,16 @@ def read_links(nl: Rtnl) -> LinkDump:
         master = rtnl.u32(a[rtnl.IFLA_MASTER]) if rtnl.IFLA_MASTER in a else 0
         interfaces.append(
             Interface(
-                name=names.get(m.index, f"if{m.index}"),
-                ifindex=m.index,
-                iflink=_lower_link(m.index, iflink, netnsid),
+                name=names.get(m.ifindex, f"if{m.ifindex}"),
+                ifindex=m.ifindex,
+                iflink=_lower_link(m.ifindex, iflink, netnsid),
                 kind=kind,
                 mac=address if address and address != "00:00:00:00:00:00" else None,
                 mtu=rtnl.u32(a[rtnl.IFLA_MTU]) if rtnl.IFLA_MTU in a else None,
                 state=rtnl.OPERSTATES[operstate]
                 if operstate < len(rtnl.OPERSTATES)
                 else str(operstate),
-                addresses=tuple(addresses.get(m.index, ())),
+                addresses=tuple(addresses.get(m.ifindex, ())),
                 master=names.get(master) if master else None,
                 link_netnsid=netnsid,
             )

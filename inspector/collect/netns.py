@@ -8,7 +8,6 @@ namespace it was created in), and step back at once.  See ``shared/notes/netns-f
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import socket
 import sys
@@ -18,7 +17,9 @@ from contextlib import contextmanager
 CLONE_NEWNET = 0x40000000
 NETLINK_ROUTE = 0
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+# dlopen(NULL): the interpreter is linked against libc, so setns is already there (and
+# ctypes.util.find_library would run ldconfig in a subprocess on every start).
+_libc = ctypes.CDLL(None, use_errno=True)
 _host_fd: int | None = None
 
 

@@ -12,7 +12,7 @@ import os
 import socket
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # nlmsghdr and message types (linux/netlink.h, linux/rtnetlink.h)
 _NLMSGHDR = struct.Struct("=IHHII")
@@ -91,22 +91,19 @@ def ip(b: memoryview, family: int) -> str:
     return socket.inet_ntop(family, bytes(b))
 
 
-@dataclass(frozen=True)
-class LinkMsg:
-    index: int
+class LinkMsg(NamedTuple):
+    ifindex: int
     attrs: dict[int, memoryview]
 
 
-@dataclass(frozen=True)
-class AddrMsg:
+class AddrMsg(NamedTuple):
     family: int
     prefixlen: int
-    index: int
+    ifindex: int
     attrs: dict[int, memoryview]
 
 
-@dataclass(frozen=True)
-class RouteMsg:
+class RouteMsg(NamedTuple):
     family: int
     dst_len: int
     table: int
@@ -169,7 +166,7 @@ class Rtnl:
         body = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
         body += _RTATTR.pack(8, IFLA_EXT_MASK) + struct.pack("=I", RTEXT_FILTER_SKIP_STATS)
         return [
-            LinkMsg(index=_IFINFOMSG.unpack_from(p)[2], attrs=attributes(p, _IFINFOMSG.size))
+            LinkMsg(ifindex=_IFINFOMSG.unpack_from(p)[2], attrs=attributes(p, _IFINFOMSG.size))
             for kind, p in self._request(RTM_GETLINK, NLM_F_DUMP, body)
             if kind == RTM_NEWLINK
         ]

@@ -27,7 +27,6 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.atomic import write_text_atomic
     from inspector.cli import EXIT_USAGE, CliError
     from inspector.render import render
     from inspector.snapshot_json import SnapshotFormatError, load_snapshot
@@ -44,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         warn(snapshot)
     text = render(snapshot, args.format)
     if args.output:
+        from inspector.atomic import write_text_atomic
+
         try:
             write_text_atomic(args.output, text)
         except OSError as exc:
