@@ -255,10 +255,13 @@ def test_container_that_stops_mid_scan_is_skipped_with_a_warning(lab: Lab, monke
 
     real = collect_mod.read_containers
 
-    def list_then_kill(api: Any) -> Any:
-        view = real(api)
-        sh("docker", "kill", victim)
-        return view
+    def list_then_kill(api: Any, on_pid: Any) -> Any:
+        def kill_victim_first(container: Any) -> None:
+            if container.name == victim:  # Docker gave its pid; it dies before it is read
+                sh("docker", "kill", victim)
+            on_pid(container)
+
+        return real(api, kill_victim_first)
 
     monkeypatch.setattr(collect_mod, "read_containers", list_then_kill)
     s = Collector().collect()

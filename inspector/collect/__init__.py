@@ -9,6 +9,7 @@ readable becomes a warning, never an exception.
 from __future__ import annotations
 
 import os
+import queue
 import socket
 import sys
 import threading
@@ -16,7 +17,7 @@ import time
 
 from inspector.collect import netns
 from inspector.collect.docker_api import DockerAPI, DockerUnavailable
-from inspector.collect.docker_source import read_containers
+from inspector.collect.docker_source import DockerView, read_containers
 from inspector.collect.netlink import read_links, read_routes
 from inspector.collect.rtnl import Rtnl
 from inspector.join import NamespaceView, join
@@ -44,71 +45,97 @@ class Collector:
             self._api = None
 
     def collect(self) -> Snapshot:
+        """One pass in which the engine's replies and the namespace reads overlap.
+
+        A helper thread asks Docker (list, then one inspect per running container) and hands
+        over each container as soon as its pid is known; this thread meanwhile reads the
+        host, then each new namespace.  Waiting on the engine and parsing netlink no longer
+        add up (at 50 containers: 17 ms and 14 ms, serially).
+        """
         warnings: list[str] = []
         taken_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        containers: tuple[Container, ...] = ()
-        try:
-            if self._api is None:
-                self._api = DockerAPI(timeout=self.docker_timeout)
-            view = read_containers(self._api)
-            containers = view.containers
-            warnings.extend(view.warnings)
-        except DockerUnavailable as exc:
-            self.close()
-            warnings.append(f"Docker is not reachable: {exc}; showing the host only")
+        arrived: queue.SimpleQueue[Container | None] = queue.SimpleQueue()
+        outcome: list[DockerView | BaseException] = []
 
+        def ask_docker() -> None:
+            try:
+                if self._api is None:
+                    self._api = DockerAPI(timeout=self.docker_timeout)
+                outcome.append(read_containers(self._api, arrived.put))
+            except BaseException as exc:  # handed to the collecting thread below
+                outcome.append(exc)
+            finally:
+                arrived.put(None)
+
+        docker_thread = threading.Thread(target=ask_docker, name="cnet-docker", daemon=True)
+        docker_thread.start()
+        root = os.geteuid() == 0
         with Rtnl() as host_nl:
             links = read_links(host_nl)
             host = HostNetwork(
                 interfaces=links.interfaces, routes=read_routes(host_nl, links.interfaces)
             )
-            namespaces: dict[str, NamespaceView] = {}
-            if containers and os.geteuid() != 0:
+            reader = _NamespaceReader(host_nl, warnings)
+            while (container := arrived.get()) is not None:
+                if root:
+                    reader.read(container)
+        docker_thread.join()
+
+        result = outcome[0]
+        containers: tuple[Container, ...] = ()
+        if isinstance(result, DockerUnavailable):
+            self.close()
+            warnings.append(f"Docker is not reachable: {result}; showing the host only")
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            containers = result.containers
+            warnings.extend(result.warnings)
+            if containers and not root:
                 warnings.append(NOT_ROOT_WARNING)
-            elif containers:
-                namespaces = _read_namespaces(host_nl, containers, warnings)
         return join(
             taken_at=taken_at,
             hostname=socket.gethostname(),
             host=host,
             bridges=links.bridges,
             containers=containers,
-            namespaces=namespaces,
+            namespaces=reader.by_container,
             warnings=warnings,
         )
 
 
-def _read_namespaces(
-    host_nl: Rtnl, containers: tuple[Container, ...], warnings: list[str]
-) -> dict[str, NamespaceView]:
-    """Read each distinct namespace once; map every running container to its view."""
-    host_identity = netns.netns_inode(netns.host_netns_fd())
-    views: dict[tuple[int, int], NamespaceView] = {}
-    by_container: dict[str, NamespaceView] = {}
-    for c in containers:
-        if c.pid is None:
-            continue  # not running: no namespace
+class _NamespaceReader:
+    """Reads each distinct namespace once and maps every container to its view."""
+
+    def __init__(self, host_nl: Rtnl, warnings: list[str]) -> None:
+        self._host_nl = host_nl
+        self._warnings = warnings
+        self._host_identity = netns.netns_inode(netns.host_netns_fd())
+        self._views: dict[tuple[int, int], NamespaceView] = {}
+        self.by_container: dict[str, NamespaceView] = {}
+
+    def read(self, c: Container) -> None:
+        assert c.pid is not None
         try:
             fd = netns.open_netns(c.pid)
         except OSError:
-            warnings.append(
+            self._warnings.append(
                 f"container {c.name} stopped during the scan; its interfaces were skipped"
             )
-            continue
+            return
         try:
             identity = netns.netns_inode(fd)
-            if identity == host_identity:
-                continue  # host mode: the host's own links, already read
-            if identity not in views:
-                views[identity] = _read_namespace(host_nl, fd)
-            by_container[c.id] = views[identity]
+            if identity == self._host_identity:
+                return  # host mode: the host's own links, already read
+            if identity not in self._views:
+                self._views[identity] = _read_namespace(self._host_nl, fd)
+            self.by_container[c.id] = self._views[identity]
         except OSError as exc:
-            warnings.append(
+            self._warnings.append(
                 f"container {c.name}: its namespace could not be read ({exc.strerror or exc})"
             )
         finally:
             os.close(fd)
-    return by_container
 
 
 def _read_namespace(host_nl: Rtnl, fd: int) -> NamespaceView:
