@@ -29,15 +29,6 @@ from tests.lab import IMAGE, sh  # noqa: E402
 PREFIX = "cnetbench-"
 
 
-def median_time(fn: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def quiet(*args: str) -> None:
     """Run a command, output discarded; a container removed meanwhile is not the bench's concern."""
     subprocess.run(list(args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
@@ -53,6 +44,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--containers", type=int, default=50)
     parser.add_argument("-r", "--runs", type=int, default=7)
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds to wait after starting")
     args = parser.parse_args()
 
     remove_bench_containers()
@@ -88,26 +80,32 @@ def main() -> int:
                 if c["State"] == "running":
                     ours.inspect_container(c["Id"])
 
-        collect_snapshot()  # warm: imports done, Docker connection open
-        docker_sdk()
-        docker_ours()
-        results = {
-            "cnet snapshot (process)": median_time(lambda: quiet(*cnet), args.runs),
-            "docker inspect (process, all containers)": median_time(
-                lambda: quiet("docker", "inspect", *ids), args.runs
-            ),
-            "classic loop (docker inspect + nsenter ip -j link)": median_time(
-                classic_loop, max(3, args.runs // 2)
-            ),
-            "collect_snapshot() warm (in-process)": median_time(collect_snapshot, args.runs),
-            "docker API list + inspect (SDK, in-process)": median_time(docker_sdk, args.runs),
-            "  same with cnet's own Docker client": median_time(docker_ours, args.runs),
+        time.sleep(args.settle)  # let the engine finish starting them (shims, addresses)
+        measures: dict[str, Callable[[], object]] = {
+            "cnet snapshot (process)": lambda: quiet(*cnet),
+            "docker inspect (process, all containers)": lambda: quiet("docker", "inspect", *ids),
+            "classic loop (docker inspect + nsenter ip -j link)": classic_loop,
+            "collect_snapshot() warm (in-process)": collect_snapshot,
+            "docker API list + inspect (SDK, in-process)": docker_sdk,
+            "  same with cnet's own Docker client": docker_ours,
         }
+        for fn in measures.values():
+            fn()  # warm: imports done, connections open, caches filled
+        # Rounds interleave the measures, so a noisy moment costs each of them alike.
+        times: dict[str, list[float]] = {name: [] for name in measures}
+        for _ in range(args.runs):
+            for name, fn in measures.items():
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+        results = {name: statistics.median(values) for name, values in times.items()}
     finally:
         print("removing containers ...", file=sys.stderr)
         remove_bench_containers()
 
-    print(f"\n{len(running)} running containers ({len(ids)} in all), median of {args.runs} runs\n")
+    print(
+        f"\n{len(running)} running containers ({len(ids)} in all), median of {args.runs} interleaved rounds\n"
+    )
     width = max(map(len, results))
     for name, seconds in results.items():
         print(f"  {name:<{width}}  {seconds * 1000:8.1f} ms")
