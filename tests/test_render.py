@@ -50,3 +50,12 @@ def test_html_escapes_what_it_shows(recorded) -> None:
 def test_unknown_format() -> None:
     with pytest.raises(ValueError):
         render(None, "yaml")  # type: ignore[arg-type]
+
+
+def test_summary_counts_read_as_english(recorded) -> None:
+    from dataclasses import replace
+
+    one = replace(recorded, bridges=recorded.bridges[:1], containers=recorded.containers[:1])
+    md = render(one, "markdown")
+    assert "1 container (" in md and "1 bridge with" in md
+    assert f"{len(recorded.containers)} containers (" in render(recorded, "markdown")

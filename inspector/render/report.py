@@ -35,9 +35,15 @@ def summary_lines(s: Snapshot) -> list[str]:
     ports = sum(len(b.ports) for b in s.bridges)
     return [
         f"Host {s.hostname}, taken at {s.taken_at} (schema {s.schema_version})",
-        f"{len(s.containers)} containers ({running} running), {len(s.host.interfaces)} host interfaces, "
-        f"{len(s.bridges)} bridges with {ports} ports, {len(s.host.routes)} host routes",
+        f"{_count(len(s.containers), 'container')} ({running} running), "
+        f"{_count(len(s.host.interfaces), 'host interface')}, "
+        f"{_count(len(s.bridges), 'bridge')} with {_count(ports, 'port')}, "
+        f"{_count(len(s.host.routes), 'host route')}",
     ]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _ports(c: Container) -> str:
