@@ -6,7 +6,6 @@ The same functions read the host and, through a socket made by
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from collections import defaultdict
 from typing import NamedTuple
@@ -155,7 +154,7 @@ def read_routes(nl: Rtnl, interfaces: tuple[Interface, ...]) -> tuple[Route, ...
                     if rtnl.RTA_DST in a
                     else ("::" if family == socket.AF_INET6 else "0.0.0.0")
                 )
-                dst = str(ipaddress.ip_network(f"{base}/{msg.dst_len}", strict=False))
+                dst = f"{base}/{msg.dst_len}"  # the kernel keeps route prefixes masked
             oif = rtnl.u32(a[rtnl.RTA_OIF]) if rtnl.RTA_OIF in a else None
             routes.append(
                 Route(
