@@ -166,6 +166,10 @@ class DockerAPI:
         result: list[dict[str, Any]] = self.get("/containers/json?all=1")
         return result
 
+    def networks(self) -> list[dict[str, Any]]:
+        result = self.get("/networks")
+        return result if isinstance(result, list) else []
+
     def inspect_container(self, ref: str) -> dict[str, Any]:
         if not _PLAIN.issuperset(ref):
             from urllib.parse import quote
@@ -173,3 +177,14 @@ class DockerAPI:
             ref = quote(ref, safe="")
         result: dict[str, Any] = self.get(f"/containers/{ref}/json")
         return result
+
+
+def read_networks(timeout: float = 5.0) -> list[dict[str, Any]]:
+    """Docker's networks as the engine lists them; empty when it cannot be asked."""
+    api = DockerAPI(timeout=timeout)
+    try:
+        return api.networks()
+    except DockerUnavailable:
+        return []
+    finally:
+        api.close()

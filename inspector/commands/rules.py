@@ -36,18 +36,11 @@ def add_parser(subparsers: Any) -> None:
 
 def docker_networks(timeout: float = 5.0) -> tuple[NetworkRef, ...]:
     """Docker's networks with their bridge and subnets; empty when Docker cannot be asked."""
-    from inspector.collect.docker_api import DockerAPI, DockerUnavailable
+    from inspector.collect.docker_api import read_networks
     from inspector.rules import NetworkRef
 
-    api = DockerAPI(timeout=timeout)
-    try:
-        networks = api.get("/networks")
-    except DockerUnavailable:
-        return ()
-    finally:
-        api.close()
     refs = []
-    for n in networks if isinstance(networks, list) else []:
+    for n in read_networks(timeout):
         options = n.get("Options") or {}
         bridge = options.get("com.docker.network.bridge.name")
         if not bridge and n.get("Driver") == "bridge":
@@ -60,7 +53,7 @@ def docker_networks(timeout: float = 5.0) -> tuple[NetworkRef, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.cli import EXIT_FAILED, EXIT_USAGE, CliError
+    from inspector.cli import EXIT_FAILED, EXIT_USAGE, CliError, print_warnings
     from inspector.rules import (
         RulesUnavailable,
         UnknownItem,
@@ -75,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     except RulesUnavailable as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
 
-    from inspector.collect import collect_snapshot, warn
+    from inspector.collect import collect_snapshot
 
     snapshot = collect_snapshot()
     try:
@@ -84,9 +77,9 @@ def run(args: argparse.Namespace) -> int:
         try:  # a network no container uses: only Docker knows its bridge and subnet
             report = rules_for(snapshot, rulesets, args.item, docker_networks())
         except UnknownItem as exc:
-            warn(snapshot)
+            print_warnings(snapshot)
             raise CliError(str(exc), EXIT_USAGE) from None
-    warn(snapshot)
+    print_warnings(snapshot)
     for w in rulesets.warnings:
         print(f"cnet: warning: {w}", file=sys.stderr)
     if args.json:

@@ -54,17 +54,10 @@ def read_no_nat_networks(timeout: float = 5.0) -> dict[str, str]:
     Best effort: when the engine cannot be asked, nothing is exempt and the masquerade
     check judges by the rules alone.
     """
-    from inspector.collect.docker_api import DockerAPI, DockerUnavailable
+    from inspector.collect.docker_api import read_networks
 
-    api = DockerAPI(timeout=timeout)
-    try:
-        networks = api.get("/networks")
-    except DockerUnavailable:
-        return {}
-    finally:
-        api.close()
     exempt: dict[str, str] = {}
-    for net in networks if isinstance(networks, list) else []:
+    for net in read_networks(timeout):
         name = str(net.get("Name") or "")
         options = net.get("Options") or {}
         if net.get("Internal"):
