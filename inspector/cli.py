@@ -13,9 +13,12 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from inspector import __version__
+
+if TYPE_CHECKING:
+    from inspector.model import Snapshot
 
 SUBCOMMANDS = ("snapshot", "ping", "rules", "doctor")
 
@@ -63,6 +66,12 @@ def non_negative_float(text: str) -> float:
     if value < 0 or value != value or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0: {text!r}")
     return value
+
+
+def print_warnings(snapshot: Snapshot) -> None:
+    """A snapshot's warnings on stderr, one line each."""
+    for w in snapshot.warnings:
+        print(f"cnet: warning: {w}", file=sys.stderr)
 
 
 def build_parser() -> Parser:

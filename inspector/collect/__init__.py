@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import queue
 import socket
-import sys
 import threading
 import time
 
@@ -158,9 +157,3 @@ def collect_snapshot() -> Snapshot:
     if collector is None:
         collector = _per_thread.collector = Collector()
     return collector.collect()
-
-
-def warn(snapshot: Snapshot) -> None:
-    """Print a snapshot's warnings on stderr, one line each."""
-    for w in snapshot.warnings:
-        print(f"cnet: warning: {w}", file=sys.stderr)

@@ -28,17 +28,17 @@ def run(args: argparse.Namespace) -> int:
     import os
     import sys
 
-    from inspector.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError
-    from inspector.collect import collect_snapshot, warn
+    from inspector.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, print_warnings
+    from inspector.collect import collect_snapshot
     from inspector.doctor import diagnose, format_reports, reports_to_dict
 
     snapshot = collect_snapshot()
     unknown = [n for n in args.containers if snapshot.container(n) is None]
     if unknown:
-        warn(snapshot)  # e.g. Docker unreachable: say why the name is unknown
+        print_warnings(snapshot)  # e.g. Docker unreachable: say why the name is unknown
         raise CliError(f"no such container: {unknown[0]!r}", EXIT_USAGE)
     if not args.json:
-        warn(snapshot)
+        print_warnings(snapshot)
     reports = diagnose(snapshot, args.containers)
     if args.json:
         sys.stdout.write(json.dumps(reports_to_dict(reports), indent=2) + "\n")

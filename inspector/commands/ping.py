@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import threading
 
-    from inspector.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError
+    from inspector.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, print_warnings
     from inspector.ping import (
         PingError,
         PingSummary,
@@ -83,14 +83,14 @@ def run(args: argparse.Namespace) -> int:
     except PingError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
 
-    from inspector.collect import collect_snapshot, warn
+    from inspector.collect import collect_snapshot
 
     snapshot = collect_snapshot()
     try:
         plan = plan_ping(snapshot, args.container, args.target)
     except PingError as exc:
         if snapshot.container(args.container) is None:
-            warn(snapshot)  # e.g. Docker unreachable: say why the container is unknown
+            print_warnings(snapshot)  # e.g. Docker unreachable: say why the container is unknown
         raise CliError(str(exc), exc.code) from None
 
     rules_before = _read_rules() if args.rules else None

@@ -27,7 +27,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.cli import EXIT_USAGE, CliError
+    from inspector.cli import EXIT_USAGE, CliError, print_warnings
     from inspector.render import render
     from inspector.snapshot_json import SnapshotFormatError, load_snapshot
 
@@ -37,10 +37,10 @@ def run(args: argparse.Namespace) -> int:
         except SnapshotFormatError as exc:
             raise CliError(str(exc), EXIT_USAGE) from None
     else:
-        from inspector.collect import collect_snapshot, warn
+        from inspector.collect import collect_snapshot
 
         snapshot = collect_snapshot()
-        warn(snapshot)
+        print_warnings(snapshot)
     text = render(snapshot, args.format)
     if args.output:
         from inspector.atomic import write_text_atomic
