@@ -14,6 +14,7 @@ Run as root with an engine (``./scripts/engine``):  .venv/bin/python bench/snaps
 from __future__ import annotations
 
 import argparse
+import compileall
 import statistics
 import subprocess
 import sys
@@ -47,6 +48,9 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=5.0, help="seconds to wait after starting")
     args = parser.parse_args()
 
+    # An installed cnet runs from bytecode (pip compiles it at install time). An editable
+    # install under PYTHONDONTWRITEBYTECODE would recompile the package in every process.
+    compileall.compile_dir(ROOT / "inspector", quiet=1)
     remove_bench_containers()
     print(f"starting {args.containers} containers ...", file=sys.stderr)
     for i in range(args.containers):
