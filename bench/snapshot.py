@@ -80,9 +80,9 @@ def main() -> int:
                     sdk.inspect_container(c["Id"])
 
         def docker_ours() -> None:
-            for c in ours.containers():
-                if c["State"] == "running":
-                    ours.inspect_container(c["Id"])
+            live = [c["Id"] for c in ours.containers() if c["State"] == "running"]
+            for _detail in ours.inspect_containers(live):  # pipelined, as cnet does
+                pass
 
         time.sleep(args.settle)  # let the engine finish starting them (shims, addresses)
         measures: dict[str, Callable[[], object]] = {

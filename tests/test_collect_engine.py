@@ -270,6 +270,28 @@ def test_container_that_stops_mid_scan_is_skipped_with_a_warning(lab: Lab, monke
     assert _ifaces(_container(s, lab.multi))["eth0"].peer is not None
 
 
+def test_container_removed_between_list_and_inspect_is_skipped(lab: Lab, monkeypatch) -> None:
+    """Its inspect answers 404 in the middle of the pipelined stream; the others are intact."""
+    from inspector.collect.docker_api import DockerAPI
+
+    victim = PREFIX + "vanish"
+    lab.run(victim)
+    real = DockerAPI.containers
+
+    def list_then_remove(api: DockerAPI) -> Any:
+        listed = real(api)
+        sh("docker", "rm", "-f", victim)
+        return listed
+
+    monkeypatch.setattr(DockerAPI, "containers", list_then_remove)
+    s = Collector().collect()
+    assert any(victim in w and "disappeared during the scan" in w for w in s.warnings)
+    assert victim not in {c.name for c in s.containers}
+    running = set(sh("docker", "ps", "--format", "{{.Names}}").split())
+    assert running <= {c.name for c in s.containers if c.pid}
+    assert _ifaces(_container(s, lab.multi))["eth0"].peer is not None
+
+
 def test_paused_container_keeps_its_interfaces(lab: Lab) -> None:
     from inspector.paths import container_summary
 

@@ -11,9 +11,12 @@ import contextlib
 import json
 import os
 import socket
+from collections import deque
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
+PIPELINE_DEPTH = 16
 # Container ids and names need no quoting in a path; anything else is percent-encoded.
 _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
@@ -103,12 +106,19 @@ class DockerAPI:
         data, self._pending = self._pending[:n], self._pending[n:]
         return data
 
-    def _roundtrip(self, path: str) -> tuple[int, bytes]:
+    def _send(self, path: str) -> None:
         if self._sock is None:
             self._sock = self._connect()
             self._pending = b""
+        self._sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: cnet\r\n\r\n".encode()
+        )
+
+    def _receive(self) -> tuple[int, bytes]:
+        """Read the next reply on the connection: (status, body)."""
         sock = self._sock
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: cnet\r\n\r\n".encode())
+        if sock is None:
+            raise ConnectionError("the engine closed the connection")
         status = int(self._readline(sock).split(b" ", 2)[1])
         headers: dict[bytes, bytes] = {}
         while line := self._readline(sock):
@@ -131,24 +141,50 @@ class DockerAPI:
             self.close()
         return status, body
 
-    def get(self, path: str) -> Any:
-        """GET a JSON document; raises NotFound on 404 and DockerUnavailable otherwise."""
-        for attempt in (1, 2):
-            try:
-                status, body = self._roundtrip(path)
-                break
-            except (ConnectionError, BrokenPipeError) as exc:
+    def _exchange(self, paths: Iterable[str]) -> Iterator[tuple[str, int, bytes]]:
+        """GET each path, in order, with up to ``PIPELINE_DEPTH`` requests in flight.
+
+        Pipelining (HTTP/1.1; the engine answers in order) saves the client's and the
+        engine's turnaround per request: 50 inspects take ~8 ms instead of ~16 ms.  The
+        window keeps unread replies from filling the socket buffers, where both ends would
+        wait on each other.  When the engine closes the connection, the unanswered requests
+        (all GETs) are sent again on a new one; twice in a row without a reply is an error.
+        """
+        todo = iter(paths)
+        sent: deque[str] = deque()
+        retried = False
+        try:
+            while True:
+                try:
+                    if self._sock is None and sent:
+                        for unanswered in list(sent):  # the engine closed: ask again
+                            self._send(unanswered)
+                    while len(sent) < PIPELINE_DEPTH and (path := next(todo, None)) is not None:
+                        sent.append(path)  # first: if sending fails, it is sent again
+                        self._send(path)
+                    if not sent:
+                        return
+                    status, body = self._receive()
+                except (ConnectionError, BrokenPipeError) as exc:
+                    self.close()
+                    if retried:
+                        raise DockerUnavailable(f"{self.host}: {exc}") from None
+                    retried = True
+                    continue
+                except TimeoutError:
+                    raise DockerUnavailable(
+                        f"{self.host} did not answer within {self.timeout:g} s"
+                    ) from None
+                except (OSError, ValueError, IndexError) as exc:
+                    raise DockerUnavailable(f"{self.host}: bad reply ({exc})") from None
+                retried = False
+                yield sent.popleft(), status, body
+        finally:
+            if sent:  # replies still due on this connection would be read as the next ones
                 self.close()
-                if attempt == 2:
-                    raise DockerUnavailable(f"{self.host}: {exc}") from None
-            except TimeoutError:
-                self.close()
-                raise DockerUnavailable(
-                    f"{self.host} did not answer within {self.timeout:g} s"
-                ) from None
-            except (OSError, ValueError, IndexError) as exc:
-                self.close()
-                raise DockerUnavailable(f"{self.host}: bad reply ({exc})") from None
+
+    def _decode(self, path: str, status: int, body: bytes) -> Any:
+        """The JSON document of a reply; raises NotFound on 404 and DockerUnavailable otherwise."""
         if status == 404:
             raise NotFound(path)
         if status != 200:
@@ -161,6 +197,11 @@ class DockerAPI:
         except ValueError:
             raise DockerUnavailable(f"the engine sent invalid JSON for {path}") from None
 
+    def get(self, path: str) -> Any:
+        """GET a JSON document; raises NotFound on 404 and DockerUnavailable otherwise."""
+        ((_path, status, body),) = self._exchange((path,))
+        return self._decode(path, status, body)
+
     # --- the two endpoints cnet uses --------------------------------------------------------
     def containers(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self.get("/containers/json?all=1")
@@ -170,13 +211,21 @@ class DockerAPI:
         result = self.get("/networks")
         return result if isinstance(result, list) else []
 
-    def inspect_container(self, ref: str) -> dict[str, Any]:
-        if not _PLAIN.issuperset(ref):
-            from urllib.parse import quote
+    def inspect_containers(self, refs: Iterable[str]) -> Iterator[dict[str, Any] | None]:
+        """Inspect each container, pipelined, in order; None for one that is gone (404)."""
+        for path, status, body in self._exchange(map(_inspect_path, refs)):
+            try:
+                yield self._decode(path, status, body)
+            except NotFound:
+                yield None
 
-            ref = quote(ref, safe="")
-        result: dict[str, Any] = self.get(f"/containers/{ref}/json")
-        return result
+
+def _inspect_path(ref: str) -> str:
+    if not _PLAIN.issuperset(ref):
+        from urllib.parse import quote
+
+        ref = quote(ref, safe="")
+    return f"/containers/{ref}/json"
 
 
 def read_networks(timeout: float = 5.0) -> list[dict[str, Any]]:

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from inspector.collect.docker_api import DockerAPI, DockerUnavailable, NotFound
+from inspector.collect.docker_api import DockerAPI, DockerUnavailable
 from inspector.model import Container, NetworkAttachment, PublishedPort
 
 __all__ = ["DockerUnavailable", "DockerView", "read_containers"]
+
+LIVE_STATES = ("running", "paused")  # the states in which a container has a pid
 
 
 class DockerView(NamedTuple):
@@ -60,6 +62,10 @@ def read_containers(
     """
     summaries = api.containers()
     names_by_id = {s["Id"]: _name(s) for s in summaries}
+    # One pipelined stream of inspects, consumed in list order as the replies arrive.
+    inspections = api.inspect_containers(
+        s["Id"] for s in summaries if str(s.get("State") or "") in LIVE_STATES
+    )
     containers: list[Container] = []
     warnings: list[str] = []
     for s in summaries:
@@ -67,17 +73,15 @@ def read_containers(
         state = str(s.get("State") or "unknown")
         mode = str((s.get("HostConfig") or {}).get("NetworkMode") or "default")
         pid: int | None = None
-        if state in ("running", "paused"):
-            try:
-                detail = api.inspect_container(s["Id"])
-            except NotFound:
+        if state in LIVE_STATES:
+            detail = next(inspections)
+            if detail is None:
                 warnings.append(f"container {name} disappeared during the scan; skipped")
                 continue
-            else:
-                st = detail.get("State") or {}
-                state = str(st.get("Status") or state)
-                pid = int(st.get("Pid") or 0) or None
-                mode = str((detail.get("HostConfig") or {}).get("NetworkMode") or mode)
+            st = detail.get("State") or {}
+            state = str(st.get("Status") or state)
+            pid = int(st.get("Pid") or 0) or None
+            mode = str((detail.get("HostConfig") or {}).get("NetworkMode") or mode)
         container = Container(
             id=s["Id"],
             name=name,
