@@ -187,10 +187,15 @@ class Lab:
         return list(json.loads(out))
 
     def ip_routes_in(self, name: str) -> list[dict[str, Any]]:
-        out = sh(
-            "nsenter", "-t", str(self.pid(name)), "-n", "ip", "-j", "route", "show", "table", "main"
-        )
-        return list(json.loads(out))
+        """The container's main table as iproute2 lists it: IPv4, then IPv6."""
+        pid = str(self.pid(name))
+        return [
+            route
+            for family in ("-4", "-6")
+            for route in json.loads(
+                sh("nsenter", "-t", pid, "-n", "ip", family, "-j", "route", "show", "table", "main")
+            )
+        ]
 
     def container_ip(self, name: str, network: str | None = None) -> str:
         nets = self.inspect(name)["NetworkSettings"]["Networks"]
@@ -204,7 +209,12 @@ def host_links() -> list[dict[str, Any]]:
 
 
 def host_routes() -> list[dict[str, Any]]:
-    return list(json.loads(sh("ip", "-j", "route", "show", "table", "main")))
+    """The host's main table as iproute2 lists it: IPv4, then IPv6."""
+    return [
+        route
+        for family in ("-4", "-6")
+        for route in json.loads(sh("ip", family, "-j", "route", "show", "table", "main"))
+    ]
 
 
 def cleanup_leftovers() -> None:

@@ -91,18 +91,21 @@ def test_host_addresses_match_iproute2(live: Snapshot) -> None:
         assert set(live.host_interface(entry["ifname"]).addresses) == expected
 
 
+def _iproute2_routes(routes: list[dict[str, Any]]) -> list[tuple[str, str | None, str | None]]:
+    """(dst, gateway, dev) with iproute2's bare host routes written as CIDR, as cnet does."""
+    return [
+        (
+            r["dst"] if r["dst"] == "default" else str(ipaddress.ip_network(r["dst"])),
+            r.get("gateway"),
+            r.get("dev"),
+        )
+        for r in routes
+    ]
+
+
 def test_host_routes_match_iproute2(live: Snapshot) -> None:
-    ours = [
-        (r.dst, r.gateway, r.dev)
-        for r in live.host.routes
-        if ":" not in r.dst and not (r.gateway or "").count(":")
-    ]
-    theirs = [(r["dst"], r.get("gateway"), r.get("dev")) for r in host_routes()]
-    normal = [
-        (d if d == "default" else str(ipaddress.ip_network(d if "/" in d else f"{d}/32")), g, dev)
-        for d, g, dev in theirs
-    ]
-    assert ours == normal
+    ours = [(r.dst, r.gateway, r.dev) for r in live.host.routes]
+    assert ours == _iproute2_routes(host_routes())  # IPv4, then IPv6 where the host has it
 
 
 def test_bridges_and_port_states_match_iproute2(lab: Lab, live: Snapshot) -> None:
@@ -138,8 +141,8 @@ def test_container_links_match_iproute2_inside_the_namespace(
         assert set(i.addresses) == addrs[ifname]
         if "link_index" in ip:
             assert (i.iflink, i.link_netnsid) == (ip["link_index"], ip.get("link_netnsid"))
-    routes = [(r.dst, r.gateway, r.dev) for r in c.routes if ":" not in r.dst]
-    assert routes == [(r["dst"], r.get("gateway"), r.get("dev")) for r in lab.ip_routes_in(name)]
+    routes = [(r.dst, r.gateway, r.dev) for r in c.routes]
+    assert routes == _iproute2_routes(lab.ip_routes_in(name))
 
 
 @pytest.mark.parametrize("which", ["bridge", "multi"])

@@ -52,3 +52,13 @@ def test_reading_the_host_sends_only_get_requests() -> None:
     gets = {rtnl.RTM_GETLINK, rtnl.RTM_GETADDR, rtnl.RTM_GETROUTE, rtnl.RTM_GETNSID}
     assert sock.sent_types and set(sock.sent_types) <= gets
     assert any(i.name == "lo" for i in links.interfaces)
+
+
+def test_routes_are_the_main_table_whether_or_not_the_kernel_filters() -> None:
+    """Linux before 4.20 ignores the table filter; cnet's own filter then gives the same."""
+    with Rtnl() as strict, Rtnl() as lax:
+        lax._sock.setsockopt(rtnl.SOL_NETLINK, rtnl.NETLINK_GET_STRICT_CHK, 0)
+        assert {m.table for m in lax.routes()} > {rtnl.RT_TABLE_MAIN}  # e.g. the local table
+        assert {m.table for m in strict.routes()} == {rtnl.RT_TABLE_MAIN}
+        links = read_links(strict).interfaces
+        assert read_routes(lax, links) == read_routes(strict, links)

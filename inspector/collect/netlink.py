@@ -29,7 +29,7 @@ ROUTE_PROTOCOLS = {
     188: "ospf",
     189: "rip",
 }
-MAIN_TABLE = 254
+MAIN_TABLE = rtnl.RT_TABLE_MAIN
 RTN_UNICAST = 1
 
 
@@ -141,29 +141,31 @@ def read_routes(nl: Rtnl, interfaces: tuple[Interface, ...]) -> tuple[Route, ...
     """The main table (IPv4 then IPv6), unicast routes, in kernel order."""
     names = {i.ifindex: i.name for i in interfaces}
     routes = []
-    for family in (socket.AF_INET, socket.AF_INET6):
-        for msg in nl.routes(family):
-            if msg.table != MAIN_TABLE or msg.type != RTN_UNICAST:
-                continue
-            a = msg.attrs
-            if rtnl.RTA_DST not in a and msg.dst_len == 0:
-                dst = "default"
-            else:
-                base = (
-                    rtnl.ip(a[rtnl.RTA_DST], family)
-                    if rtnl.RTA_DST in a
-                    else ("::" if family == socket.AF_INET6 else "0.0.0.0")
-                )
-                dst = f"{base}/{msg.dst_len}"  # the kernel keeps route prefixes masked
-            oif = rtnl.u32(a[rtnl.RTA_OIF]) if rtnl.RTA_OIF in a else None
-            routes.append(
-                Route(
-                    dst=dst,
-                    gateway=rtnl.ip(a[rtnl.RTA_GATEWAY], family) if rtnl.RTA_GATEWAY in a else None,
-                    dev=names.get(oif) if oif is not None else None,
-                    scope=ROUTE_SCOPES.get(msg.scope, str(msg.scope)),
-                    protocol=ROUTE_PROTOCOLS.get(msg.protocol, str(msg.protocol)),
-                    metric=rtnl.u32(a[rtnl.RTA_PRIORITY]) if rtnl.RTA_PRIORITY in a else None,
-                )
+    msgs = [m for m in nl.routes(MAIN_TABLE) if m.family in (socket.AF_INET, socket.AF_INET6)]
+    msgs.sort(key=lambda m: m.family != socket.AF_INET)  # stable: kernel order in a family
+    for msg in msgs:
+        if msg.table != MAIN_TABLE or msg.type != RTN_UNICAST:
+            continue
+        family = msg.family
+        a = msg.attrs
+        if rtnl.RTA_DST not in a and msg.dst_len == 0:
+            dst = "default"
+        else:
+            base = (
+                rtnl.ip(a[rtnl.RTA_DST], family)
+                if rtnl.RTA_DST in a
+                else ("::" if family == socket.AF_INET6 else "0.0.0.0")
             )
+            dst = f"{base}/{msg.dst_len}"  # the kernel keeps route prefixes masked
+        oif = rtnl.u32(a[rtnl.RTA_OIF]) if rtnl.RTA_OIF in a else None
+        routes.append(
+            Route(
+                dst=dst,
+                gateway=rtnl.ip(a[rtnl.RTA_GATEWAY], family) if rtnl.RTA_GATEWAY in a else None,
+                dev=names.get(oif) if oif is not None else None,
+                scope=ROUTE_SCOPES.get(msg.scope, str(msg.scope)),
+                protocol=ROUTE_PROTOCOLS.get(msg.protocol, str(msg.protocol)),
+                metric=rtnl.u32(a[rtnl.RTA_PRIORITY]) if rtnl.RTA_PRIORITY in a else None,
+            )
+        )
     return tuple(routes)

@@ -8,6 +8,7 @@ requests, which this module reads straight from the kernel's bytes.  It can only
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import struct
@@ -43,6 +44,8 @@ RTEXT_FILTER_SKIP_STATS = 1 << 3
 IFA_ADDRESS, IFA_LOCAL = 1, 2
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_TABLE = 1, 4, 5, 6, 15
 NETNSA_NSID, NETNSA_FD = 1, 3
+RT_TABLE_MAIN = 254
+SOL_NETLINK, NETLINK_GET_STRICT_CHK = 270, 12
 
 OPERSTATES = ("unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up")
 
@@ -119,6 +122,8 @@ class Rtnl:
     def __init__(self, sock: socket.socket | None = None) -> None:
         self._sock = sock or socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0)
         self._sock.bind((0, 0))
+        with contextlib.suppress(OSError):  # before Linux 4.20: no filtering, still correct
+            self._sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
         self._seq = 0
         self._buf = bytearray(1 << 17)
 
@@ -180,16 +185,22 @@ class Rtnl:
                 out.append(AddrMsg(family, prefixlen, index, attributes(p, _IFADDRMSG.size)))
         return out
 
-    def routes(self, family: int) -> list[RouteMsg]:
-        body = _RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)
+    def routes(self, table: int = RT_TABLE_MAIN) -> list[RouteMsg]:
+        """Routes of every family in one dump; the kernel keeps to ``table`` where it can.
+
+        With strict checking (Linux 4.20+) the kernel skips the other tables, such as the
+        local one with a route per address; callers still filter, for older kernels.
+        """
+        body = _RTMSG.pack(socket.AF_UNSPEC, 0, 0, 0, table, 0, 0, 0, 0)
+        body += _RTATTR.pack(8, RTA_TABLE) + struct.pack("=I", table)
         out = []
         for kind, p in self._request(RTM_GETROUTE, NLM_F_DUMP, body):
             if kind == RTM_NEWROUTE:
-                fam, dst_len, _src, _tos, table, proto, scope, rtype, _fl = _RTMSG.unpack_from(p)
+                fam, dst_len, _src, _tos, tab, proto, scope, rtype, _fl = _RTMSG.unpack_from(p)
                 attrs = attributes(p, _RTMSG.size)
                 if RTA_TABLE in attrs:
-                    table = u32(attrs[RTA_TABLE])
-                out.append(RouteMsg(fam, dst_len, table, proto, scope, rtype, attrs))
+                    tab = u32(attrs[RTA_TABLE])
+                out.append(RouteMsg(fam, dst_len, tab, proto, scope, rtype, attrs))
         return out
 
     def netnsid(self, ns_fd: int) -> int | None:
