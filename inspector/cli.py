@@ -9,6 +9,7 @@ when it runs.  Every expected failure becomes one line on stderr and an exit cod
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -117,4 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
-    sys.exit(main())
+    code = main()
+    # At exit the interpreter runs a last collection over every object of every module;
+    # the OS frees them anyway. Freezing them skips that pass: ~4 ms of a cnet snapshot.
+    gc.freeze()
+    sys.exit(code)
