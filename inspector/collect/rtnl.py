@@ -1,8 +1,9 @@
 """A small, read-only rtnetlink client: dumps links, addresses and routes, asks for netns ids.
 
 Why not pyroute2: importing it costs ~0.28 s and its message parsing dominates collection
-(see ``docs/performance.md``); cnet only needs a handful of attributes from four dump
-requests, which this module reads straight from the kernel's bytes.  It can only ask
+(see "Performance" in the README); cnet only needs a handful of attributes from three dumps
+(links, addresses, routes) and a netns id query, which this module reads straight from the
+kernel's bytes.  It can only ask
 (GET/dump); it has no way to change a link, address or route.
 """
 
