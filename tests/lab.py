@@ -155,6 +155,11 @@ class Lab:
         self.containers.append(name)
         return sh("docker", "run", "-d", "--name", name, *args, IMAGE, *command).strip()
 
+    def remove(self, name: str) -> None:
+        """Remove a lab container now; later tests see the lab without it."""
+        self.containers.remove(name)
+        sh("docker", "rm", "-f", name)
+
     def close(self) -> None:
         if self.containers:
             sh("docker", "rm", "-f", *self.containers, check=False)

@@ -283,7 +283,7 @@ def test_container_removed_between_list_and_inspect_is_skipped(lab: Lab, monkeyp
 
     def list_then_remove(api: DockerAPI) -> Any:
         listed = real(api)
-        sh("docker", "rm", "-f", victim)
+        lab.remove(victim)
         return listed
 
     monkeypatch.setattr(DockerAPI, "containers", list_then_remove)
