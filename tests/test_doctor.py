@@ -8,6 +8,7 @@ fraction of a second one diagnosis takes, because other test runs share it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -128,38 +129,64 @@ def test_drop_in_docker_user_fails_showing_the_rule(
     assert check["fix"] == f"iptables -t filter -D DOCKER-USER -d {ip}/32 -j DROP"
 
 
-def _postrouting() -> list[str]:
+def _chain_rules(table: str, chain: str) -> list[str]:
     return [
         line
-        for line in sh("iptables", "-t", "nat", "-S", "POSTROUTING").splitlines()
+        for line in sh("iptables", "-t", table, "-S", chain).splitlines()
         if line.startswith("-A ")
     ]
 
 
-@pytest.fixture
-def masquerade_removed(patient: str) -> Iterator[str]:
-    """Remove this network's MASQUERADE rule; put it back where it was (verified)."""
-    spec = f"-A POSTROUTING -s {SUBNET} ! -o {BRIDGE} -j MASQUERADE"
-    rules = _postrouting()
+@contextlib.contextmanager
+def rule_removed(table: str, spec: str) -> Iterator[str]:
+    """Remove one of Docker's rules for this module's network; put it back where it was
+    (verified)."""
+    chain, args = spec.split()[1], spec.split()[2:]
+    rules = _chain_rules(table, chain)
     assert spec in rules, rules
     at = rules.index(spec)
     before, after = rules[at - 1] if at else None, rules[at + 1] if at + 1 < len(rules) else None
-    args = spec.split()[2:]
-    sh("iptables", "-t", "nat", "-D", "POSTROUTING", *args)
+    sh("iptables", "-t", table, "-D", chain, *args)
     try:
         yield spec
     finally:
-        now = _postrouting()
+        now = _chain_rules(table, chain)
         if after in now:  # same place: just before the rule that followed it
-            sh("iptables", "-t", "nat", "-I", "POSTROUTING", str(now.index(after) + 1), *args)
+            sh("iptables", "-t", table, "-I", chain, str(now.index(after) + 1), *args)
         elif before in now:
-            sh("iptables", "-t", "nat", "-I", "POSTROUTING", str(now.index(before) + 2), *args)
+            sh("iptables", "-t", table, "-I", chain, str(now.index(before) + 2), *args)
         else:
-            sh("iptables", "-t", "nat", "-A", "POSTROUTING", *args)
-    restored = _postrouting()
+            sh("iptables", "-t", table, "-A", chain, *args)
+    restored = _chain_rules(table, chain)
     at = restored.index(spec)
     assert after is None or after not in restored or restored[at + 1] == after
     assert before is None or before not in restored or restored[at - 1] == before
+
+
+@pytest.fixture
+def masquerade_removed(patient: str) -> Iterator[str]:
+    with rule_removed("nat", f"-A POSTROUTING -s {SUBNET} ! -o {BRIDGE} -j MASQUERADE") as spec:
+        yield spec
+
+
+def test_forward_drop_policy_without_the_bridge_accept_fails(
+    lab: Lab, patient: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What a firewall reload that flushes FORWARD does to a network, made on this one only."""
+    assert sh("iptables", "-S", "FORWARD").splitlines()[0] == "-P FORWARD DROP"
+    with rule_removed("filter", f"-A FORWARD -i {BRIDGE} ! -o {BRIDGE} -j ACCEPT"):
+        code, data = doctor_json(capsys, patient)
+    check = checks_of(data, patient)["forward-drop"]
+    assert code == 1 and check["status"] == "fail", check
+    assert check["summary"] == (
+        f"FORWARD's policy is DROP and no rule accepts new connections from {BRIDGE}"
+    )
+    assert check["fix"] == f"iptables -t filter -I FORWARD -i {BRIDGE} ! -o {BRIDGE} -j ACCEPT"
+    # Restored: the same diagnosis passes again, naming the rule that accepts.
+    code, data = doctor_json(capsys, patient)
+    check = checks_of(data, patient)["forward-drop"]
+    assert check["status"] == "pass"
+    assert f"-A FORWARD -i {BRIDGE} ! -o {BRIDGE} -j ACCEPT" in json.dumps(check["evidence"])
 
 
 def test_missing_masquerade_and_ip_forward_off_fail(

@@ -38,7 +38,14 @@ def eth0(c: Container) -> Interface:
     return next(i for i in c.interfaces if i.name == "eth0")
 
 
-def docker_rules(snapshot: Snapshot, *, filter_extra: str = "", drop_masq: str = "") -> Rulesets:
+def docker_rules(
+    snapshot: Snapshot,
+    *,
+    filter_extra: str = "",
+    drop_masq: str = "",
+    drop_accept: str = "",
+    forward_policy: str = "DROP",
+) -> Rulesets:
     """Docker's own rules for every recorded bridge, plus extra lines for the test."""
     forward, masq = [], []
     for b in snapshot.bridges:
@@ -53,7 +60,7 @@ def docker_rules(snapshot: Snapshot, *, filter_extra: str = "", drop_masq: str =
         forward += [
             f"-A FORWARD -o {b.name} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
             f"-A FORWARD -o {b.name} -j DOCKER",
-            f"-A FORWARD -i {b.name} ! -o {b.name} -j ACCEPT",
+            *([f"-A FORWARD -i {b.name} ! -o {b.name} -j ACCEPT"] if b.name != drop_accept else []),
             f"-A FORWARD -i {b.name} -o {b.name} -j ACCEPT",
         ]
         if v4 is not None and str(v4.network) != drop_masq:
@@ -62,7 +69,7 @@ def docker_rules(snapshot: Snapshot, *, filter_extra: str = "", drop_masq: str =
         [
             "*filter",
             ":INPUT ACCEPT [0:0]",
-            ":FORWARD DROP [0:0]",
+            f":FORWARD {forward_policy} [0:0]",
             ":OUTPUT ACCEPT [0:0]",
             ":DOCKER - [0:0]",
             ":DOCKER-USER - [0:0]",
@@ -186,6 +193,47 @@ def test_drop_in_docker_user_fails_showing_the_rule(recorded: Snapshot) -> None:
     other = docker_rules(recorded, filter_extra="-A DOCKER-USER -d 192.0.2.77/32 -j DROP")
     clean = run_checks(recorded, bridge.name, healthy_facts(recorded, rulesets=other))
     assert statuses(clean)["forward-drop"] == "pass"
+
+
+def test_forward_policy_drop_without_an_accept_for_its_bridge_fails(recorded: Snapshot) -> None:
+    """A firewall reload flushed Docker's ACCEPT for docker0 and kept the DROP policy."""
+    bridge = role(recorded, "bridge")
+    uplink = next(r.dev for r in recorded.host.routes if r.dst == "default")
+    healthy = run_checks(recorded, bridge.name, healthy_facts(recorded)).check("forward-drop")
+    assert healthy is not None and healthy.status == "pass"
+    assert (
+        f"new connections from docker0 to {uplink} [ip filter]",
+        "may be accepted by -A FORWARD -i docker0 ! -o docker0 -j ACCEPT",
+    ) in healthy.evidence
+    rules = docker_rules(recorded, drop_accept="docker0")
+    report = run_checks(recorded, bridge.name, healthy_facts(recorded, rulesets=rules))
+    check = report.check("forward-drop")
+    assert check is not None and check.status == "fail"
+    assert check.summary == (
+        "FORWARD's policy is DROP and no rule accepts new connections from docker0"
+    )
+    assert check.fix == "iptables -t filter -I FORWARD -i docker0 ! -o docker0 -j ACCEPT"
+    # The other bridges keep their ACCEPT: their containers are not affected.
+    multi = role(recorded, "multi")
+    assert (
+        statuses(run_checks(recorded, multi.name, healthy_facts(recorded, rulesets=rules)))[
+            "forward-drop"
+        ]
+        == "pass"
+    )
+    # An --internal network has no way out by design: nothing to accept.
+    internal = healthy_facts(
+        recorded, rulesets=rules, no_nat={bridge.networks[0].name: "internal network: ..."}
+    )
+    assert statuses(run_checks(recorded, bridge.name, internal))["forward-drop"] == "pass"
+    # Under an ACCEPT policy nothing needs accepting.
+    lax = docker_rules(recorded, drop_accept="docker0", forward_policy="ACCEPT")
+    assert (
+        statuses(run_checks(recorded, bridge.name, healthy_facts(recorded, rulesets=lax)))[
+            "forward-drop"
+        ]
+        == "pass"
+    )
 
 
 def test_reject_on_its_bridge_in_docker_user_fails(recorded: Snapshot) -> None:

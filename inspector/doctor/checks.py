@@ -432,15 +432,20 @@ def check_gateway(ctx: Context) -> Check:
 # --- 6. forwarding ---------------------------------------------------------------------------
 
 
+def _internal(ctx: Context, link: Link) -> bool:
+    """On a Docker ``--internal`` network: no way out of the host, by design."""
+    if link.attachment is None:
+        return False
+    return "internal" in ctx.facts.no_nat.get(link.attachment.name, "")
+
+
 def check_ip_forward(ctx: Context) -> Check:
     if not ctx.bridged:
         return _check(
             "ip-forward", "skip", "not on a bridge: its traffic is not forwarded by the host"
         )
     internal = [
-        link.attachment.name
-        for link in ctx.bridged
-        if link.attachment and "internal" in ctx.facts.no_nat.get(link.attachment.name, "")
+        link.attachment.name for link in ctx.bridged if link.attachment and _internal(ctx, link)
     ]
     if len(internal) == len(ctx.bridged):
         return _check(
@@ -519,9 +524,20 @@ def check_forward_drop(ctx: Context) -> Check:
                 hits.setdefault((m.table, m.chain, m.rule.position), m)
     for m in _interface_drops(ctx):
         hits.setdefault((m.table, m.chain, m.rule.position), m)
-    if not hits:
+    unaccepted = _unaccepted_bridges(ctx, evidence)
+    accept_fixes = [f"iptables -t filter -I FORWARD -i {b} ! -o {b} -j ACCEPT" for b in unaccepted]
+    if not hits and not unaccepted:
         summary = "no DROP or REJECT in FORWARD or DOCKER-USER hits it"
         return _check("forward-drop", "pass", summary, evidence)
+    if not hits:
+        bridges = " and ".join(unaccepted)
+        return _check(
+            "forward-drop",
+            "fail",
+            f"FORWARD's policy is DROP and no rule accepts new connections from {bridges}",
+            evidence,
+            _join_fixes(accept_fixes),
+        )
     ordered = [hits[k] for k in sorted(hits)]
     for m in ordered:
         evidence.append(
@@ -535,8 +551,47 @@ def check_forward_drop(ctx: Context) -> Check:
         "fail",
         f"{rules} in {chains} {verb} its traffic: {ordered[0].rule.text}",
         evidence,
-        _join_fixes([_delete_command(m) for m in ordered]),
+        _join_fixes([_delete_command(m) for m in ordered] + accept_fixes),
     )
+
+
+def _unaccepted_bridges(ctx: Context, evidence: list[tuple[str, str]]) -> list[str]:
+    """Bridges whose new connections to the uplink no rule may accept under a FORWARD DROP
+    policy.
+
+    Docker sets that policy and adds an ACCEPT per bridge; a firewall reload that flushes
+    FORWARD removes the ACCEPTs and keeps the policy.  Checked in each iptables filter
+    table (nft and legacy backends), since a packet must pass both.
+    """
+    from inspector.rules.walk import NewConnection, first_accept
+
+    rulesets = ctx.facts.rulesets
+    assert rulesets is not None
+    uplink = _uplink(ctx.snapshot)
+    if uplink is None:
+        return []  # no way out of the host to accept (the route checks say so)
+    unaccepted: list[str] = []
+    for table in rulesets.tables:
+        forward = table.chain("FORWARD")
+        if (table.family, table.name) != ("ip", "filter") or table.source == "nft":
+            continue
+        if forward is None or forward.policy != "DROP":
+            continue
+        for link in ctx.bridged:
+            bridge = link.bridge or link.expected
+            v4 = _v4(link.iface.addresses)
+            if bridge is None or v4 is None or _internal(ctx, link):
+                continue
+            packet = NewConnection(bridge.name, v4.ip, out_interface=uplink.name)
+            accept = first_accept(table, "FORWARD", packet)
+            key = f"new connections from {bridge.name} to {uplink.name} [{table.label}]"
+            if accept is not None:
+                evidence.append((key, f"may be accepted by {accept.text}"))
+            else:
+                evidence.append((key, "no rule accepts them; the policy drops them"))
+                if bridge.name not in unaccepted:
+                    unaccepted.append(bridge.name)
+    return unaccepted
 
 
 def _interface_drops(ctx: Context) -> list[RuleMatch]:
