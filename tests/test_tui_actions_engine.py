@@ -14,7 +14,7 @@ from inspector.tui.ping_screen import PingScreen
 from inspector.tui.rules_screen import RulesScreen
 from inspector.tui.view import plain
 from tests.hoststate import host_changes, mine, settled_host_state
-from tests.lab import Lab, sh
+from tests.lab import PREFIX, Lab, sh
 from tests.test_tui import SIZE, select_container, sync, wait_for
 
 
@@ -80,6 +80,33 @@ async def test_p_pings_the_gateway_for_real_and_i_shows_the_dnat(lab: Lab) -> No
         assert f"✓ pass gateway  {gateway} answered" in detail
         await wait_for(pilot, lambda: app.marks_known, 15)
         assert app.mark(lab.bridge) == "pass"
+    assert host_changes(before, settled_host_state(), mine(lab)) == []
+
+
+@sync
+async def test_i_shows_the_ipv6_rules_too(lab: Lab) -> None:
+    """A DROP in ip6tables on the container's bridge is in the view, marked as blocking."""
+    had_ip6_filter = "table ip6 filter" in sh("nft", "list", "tables")
+    comment = f"{PREFIX}v6-test"
+    rule = ["FORWARD", "-i", lab.net1_bridge, "-m", "comment", "--comment", comment, "-j", "DROP"]
+    before = settled_host_state()
+    sh("ip6tables", "-I", *rule)
+    try:
+        app = make_app(collect=LiveCollect(), interval=0)
+        async with app.run_test(size=SIZE) as pilot:
+            await live_app_on(lab, pilot, app, lab.multi)
+            await pilot.press("i")
+            rules = app.screen
+            assert isinstance(rules, RulesScreen)
+            await wait_for(pilot, lambda: rules.report is not None, 15)
+            text = rules_text(rules)
+    finally:
+        sh("ip6tables", "-D", *rule)
+        if not had_ip6_filter:  # the insert made the table: leave the host as it was
+            sh("nft", "delete", "table", "ip6", "filter")
+    assert "ip6 filter" in text
+    (line,) = [ln for ln in text.splitlines() if comment in ln]
+    assert line.startswith("!! ") and f"-i {lab.net1_bridge} -m comment" in line
     assert host_changes(before, settled_host_state(), mine(lab)) == []
 
 

@@ -67,9 +67,10 @@ def live_ping(
 
 
 def live_read_rules() -> Rulesets:
+    """IPv4 and IPv6 rules: in a view, a DROP in ip6tables is as much the user's problem."""
     from inspector.rules import read_rulesets
 
-    return read_rulesets()
+    return read_rulesets(ipv6=True)
 
 
 def live_doctor(snapshot: Snapshot, names: Sequence[str], ping: bool) -> list[ContainerReport]:
