@@ -572,9 +572,9 @@ def _unaccepted_bridges(ctx: Context, evidence: list[tuple[str, str]]) -> list[s
         return []  # no way out of the host to accept (the route checks say so)
     unaccepted: list[str] = []
     for table in rulesets.tables:
-        forward = table.chain("FORWARD")
         if (table.family, table.name) != ("ip", "filter") or table.source == "nft":
             continue
+        forward = table.chain("FORWARD")
         if forward is None or forward.policy != "DROP":
             continue
         for link in ctx.bridged:

@@ -38,6 +38,7 @@ from inspector.rules.model import (
     Table,
     TableReport,
     UnknownItem,
+    interface_matches,
 )
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -279,7 +280,7 @@ def _address_reason(opt: str, net: IPNetwork, spec: ItemSpec) -> str | None:
 
 def _interface_role(pattern: str, spec: ItemSpec) -> tuple[str, str] | None:
     for name, role in spec.interfaces:
-        if pattern == name or (pattern.endswith("+") and name.startswith(pattern[:-1])):
+        if interface_matches(pattern, name):
             return name, role
     return None
 

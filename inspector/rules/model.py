@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 BLOCKING_TARGETS = frozenset({"DROP", "REJECT"})
 
 
+def interface_matches(pattern: str, name: str) -> bool:
+    """iptables' ``-i``/``-o`` match: the exact name, or a prefix when ending with ``+``."""
+    return name.startswith(pattern[:-1]) if pattern.endswith("+") else name == pattern
+
+
 class RulesUnavailable(Exception):
     """No firewall tool could be run (none installed, or every one failed): one line."""
 

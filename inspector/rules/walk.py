@@ -4,8 +4,9 @@ The doctor asks it when a FORWARD policy is DROP: Docker then relies on its own 
 rules for traffic leaving a bridge, and a firewall reload that flushes them cuts every
 container off.  A rule is passed over only when its selectors exclude the packet for
 certain (other interfaces, another source, replies only); any selector it cannot judge,
-such as a destination or a port, counts as "may match".  So "no rule may accept" can be trusted, while a rule found
-is only a candidate, which is what a diagnosis that must not cry wolf needs.
+such as a destination or a port, counts as "may match".  So "no rule may accept" can be
+trusted, while a rule found is only a candidate: what a diagnosis that must not cry wolf
+needs.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from inspector.rules.model import Option, Rule, Table
+from inspector.rules.model import Option, Rule, Table, interface_matches
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -26,11 +27,6 @@ class NewConnection:
     in_interface: str
     source: IPAddress
     out_interface: str
-
-
-def _interface_matches(pattern: str, name: str) -> bool:
-    """iptables' interface match: exact, or a prefix when the pattern ends with ``+``."""
-    return name.startswith(pattern[:-1]) if pattern.endswith("+") else name == pattern
 
 
 def _source_excludes(option: Option, source: IPAddress) -> bool:
@@ -52,10 +48,10 @@ def excludes(rule: Rule, packet: NewConnection) -> bool:
     """True when the rule's selectors rule the packet out for certain (as iptables-save
     prints them: short names)."""
     for option in rule.options("-i"):
-        if _interface_matches(option.value, packet.in_interface) == option.negated:
+        if interface_matches(option.value, packet.in_interface) == option.negated:
             return True
     for option in rule.options("-o"):
-        if _interface_matches(option.value, packet.out_interface) == option.negated:
+        if interface_matches(option.value, packet.out_interface) == option.negated:
             return True
     for option in rule.options("-s"):
         if _source_excludes(option, packet.source):
