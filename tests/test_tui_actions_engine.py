@@ -26,6 +26,19 @@ def rules_text(screen: RulesScreen) -> str:
     return plain(screen.view_.lines)
 
 
+async def open_rules(pilot: Any, app: CnetApp, *, after_ping: bool = False) -> RulesScreen:
+    """Press ``i`` and wait for the rules (and, after a ping, the counters that moved)."""
+    await pilot.press("i")
+    rules = app.screen
+    assert isinstance(rules, RulesScreen)
+    await wait_for(
+        pilot,
+        lambda: rules.report is not None and (rules.changes is not None or not after_ping),
+        15,
+    )
+    return rules
+
+
 async def live_app_on(lab: Lab, pilot: Any, app: CnetApp, name: str) -> None:
     await wait_for(pilot, lambda: app.view is not None and name in app.view.containers, 30)
     await select_container(app, pilot, name)
@@ -60,11 +73,7 @@ async def test_p_pings_the_gateway_for_real_and_i_shows_the_dnat(lab: Lab) -> No
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
-        await pilot.press("i")
-        rules = app.screen
-        assert isinstance(rules, RulesScreen)
-        await wait_for(pilot, lambda: rules.report is not None, 15)
-        text = rules_text(rules)
+        text = rules_text(await open_rules(pilot, app))
         assert text.startswith(f"rules for container {lab.bridge} ({ip};")
         spec = dnat[0].split(" ", 2)[2]  # the rule as iptables-save prints it, without -A DOCKER
         (line,) = [ln for ln in text.splitlines() if f"  {spec}  # " in ln]
@@ -95,11 +104,7 @@ async def test_i_shows_the_ipv6_rules_too(lab: Lab) -> None:
         app = make_app(collect=LiveCollect(), interval=0)
         async with app.run_test(size=SIZE) as pilot:
             await live_app_on(lab, pilot, app, lab.multi)
-            await pilot.press("i")
-            rules = app.screen
-            assert isinstance(rules, RulesScreen)
-            await wait_for(pilot, lambda: rules.report is not None, 15)
-            text = rules_text(rules)
+            text = rules_text(await open_rules(pilot, app))
     finally:
         sh("ip6tables", "-D", *rule)
         if not had_ip6_filter:  # the insert made the table: leave the host as it was
@@ -136,10 +141,7 @@ async def test_after_a_ping_through_forward_i_shows_the_counters_that_moved(lab:
         await wait_for(pilot, lambda: screen.counters is not None, 15)
         sent = int(ping_text(screen).split(" packets transmitted")[0].rsplit("\n", 1)[-1])
         assert sent >= 2
-        await pilot.press("i")
-        rules = app.screen
-        assert isinstance(rules, RulesScreen)
-        await wait_for(pilot, lambda: rules.report is not None and rules.changes is not None, 15)
+        rules = await open_rules(pilot, app, after_ping=True)
         assert rules.changes is not None
         moved = {(c.chain, c.rule.spec if c.rule else None): c.packets for c in rules.changes}
         assert moved.get(("FORWARD", "-j DOCKER-USER"), 0) >= sent
