@@ -324,6 +324,36 @@ async def test_i_on_a_bridge_port_a_host_interface_and_unavailable_rules(
 
 
 @sync
+async def test_reading_again_abandons_a_hung_read_without_an_error(recorded: Snapshot) -> None:
+    """``r`` while ``iptables-save`` hangs: the new read shows, the hung one is dropped."""
+    release = threading.Event()
+    calls: list[int] = []
+
+    def first_read_hangs() -> object:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            release.wait(30)
+            raise RulesUnavailable("the hung read's late answer must not show")
+        return recorded_rules(recorded)
+
+    c = bridged_container(recorded)
+    app = make_app(recorded, read_rules=first_read_hangs)  # type: ignore[arg-type]
+    async with app.run_test(size=SIZE) as pilot:
+        await select_container(app, pilot, c.name)
+        await pilot.press("i")
+        screen = app.screen
+        assert isinstance(screen, RulesScreen)
+        await wait_for(pilot, lambda: len(calls) == 1)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen.report is not None)
+        release.set()
+        await pilot.pause(0.3)  # the first read's answer arrives now, to nobody
+        text = rules_text(screen)
+        assert text.startswith(f"rules for container {c.name}")
+        assert "late answer" not in text and "Abandoned" not in text
+
+
+@sync
 async def test_after_a_ping_i_shows_which_rules_counters_moved(recorded: Snapshot) -> None:
     c = multi_container(recorded)
     target = bridged_container(recorded).ips[0]

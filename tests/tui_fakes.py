@@ -102,16 +102,18 @@ class CounterReader:
         self.after = Rulesets(tables=parse_iptables_save(after))
         self.reads = 0
         self.threads: set[int] = set()
-        self._per_thread: dict[int, int] = {}  # a run reads twice on its worker thread
+        self._per_worker: dict[int, int] = {}  # a run reads twice from its worker
         self._lock = threading.Lock()
 
     def __call__(self) -> Rulesets:
-        me = threading.get_ident()
+        from textual.worker import get_current_worker
+
+        run = id(get_current_worker())
         with self._lock:
-            self.threads.add(me)
+            self.threads.add(threading.get_ident())
             self.reads += 1
-            self._per_thread[me] = self._per_thread.get(me, 0) + 1
-            return self.before if self._per_thread[me] % 2 else self.after
+            self._per_worker[run] = self._per_worker.get(run, 0) + 1
+            return self.before if self._per_worker[run] % 2 else self.after
 
 
 class FakePinger:

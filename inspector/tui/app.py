@@ -6,7 +6,9 @@ then never blocks quitting), and posts the finished, immutable Snapshot as a mes
 The actions (``actions.py``) do their I/O in thread workers too: the ping panel and the
 rules view in their own screens, the doctor here (one run per new snapshot for the
 containers pane's marks, without pinging; one run with the gateway ping for ``d``), each
-posting immutable results.  The UI thread only renders.  ``make_app`` is the one way to
+posting immutable results.  Their rule reads and doctor runs are ``detached``: a hung
+``iptables-save`` or Docker socket never blocks quitting either, and an abandoned read's
+late answer reaches nobody.  The UI thread only renders.  ``make_app`` is the one way to
 build the app.
 """
 
@@ -37,6 +39,7 @@ from inspector.model import Container, Snapshot
 from inspector.tui.action_view import doctor_lines, mark_status, marks_summary
 from inspector.tui.actions import ACTIONS, selection_action, selection_action_bindings
 from inspector.tui.backends import Backends, Doctor, Pinger, RulesReader, default_backends
+from inspector.tui.detached import Abandoned, detached
 from inspector.tui.view import (
     CONTAINER_COLUMNS,
     EMPTY_KEY,
@@ -382,6 +385,8 @@ class CnetApp(App[int]):
     def _doctor_marks(self, snapshot: Snapshot) -> None:
         try:
             reports = tuple(self._backends.doctor(snapshot, (), False))
+        except Abandoned:  # the app is closing
+            return
         except Exception as exc:  # the marks are a hint: never take the UI down
             self.post_message(DoctorMarks(snapshot, (), f"{type(exc).__name__}: {exc}"))
             return
@@ -428,6 +433,8 @@ class CnetApp(App[int]):
         try:
             reports = self._backends.doctor(snapshot, (name,), True)
             report = next((r for r in reports if r.name == name), None)
+        except Abandoned:  # another run took over, or the app is closing
+            return
         except Exception as exc:
             self.post_message(DoctorReady(run, name, None, f"{type(exc).__name__}: {exc}"))
             return
@@ -924,10 +931,11 @@ def make_app(
     if source is None:
         source = Source("live") if collect is not None else Source("file", "snapshot")
     defaults = default_backends(live=collect is not None)
-    backends = Backends(
+    rules = read_rules or defaults.read_rules
+    backends = Backends(  # detached: quitting never waits on iptables-save or Docker
         ping=ping or defaults.ping,
-        read_rules=read_rules or defaults.read_rules,
-        doctor=doctor or defaults.doctor,
+        read_rules=detached(rules) if rules is not None else None,
+        doctor=detached(doctor or defaults.doctor),
         live=defaults.live,
     )
     return CnetApp(

@@ -10,6 +10,7 @@ never lands in the next one.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -25,6 +26,7 @@ from textual.widgets import Footer, Input, Label, Static
 from inspector.model import Snapshot
 from inspector.tui.action_view import ping_event_lines, ping_header, ping_status
 from inspector.tui.backends import PING_TIMEOUT_S, Backends
+from inspector.tui.detached import Abandoned
 from inspector.tui.view import Line
 from inspector.tui.widgets import LinesView
 
@@ -158,6 +160,13 @@ class PingScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="ping")
     def _ping(self, run: int, target: str | None, stop: threading.Event) -> None:
+        # Abandoned: a counter read outlived its run (another run began, or the panel closed).
+        with contextlib.suppress(Abandoned):
+            self._ping_between_counter_reads(run, target, stop)
+
+    def _ping_between_counter_reads(
+        self, run: int, target: str | None, stop: threading.Event
+    ) -> None:
         from inspector.ping import PingError
 
         pinger = self.backends.ping
@@ -184,6 +193,8 @@ class PingScreen(ModalScreen[None]):
             return CounterReads(None, None, "no firewall rules on a saved snapshot")
         try:
             return CounterReads(read(), None)
+        except Abandoned:
+            raise  # for _ping, which ends quietly
         except Exception as exc:  # RulesUnavailable and parser surprises alike
             return CounterReads(None, None, str(exc))
 

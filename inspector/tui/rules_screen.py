@@ -20,6 +20,7 @@ from textual.widgets import Footer
 from inspector.model import Snapshot
 from inspector.tui.action_view import rules_lines, rules_problem_lines
 from inspector.tui.backends import Backends
+from inspector.tui.detached import Abandoned
 from inspector.tui.view import Line
 from inspector.tui.widgets import LinesView
 
@@ -106,6 +107,8 @@ class RulesScreen(ModalScreen[None]):
                     )
                 report = rules_for(self.snapshot, read(), self.item)
                 changes = None
+        except Abandoned:  # read again, or the view closed
+            return
         except Exception as exc:  # RulesUnavailable, UnknownItem: one line; the rest too
             known = type(exc).__name__ in ("RulesUnavailable", "UnknownItem")
             self.post_message(RulesFailed(str(exc) if known else f"{type(exc).__name__}: {exc}"))

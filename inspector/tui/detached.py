@@ -1,0 +1,58 @@
+"""Blocking backend calls that a closing screen or a quitting app does not wait for.
+
+Thread workers run in asyncio's default executor, and ``App.run`` returns only once that
+executor's threads have ended: a worker blocked in ``iptables-save`` or on a hung Docker
+socket would hold the user's shell for up to those tools' timeouts after ``q``.  So a
+backend call runs on a daemon thread of its own, and the worker waits for it while
+watching its own cancellation (Textual cancels every worker when the app exits, and a
+screen's workers when it closes).  The call is abandoned, never interrupted: it only
+reads, and ends on its own timeout.  The collector has the same arrangement in ``app``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextvars
+import functools
+import threading
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from textual.worker import get_current_worker
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+POLL_S = 0.1
+
+
+class Abandoned(Exception):
+    """The worker waiting on a backend call was cancelled; the call carries on alone."""
+
+
+def detached(call: Callable[P, T]) -> Callable[P, T]:
+    """``call``, run on a daemon thread and waited for by the calling thread worker."""
+
+    @functools.wraps(call)
+    def wait_for(*args: P.args, **kwargs: P.kwargs) -> T:
+        worker = get_current_worker()
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                future.set_result(call(*args, **kwargs))
+            except BaseException as exc:  # handed to the waiting worker
+                future.set_exception(exc)
+
+        name = f"cnet-{getattr(call, '__name__', 'backend')}"
+        # In the worker's context, so that the call still sees it as its active worker.
+        context = contextvars.copy_context()
+        threading.Thread(target=context.run, args=(run,), name=name, daemon=True).start()
+        while True:
+            concurrent.futures.wait((future,), timeout=POLL_S)
+            if worker.is_cancelled:  # first: a late answer is no longer anyone's
+                raise Abandoned(name)
+            if future.done():
+                return future.result()
+
+    return wait_for
