@@ -2,8 +2,9 @@
 
 Read-only, and the only traffic is one short ping per namespace to its own gateway.
 The pings run in parallel threads (each enters its namespace just to make a socket) and
-the ruleset is read meanwhile, so a host of broken containers costs one ping timeout,
-not one per container.
+the ruleset and Docker's networks are read meanwhile, on daemon threads that a caller
+giving up does not wait for; a host of broken containers costs one ping timeout, not one
+per container.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from inspector.background import on_daemon_thread
 from inspector.doctor.checks import run_checks
 from inspector.doctor.model import ContainerReport, DoctorFacts, GatewayPing
 from inspector.model import Container, Snapshot
@@ -124,13 +126,18 @@ def gather_facts(
 ) -> DoctorFacts:
     """ip_forward, the ruleset and (when ``ping``) each namespace's gateway ping."""
     owners = _ping_targets(snapshot, containers) if ping else []
-    with ThreadPoolExecutor(max_workers=max(1, min(MAX_PING_THREADS, len(owners) + 1))) as pool:
-        rules_future = pool.submit(_read_rules)
-        no_nat_future = pool.submit(read_no_nat_networks)
-        ping_futures = {o.name: pool.submit(ping_gateway, snapshot, o, stop=stop) for o in owners}
-        rules = rules_future.result()
-        pings = {name: f.result() for name, f in ping_futures.items()}
-        no_nat = no_nat_future.result()
+    # The tools (iptables-save: 10 s timeout, Docker: 5 s) on daemon threads, so that a
+    # caller that gives up (the TUI quitting) is not held by them; the pings (1 s each)
+    # in a bounded pool.
+    rules_future = on_daemon_thread(_read_rules, "cnet-doctor-rules")
+    no_nat_future = on_daemon_thread(read_no_nat_networks, "cnet-doctor-networks")
+    pings: dict[str, GatewayPing] = {}
+    if owners:
+        with ThreadPoolExecutor(max_workers=min(MAX_PING_THREADS, len(owners))) as pool:
+            futures = {o.name: pool.submit(ping_gateway, snapshot, o, stop=stop) for o in owners}
+            pings = {name: f.result() for name, f in futures.items()}
+    rules = rules_future.result()
+    no_nat = no_nat_future.result()
     return DoctorFacts(
         ip_forward=read_ip_forward(),
         rulesets=rules.rulesets,

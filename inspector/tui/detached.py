@@ -6,7 +6,8 @@ socket would hold the user's shell for up to those tools' timeouts after ``q``. 
 backend call runs on a daemon thread of its own, and the worker waits for it while
 watching its own cancellation (Textual cancels every worker when the app exits, and a
 screen's workers when it closes).  The call is abandoned, never interrupted: it only
-reads, and ends on its own timeout.  The collector has the same arrangement in ``app``.
+reads, and ends on its own timeout (``inspector.background``).  The collector has the
+same arrangement in ``app``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from __future__ import annotations
 import concurrent.futures
 import contextvars
 import functools
-import threading
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from textual.worker import get_current_worker
+
+from inspector.background import on_daemon_thread
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -36,18 +38,10 @@ def detached(call: Callable[P, T]) -> Callable[P, T]:
     @functools.wraps(call)
     def wait_for(*args: P.args, **kwargs: P.kwargs) -> T:
         worker = get_current_worker()
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                future.set_result(call(*args, **kwargs))
-            except BaseException as exc:  # handed to the waiting worker
-                future.set_exception(exc)
-
         name = f"cnet-{getattr(call, '__name__', 'backend')}"
         # In the worker's context, so that the call still sees it as its active worker.
         context = contextvars.copy_context()
-        threading.Thread(target=context.run, args=(run,), name=name, daemon=True).start()
+        future = on_daemon_thread(functools.partial(context.run, call, *args, **kwargs), name)
         while True:
             concurrent.futures.wait((future,), timeout=POLL_S)
             if worker.is_cancelled:  # first: a late answer is no longer anyone's
