@@ -39,7 +39,7 @@ from inspector.model import Container, Snapshot
 from inspector.tui.action_view import doctor_lines, mark_status, marks_summary
 from inspector.tui.actions import ACTIONS, selection_action, selection_action_bindings
 from inspector.tui.backends import Backends, Doctor, Pinger, RulesReader, default_backends
-from inspector.tui.detached import Abandoned, detached
+from inspector.tui.detached import Abandoned, detached, result_unless_cancelled
 from inspector.tui.view import (
     CONTAINER_COLUMNS,
     EMPTY_KEY,
@@ -331,19 +331,14 @@ class CnetApp(App[int]):
         try:
             while not worker.is_cancelled:
                 self.post_message(CollectStarted(self._clock()))
-                future = owner.submit()
-                while True:
-                    try:
-                        snapshot = future.result(timeout=0.1)
-                    except concurrent.futures.TimeoutError:
-                        if worker.is_cancelled:
-                            return
-                        continue
-                    except Exception as exc:
-                        self.post_message(CollectFailed(f"{type(exc).__name__}: {exc}"))
-                    else:
-                        self.post_message(SnapshotArrived(snapshot))
-                    break
+                try:
+                    snapshot = result_unless_cancelled(owner.submit(), "cnet-collector")
+                except Abandoned:  # the app is closing; the collector thread is a daemon
+                    return
+                except Exception as exc:
+                    self.post_message(CollectFailed(f"{type(exc).__name__}: {exc}"))
+                else:
+                    self.post_message(SnapshotArrived(snapshot))
                 waited = 0.0
                 while not worker.is_cancelled and not self._wake.is_set():
                     if self.interval > 0 and waited >= self.interval:

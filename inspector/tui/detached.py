@@ -6,8 +6,8 @@ socket would hold the user's shell for up to those tools' timeouts after ``q``. 
 backend call runs on a daemon thread of its own, and the worker waits for it while
 watching its own cancellation (Textual cancels every worker when the app exits, and a
 screen's workers when it closes).  The call is abandoned, never interrupted: it only
-reads, and ends on its own timeout (``inspector.background``).  The collector has the
-same arrangement in ``app``.
+reads, and ends on its own timeout (``inspector.background``).  The collector's loop in
+``app`` waits on its own daemon thread the same way (``result_unless_cancelled``).
 """
 
 from __future__ import annotations
@@ -32,21 +32,26 @@ class Abandoned(Exception):
     """The worker waiting on a backend call was cancelled; the call carries on alone."""
 
 
+def result_unless_cancelled(future: concurrent.futures.Future[T], name: str) -> T:
+    """``future``'s result, waited for from a thread worker; Abandoned once it is cancelled."""
+    worker = get_current_worker()
+    while True:
+        concurrent.futures.wait((future,), timeout=POLL_S)
+        if worker.is_cancelled:  # first: a late answer is no longer anyone's
+            raise Abandoned(name)
+        if future.done():
+            return future.result()
+
+
 def detached(call: Callable[P, T]) -> Callable[P, T]:
     """``call``, run on a daemon thread and waited for by the calling thread worker."""
 
     @functools.wraps(call)
     def wait_for(*args: P.args, **kwargs: P.kwargs) -> T:
-        worker = get_current_worker()
         name = f"cnet-{getattr(call, '__name__', 'backend')}"
         # In the worker's context, so that the call still sees it as its active worker.
         context = contextvars.copy_context()
         future = on_daemon_thread(functools.partial(context.run, call, *args, **kwargs), name)
-        while True:
-            concurrent.futures.wait((future,), timeout=POLL_S)
-            if worker.is_cancelled:  # first: a late answer is no longer anyone's
-                raise Abandoned(name)
-            if future.done():
-                return future.result()
+        return result_unless_cancelled(future, name)
 
     return wait_for
