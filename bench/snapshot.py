@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.lab import IMAGE, sh  # noqa: E402
+from tests.lab import IMAGE, remove_one_at_a_time, sh  # noqa: E402
 
 PREFIX = "cnetbench-"
 
@@ -36,9 +36,9 @@ def quiet(*args: str) -> None:
 
 
 def remove_bench_containers() -> None:
-    ids = sh("docker", "ps", "-aq", "--filter", f"name=^/{PREFIX}", check=False).split()
-    if ids:
-        sh("docker", "rm", "-f", *ids, check=False, timeout=300)
+    remove_one_at_a_time(
+        sh("docker", "ps", "-aq", "--filter", f"name=^/{PREFIX}", check=False).split()
+    )
 
 
 def main() -> int:

@@ -161,8 +161,7 @@ class Lab:
         sh("docker", "rm", "-f", name)
 
     def close(self) -> None:
-        if self.containers:
-            sh("docker", "rm", "-f", *self.containers, check=False)
+        remove_one_at_a_time(self.containers)
         for net in reversed(self.networks):
             sh("docker", "network", "rm", net, check=False)
         for link in self.links:
@@ -208,6 +207,13 @@ class Lab:
         return str(ep["IPAddress"])
 
 
+def remove_one_at_a_time(containers: list[str]) -> None:
+    """``docker rm -f`` each in turn: the CLI removes several at once in parallel, which
+    deadlocks Docker 20.10's libnetwork (moby#46661) and wedges the shared engine."""
+    for name in containers:
+        sh("docker", "rm", "-f", name, check=False, timeout=120)
+
+
 def host_links() -> list[dict[str, Any]]:
     """``ip -j -d link`` in the host."""
     return list(json.loads(sh("ip", "-j", "-d", "link")))
@@ -224,9 +230,9 @@ def host_routes() -> list[dict[str, Any]]:
 
 def cleanup_leftovers() -> None:
     """Remove whatever an earlier, crashed lab left behind (only prefixed objects)."""
-    ids = sh("docker", "ps", "-aq", "--filter", f"name=^/{PREFIX}", check=False).split()
-    if ids:
-        sh("docker", "rm", "-f", *ids, check=False)
+    remove_one_at_a_time(
+        sh("docker", "ps", "-aq", "--filter", f"name=^/{PREFIX}", check=False).split()
+    )
     nets = sh("docker", "network", "ls", "-q", "--filter", f"name=^{PREFIX}", check=False).split()
     for net in nets:
         sh("docker", "network", "rm", net, check=False)
