@@ -22,7 +22,7 @@ __all__ = ["__version__", "collect_snapshot", "load_snapshot"]
 
 def collect_snapshot() -> Snapshot:
     """Collect the live host's container networking (see ``inspector.collect``)."""
-    from inspector.collect import collect_snapshot as _collect
+    from inspector.live import collect_snapshot as _collect
 
     return _collect()
 

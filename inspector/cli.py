@@ -91,9 +91,10 @@ def build_parser() -> Parser:
     parser.add_argument(
         "--interval",
         type=non_negative_float,
-        default=2.0,
+        default=30.0,
         metavar="SECONDS",
-        help="background refresh of live data (default 2; 0 for never)",
+        help="the TUI follows kernel and Docker events; it also reads everything again "
+        "every SECONDS as a safety net (default 30; 0 for never)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in SUBCOMMANDS:

@@ -83,11 +83,13 @@ def join(
     host_by_index = {i.ifindex: i for i in host.interfaces}
     bridge_names = {b.name for b in bridges}
 
-    owner: dict[int, str] = {}
+    owner: dict[int, str] = {}  # a view's owner: the container that does not borrow it
     for c in containers:
         view = namespaces.get(c.id)
         if view is not None and (c.netns_shared_with is None or id(view) not in owner):
             owner[id(view)] = c.name
+    for cid, view in namespaces.items():  # only borrowers known (the owner unread): any
+        owner.setdefault(id(view), next((c.name for c in containers if c.id == cid), cid))
 
     host_side: dict[int, tuple[str, Interface]] = {}  # host ifindex -> (container, its link)
     joined_views: dict[int, tuple[Interface, ...]] = {}

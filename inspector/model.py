@@ -131,6 +131,10 @@ class Container:
     ports: tuple[PublishedPort, ...] = ()
     interfaces: tuple[Interface, ...] = ()
     routes: tuple[Route, ...] = ()
+    problem: str | None = None
+    """Why cnet could not read this container's namespace this time (the engine did not
+    answer its inspect, it stopped mid-scan, ...); its interfaces are then the last ones
+    read, or none."""
 
     @property
     def running(self) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from inspector.collect import Collector
+from inspector.live import Collector
 from inspector.model import Container, Interface, Snapshot
 from tests.cli import cnet, cnet_unprivileged
 from tests.lab import PREFIX, Lab, host_links, host_routes, sh
@@ -251,45 +251,42 @@ def test_not_root_lists_containers_and_says_what_root_would_add(lab: Lab) -> Non
     assert "not running as root" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_container_that_stops_mid_scan_is_skipped_with_a_warning(lab: Lab, monkeypatch) -> None:
+def test_container_that_stops_mid_scan_is_marked_with_a_warning(lab: Lab, monkeypatch) -> None:
+    """Listed running, killed before its namespace is read: marked, the rest intact."""
+    from inspector.collect.reader import Reader
+
     victim = PREFIX + "victim"
     lab.run(victim)
-    import inspector.collect as collect_mod
+    real = Reader.containers
 
-    real = collect_mod.read_containers
+    def list_then_kill(reader: Reader) -> Any:
+        listed = real(reader)
+        sh("docker", "kill", victim)  # Docker listed it running; it dies before it is read
+        return listed
 
-    def list_then_kill(api: Any, on_pid: Any) -> Any:
-        def kill_victim_first(container: Any) -> None:
-            if container.name == victim:  # Docker gave its pid; it dies before it is read
-                sh("docker", "kill", victim)
-            on_pid(container)
-
-        return real(api, kill_victim_first)
-
-    monkeypatch.setattr(collect_mod, "read_containers", list_then_kill)
+    monkeypatch.setattr(Reader, "containers", list_then_kill)
     s = Collector().collect()
-    assert any(victim in w and "stopped during the scan" in w for w in s.warnings)
+    assert any(victim in w and "stopped while being read" in w for w in s.warnings)
     assert _container(s, victim).interfaces == ()
+    assert _container(s, victim).problem == "it stopped while being read"
     assert _ifaces(_container(s, lab.multi))["eth0"].peer is not None
 
 
-def test_container_removed_between_list_and_inspect_is_skipped(lab: Lab, monkeypatch) -> None:
-    """Its inspect answers 404 in the middle of the pipelined stream; the others are intact."""
-    from inspector.collect.docker_api import DockerAPI
+def test_container_removed_between_list_and_read_is_not_an_error(lab: Lab, monkeypatch) -> None:
+    from inspector.collect.reader import Reader
 
     victim = PREFIX + "vanish"
     lab.run(victim)
-    real = DockerAPI.containers
+    real = Reader.containers
 
-    def list_then_remove(api: DockerAPI) -> Any:
-        listed = real(api)
+    def list_then_remove(reader: Reader) -> Any:
+        listed = real(reader)
         lab.remove(victim)
         return listed
 
-    monkeypatch.setattr(DockerAPI, "containers", list_then_remove)
+    monkeypatch.setattr(Reader, "containers", list_then_remove)
     s = Collector().collect()
-    assert any(victim in w and "disappeared during the scan" in w for w in s.warnings)
-    assert victim not in {c.name for c in s.containers}
+    assert "Traceback" not in " ".join(s.warnings)
     running = set(sh("docker", "ps", "--format", "{{.Names}}").split())
     assert running <= {c.name for c in s.containers if c.pid}
     assert _ifaces(_container(s, lab.multi))["eth0"].peer is not None

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from inspector.cli import main
-from inspector.collect import Collector
 from inspector.doctor import CHECK_IDS, diagnose
+from inspector.live import Collector
 from tests.cli import cnet
 from tests.hoststate import host_changes, host_state, mine, settled_host_state
 from tests.lab import _OCTET, PREFIX, Lab, host_links, sh

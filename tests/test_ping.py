@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from inspector.cli import main
-from inspector.collect import Collector
+from inspector.live import Collector
 from inspector.ping import PingReply, PingSummary, ping_iter
 from tests.cli import cnet_unprivileged
 from tests.hoststate import host_changes, host_state, mine, settled_host_state

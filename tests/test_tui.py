@@ -28,6 +28,7 @@ from inspector.snapshot_json import load_snapshot
 from inspector.tui.app import CnetApp, Source, load_demo_snapshot, make_app
 from inspector.tui.screens import ExportScreen, HelpScreen
 from inspector.tui.view import fit_text, plain
+from tests.tui_fakes import ScriptedFeed
 
 SIZE = (120, 40)
 
@@ -339,23 +340,6 @@ async def test_q_quits(recorded: Snapshot) -> None:
     assert app.return_code == 0 and not app.is_running
 
 
-class Feed:
-    """A collect callable that serves snapshots in turn and can be made to hang."""
-
-    def __init__(self, *snapshots: Snapshot) -> None:
-        self.snapshots = list(snapshots)
-        self.calls = 0
-        self.gate: threading.Event | None = None
-        self.threads: set[int] = set()
-
-    def __call__(self) -> Snapshot:
-        self.threads.add(threading.get_ident())
-        self.calls += 1
-        if self.gate is not None and self.calls > 1:
-            self.gate.wait(30)
-        return self.snapshots[min(self.calls, len(self.snapshots)) - 1]
-
-
 async def wait_for(pilot: object, condition: Callable[[], bool], seconds: float = 5.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -368,8 +352,8 @@ async def test_refresh_keeps_selection_when_rows_move(recorded: Snapshot) -> Non
     c = multi(recorded)
     extra = dataclasses.replace(stopped(recorded), name="aaa-new", id="f" * 64)
     later = dataclasses.replace(recorded, containers=(extra, *recorded.containers))
-    feed = Feed(recorded, later)
-    app = make_app(collect=feed, interval=0)
+    feed = ScriptedFeed(recorded, later)
+    app = make_app(feed=feed)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.view is not None)
         assert "live" in app.sub_title
@@ -378,37 +362,54 @@ async def test_refresh_keeps_selection_when_rows_move(recorded: Snapshot) -> Non
         await wait_for(
             pilot,
             lambda: (
-                feed.calls == 2 and len(app.pane("containers").rows_shown) == len(later.containers)
+                feed.refreshes == 1
+                and len(app.pane("containers").rows_shown) == len(later.containers)
             ),
         )
         assert app.pane("containers").current_key == c.name
         assert port_keys(app) == peers(c)
-        assert len(feed.threads) == 1  # the collector stays on one thread
+    assert feed.stopped  # the app stops its feed when it exits
 
 
 @sync
-async def test_a_hung_collect_leaves_the_ui_responsive_and_says_stale(recorded: Snapshot) -> None:
-    feed = Feed(recorded)
-    feed.gate = threading.Event()
+async def test_updates_from_the_feed_thread_keep_selection_and_draw_the_newest(
+    recorded: Snapshot,
+) -> None:
+    """Snapshots posted from another thread, many at once: the UI shows the last one."""
+    c = multi(recorded)
+    feed = ScriptedFeed(recorded)
+    app = make_app(feed=feed)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.view is not None)
+        await select_container(app, pilot, c.name)
+        versions = [
+            dataclasses.replace(recorded, taken_at=f"2026-01-01T00:00:{n:02d}Z") for n in range(20)
+        ]
+        pusher = threading.Thread(target=lambda: [feed.push(v) for v in versions])
+        pusher.start()
+        pusher.join()
+        await wait_for(pilot, lambda: app.view is not None and app.view.snapshot is versions[-1])
+        assert app.pane("containers").current_key == c.name
+
+
+@sync
+async def test_lost_engine_events_say_so_and_the_data_stays(recorded: Snapshot) -> None:
+    feed = ScriptedFeed(recorded)
     frozen = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-    app = make_app(collect=feed, interval=0, clock=lambda: frozen, stale_after=0)
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: app.view is not None)
-            await pilot.press("r")
-            await wait_for(pilot, lambda: feed.calls == 2)
-            await wait_for(pilot, lambda: app.status_text().startswith("STALE"))
-            status = str(app.screen.query_one("#status", Static).render())
-            assert "STALE since" in status and frozen.astimezone().strftime("%H:%M:%S") in status
-            before = app.pane("containers").current_key
-            await pilot.press("j")
-            assert app.pane("containers").current_key != before  # still answering keys
-            assert app.view is not None and app.view.snapshot is recorded  # last good data
-            await pilot.press("r")  # no second collect piles up behind the hung one
-            assert feed.calls == 2
-            await pilot.press("q")
-    finally:
-        feed.gate.set()
+    app = make_app(feed=feed, clock=lambda: frozen)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.view is not None)
+        assert "live" in app.status_text()
+        cut = dataclasses.replace(feed.status, engine_events=False)
+        kept = dataclasses.replace(recorded, warnings=("Docker is not reachable: cut",))
+        feed.push(kept, cut)
+        await wait_for(pilot, lambda: "not following Docker events" in app.status_text())
+        status = app.screen.query_one("#status", Static)
+        assert status.has_class("-stale")
+        assert len(app.pane("containers").rows_shown) == len(recorded.containers)
+        before = app.pane("containers").current_key
+        await pilot.press("j")
+        assert app.pane("containers").current_key != before  # still answering keys
 
 
 @sync
@@ -416,32 +417,13 @@ async def test_live_warnings_are_a_visible_notice(recorded: Snapshot) -> None:
     warned = dataclasses.replace(
         recorded, containers=(), warnings=("Docker is not reachable: test",)
     )
-    app = make_app(collect=Feed(warned), interval=0)
+    app = make_app(feed=ScriptedFeed(warned))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.view is not None)
         notice = app.screen.query_one("#notice", Static)
         assert notice.display and notice.region.height >= 1
         assert "Docker is not reachable" in str(notice.render())
         assert len(app.pane("interfaces").rows_shown) == len(recorded.host.interfaces)
-
-
-@sync
-async def test_collect_failure_keeps_the_last_good_data(recorded: Snapshot) -> None:
-    calls = []
-
-    def flaky() -> Snapshot:
-        calls.append(1)
-        if len(calls) > 1:
-            raise OSError("socket timed out")
-        return recorded
-
-    app = make_app(collect=flaky, interval=0)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.view is not None)
-        await pilot.press("r")
-        await wait_for(pilot, lambda: app.last_error is not None)
-        assert "socket timed out" in app.status_text()
-        assert app.view is not None and app.view.snapshot is recorded
 
 
 def test_bad_load_file_exits_2_with_one_line_before_the_ui(

@@ -28,7 +28,6 @@ from inspector.tui.rules_screen import RulesScreen
 from inspector.tui.view import SnapshotView, plain
 from tests.test_tui import (
     SIZE,
-    Feed,
     bridged,
     host_mode,
     multi,
@@ -43,6 +42,7 @@ from tests.tui_fakes import (
     CannedDoctor,
     CounterReader,
     FakePinger,
+    ScriptedFeed,
     bridged_container,
     isolation_path,
     multi_container,
@@ -506,12 +506,12 @@ async def test_live_each_new_snapshot_gets_its_marks(recorded: Snapshot) -> None
     c = bridged(recorded)
     later = dataclasses.replace(recorded, taken_at="2030-01-01T00:00:00Z")
     doctor = CannedDoctor()
-    feed = Feed(recorded, later)
-    app = make_app(collect=feed, interval=0, doctor=doctor, ping=FakePinger())
+    feed = ScriptedFeed(recorded, later)
+    app = make_app(feed=feed, doctor=doctor, ping=FakePinger())
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.marks_known)
         await pilot.press("r")
-        await wait_for(pilot, lambda: feed.calls == 2 and app.marks_known)
+        await wait_for(pilot, lambda: feed.refreshes == 1 and app.marks_known)
         assert [call for call in doctor.calls if not call[1]] == [((), False), ((), False)]
         assert app.mark(c.name) == "pass"
 

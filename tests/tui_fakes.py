@@ -1,4 +1,4 @@
-"""Recorded and scripted stand-ins for the TUI's action backends (ping, rules, doctor).
+"""Recorded and scripted stand-ins for the TUI's feed and action backends (ping, rules, doctor).
 
 Shared by the Pilot tests, the SVG snapshot tests and ``scripts/screenshots`` (no tests
 of its own): nothing here touches the host.
@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from inspector.doctor import Check, ContainerReport, Status, run_checks
+from inspector.live import LiveStatus, LiveUpdate
 from inspector.model import Container, Snapshot
 from inspector.ping import PingError, PingPlan, PingReply, PingSummary, PingTimeout
 from inspector.rules import Rulesets, parse_iptables_save
@@ -224,3 +225,33 @@ class CannedDoctor:
             elif ping and check.id == "gateway":
                 checks[n] = Check("gateway", self.gateway, f"gateway ping: {self.gateway}")
         return ContainerReport(report.name, report.state, tuple(checks), report.note)
+
+
+class ScriptedFeed:
+    """A feed that publishes the given snapshots: the first on start, the next on each
+    refresh (``r``), or any one when the test calls ``push`` (from any thread)."""
+
+    def __init__(self, *snapshots: Snapshot, status: LiveStatus | None = None) -> None:
+        self.snapshots = list(snapshots)
+        self.status = status or LiveStatus(
+            reading=False, kernel_events=True, engine_events=True, changed_at=0.0, reconcile=30
+        )
+        self.refreshes = 0
+        self.stopped = False
+        self._publish: Callable[[LiveUpdate], None] | None = None
+
+    def start(self, publish: Callable[[LiveUpdate], None]) -> None:
+        self._publish = publish
+        if self.snapshots:
+            self.push(self.snapshots[0])
+
+    def push(self, snapshot: Snapshot, status: LiveStatus | None = None) -> None:
+        assert self._publish is not None, "not started"
+        self._publish(LiveUpdate(snapshot, status or self.status))
+
+    def refresh(self) -> None:
+        self.refreshes += 1
+        self.push(self.snapshots[min(self.refreshes, len(self.snapshots) - 1)])
+
+    def stop(self) -> None:
+        self.stopped = True

@@ -1,53 +1,59 @@
-"""Turn rtnetlink dumps (``rtnl``) into the model: links, addresses, routes and bridges.
+"""Netlink through pyroute2: one namespace's links, addresses and routes, as small records.
 
-The same functions read the host and, through a socket made by
-``netns.netlink_socket_in``, any container namespace.
+The same record functions read a dump and a single event message (``RTM_NEWLINK`` and
+the like), so the live inventory applies a kernel notification exactly as it would have
+read it in a dump.  Everything here only asks: no function can change a link, address or
+route.  A namespace other than the host's is read through an ``IPRoute`` created while
+this thread is inside it (``netns.inside``): its socket stays bound there.
 """
 
 from __future__ import annotations
 
+import errno
 import socket
-from collections import defaultdict
-from typing import NamedTuple
+from collections.abc import Iterable
+from typing import Any
 
-from inspector.collect import rtnl
-from inspector.collect.rtnl import Rtnl
-from inspector.model import Bridge, BridgePort, Interface, Route
+from inspector.collect import netns
+from inspector.model import Interface
+from inspector.records import AddressRecord, LinkRecord, NamespaceDump, RouteRecord
 
 BRPORT_STATES = {0: "disabled", 1: "listening", 2: "learning", 3: "forwarding", 4: "blocking"}
 ROUTE_SCOPES = {0: "universe", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
+# The names iproute2 gives route protocols (/usr/share/iproute2/rt_protos).
 ROUTE_PROTOCOLS = {
     0: "unspec",
     1: "redirect",
     2: "kernel",
     3: "boot",
     4: "static",
+    8: "gated",
+    9: "ra",
+    10: "mrt",
+    11: "zebra",
+    12: "bird",
+    13: "dnrouted",
+    14: "xorp",
+    15: "ntk",
     16: "dhcp",
+    17: "mrouted",
+    18: "keepalived",
     42: "babel",
+    99: "openr",
     186: "bgp",
     187: "isis",
     188: "ospf",
     189: "rip",
+    192: "eigrp",
 }
-MAIN_TABLE = rtnl.RT_TABLE_MAIN
+MAIN_TABLE = 254
 RTN_UNICAST = 1
-
-
-class LinkDump(NamedTuple):
-    """One namespace's links, and the bridges among them with their ports."""
-
-    interfaces: tuple[Interface, ...]
-    bridges: tuple[Bridge, ...]
-
-
-def _addresses_by_index(nl: Rtnl) -> dict[int, list[str]]:
-    by_index: dict[int, list[str]] = defaultdict(list)
-    for msg in nl.addresses():
-        # On point-to-point links IFA_ADDRESS is the peer's; IFA_LOCAL is ours.
-        raw = msg.attrs.get(rtnl.IFA_LOCAL) or msg.attrs.get(rtnl.IFA_ADDRESS)
-        if raw is not None and msg.family in (socket.AF_INET, socket.AF_INET6):
-            by_index[msg.ifindex].append(f"{rtnl.ip(raw, msg.family)}/{msg.prefixlen}")
-    return by_index
+NO_NSID = 4294967295  # what the kernel answers for a namespace it gave no id
+# Links, IPv4/IPv6 addresses and routes (linux/rtnetlink.h RTMGRP_*).
+EVENT_GROUPS = 0x1 | 0x10 | 0x40 | 0x100 | 0x400
+EVENT_RCVBUF = 8 * 1024 * 1024
+"""Receive buffer of the event socket: a burst of container starts stays well inside it;
+past it the kernel drops events and says ENOBUFS, and the reader re-dumps."""
 
 
 def _lower_link(index: int, iflink: int | None, netnsid: int | None) -> int | None:
@@ -57,115 +63,160 @@ def _lower_link(index: int, iflink: int | None, netnsid: int | None) -> int | No
     return iflink
 
 
-def read_links(nl: Rtnl) -> LinkDump:
-    """Dump links and addresses; bridges come with their ports and STP state."""
-    addresses = _addresses_by_index(nl)
-    msgs = nl.links()
-    names = {
-        m.ifindex: rtnl.text(m.attrs[rtnl.IFLA_IFNAME]) for m in msgs if rtnl.IFLA_IFNAME in m.attrs
-    }
-    interfaces: list[Interface] = []
-    port_states: dict[int, str] = {}
-    stp: dict[int, bool] = {}
-    for m in msgs:
-        a = m.attrs
-        info = rtnl.attributes(a[rtnl.IFLA_LINKINFO]) if rtnl.IFLA_LINKINFO in a else {}
-        kind = rtnl.text(info[rtnl.IFLA_INFO_KIND]) if rtnl.IFLA_INFO_KIND in info else None
-        if (
-            rtnl.IFLA_INFO_SLAVE_KIND in info
-            and rtnl.text(info[rtnl.IFLA_INFO_SLAVE_KIND]) == "bridge"
-        ):
-            slave = (
-                rtnl.attributes(info[rtnl.IFLA_INFO_SLAVE_DATA])
-                if rtnl.IFLA_INFO_SLAVE_DATA in info
-                else {}
-            )
-            state = (
-                rtnl.u8(slave[rtnl.IFLA_BRPORT_STATE]) if rtnl.IFLA_BRPORT_STATE in slave else None
-            )
-            port_states[m.ifindex] = (
-                BRPORT_STATES.get(state, str(state)) if state is not None else "unknown"
-            )
-        if kind == "bridge":
-            data = rtnl.attributes(info[rtnl.IFLA_INFO_DATA]) if rtnl.IFLA_INFO_DATA in info else {}
-            stp[m.ifindex] = (
-                bool(rtnl.u32(data[rtnl.IFLA_BR_STP_STATE]))
-                if rtnl.IFLA_BR_STP_STATE in data
-                else False
-            )
-        netnsid = rtnl.s32(a[rtnl.IFLA_LINK_NETNSID]) if rtnl.IFLA_LINK_NETNSID in a else None
-        if netnsid is not None and netnsid < 0:
-            netnsid = None
-        iflink = rtnl.u32(a[rtnl.IFLA_LINK]) if rtnl.IFLA_LINK in a else None
-        address = rtnl.mac(a[rtnl.IFLA_ADDRESS]) if rtnl.IFLA_ADDRESS in a else None
-        operstate = rtnl.u8(a[rtnl.IFLA_OPERSTATE]) if rtnl.IFLA_OPERSTATE in a else 0
-        master = rtnl.u32(a[rtnl.IFLA_MASTER]) if rtnl.IFLA_MASTER in a else 0
-        interfaces.append(
-            Interface(
-                name=names.get(m.ifindex, f"if{m.ifindex}"),
-                ifindex=m.ifindex,
-                iflink=_lower_link(m.ifindex, iflink, netnsid),
-                kind=kind,
-                mac=address if address and address != "00:00:00:00:00:00" else None,
-                mtu=rtnl.u32(a[rtnl.IFLA_MTU]) if rtnl.IFLA_MTU in a else None,
-                state=rtnl.OPERSTATES[operstate]
-                if operstate < len(rtnl.OPERSTATES)
-                else str(operstate),
-                addresses=tuple(addresses.get(m.ifindex, ())),
-                master=names.get(master) if master else None,
-                link_netnsid=netnsid,
-            )
-        )
-    bridges = tuple(
-        Bridge(
-            name=b.name,
-            ifindex=b.ifindex,
-            state=b.state,
-            addresses=b.addresses,
-            stp=stp[b.ifindex],
-            ports=tuple(
-                BridgePort(
-                    name=i.name, ifindex=i.ifindex, state=port_states.get(i.ifindex, "unknown")
-                )
-                for i in interfaces
-                if i.master == b.name
-            ),
-        )
-        for b in interfaces
-        if b.ifindex in stp
+def link_record(msg: Any) -> LinkRecord:
+    """A ``RTM_NEWLINK`` message (from a dump or an event) as a record."""
+    index = int(msg["index"])
+    kind = msg.get(("linkinfo", "kind"))
+    port_state: str | None = None
+    if msg.get(("linkinfo", "slave_kind")) == "bridge":
+        state = msg.get(("IFLA_LINKINFO", "IFLA_INFO_SLAVE_DATA", "IFLA_BRPORT_STATE"))
+        port_state = BRPORT_STATES.get(state, str(state)) if state is not None else "unknown"
+    stp: bool | None = None
+    if kind == "bridge":
+        stp = bool(msg.get(("IFLA_LINKINFO", "IFLA_INFO_DATA", "IFLA_BR_STP_STATE")) or 0)
+    netnsid = msg.get("link_netnsid")
+    if netnsid is not None and not 0 <= netnsid < NO_NSID:
+        netnsid = None
+    mac = msg.get("address")
+    master = msg.get("master")
+    return LinkRecord(
+        interface=Interface(
+            name=str(msg.get("ifname") or f"if{index}"),
+            ifindex=index,
+            iflink=_lower_link(index, msg.get("link"), netnsid),
+            kind=str(kind) if kind else None,
+            mac=mac if mac and mac != "00:00:00:00:00:00" else None,
+            mtu=msg.get("mtu"),
+            state=str(msg.get("operstate") or "unknown").lower(),
+            link_netnsid=netnsid,
+        ),
+        master_index=int(master) if master else None,
+        port_state=port_state,
+        stp=stp,
     )
-    return LinkDump(interfaces=tuple(interfaces), bridges=bridges)
 
 
-def read_routes(nl: Rtnl, interfaces: tuple[Interface, ...]) -> tuple[Route, ...]:
-    """The main table (IPv4 then IPv6), unicast routes, in kernel order."""
-    names = {i.ifindex: i.name for i in interfaces}
-    routes = []
-    msgs = [m for m in nl.routes(MAIN_TABLE) if m.family in (socket.AF_INET, socket.AF_INET6)]
-    msgs.sort(key=lambda m: m.family != socket.AF_INET)  # stable: kernel order in a family
-    for msg in msgs:
-        if msg.table != MAIN_TABLE or msg.type != RTN_UNICAST:
-            continue
-        family = msg.family
-        a = msg.attrs
-        if rtnl.RTA_DST not in a and msg.dst_len == 0:
-            dst = "default"
-        else:
-            base = (
-                rtnl.ip(a[rtnl.RTA_DST], family)
-                if rtnl.RTA_DST in a
-                else ("::" if family == socket.AF_INET6 else "0.0.0.0")
-            )
-            dst = f"{base}/{msg.dst_len}"  # the kernel keeps route prefixes masked
-        oif = rtnl.u32(a[rtnl.RTA_OIF]) if rtnl.RTA_OIF in a else None
-        routes.append(
-            Route(
-                dst=dst,
-                gateway=rtnl.ip(a[rtnl.RTA_GATEWAY], family) if rtnl.RTA_GATEWAY in a else None,
-                dev=names.get(oif) if oif is not None else None,
-                scope=ROUTE_SCOPES.get(msg.scope, str(msg.scope)),
-                protocol=ROUTE_PROTOCOLS.get(msg.protocol, str(msg.protocol)),
-                metric=rtnl.u32(a[rtnl.RTA_PRIORITY]) if rtnl.RTA_PRIORITY in a else None,
-            )
+def address_record(msg: Any) -> AddressRecord | None:
+    """An ``RTM_NEWADDR``/``RTM_DELADDR`` message; None for families cnet does not show."""
+    if msg["family"] not in (socket.AF_INET, socket.AF_INET6):
+        return None
+    # On point-to-point links IFA_ADDRESS is the peer's; IFA_LOCAL is ours.
+    address = msg.get("local") or msg.get("address")
+    if address is None:
+        return None
+    return AddressRecord(int(msg["index"]), f"{address}/{msg['prefixlen']}")
+
+
+def route_record(msg: Any) -> RouteRecord | None:
+    """An ``RTM_NEWROUTE``/``RTM_DELROUTE`` message of the main table; None for others."""
+    family = msg["family"]
+    table = msg.get("table") or msg["table"]
+    if family not in (socket.AF_INET, socket.AF_INET6) or table != MAIN_TABLE:
+        return None
+    if msg["type"] != RTN_UNICAST:
+        return None
+    dst = msg.get("dst")
+    if dst is None and msg["dst_len"] == 0:
+        text = "default"
+    else:
+        base = dst if dst is not None else ("::" if family == socket.AF_INET6 else "0.0.0.0")
+        text = f"{base}/{msg['dst_len']}"  # the kernel keeps route prefixes masked
+    return RouteRecord(
+        family=family,
+        dst=text,
+        gateway=msg.get("gateway"),
+        oif=msg.get("oif"),
+        scope=ROUTE_SCOPES.get(msg["scope"], str(msg["scope"])),
+        protocol=ROUTE_PROTOCOLS.get(msg["proto"], str(msg["proto"])),
+        metric=msg.get("priority"),
+    )
+
+
+def _records(msgs: Iterable[Any], parse: Any) -> tuple[Any, ...]:
+    return tuple(r for r in map(parse, msgs) if r is not None)
+
+
+class Netlink:
+    """An rtnetlink connection to one namespace (pyroute2's ``IPRoute``), for dumps.
+
+    Made on the thread that uses it, never inside a running asyncio loop (pyroute2 0.9's
+    sync API runs a loop of its own).  ``Netlink.inside(fd)`` opens one in the namespace
+    ``fd`` names without forking: this thread steps in, creates the socket, steps back.
+    """
+
+    def __init__(self) -> None:
+        from pyroute2 import IPRoute
+
+        # strict_check: the kernel keeps a route dump to what was asked for (4.20+).
+        self._ipr = IPRoute(strict_check=True)
+
+    @classmethod
+    def inside(cls, ns_fd: int) -> Netlink:
+        with netns.inside(ns_fd):
+            return cls()
+
+    def close(self) -> None:
+        self._ipr.close()
+
+    def __enter__(self) -> Netlink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def dump(self) -> NamespaceDump:
+        """Links, addresses and the main table's routes."""
+        return NamespaceDump(
+            links=_records(self._ipr.get_links(), link_record),
+            addresses=_records(self._ipr.get_addr(), address_record),
+            routes=self.routes(),
         )
-    return tuple(routes)
+
+    def routes(self) -> tuple[RouteRecord, ...]:
+        """The main table, IPv4 then IPv6 (one dump for both), kernel order within each."""
+        routes = list(_records(self._ipr.route("dump", family=socket.AF_UNSPEC), route_record))
+        routes.sort(key=lambda r: r.family != socket.AF_INET)
+        return tuple(routes)
+
+    def link(self, ifindex: int) -> LinkRecord | None:
+        """One link by index; None when it is gone."""
+        from pyroute2.netlink.exceptions import NetlinkError
+
+        try:
+            msgs = self._ipr.get_links(ifindex)
+        except NetlinkError as exc:
+            if exc.code == errno.ENODEV:
+                return None
+            raise
+        return link_record(msgs[0]) if msgs else None
+
+    def netnsid(self, ns_fd: int) -> int | None:
+        """The id this namespace gives the namespace ``ns_fd``; None when it gave none."""
+        answer = self._ipr.get_netnsid(fd=ns_fd)
+        nsid = answer.get("nsid") if isinstance(answer, dict) else None
+        return nsid if isinstance(nsid, int) and 0 <= nsid < NO_NSID else None
+
+
+class NetlinkEvents:
+    """The host's link, address and route notifications (pyroute2 ``bind``), blocking.
+
+    ``get`` raises ``OSError(ENOBUFS)`` when the kernel dropped notifications because
+    the buffer was full: the caller must re-dump, since what was lost is unknown.
+    """
+
+    def __init__(self, rcvbuf: int = EVENT_RCVBUF) -> None:
+        from pyroute2 import IPRoute
+
+        self._ipr = IPRoute(rcvbuf=rcvbuf)
+        self._ipr.bind(groups=EVENT_GROUPS)
+
+    def get(self) -> list[Any]:
+        return list(self._ipr.get())
+
+    def close(self) -> None:
+        self._ipr.close()
+
+
+def is_enobufs(exc: BaseException) -> bool:
+    """The kernel dropped notifications: what the reader knows is no longer complete."""
+    return isinstance(exc, OSError) and exc.errno == errno.ENOBUFS

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import ctypes
 import os
-import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 CLONE_NEWNET = 0x40000000
-NETLINK_ROUTE = 0
 
 # dlopen(NULL): the interpreter is linked against libc, so setns is already there (and
 # ctypes.util.find_library would run ldconfig in a subprocess on every start).
@@ -57,15 +55,6 @@ def inside(ns_fd: int) -> Iterator[None]:
             )
             sys.stderr.flush()
             os._exit(70)
-
-
-def netlink_socket_in(ns_fd: int) -> socket.socket:
-    """A NETLINK_ROUTE socket bound to the namespace ``ns_fd``.
-
-    Netlink treats SOCK_DGRAM and SOCK_RAW alike; DGRAM suits a message-at-a-time reader.
-    """
-    with inside(ns_fd):
-        return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)
 
 
 def open_netns(pid: int) -> int:

@@ -29,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from inspector.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, print_warnings
-    from inspector.collect import collect_snapshot
     from inspector.doctor import diagnose, format_reports, reports_to_dict
+    from inspector.live import collect_snapshot
 
     snapshot = collect_snapshot()
     unknown = [n for n in args.containers if snapshot.container(n) is None]

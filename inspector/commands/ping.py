@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     except PingError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
 
-    from inspector.collect import collect_snapshot
+    from inspector.live import collect_snapshot
 
     snapshot = collect_snapshot()
     try:

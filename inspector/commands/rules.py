@@ -36,7 +36,7 @@ def add_parser(subparsers: Any) -> None:
 
 def docker_networks(timeout: float = 5.0) -> tuple[NetworkRef, ...]:
     """Docker's networks with their bridge and subnets; empty when Docker cannot be asked."""
-    from inspector.collect.docker_api import read_networks
+    from inspector.collect.engine import read_networks
     from inspector.rules import NetworkRef
 
     refs = []
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     except RulesUnavailable as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
 
-    from inspector.collect import collect_snapshot
+    from inspector.live import collect_snapshot
 
     snapshot = collect_snapshot()
     try:

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         except SnapshotFormatError as exc:
             raise CliError(str(exc), EXIT_USAGE) from None
     else:
-        from inspector.collect import collect_snapshot
+        from inspector.live import collect_snapshot
 
         snapshot = collect_snapshot()
         print_warnings(snapshot)

@@ -12,16 +12,24 @@ import argparse
 def run(args: argparse.Namespace) -> int:
     from inspector.cli import EXIT_USAGE, CliError
     from inspector.snapshot_json import SnapshotFormatError, load_snapshot
-    from inspector.tui.app import LiveCollect, Source, load_demo_snapshot, make_app
+    from inspector.tui.app import Source, load_demo_snapshot, make_app
 
+    feed = None
     try:
         if args.load:
             app = make_app(load_snapshot(args.load), source=Source("file", args.load))
         elif args.demo:
             app = make_app(load_demo_snapshot(), source=Source("demo"))
         else:
-            app = make_app(collect=LiveCollect(), interval=args.interval, source=Source("live"))
+            from inspector.live import Live
+
+            feed = Live(reconcile=args.interval)
+            app = make_app(feed=feed, source=Source("live"))
     except SnapshotFormatError as exc:
         raise CliError(str(exc), code=EXIT_USAGE) from None
-    app.run()
+    try:
+        app.run()
+    finally:
+        if feed is not None:
+            feed.stop()
     return app.return_code or 0

@@ -56,7 +56,7 @@ def read_no_nat_networks(timeout: float = 5.0) -> dict[str, str]:
     Best effort: when the engine cannot be asked, nothing is exempt and the masquerade
     check judges by the rules alone.
     """
-    from inspector.collect.docker_api import read_networks
+    from inspector.collect.engine import read_networks
 
     exempt: dict[str, str] = {}
     for net in read_networks(timeout):

@@ -14,9 +14,6 @@ build the app.
 
 from __future__ import annotations
 
-import concurrent.futures
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -33,13 +30,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Header, Input, Static
-from textual.worker import get_current_worker
 
 from inspector.model import Container, Snapshot
 from inspector.tui.action_view import doctor_lines, mark_status, marks_summary
 from inspector.tui.actions import ACTIONS, selection_action, selection_action_bindings
 from inspector.tui.backends import Backends, Doctor, Pinger, RulesReader, default_backends
-from inspector.tui.detached import Abandoned, detached, result_unless_cancelled
+from inspector.tui.detached import Abandoned, detached
+from inspector.tui.feed import Feed, status_words
 from inspector.tui.view import (
     CONTAINER_COLUMNS,
     EMPTY_KEY,
@@ -55,8 +52,8 @@ from inspector.tui.widgets import Detail, Pane
 
 if TYPE_CHECKING:
     from inspector.doctor import Check, ContainerReport
+    from inspector.live import LiveStatus, LiveUpdate
 
-Collect = Callable[[], Snapshot]
 Clock = Callable[[], datetime]
 PaneId = Literal["containers", "interfaces", "routes", "ports"]
 PANE_TITLES: dict[str, str] = {
@@ -67,8 +64,6 @@ PANE_TITLES: dict[str, str] = {
 }
 PANE_GROUP = Binding.Group("Pane")
 HOST_PANES = ("interfaces", "routes", "ports")
-STALE_AFTER = 3.0
-"""Seconds a collect may run before the status line calls the data stale."""
 GATEWAY_CHECK_FRESH_S = 60.0
 """How long the gateway ping of a ``d`` counts in that container's mark (the background
 runs for the marks never ping)."""
@@ -79,21 +74,12 @@ def _utc_now() -> datetime:
 
 
 class SnapshotArrived(Message):
-    def __init__(self, snapshot: Snapshot) -> None:
+    """A new snapshot from the feed (or the one loaded), with how fresh it is."""
+
+    def __init__(self, snapshot: Snapshot, status: LiveStatus | None = None) -> None:
         super().__init__()
         self.snapshot = snapshot
-
-
-class CollectStarted(Message):
-    def __init__(self, at: datetime) -> None:
-        super().__init__()
-        self.at = at
-
-
-class CollectFailed(Message):
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
+        self.status = status
 
 
 class DoctorMarks(Message):
@@ -130,38 +116,6 @@ class DoctorView:
     running: bool = True
     report: ContainerReport | None = None
     error: str | None = None
-
-
-class _CollectorThread:
-    """A daemon thread that owns ``collect`` (and whatever it keeps, like a Collector)."""
-
-    def __init__(self, collect: Collect) -> None:
-        self._collect = collect
-        self._requests: queue.Queue[concurrent.futures.Future[Snapshot] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="cnet-collector", daemon=True)
-        self._thread.start()
-
-    def submit(self) -> concurrent.futures.Future[Snapshot]:
-        future: concurrent.futures.Future[Snapshot] = concurrent.futures.Future()
-        self._requests.put(future)
-        return future
-
-    def stop(self) -> None:
-        self._requests.put(None)
-
-    def _run(self) -> None:
-        try:
-            while (future := self._requests.get()) is not None:
-                if not future.set_running_or_notify_cancel():
-                    continue
-                try:
-                    future.set_result(self._collect())
-                except BaseException as exc:
-                    future.set_exception(exc)
-        finally:
-            close = getattr(self._collect, "close", None)
-            if callable(close):
-                close()
 
 
 @dataclass(frozen=True)
@@ -254,25 +208,19 @@ class CnetApp(App[int]):
         self,
         snapshot: Snapshot | None,
         *,
-        collect: Collect | None,
-        interval: float,
+        feed: Feed | None,
         source: Source,
         clock: Clock,
-        stale_after: float,
         backends: Backends,
     ) -> None:
         super().__init__()
         self._backends = backends
-        self._collect = collect
-        self.interval = interval
+        self._feed = feed
         self.source = source
         self._clock = clock
-        self._stale_after = stale_after
         self.view: SnapshotView | None = SnapshotView(snapshot) if snapshot else None
-        self.updated_at: datetime | None = None
-        self.collecting_since: datetime | None = None
-        self.last_error: str | None = None
-        self._wake = threading.Event()
+        self.live_status: LiveStatus | None = None
+        self._latest: Snapshot | None = None  # the feed's newest, set from its thread
         self._selected: str | None = None  # container under the Containers cursor
         self._scope: str | None = None  # container the host panes are narrowed to
         self._pane: PaneId = "containers"  # the pane last focused
@@ -300,9 +248,8 @@ class CnetApp(App[int]):
         if self.view is not None:
             self._show_snapshot()
             self._schedule_marks()
-        if self._collect is not None:
-            self._collect_loop()
-            self.set_interval(1.0, self._update_status)
+        if self._feed is not None:
+            self._feed.start(self._publish)
         self.pane("containers").focus()
 
     def pane(self, pane_id: str) -> Pane:
@@ -322,46 +269,19 @@ class CnetApp(App[int]):
 
     # -- data in --------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="collect", name="collect")
-    def _collect_loop(self) -> None:
-        """Collect now, then every ``interval`` seconds or when woken by ``r``."""
-        assert self._collect is not None
-        worker = get_current_worker()
-        owner = _CollectorThread(self._collect)
-        try:
-            while not worker.is_cancelled:
-                self.post_message(CollectStarted(self._clock()))
-                try:
-                    snapshot = result_unless_cancelled(owner.submit(), "cnet-collector")
-                except Abandoned:  # the app is closing; the collector thread is a daemon
-                    return
-                except Exception as exc:
-                    self.post_message(CollectFailed(f"{type(exc).__name__}: {exc}"))
-                else:
-                    self.post_message(SnapshotArrived(snapshot))
-                waited = 0.0
-                while not worker.is_cancelled and not self._wake.is_set():
-                    if self.interval > 0 and waited >= self.interval:
-                        break
-                    self._wake.wait(0.1)
-                    waited += 0.1
-                self._wake.clear()
-        finally:
-            owner.stop()
+    def _publish(self, update: LiveUpdate) -> None:
+        """From the feed's thread: hand the update to the UI thread as a message."""
+        self._latest = update.snapshot
+        self.post_message(SnapshotArrived(update.snapshot, update.status))
 
-    def on_collect_started(self, message: CollectStarted) -> None:
-        self.collecting_since = message.at
-        self._update_status()
-
-    def on_collect_failed(self, message: CollectFailed) -> None:
-        self.collecting_since = None
-        self.last_error = message.error
-        self._update_status()
+    def on_unmount(self) -> None:
+        if self._feed is not None:
+            self._feed.stop()
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
-        self.collecting_since = None
-        self.last_error = None
-        self.updated_at = self._clock()
+        if self._latest is not None and message.snapshot is not self._latest:
+            return  # a newer one is already queued: draw only that
+        self.live_status = message.status
         self.view = SnapshotView(message.snapshot)
         self._show_snapshot()
         self._schedule_marks()
@@ -575,28 +495,15 @@ class CnetApp(App[int]):
             )
         if self.source.kind != "live":
             return " · ".join([*parts, "saved data, read-only"])
-        now = self._clock()
-        if self.updated_at is None:
-            parts.append("collecting the first snapshot…")
-        else:
-            parts.append(f"updated {self.updated_at.astimezone():%H:%M:%S}")
-        if self.collecting_since is not None and self.updated_at is not None:
-            running = (now - self.collecting_since).total_seconds()
-            if running >= self._stale_after:
-                parts = [
-                    f"STALE since {self.updated_at.astimezone():%H:%M:%S}: "
-                    f"a collect has been running for {running:.0f} s"
-                ]
-        if self.last_error:
-            parts.append(f"last collect failed ({self.last_error}); showing the data before")
-        parts.append(f"every {self.interval:g} s" if self.interval > 0 else "refresh: r")
-        return " · ".join(parts)
+        words, _warn = status_words(self.live_status, self._clock())
+        return " · ".join([*parts, words])
 
     def _update_status(self) -> None:
         status = self.screen_main.query_one("#status", Static)
         text = self.status_text()
         status.update(text)
-        status.set_class(text.startswith("STALE") or self.last_error is not None, "-stale")
+        warn = self.source.kind == "live" and status_words(self.live_status, self._clock())[1]
+        status.set_class(warn or bool(self.view and self.view.snapshot.warnings), "-stale")
 
     # -- selection and focus --------------------------------------------------------------
 
@@ -755,7 +662,7 @@ class CnetApp(App[int]):
             self.screen, MainScreen
         ):
             return False  # not in the dialogs and the action screens (their own keys show)
-        if action == "refresh_now" and self._collect is None:
+        if action == "refresh_now" and self._feed is None:
             return None  # shown, greyed: a loaded snapshot does not change
         if action in ("export", "selection_action") and self.view is None:
             return None
@@ -766,15 +673,11 @@ class CnetApp(App[int]):
         return True
 
     def action_refresh_now(self) -> None:
-        if self._collect is None:
+        if self._feed is None:
             self.notify("this is a saved snapshot: nothing to refresh")
             return
-        if self.collecting_since is not None:
-            self.notify(
-                f"a collect is already running (since {self.collecting_since.astimezone():%H:%M:%S})"
-            )
-            return
-        self._wake.set()
+        self._feed.refresh()
+        self.notify("reading the host and every namespace again")
 
     def action_help(self) -> None:
         from inspector.tui.screens import HelpScreen
@@ -869,7 +772,9 @@ class CnetApp(App[int]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The command palette: the same actions as the keys."""
-        yield SystemCommand("Refresh", "Collect the live data now (r)", self.action_refresh_now)
+        yield SystemCommand(
+            "Refresh", "Read the host and every namespace again (r)", self.action_refresh_now
+        )
         yield SystemCommand(
             "Export", "Write the snapshot as JSON, Markdown or HTML (e)", self.action_export
         )
@@ -900,32 +805,28 @@ class CnetApp(App[int]):
 def make_app(
     snapshot: Snapshot | None = None,
     *,
-    collect: Collect | None = None,
-    interval: float = 2.0,
+    feed: Feed | None = None,
     source: Source | None = None,
     clock: Clock = _utc_now,
-    stale_after: float = STALE_AFTER,
     ping: Pinger | None = None,
     read_rules: RulesReader | None = None,
     doctor: Doctor | None = None,
 ) -> CnetApp:
-    """The app, on a given snapshot (``--load``, ``--demo``, tests) or a live ``collect``.
+    """The app, on a given snapshot (``--load``, ``--demo``, tests) or a live ``feed``.
 
-    ``collect`` runs on a dedicated background thread (always the same one) every
-    ``interval`` seconds (0: only on ``r``); it may keep state such as a warm Collector
-    and may have a ``close()``, called on that thread at exit.  ``LiveCollect`` is the
-    real one.
+    ``feed`` (``inspector.live.Live`` for the real host) pushes snapshots from its own
+    threads; the app starts it when the main screen is up and stops it at exit.
 
     ``ping``, ``read_rules`` and ``doctor`` are what the actions call (``backends.py``),
     always from thread workers.  Left out, a live app uses the real ones; on a saved
     snapshot ping and rules are greyed out and the doctor checks only what the snapshot
     holds.  Tests and the screenshots inject recorded ones.
     """
-    if snapshot is None and collect is None:
-        raise ValueError("make_app needs a snapshot or a collect callable")
+    if snapshot is None and feed is None:
+        raise ValueError("make_app needs a snapshot or a feed")
     if source is None:
-        source = Source("live") if collect is not None else Source("file", "snapshot")
-    defaults = default_backends(live=collect is not None)
+        source = Source("live") if feed is not None else Source("file", "snapshot")
+    defaults = default_backends(live=feed is not None)
     rules = read_rules or defaults.read_rules
     backends = Backends(  # detached: quitting never waits on iptables-save or Docker
         ping=ping or defaults.ping,
@@ -933,39 +834,7 @@ def make_app(
         doctor=detached(doctor or defaults.doctor),
         live=defaults.live,
     )
-    return CnetApp(
-        snapshot,
-        collect=collect,
-        interval=interval,
-        source=source,
-        clock=clock,
-        stale_after=stale_after,
-        backends=backends,
-    )
-
-
-class LiveCollect:
-    """The live collector, created on first call on the collector thread and kept there."""
-
-    def __init__(self) -> None:
-        self._collector: Any = None
-        self._thread: int | None = None
-
-    def __call__(self) -> Snapshot:
-        from inspector.collect import Collector
-
-        if self._collector is None:
-            self._collector = Collector()
-            self._thread = threading.get_ident()
-        if self._thread != threading.get_ident():
-            raise RuntimeError("LiveCollect must be called from one thread only")
-        snapshot: Snapshot = self._collector.collect()
-        return snapshot
-
-    def close(self) -> None:
-        if self._collector is not None:
-            self._collector.close()
-            self._collector = None
+    return CnetApp(snapshot, feed=feed, source=source, clock=clock, backends=backends)
 
 
 def load_demo_snapshot() -> Snapshot:

@@ -1,0 +1,174 @@
+"""The reads both the one-shot collector and the live runner make, each as events.
+
+``Reader`` owns the host's netlink connection and the engine's client; every method reads
+and returns events for ``inventory.apply``, never a snapshot, and never raises for what
+the engine or a dying container does: those become ``EngineLost``/``ContainerUnread``.
+It is used from one thread (the runner's, or the caller's for a one-shot collect).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+from inspector import events as ev
+from inspector.collect import netns
+from inspector.collect.cgroups import CgroupPids, pid_belongs_to
+from inspector.collect.engine import LIVE_STATES, Engine, EngineUnavailable
+from inspector.collect.netlink import Netlink
+from inspector.model import Container
+
+NOT_ROOT_WARNING = (
+    "not running as root: container network namespaces cannot be entered, so container "
+    "interfaces, their host peers and routes are missing; run cnet as root to see them"
+)
+REMOTE_ENGINE_WARNING = (
+    "the Docker engine at {url} is not on this host: its containers are listed, but their "
+    "network namespaces cannot be read from here; run cnet on that host "
+    "(cnet --host ssh://HOST)"
+)
+
+
+class Reader:
+    """Reads the host and the engine; makes the engine's client on first use."""
+
+    def __init__(self, docker_timeout: float = 5.0, inspect_timeout: float = 2.0) -> None:
+        self._docker_timeout = docker_timeout
+        self._inspect_timeout = inspect_timeout
+        self._host = Netlink()
+        self._engine: Engine | None = None
+        self._cgroups = CgroupPids()
+        self._host_identity = netns.netns_inode(netns.host_netns_fd())
+        self._root = os.geteuid() == 0
+        self._remote: bool | None = None
+
+    def close(self) -> None:
+        self._host.close()
+        self.drop_engine()
+
+    def drop_engine(self) -> None:
+        """Forget the engine's connection (it went away): the next read makes a new one."""
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = Engine(self._docker_timeout, self._inspect_timeout)
+            self._remote = (
+                None if self._engine.on_this_host is None else not self._engine.on_this_host
+            )
+        return self._engine
+
+    # -- the host -------------------------------------------------------------------------
+
+    def host(self) -> ev.HostDumped:
+        return ev.HostDumped(self._host.dump())
+
+    def host_routes(self) -> ev.HostRoutesDumped:
+        return ev.HostRoutesDumped(self._host.routes())
+
+    def link(self, ifindex: int) -> ev.LinkChanged | ev.LinkRemoved:
+        """One host link again (a bridge port's state changed)."""
+        record = self._host.link(ifindex)
+        return ev.LinkRemoved(ifindex) if record is None else ev.LinkChanged(record)
+
+    # -- the engine -----------------------------------------------------------------------
+
+    def containers(self) -> list[ev.Event]:
+        """The whole list, or why the engine could not give it."""
+        try:
+            listed = self.engine.containers()
+        except EngineUnavailable as exc:
+            self.drop_engine()
+            return [ev.EngineLost(str(exc))]
+        return [ev.ContainersListed(listed)]
+
+    def container(self, container_id: str) -> list[ev.Event]:
+        """One container again, after an event about it."""
+        try:
+            listed = self.engine.containers(container_id)
+        except EngineUnavailable as exc:
+            self.drop_engine()
+            return [ev.EngineLost(str(exc))]
+        if not listed:
+            return [ev.ContainerRemoved(container_id)]
+        return [ev.ContainerListed(listed[0])]
+
+    # -- namespaces -----------------------------------------------------------------------
+
+    def namespaces(self, containers: Iterable[Container]) -> list[ev.Event]:
+        """Each running container's namespace, every distinct one read once.
+
+        Pids come from the containers' cgroups; only where that finds none is the engine
+        asked, with a bound: a container it does not answer for is reported, not awaited.
+        """
+        live = [c for c in containers if c.state in LIVE_STATES]
+        out: list[ev.Event] = []
+        if not live:
+            return out
+        if not self._root:
+            return [ev.Notice("root", NOT_ROOT_WARNING)]
+        pids: dict[str, int | None] = {}
+        if self._remote is not True:
+            pids = {c.id: self._cgroups.pid(c.id) for c in live}
+        unknown = [c.id for c in live if pids.get(c.id) is None]
+        if unknown:
+            try:
+                asked, problems = self.engine.inspect_pids(unknown)
+            except EngineUnavailable as exc:
+                asked, problems = {}, {cid: str(exc) for cid in unknown}
+            if self._remote is None and not any(pids.values()):
+                found = [(cid, pid) for cid, pid in asked.items() if pid]
+                if found:
+                    self._remote = not any(pid_belongs_to(pid, cid) for cid, pid in found)
+            pids.update(asked)
+            out.extend(ev.ContainerUnread(cid, why) for cid, why in problems.items())
+            out.extend(  # listed running, but by now it has no process
+                ev.ContainerUnread(cid, "it stopped while being read")
+                for cid in unknown
+                if cid not in problems and not pids.get(cid)
+            )
+        if self._remote:
+            url = self._engine.url if self._engine is not None else "DOCKER_HOST"
+            return [ev.Notice("remote", REMOTE_ENGINE_WARNING.format(url=url))]
+        read: set[ev.NamespaceId] = set()
+        for c in live:
+            pid = pids.get(c.id)
+            if pid is not None:
+                out.append(self._namespace(c, pid, read))
+        return out
+
+    def _namespace(self, c: Container, pid: int, read: set[ev.NamespaceId]) -> ev.Event:
+        try:
+            fd = netns.open_netns(pid)
+        except OSError:
+            return ev.ContainerUnread(c.id, "it stopped while being read")
+        try:
+            identity = netns.netns_inode(fd)
+            if identity == self._host_identity:
+                return ev.NamespaceRead(c.id, pid, None)
+            if identity in read:
+                return ev.NamespaceRead(c.id, pid, identity)
+            with Netlink.inside(fd) as nl:
+                dump = nl.dump()
+                host_nsid = nl.netnsid(netns.host_netns_fd())
+            read.add(identity)
+            return ev.NamespaceRead(c.id, pid, identity, dump, self._host.netnsid(fd), host_nsid)
+        except OSError as exc:
+            return ev.ContainerUnread(
+                c.id, f"its namespace could not be read ({exc.strerror or exc})"
+            )
+        finally:
+            os.close(fd)
+
+    def everything(self, known: Sequence[Container] = ()) -> list[ev.Event]:
+        """A full pass: the host, the list, every namespace.  When the engine cannot be
+        asked, the containers already ``known`` are read again instead."""
+        events: list[ev.Event] = [self.host()]
+        listed = self.containers()
+        events.extend(listed)
+        containers = listed[0].containers if isinstance(listed[0], ev.ContainersListed) else known
+        events.extend(self.namespaces(containers))
+        return events
