@@ -31,13 +31,14 @@ from inspector.model import BridgePort, Container, Interface, PeerRef, Snapshot 
 CHILD = """
 import sys, time
 sys.path.insert(0, {root!r})
-from inspector.tui.app import LiveCollect, make_app, Source
+from inspector.tui.app import make_app, Source
 load = {load!r}
 if load:
     from inspector.snapshot_json import load_snapshot
     app = make_app(load_snapshot(load), source=Source("file", load))
 else:
-    app = make_app(collect=LiveCollect(), interval=0)
+    from inspector.live import Live
+    app = make_app(feed=Live(reconcile=0))
 
 def check():
     if app.view is not None and (app.pane("containers").row_count or not app.view.snapshot.containers):

@@ -207,6 +207,7 @@ class Live:
 
     def _kernel(self, ready: threading.Event) -> None:
         delay = BACKOFF_S[0]
+        dropped = False
         while not self._stopped.is_set():
             try:
                 events = NetlinkEvents(self._rcvbuf)
@@ -217,24 +218,23 @@ class Live:
                 continue
             ready.set()
             self._kernel_ok = True
-            self._queue.put(_Streams())
+            # Subscribed again before the re-dump: nothing falls between the two.
+            self._queue.put(_HostAgain() if dropped else _Streams())
+            dropped = False
             try:
                 while not self._stopped.is_set():
-                    try:
-                        msgs = events.get()
-                    except OSError as exc:
-                        if not is_enobufs(exc):
-                            raise
-                        self._queue.put(_HostAgain())  # notifications were dropped
-                        continue
-                    for msg in msgs:
+                    for msg in events.get():
                         for item in kernel_events(msg):
                             self._queue.put(item)
-            except OSError:
-                self._kernel_ok = False
-                self._queue.put(_Streams())
-                self._stopped.wait(delay)
-                delay = min(delay * 2, BACKOFF_S[1])
+            except OSError as exc:
+                # ENOBUFS: the kernel dropped notifications.  pyroute2 keeps raising on that
+                # socket afterwards, so it is replaced, and the host is dumped again.
+                dropped = is_enobufs(exc)
+                if not dropped:
+                    self._kernel_ok = False
+                    self._queue.put(_Streams())
+                    self._stopped.wait(delay)
+                    delay = min(delay * 2, BACKOFF_S[1])
             finally:
                 events.close()
 

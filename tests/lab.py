@@ -26,9 +26,14 @@ NET2_SUBNET = f"172.30.{_OCTET + 1}.0/24"
 MACVLAN_SUBNET = f"172.30.{_OCTET + 2}.0/24"
 
 
+# The environment the lab's own commands run in, fixed at import: a test that points cnet
+# at a socket proxy (DOCKER_HOST) still builds and inspects the lab on the real engine.
+LAB_ENV = dict(os.environ)
+
+
 def sh(*args: str, check: bool = True, timeout: float = 60) -> str:
     """Run a command (never through a shell) and return its stdout."""
-    proc = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, env=LAB_ENV)
     if check and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
     return proc.stdout

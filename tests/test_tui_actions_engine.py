@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from inspector.tui.app import CnetApp, LiveCollect, MainScreen, make_app
+from inspector.live import Live
+from inspector.tui.app import CnetApp, MainScreen, make_app
 from inspector.tui.ping_screen import PingScreen
 from inspector.tui.rules_screen import RulesScreen
 from inspector.tui.view import plain
@@ -56,7 +57,7 @@ async def test_p_pings_the_gateway_for_real_and_i_shows_the_dnat(lab: Lab) -> No
     ]
     assert len(dnat) == 1, dnat
     before = settled_host_state()
-    app = make_app(collect=LiveCollect(), interval=0)
+    app = make_app(feed=Live(reconcile=0))
     async with app.run_test(size=SIZE) as pilot:
         await live_app_on(lab, pilot, app, lab.bridge)
         await pilot.press("p")
@@ -101,7 +102,7 @@ async def test_i_shows_the_ipv6_rules_too(lab: Lab) -> None:
     before = settled_host_state()
     sh("ip6tables", "-I", *rule)
     try:
-        app = make_app(collect=LiveCollect(), interval=0)
+        app = make_app(feed=Live(reconcile=0))
         async with app.run_test(size=SIZE) as pilot:
             await live_app_on(lab, pilot, app, lab.multi)
             text = rules_text(await open_rules(pilot, app))
@@ -127,7 +128,7 @@ async def test_after_a_ping_through_forward_i_shows_the_counters_that_moved(lab:
     isolation = "-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP"
     has_isolation = isolation in sh("iptables-save", "-t", "filter").splitlines()
     before = settled_host_state()
-    app = make_app(collect=LiveCollect(), interval=0)
+    app = make_app(feed=Live(reconcile=0))
     async with app.run_test(size=SIZE) as pilot:
         await live_app_on(lab, pilot, app, lab.multi)
         await pilot.press("p", "t")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from inspector.tui.app import LiveCollect, make_app
+from inspector.live import Live
+from inspector.tui.app import make_app
 from tests.lab import Lab, host_links
 from tests.test_tui import detail_text, select_container, sync, wait_for
 
@@ -13,7 +14,7 @@ async def test_live_app_lists_the_lab_and_shows_the_host_veth(lab: Lab) -> None:
     host = {link["ifindex"]: link for link in host_links()}
     veth = host[inside["eth0"]["link_index"]]["ifname"]  # iproute2's answer, not cnet's
 
-    app = make_app(collect=LiveCollect(), interval=0)
+    app = make_app(feed=Live(reconcile=0))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.view is not None, seconds=15)
         listed = {r.key for r in app.pane("containers").rows_shown}

@@ -9,6 +9,7 @@ this thread is inside it (``netns.inside``): its socket stays bound there.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 from collections.abc import Iterable
@@ -214,7 +215,9 @@ class NetlinkEvents:
         return list(self._ipr.get())
 
     def close(self) -> None:
-        self._ipr.close()
+        """Close; after ENOBUFS pyroute2 raises the socket's error once more here."""
+        with contextlib.suppress(OSError):
+            self._ipr.close()
 
 
 def is_enobufs(exc: BaseException) -> bool:

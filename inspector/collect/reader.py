@@ -40,7 +40,10 @@ class Reader:
         self._cgroups = CgroupPids()
         self._host_identity = netns.netns_inode(netns.host_netns_fd())
         self._root = os.geteuid() == 0
-        self._remote: bool | None = None
+        # An ssh:// engine is another host's by construction; tcp:// only the pids can tell.
+        self._remote: bool | None = (
+            True if os.environ.get("DOCKER_HOST", "").startswith("ssh") else None
+        )
 
     def close(self) -> None:
         self._host.close()
@@ -77,13 +80,27 @@ class Reader:
     # -- the engine -----------------------------------------------------------------------
 
     def containers(self) -> list[ev.Event]:
-        """The whole list, or why the engine could not give it."""
-        try:
-            listed = self.engine.containers()
-        except EngineUnavailable as exc:
-            self.drop_engine()
-            return [ev.EngineLost(str(exc))]
-        return [ev.ContainersListed(listed)]
+        """The whole list, or why the engine could not give it.
+
+        Asked twice at most: a connection kept from before the engine went away fails
+        once, and a new one may then answer.
+        """
+        for attempt in (1, 2):
+            try:
+                listed = self.engine.containers()
+            except EngineUnavailable as exc:
+                self.drop_engine()
+                if attempt == 2:
+                    return [ev.EngineLost(str(exc)), *self._remote_notice()]
+            else:
+                return [ev.ContainersListed(listed), *self._remote_notice()]
+        raise AssertionError("unreachable")
+
+    def _remote_notice(self) -> list[ev.Event]:
+        if not self._remote:
+            return []
+        url = self._engine.url if self._engine is not None else os.environ.get("DOCKER_HOST", "")
+        return [ev.Notice("remote", REMOTE_ENGINE_WARNING.format(url=url))]
 
     def container(self, container_id: str) -> list[ev.Event]:
         """One container again, after an event about it."""
@@ -131,8 +148,7 @@ class Reader:
                 if cid not in problems and not pids.get(cid)
             )
         if self._remote:
-            url = self._engine.url if self._engine is not None else "DOCKER_HOST"
-            return [ev.Notice("remote", REMOTE_ENGINE_WARNING.format(url=url))]
+            return [*out, *self._remote_notice()]
         read: set[ev.NamespaceId] = set()
         for c in live:
             pid = pids.get(c.id)

@@ -1,0 +1,126 @@
+"""Benchmark the live TUI as an operator meets it: a real ``cnet`` in tmux over N containers.
+
+Measures, from outside the process (tmux ``capture-pane`` polled every 20 ms, ``/proc``):
+
+- first container rows on screen after launch, and every namespace read (the status line
+  stops saying "reading every namespace");
+- CPU of the idle, live TUI over ``--idle`` seconds (``/proc/PID/stat``);
+- ``docker run`` to its row on screen, from the moment ``docker run`` returns (the
+  container is started) and from its invocation, median of ``--runs``;
+- peak RSS (``VmHWM``).
+
+Starts N containers (prefix ``cnetbench-``, removed one at a time afterwards).  Run as root
+with an engine:  .venv/bin/python bench/live.py -n 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.containers import remove_bench_containers, start_bench_containers  # noqa: E402
+from tests.lab import IMAGE, sh  # noqa: E402
+
+SESSION = "cnetbench"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def screen() -> str:
+    return sh("tmux", "capture-pane", "-p", "-t", SESSION, check=False)
+
+
+def wait_screen(text: str, seconds: float, absent: bool = False) -> float:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        if (text in screen()) != absent:
+            return time.monotonic()
+        time.sleep(0.02)
+    raise SystemExit(f"timed out waiting for {text!r} {'to go' if absent else 'on screen'}")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def app_pid() -> int:
+    shell = sh("tmux", "list-panes", "-t", SESSION, "-F", "#{pane_pid}").strip()
+    return int(shell)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--containers", type=int, default=75)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--idle", type=float, default=30.0)
+    parser.add_argument("--settle", type=float, default=5.0)
+    args = parser.parse_args()
+
+    start_bench_containers(args.containers)
+    cnet = shlex.quote(str(Path(sys.executable).with_name("cnet")))
+    results: dict[str, str] = {}
+    try:
+        time.sleep(args.settle)
+        subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True, check=False)
+        t0 = time.monotonic()
+        sh("tmux", "new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", f"exec {cnet}")
+        pid = app_pid()
+        first = wait_screen("cnetbench-", 30) - t0
+        all_read = wait_screen("reading every namespace", 60, absent=True) - t0
+        results["first container rows after launch"] = f"{first * 1000:.0f} ms"
+        results["every namespace read after launch"] = f"{all_read * 1000:.0f} ms"
+        time.sleep(3)
+        before = cpu_seconds(pid)
+        time.sleep(args.idle)
+        idle = (cpu_seconds(pid) - before) / args.idle * 100
+        results[f"idle CPU over {args.idle:g} s"] = f"{idle:.2f} % of a core"
+
+        sh("tmux", "send-keys", "-t", SESSION, "/", "cnetbench-lat", "Enter")
+        time.sleep(1)
+        after_start: list[float] = []
+        after_invoke: list[float] = []
+        for i in range(args.runs):
+            name = f"cnetbench-lat{i}"
+            invoked = time.monotonic()
+            sh("docker", "run", "-d", "--name", name, IMAGE, "sleep", "86400")
+            started = time.monotonic()
+            seen = wait_screen(name, 10)
+            after_start.append(seen - started)
+            after_invoke.append(seen - invoked)
+            time.sleep(0.5)
+        results["docker run returned -> its row on screen (median)"] = (
+            f"{statistics.median(after_start) * 1000:.0f} ms (max {max(after_start) * 1000:.0f})"
+        )
+        results["docker run invoked -> its row on screen (median)"] = (
+            f"{statistics.median(after_invoke) * 1000:.0f} ms"
+        )
+        results["peak RSS"] = f"{peak_rss_mb(pid):.0f} MB"
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True, check=False)
+        print("removing containers ...", file=sys.stderr)
+        remove_bench_containers()
+    running = len(sh("docker", "ps", "-q").split())
+    print(f"\nlive TUI, {running} running containers (after removal), 120x40 in tmux\n")
+    for name, value in results.items():
+        print(f"  {name:<52} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,297 @@
+"""The inventory on recorded data: the lab replayed as events, then what events change.
+
+The recorded lab snapshot (made by the real collector from the real lab) is turned back
+into the events a collector would have emitted; replaying them must give the same
+picture, and each later event must change exactly what it says.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+
+import pytest
+
+from inspector import events as ev
+from inspector import inventory
+from inspector.model import Container, Interface, Route, Snapshot
+from inspector.records import AddressRecord, LinkRecord, NamespaceDump, RouteRecord
+
+
+def _dump(
+    interfaces: tuple[Interface, ...], routes: tuple[Route, ...], ports: dict[str, str]
+) -> NamespaceDump:
+    index = {i.name: i.ifindex for i in interfaces}
+    links = tuple(
+        LinkRecord(
+            interface=dataclasses.replace(
+                i,
+                addresses=(),
+                master=None,
+                peer=None,
+                parent=None,
+                container=None,
+                container_interface=None,
+            ),
+            master_index=index.get(i.master) if i.master else None,
+            port_state=ports.get(i.name),
+            stp=False if i.kind == "bridge" else None,
+        )
+        for i in interfaces
+    )
+    addresses = tuple(AddressRecord(i.ifindex, a) for i in interfaces for a in i.addresses)
+    route_records = tuple(
+        RouteRecord(
+            family=socket.AF_INET6 if ":" in (r.gateway or r.dst) else socket.AF_INET,
+            dst=r.dst,
+            gateway=r.gateway,
+            oif=index.get(r.dev) if r.dev else None,
+            scope=r.scope,
+            protocol=r.protocol,
+            metric=r.metric,
+        )
+        for r in routes
+    )
+    return NamespaceDump(links, addresses, route_records)
+
+
+def replay(recorded: Snapshot) -> tuple[inventory.State, list[ev.Event]]:
+    """The events a collector would have emitted for ``recorded``, applied in order."""
+    ports = {p.name: p.state for b in recorded.bridges for p in b.ports}
+    host_by_index = {i.ifindex: i for i in recorded.host.interfaces}
+    events: list[ev.Event] = [
+        ev.HostDumped(_dump(recorded.host.interfaces, recorded.host.routes, ports)),
+        ev.ContainersListed(
+            tuple(
+                dataclasses.replace(c, pid=None, netns_shared_with=None, interfaces=(), routes=())
+                for c in recorded.containers
+            )
+        ),
+    ]
+    seen: dict[int, tuple[int, int]] = {}
+    for n, c in enumerate(recorded.containers):
+        if c.pid is None:
+            continue
+        if c.netns_shared_with == "host":
+            events.append(ev.NamespaceRead(c.id, c.pid, None))
+            continue
+        ns = seen.setdefault(c.pid if c.netns_shared_with is None else -1, (1, 1000 + n))
+        owner = recorded.container(c.netns_shared_with or "") if c.netns_shared_with else None
+        if owner is not None:
+            ns = seen[owner.pid or 0]
+            events.append(ev.NamespaceRead(c.id, c.pid, ns))
+            continue
+        seen[c.pid] = ns
+        peered = [i for i in c.interfaces if i.peer is not None]
+        nsid_in_host = host_by_index[peered[0].peer.ifindex].link_netnsid if peered else None  # type: ignore[union-attr]
+        host_nsid = next((i.link_netnsid for i in c.interfaces if i.link_netnsid is not None), None)
+        events.append(
+            ev.NamespaceRead(
+                c.id, c.pid, ns, _dump(c.interfaces, c.routes, {}), nsid_in_host, host_nsid
+            )
+        )
+    state = inventory.State()
+    for e in events:
+        state = inventory.apply(state, e)
+    return state, events
+
+
+def snap(state: inventory.State) -> Snapshot:
+    return inventory.snapshot(state, taken_at="2026-01-01T00:00:00Z", hostname="lab")
+
+
+def strip(s: Snapshot) -> Snapshot:
+    return dataclasses.replace(s, taken_at="", hostname="", warnings=())
+
+
+def container(s: Snapshot, name: str) -> Container:
+    c = s.container(name)
+    assert c is not None
+    return c
+
+
+def test_replaying_the_recorded_lab_gives_the_recorded_snapshot(recorded: Snapshot) -> None:
+    state, _ = replay(recorded)
+    assert strip(snap(state)) == strip(recorded)
+
+
+def test_apply_never_changes_the_state_it_was_given(recorded: Snapshot) -> None:
+    state, _ = replay(recorded)
+    before = snap(state)
+    bridge = container(recorded, "cnetlab-bridge")
+    inventory.apply(state, ev.ContainerRemoved(bridge.id))
+    inventory.apply(state, ev.EngineLost("gone"))
+    assert snap(state) == before
+
+
+def test_a_restarted_container_gets_its_new_veth(recorded: Snapshot) -> None:
+    state, _ = replay(recorded)
+    c = container(recorded, "cnetlab-bridge")
+    old = c.interfaces[1] if c.interfaces[0].name == "lo" else c.interfaces[0]
+    assert old.peer is not None
+    host_old = next(i for i in recorded.host.interfaces if i.ifindex == old.peer.ifindex)
+    new_host = dataclasses.replace(
+        host_old,
+        name="vethnew0",
+        ifindex=999,
+        addresses=(),
+        master=None,
+        peer=None,
+        container=None,
+        container_interface=None,
+    )
+    docker0 = next(i.ifindex for i in recorded.host.interfaces if i.name == "docker0")
+    new_inside = dataclasses.replace(old, iflink=999, peer=None)
+    lo = next(i for i in c.interfaces if i.name == "lo")
+    for e in (
+        ev.LinkRemoved(host_old.ifindex),
+        ev.LinkChanged(LinkRecord(new_host, master_index=docker0, port_state="forwarding")),
+        ev.ContainerListed(
+            dataclasses.replace(c, pid=None, interfaces=(), routes=(), state="running")
+        ),
+        ev.NamespaceRead(
+            c.id,
+            4242,
+            (1, 5555),
+            _dump((lo, new_inside), c.routes, {}),
+            new_host.link_netnsid,
+            new_inside.link_netnsid,
+        ),
+    ):
+        state = inventory.apply(state, e)
+    s = snap(state)
+    eth0 = {i.name: i for i in container(s, c.name).interfaces}[old.name]
+    assert eth0.peer is not None and eth0.peer.name == "vethnew0" and eth0.peer.bridge == "docker0"
+    assert container(s, c.name).pid == 4242
+    assert all(i.name != host_old.name for i in s.host.interfaces)
+    # the container sharing its namespace stays in the old one, whose veth is gone
+    shared = {i.name: i for i in container(s, "cnetlab-shared").interfaces}
+    assert shared.keys() == {i.name for i in container(recorded, "cnetlab-shared").interfaces}
+    assert shared[old.name].peer is None
+
+
+def test_a_container_whose_namespace_cannot_be_read_keeps_what_was_read_and_is_named(
+    recorded: Snapshot,
+) -> None:
+    state, _ = replay(recorded)
+    c = container(recorded, "cnetlab-multi")
+    problem = "the engine did not answer its inspect within 2 s"
+    s = snap(inventory.apply(state, ev.ContainerUnread(c.id, problem)))
+    assert container(s, c.name).interfaces == c.interfaces
+    assert container(s, c.name).problem == problem
+    assert any(c.name in w and problem in w for w in s.warnings)
+    assert all(container(s, o.name).problem is None for o in s.containers if o.name != c.name)
+
+
+def test_an_engine_that_stops_answering_keeps_the_containers_as_last_seen(
+    recorded: Snapshot,
+) -> None:
+    state, _ = replay(recorded)
+    s = snap(inventory.apply(state, ev.EngineLost("the engine did not answer in time")))
+    assert strip(s) == strip(recorded)
+    assert s.warnings[0] == "Docker is not reachable: the engine did not answer in time"
+    back = snap(inventory.apply(inventory.apply(state, ev.EngineLost("x")), ev.EngineBack()))
+    assert back.warnings == ()
+
+
+def test_a_new_list_drops_what_is_gone_with_its_namespace(recorded: Snapshot) -> None:
+    state, _ = replay(recorded)
+    gone = container(recorded, "cnetlab-multi")
+    kept = tuple(
+        dataclasses.replace(c, pid=None, interfaces=(), routes=())
+        for c in recorded.containers
+        if c.id != gone.id
+    )
+    after = inventory.apply(state, ev.ContainersListed(kept))
+    assert gone.id not in after.containers and gone.id not in after.namespace_of
+    assert len(after.views) == len(state.views) - 1
+    s = snap(after)
+    assert s.container(gone.name) is None
+    assert all(p.container != gone.name for b in s.bridges for p in b.ports)
+
+
+def test_a_container_that_stopped_has_no_pid_and_no_interfaces(recorded: Snapshot) -> None:
+    state, _ = replay(recorded)
+    c = container(recorded, "cnetlab-multi")
+    stopped = dataclasses.replace(c, pid=None, interfaces=(), routes=(), state="exited")
+    s = snap(inventory.apply(state, ev.ContainerListed(stopped)))
+    assert container(s, c.name).pid is None and container(s, c.name).interfaces == ()
+
+
+def test_a_borrowed_namespace_whose_owner_was_not_read_still_joins(recorded: Snapshot) -> None:
+    """Only the borrower's read arrived (the owner's inspect hung): no KeyError, peers set."""
+    _, events = replay(recorded)
+    owner = container(recorded, "cnetlab-bridge")
+    shared = container(recorded, "cnetlab-shared")
+    owner_read = next(
+        e for e in events if isinstance(e, ev.NamespaceRead) and e.container_id == owner.id
+    )
+    state = inventory.State()
+    for e in events:
+        if isinstance(e, ev.NamespaceRead) and e.container_id in (owner.id, shared.id):
+            continue
+        state = inventory.apply(state, e)
+    state = inventory.apply(state, dataclasses.replace(owner_read, container_id=shared.id))
+    state = inventory.apply(state, ev.ContainerUnread(owner.id, "its inspect hung"))
+    s = snap(state)
+    assert any(i.peer is not None for i in container(s, shared.name).interfaces)
+    assert any(i.container == shared.name for i in s.host.interfaces)
+
+
+def test_link_removed_takes_its_addresses_and_routes(recorded: Snapshot) -> None:
+    state, _ = replay(recorded)
+    docker0 = next(i for i in recorded.host.interfaces if i.name == "docker0")
+    s = snap(inventory.apply(state, ev.LinkRemoved(docker0.ifindex)))
+    assert all(r.dev != "docker0" for r in s.host.routes)
+    assert all(b.name != "docker0" for b in s.bridges)
+
+
+def test_addresses_and_routes_come_and_go(recorded: Snapshot) -> None:
+    state, _ = replay(recorded)
+    eth = next(i for i in recorded.host.interfaces if i.kind is None and i.name != "lo")
+    added = AddressRecord(eth.ifindex, "198.51.100.7/32")
+    route = RouteRecord(
+        socket.AF_INET, "198.51.100.0/24", None, eth.ifindex, "link", "static", None
+    )
+    state = inventory.apply(state, ev.AddressAdded(added))
+    state = inventory.apply(state, ev.AddressAdded(added))  # twice: once in the picture
+    state = inventory.apply(state, ev.RouteAdded(route))
+    s = snap(state)
+    host_eth = next(i for i in s.host.interfaces if i.ifindex == eth.ifindex)
+    assert host_eth.addresses.count("198.51.100.7/32") == 1
+    assert Route("198.51.100.0/24", None, eth.name, "link", "static", None) in s.host.routes
+    state = inventory.apply(state, ev.AddressRemoved(added))
+    state = inventory.apply(state, ev.RouteRemoved(route))
+    assert strip(snap(state)) == strip(recorded)
+
+
+def test_a_bridge_port_state_change_shows_on_the_bridge(recorded: Snapshot) -> None:
+    state, _ = replay(recorded)
+    port = recorded.bridges[0].ports[0]
+    record = state.host.links[port.ifindex]
+    state = inventory.apply(
+        state, ev.LinkChanged(dataclasses.replace(record, port_state="blocking"))
+    )
+    s = snap(state)
+    assert (
+        next(p for b in s.bridges for p in b.ports if p.ifindex == port.ifindex).state == "blocking"
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [("host", "host"), ("default", None), ("container:cnetlab-bridge", "cnetlab-bridge")],
+)
+def test_shared_namespaces_are_named(recorded: Snapshot, mode: str, expected: str | None) -> None:
+    state, _ = replay(recorded)
+    c = container(recorded, "cnetlab-stopped")
+    state = inventory.apply(state, ev.ContainerListed(dataclasses.replace(c, network_mode=mode)))
+    assert container(snap(state), c.name).netns_shared_with == expected
+
+
+def test_notices_are_warnings_until_cleared(recorded: Snapshot) -> None:
+    state, _ = replay(recorded)
+    state = inventory.apply(state, ev.Notice("root", "not running as root"))
+    assert "not running as root" in snap(state).warnings
+    state = inventory.apply(state, ev.Notice("root", None))
+    assert snap(state).warnings == ()
