@@ -519,7 +519,8 @@ def run_ping(
     """
     check_parameters(count, interval, timeout)
     sock = _open_socket(plan)
-    return _closing(sock, _loop(sock, plan, count, interval, timeout, stop or threading.Event()))
+    session = _Session(plan, _new_ident(), count, interval, timeout, stop or threading.Event())
+    return _closing(sock, _loop(sock, session))
 
 
 def _closing(sock: _Socket, events: Iterator[PingEvent]) -> Iterator[PingEvent]:
@@ -529,15 +530,19 @@ def _closing(sock: _Socket, events: Iterator[PingEvent]) -> Iterator[PingEvent]:
         sock.close()
 
 
-def _loop(
-    sock: _Socket,
-    plan: PingPlan,
-    count: int | None,
-    interval: float,
-    timeout: float,
-    stop: threading.Event,
-) -> Iterator[PingEvent]:
-    ident = _new_ident()
+@dataclass(frozen=True)
+class _Session:
+    plan: PingPlan
+    ident: int  # chosen with the socket, so sessions opened in turn differ in turn
+    count: int | None
+    interval: float
+    timeout: float
+    stop: threading.Event
+
+
+def _loop(sock: _Socket, session: _Session) -> Iterator[PingEvent]:
+    plan, ident, count = session.plan, session.ident, session.count
+    interval, timeout, stop = session.interval, session.timeout, session.stop
     # A numeric zone: icmplib resolves the destination in the host's namespace, where the
     # container's interface names mean other links.
     destination = f"{plan.target}%{plan.scope_id}" if plan.scope_id else plan.target
