@@ -27,22 +27,15 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
-
-from icmplib import (  # type: ignore[import-untyped]
-    DestinationUnreachable,
-    ICMPError,
-    ICMPReply,
-    ICMPRequest,
-    ICMPSocketError,
-    ICMPv4Socket,
-    ICMPv6Socket,
-    SocketPermissionError,
-    TimeExceeded,
-    TimeoutExceeded,
-)
+from typing import TYPE_CHECKING, Protocol
 
 from inspector.model import Container, Interface, Route, Snapshot
+
+if TYPE_CHECKING:
+    from icmplib import ICMPReply, ICMPRequest  # type: ignore[import-untyped]
+
+# icmplib (with the asyncio it imports, ~45 ms) is imported only when packets are sent:
+# planning a ping, and the doctor's use of the helpers here, stay light.
 
 PAYLOAD_SIZE = 56  # data bytes, as ping sends by default
 MAX_COUNT = 10_000
@@ -407,6 +400,13 @@ class _Socket(Protocol):
 
 def _open_socket(plan: PingPlan) -> _Socket:
     """icmplib's raw socket in the plan's namespace (the thread goes there and back at once)."""
+    from icmplib import (
+        ICMPSocketError,
+        ICMPv4Socket,
+        ICMPv6Socket,
+        SocketPermissionError,
+    )
+
     kind = ICMPv6Socket if plan.family == socket.AF_INET6 else ICMPv4Socket
     try:
         if plan.pid is None:
@@ -485,6 +485,12 @@ def match_reply(
     anything else (our own requests seen on loopback, neighbour discovery, redirects) is
     not about us.
     """
+    from icmplib import (
+        DestinationUnreachable,
+        ICMPError,
+        TimeExceeded,
+    )
+
     if int(reply.id) != ident or int(reply.sequence) not in pending:
         return None
     source = str(reply.source).split("%", 1)[0]
@@ -541,6 +547,8 @@ class _Session:
 
 
 def _loop(sock: _Socket, session: _Session) -> Iterator[PingEvent]:
+    from icmplib import ICMPRequest, ICMPSocketError, TimeoutExceeded
+
     plan, ident, count = session.plan, session.ident, session.count
     interval, timeout, stop = session.interval, session.timeout, session.stop
     # A numeric zone: icmplib resolves the destination in the host's namespace, where the
@@ -581,8 +589,9 @@ def _loop(sock: _Socket, session: _Session) -> Iterator[PingEvent]:
         if count is None or seq < count:
             deadlines.append(next_send)
         wait = min(max(0.0, min(deadlines) - now), _SELECT_SLICE_S)
-        # Wait here, not in receive(): icmplib drops a packet that arrives just after its
-        # own timeout, and matches only one request while several may be in flight.
+        # Wait here, then receive() what is queued: icmplib throws away a reply it reads
+        # after its own deadline, and receive(request) discards replies to the other
+        # requests in flight, so none is passed and the matching is ours.
         readable, _, _ = select.select([raw], [], [], wait)
         if not readable:
             continue
