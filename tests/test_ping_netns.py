@@ -25,6 +25,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -113,7 +114,7 @@ def _sleeper(ns: str) -> subprocess.Popen[bytes]:
     for _ in range(500):  # until exec'd inside: a bounded wait, no assertion on time
         if os.stat(f"/proc/{proc.pid}/ns/net").st_ino == want:
             return proc
-        threading.Event().wait(0.01)
+        time.sleep(0.01)
     proc.kill()
     raise RuntimeError(f"sleep never entered {ns}")
 
@@ -325,15 +326,26 @@ def test_ipv6_global_and_link_local(lab: Lab) -> None:
     assert lab.icmp(lab.b)["Icmp6InEchos"] - before == 4
 
 
-def test_stop_ends_an_endless_ping(lab: Lab) -> None:
+def test_stop_is_noticed_while_waiting(lab: Lab) -> None:
+    """A minute between requests: the stop set from another thread ends the wait early."""
     stop = threading.Event()
+    replied = threading.Event()
     events: list[object] = []
-    for event in run_ping(lab.plan(lab.a, B_IP), count=None, interval=0.01, stop=stop):
-        events.append(event)
-        if len(events) == 3:
-            stop.set()
+
+    def work() -> None:
+        for event in run_ping(lab.plan(lab.a, B_IP), count=None, interval=60, stop=stop):
+            events.append(event)
+            replied.set()
+
+    thread = threading.Thread(target=work, daemon=True)  # a broken stop must not hold pytest
+    thread.start()
+    replied.wait(20)
+    stop.set()
+    thread.join(20)  # far less than the 60 s to the next request
+    assert not thread.is_alive()
     summary = events[-1]
-    assert isinstance(summary, PingSummary) and summary.stopped and summary.received == 3
+    assert isinstance(summary, PingSummary) and summary.stopped
+    assert (summary.transmitted, summary.received) == (1, 1)
 
 
 def test_loopback_only_namespace_says_unreachable(lab: Lab) -> None:
