@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 import shutil
+import site
 import socket
 import subprocess
 import threading
@@ -41,6 +42,7 @@ from inspector.ping import (
     format_event,
     run_ping,
 )
+from tests.cli import ROOT, _interpreter_for_nobody
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces and raw sockets need root"),
@@ -365,3 +367,38 @@ def test_a_gone_process_is_said_in_one_line(lab: Lab) -> None:
     plan = PingPlan("gone", lab.lo, proc.pid, "127.0.0.1", "", socket.AF_INET)
     with pytest.raises(PingError, match=r"^container gone is not running any more"):
         run_ping(plan, count=1)
+
+
+def _as_nobody() -> None:
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+
+
+def test_not_root_is_told_so_in_one_line(lab: Lab) -> None:
+    """As uid 65534: the namespace cannot be opened, nor a raw socket in the host's own."""
+    python = _interpreter_for_nobody()
+    if python is None:
+        pytest.skip("no Python interpreter here that an unprivileged user may execute")
+    script = (
+        "import socket, sys\n"
+        "from inspector.ping import PingError, PingPlan, run_ping\n"
+        "for pid in (int(sys.argv[1]), None):\n"
+        "    try:\n"
+        "        run_ping(PingPlan('c', 'ns', pid, '127.0.0.1', '', socket.AF_INET), count=1)\n"
+        "    except PingError as exc:\n"
+        "        print(exc.code, exc)\n"
+    )
+    path = os.pathsep.join([str(ROOT), *site.getsitepackages()])
+    proc = subprocess.run(
+        [python, "-c", script, str(lab.pids[lab.a])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/",
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": path},
+        preexec_fn=_as_nobody,
+    )
+    assert proc.stderr == ""
+    message = "1 raw ICMP sockets and namespaces need root: run cnet as root"
+    assert proc.stdout.splitlines() == [message, message]
