@@ -1,10 +1,11 @@
 """ICMP echo from inside a container's network namespace, with no ping tool anywhere.
 
-The worker thread steps into the namespace only long enough to create a raw ICMP socket
-(a socket stays bound to the namespace it was made in, see ``collect.netns``), so
-images without ``ping`` and hosts without a ping binary work alike.  Packets are built
-and matched here (id, seq, a per-session token, and the source address), so replies to
-other pingers in the same namespace are never counted.
+The worker thread steps into the namespace only long enough to create icmplib's raw
+ICMP socket (a socket stays bound to the namespace it was made in, see
+``collect.netns``), so images without ``ping`` and hosts without a ping binary work
+alike.  icmplib builds the requests and parses what comes back; replies are counted only
+when their id (random per session), sequence and source are ours, so replies to other
+pingers in the same namespace never are.
 
 Two steps, so a TUI can show the plan before any packet leaves and stream the rest:
 ``plan_ping`` resolves CONTAINER and TARGET against a snapshot (pure, raises
@@ -22,19 +23,19 @@ import random
 import re
 import select
 import socket
-import struct
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 from inspector.model import Container, Interface, Route, Snapshot
 
-ICMP_ECHO_REPLY, ICMP_ECHO = 0, 8
-ICMP_UNREACH, ICMP_TIME_EXCEEDED = 3, 11
-ICMP6_UNREACH, ICMP6_TIME_EXCEEDED = 1, 3
-ICMP6_ECHO, ICMP6_ECHO_REPLY = 128, 129
+if TYPE_CHECKING:
+    from icmplib import ICMPReply, ICMPRequest  # type: ignore[import-untyped]
+
+# icmplib (with the asyncio it imports, ~45 ms) is imported only when packets are sent:
+# planning a ping, and the doctor's use of the helpers here, stay light.
 
 PAYLOAD_SIZE = 56  # data bytes, as ping sends by default
 MAX_COUNT = 10_000
@@ -49,23 +50,6 @@ EXIT_USAGE = 2
 
 # A container name as Docker allows it, or a hex id prefix; anything else is refused.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-
-_UNREACH_CODES = {
-    0: "Destination Net Unreachable",
-    1: "Destination Host Unreachable",
-    2: "Destination Protocol Unreachable",
-    3: "Destination Port Unreachable",
-    4: "Frag needed and DF set",
-    9: "Destination Net Prohibited",
-    10: "Destination Host Prohibited",
-    13: "Packet filtered",
-}
-_UNREACH6_CODES = {
-    0: "No route",
-    1: "Administratively prohibited",
-    3: "Address unreachable",
-    4: "Port unreachable",
-}
 
 
 class PingError(Exception):
@@ -104,12 +88,14 @@ class PingPlan:
 
 @dataclass(frozen=True)
 class PingReply:
-    """An echo reply that matched one of ours."""
+    """An echo reply that matched one of ours (``size``: ICMP bytes, as ping counts them).
+
+    No TTL: icmplib's replies do not carry the IP header's TTL or hop limit.
+    """
 
     seq: int
     source: str
     size: int
-    ttl: int | None
     rtt_ms: float
 
 
@@ -217,14 +203,12 @@ def container_gateway(snapshot: Snapshot, container: Container) -> tuple[str, st
     """(address, words) of the gateway the container's traffic leaves through.
 
     The kernel's default route inside the namespace is the truth; Docker's idea of the
-    gateway is the fallback when the namespace was not read.
+    gateway is the fallback when the namespace was not read.  None for host networking:
+    the host's gateway is another machine, never a target cnet picks by itself.
     """
     owner = namespace_owner(snapshot, container)
     if owner.netns_shared_with == "host":
-        route = default_route(snapshot.host.routes) or default_route(snapshot.host.routes, 6)
-        if route is None or route.gateway is None:
-            return None
-        return route.gateway, f"the host's default gateway on {route.dev}"
+        return None
     route = default_route(owner.routes) or default_route(owner.routes, 6)
     if route is not None and route.gateway is not None:
         bridge = _bridge_behind(owner, route.dev)
@@ -333,6 +317,8 @@ def plan_ping(snapshot: Snapshot, container: str, target: str | None = None) -> 
         namespace = source.name
 
     scope_id = 0
+    if (target is None or target == "") and host_mode:
+        raise PingError(_host_mode_reason(snapshot, source))
     if target is None or target == "":
         resolved = container_gateway(snapshot, source)
         if resolved is None:
@@ -377,165 +363,149 @@ def plan_ping(snapshot: Snapshot, container: str, target: str | None = None) -> 
     )
 
 
+def _host_mode_reason(snapshot: Snapshot, source: Container) -> str:
+    """Why a host-network container has no default target: its gateway is the host's."""
+    route = default_route(snapshot.host.routes) or default_route(snapshot.host.routes, 6)
+    via = f" on {route.dev}" if route is not None and route.dev else ""
+    gateway = (
+        f", whose gateway {route.gateway}{via} is off this machine" if route is not None else ""
+    )
+    return (
+        f"container {source.name} uses the host's network{gateway}: "
+        "name a TARGET (an address, a container or `host`)"
+    )
+
+
 def _no_gateway_reason(owner: Container) -> str:
     if owner.network_mode == "none":
         return f"container {owner.name} has network mode none: no gateway, no network by design"
-    if owner.netns_shared_with == "host":
-        return "the host has no default gateway"
     return f"container {owner.name} has no default route and Docker names no gateway for it"
 
 
 # --- sending and receiving ------------------------------------------------------------
 
 
-def checksum(data: bytes) -> int:
-    """The Internet checksum (RFC 1071) of ``data``."""
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return int(~total & 0xFFFF)
+class _Socket(Protocol):
+    """What is used of icmplib's ``ICMPv4Socket``/``ICMPv6Socket`` (fakes in the tests)."""
+
+    @property
+    def sock(self) -> socket.socket | None: ...
+
+    def send(self, request: ICMPRequest) -> None: ...
+
+    def receive(self, request: ICMPRequest | None = None, timeout: float = 2) -> ICMPReply: ...
+
+    def close(self) -> None: ...
 
 
-def echo_request(family: int, ident: int, seq: int, payload: bytes) -> bytes:
-    """An ICMP/ICMPv6 echo request; the kernel fills in the ICMPv6 checksum itself."""
-    kind = ICMP6_ECHO if family == socket.AF_INET6 else ICMP_ECHO
-    header = struct.pack("!BBHHH", kind, 0, 0, ident, seq & 0xFFFF)
-    if family == socket.AF_INET6:
-        return header + payload
-    csum = checksum(header + payload)
-    return struct.pack("!BBHHH", kind, 0, csum, ident, seq & 0xFFFF) + payload
+def _open_socket(plan: PingPlan) -> _Socket:
+    """icmplib's raw socket in the plan's namespace (the thread goes there and back at once)."""
+    from icmplib import (
+        ICMPSocketError,
+        ICMPv4Socket,
+        ICMPv6Socket,
+        SocketPermissionError,
+    )
 
-
-def _open_socket(plan: PingPlan) -> socket.socket:
-    """A raw ICMP socket in the plan's namespace (the thread goes there and back at once)."""
-    proto = socket.IPPROTO_ICMPV6 if plan.family == socket.AF_INET6 else socket.IPPROTO_ICMP
+    kind = ICMPv6Socket if plan.family == socket.AF_INET6 else ICMPv4Socket
     try:
         if plan.pid is None:
-            sock = socket.socket(plan.family, socket.SOCK_RAW, proto)
-        else:
-            from inspector.collect import netns
+            sock: _Socket = kind(privileged=True)
+            return sock
+        from inspector.collect import netns
 
-            try:
-                fd = netns.open_netns(plan.pid)
-            except PermissionError:
-                raise  # not root: said below
-            except OSError:
-                raise PingError(
-                    f"container {plan.container} is not running any more (its process is gone)"
-                ) from None
-            try:
-                with netns.inside(fd):
-                    sock = socket.socket(plan.family, socket.SOCK_RAW, proto)
-            finally:
-                os.close(fd)
-    except PermissionError:
-        raise PingError("raw ICMP sockets and namespaces need root: run cnet as root") from None
-    except OSError as exc:
-        raise PingError(f"cannot open an ICMP socket: {exc.strerror or exc}") from None
-    if plan.family == socket.AF_INET6:
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
-    sock.setblocking(False)
-    return sock
-
-
-@dataclass(frozen=True)
-class _Parsed:
-    kind: str  # "reply" or "error"
-    seq: int
-    source: str
-    size: int
-    ttl: int | None
-    message: str = ""
-
-
-def _parse_v4(packet: bytes, source: str, ident: int, token: bytes, target: str) -> _Parsed | None:
-    if len(packet) < 20:
-        return None
-    ihl = (packet[0] & 0x0F) * 4
-    ttl = packet[8]
-    icmp = packet[ihl:]
-    if len(icmp) < 8:
-        return None
-    kind, code, _, rid, rseq = struct.unpack("!BBHHH", icmp[:8])
-    if kind == ICMP_ECHO_REPLY:
-        if rid == ident and source == target and icmp[8 : 8 + len(token)] == token:
-            return _Parsed("reply", rseq, source, len(icmp), ttl)
-        return None
-    if kind in (ICMP_UNREACH, ICMP_TIME_EXCEEDED):
-        inner = icmp[8:]
-        if len(inner) < 28:
-            return None
-        inner_ihl = (inner[0] & 0x0F) * 4
-        dst = socket.inet_ntop(socket.AF_INET, inner[16:20])
-        orig = inner[inner_ihl : inner_ihl + 8]
-        if len(orig) < 8 or dst != target:
-            return None
-        okind, _, _, oid, oseq = struct.unpack("!BBHHH", orig)
-        if okind != ICMP_ECHO or oid != ident:
-            return None
-        if kind == ICMP_TIME_EXCEEDED:
-            message = "Time to live exceeded"
-        else:
-            message = _UNREACH_CODES.get(code, f"Destination Unreachable, code {code}")
-        return _Parsed("error", oseq, source, len(icmp), ttl, message)
-    return None
-
-
-def _parse_v6(
-    packet: bytes, hops: int | None, source: str, ident: int, token: bytes, target: str
-) -> _Parsed | None:
-    if len(packet) < 8:
-        return None
-    kind, code, _, rid, rseq = struct.unpack("!BBHHH", packet[:8])
-    if kind == ICMP6_ECHO_REPLY:
-        if rid == ident and source == target and packet[8 : 8 + len(token)] == token:
-            return _Parsed("reply", rseq, source, len(packet), hops)
-        return None
-    if kind in (ICMP6_UNREACH, ICMP6_TIME_EXCEEDED):
-        inner = packet[8:]
-        if len(inner) < 48 or inner[6] != socket.IPPROTO_ICMPV6:
-            return None
-        dst = str(ipaddress.ip_address(inner[24:40]))
-        okind, _, _, oid, oseq = struct.unpack("!BBHHH", inner[40:48])
-        if dst != target or okind != ICMP6_ECHO or oid != ident:
-            return None
-        if kind == ICMP6_TIME_EXCEEDED:
-            message = "Time exceeded: Hop limit"
-        else:
-            message = _UNREACH6_CODES.get(code, f"Destination unreachable, code {code}")
-        return _Parsed("error", oseq, source, len(packet), hops, message)
-    return None
-
-
-def _receive(sock: socket.socket, family: int) -> Iterator[tuple[bytes, str, int | None]]:
-    """Drain what is queued: (packet, source address, IPv6 hop limit)."""
-    while True:
         try:
-            if family == socket.AF_INET6:
-                data, ancdata, _, addr = sock.recvmsg(65535, socket.CMSG_SPACE(4))
-                hops = None
-                for level, kind, value in ancdata:
-                    if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_HOPLIMIT:
-                        hops = int.from_bytes(value[:4], sys.byteorder)
-                source = str(ipaddress.ip_address(addr[0].split("%", 1)[0]))
-                yield data, source, hops
-            else:
-                data, addr = sock.recvfrom(65535)
-                yield data, str(addr[0]), None
-        except (BlockingIOError, InterruptedError):
-            return
+            fd = netns.open_netns(plan.pid)
+        except PermissionError:
+            raise  # not root: said below
+        except OSError:
+            raise PingError(
+                f"container {plan.container} is not running any more (its process is gone)"
+            ) from None
+        try:
+            with netns.inside(fd):
+                sock = kind(privileged=True)
+        finally:
+            os.close(fd)
+        return sock
+    except (PermissionError, SocketPermissionError):
+        raise PingError("raw ICMP sockets and namespaces need root: run cnet as root") from None
+    except (OSError, ICMPSocketError) as exc:
+        raise PingError(f"cannot open an ICMP socket: {_strerror(exc)}") from None
 
 
-def _send_failure(plan: PingPlan, exc: OSError) -> str:
-    if exc.errno == errno.ENETUNREACH:
+def _errno(exc: BaseException) -> int | None:
+    """The errno behind an icmplib error (it re-raises ``OSError`` as text, chained)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno is not None:
+            return cause.errno
+        cause = cause.__context__
+    return None
+
+
+def _strerror(exc: BaseException) -> str:
+    code = _errno(exc)
+    return os.strerror(code) if code is not None else str(exc)
+
+
+def _send_failure(plan: PingPlan, exc: BaseException) -> str:
+    code = _errno(exc)
+    if code == errno.ENETUNREACH:
         return f"network is unreachable: no route to {plan.target} in {plan.namespace}"
-    if exc.errno == errno.EHOSTUNREACH:
+    if code == errno.EHOSTUNREACH:
         return f"no route to host {plan.target} from {plan.namespace}"
-    if exc.errno in (errno.EPERM, errno.EACCES):
-        return f"sending to {plan.target} was refused ({exc.strerror}; a firewall rule or a broadcast address)"
-    return f"sending to {plan.target} failed: {exc.strerror or exc}"
+    if code in (errno.EPERM, errno.EACCES):
+        return (
+            f"sending to {plan.target} was refused ({_strerror(exc)}; "
+            "a firewall rule or a broadcast address)"
+        )
+    return f"sending to {plan.target} failed: {_strerror(exc)}"
+
+
+def _new_ident() -> int:
+    """The session's echo id: random, so two sessions in one namespace tell theirs apart."""
+    return random.randrange(1, 0x10000)
+
+
+@dataclass
+class _Pending:
+    seq: int
+    request: ICMPRequest
+    sent_at: float  # monotonic, for the timeout
+
+
+def match_reply(
+    reply: ICMPReply, ident: int, target: str, pending: dict[int, _Pending]
+) -> PingReply | PingProblem | None:
+    """The event ``reply`` is for one of ``pending`` (popped), or None when it is not ours.
+
+    Ours: our id and a sequence still waiting; an echo reply must also come from the
+    target.  ICMP errors (unreachable, time exceeded) about our requests are problems;
+    anything else (our own requests seen on loopback, neighbour discovery, redirects) is
+    not about us.
+    """
+    from icmplib import (
+        DestinationUnreachable,
+        ICMPError,
+        TimeExceeded,
+    )
+
+    if int(reply.id) != ident or int(reply.sequence) not in pending:
+        return None
+    source = str(reply.source).split("%", 1)[0]
+    try:
+        reply.raise_for_status()
+    except (DestinationUnreachable, TimeExceeded) as exc:
+        waiting = pending.pop(int(reply.sequence))
+        return PingProblem(waiting.seq, source, str(exc))
+    except ICMPError:
+        return None
+    if ipaddress.ip_address(source) != ipaddress.ip_address(target):
+        return None
+    waiting = pending.pop(int(reply.sequence))
+    rtt_ms = max(0.0, (float(reply.time) - float(waiting.request.time)) * 1000.0)
+    return PingReply(waiting.seq, source, int(reply.bytes_received), rtt_ms)
 
 
 def run_ping(
@@ -555,31 +525,38 @@ def run_ping(
     """
     check_parameters(count, interval, timeout)
     sock = _open_socket(plan)
-    return _closing(sock, _loop(sock, plan, count, interval, timeout, stop or threading.Event()))
+    session = _Session(plan, _new_ident(), count, interval, timeout, stop or threading.Event())
+    return _closing(sock, _loop(sock, session))
 
 
-def _closing(sock: socket.socket, events: Iterator[PingEvent]) -> Iterator[PingEvent]:
+def _closing(sock: _Socket, events: Iterator[PingEvent]) -> Iterator[PingEvent]:
     try:
         yield from events
     finally:
         sock.close()
 
 
-def _loop(
-    sock: socket.socket,
-    plan: PingPlan,
-    count: int | None,
-    interval: float,
-    timeout: float,
-    stop: threading.Event,
-) -> Iterator[PingEvent]:
-    ident = random.randrange(1, 0x10000)
-    token = os.urandom(8)
-    payload = token + bytes(range(PAYLOAD_SIZE - len(token)))
-    address: tuple[str, int] | tuple[str, int, int, int] = (
-        (plan.target, 0, 0, plan.scope_id) if plan.family == socket.AF_INET6 else (plan.target, 0)
-    )
-    pending: dict[int, tuple[int, float]] = {}  # wire seq -> (seq, sent at)
+@dataclass(frozen=True)
+class _Session:
+    plan: PingPlan
+    ident: int  # chosen with the socket, so sessions opened in turn differ in turn
+    count: int | None
+    interval: float
+    timeout: float
+    stop: threading.Event
+
+
+def _loop(sock: _Socket, session: _Session) -> Iterator[PingEvent]:
+    from icmplib import ICMPRequest, ICMPSocketError, TimeoutExceeded
+
+    plan, ident, count = session.plan, session.ident, session.count
+    interval, timeout, stop = session.interval, session.timeout, session.stop
+    # A numeric zone: icmplib resolves the destination in the host's namespace, where the
+    # container's interface names mean other links.
+    destination = f"{plan.target}%{plan.scope_id}" if plan.scope_id else plan.target
+    raw = sock.sock
+    assert raw is not None  # open until _closing closes it
+    pending: dict[int, _Pending] = {}  # wire seq (16 bits) -> what waits for it
     rtts: list[float] = []
     transmitted = errors = 0
     seq = 0
@@ -587,49 +564,50 @@ def _loop(
     next_send = start
     while not stop.is_set():
         now = time.monotonic()
-        for wire, (s, sent_at) in sorted(pending.items(), key=lambda kv: kv[1][0]):
-            if now - sent_at >= timeout:
+        for wire, waiting in sorted(pending.items(), key=lambda kv: kv[1].seq):
+            if now - waiting.sent_at >= timeout:
                 del pending[wire]
-                yield PingTimeout(s)
+                yield PingTimeout(waiting.seq)
         if (count is None or seq < count) and now >= next_send:
             seq += 1
+            request = ICMPRequest(destination, ident, seq, payload_size=PAYLOAD_SIZE)
             try:
-                sock.sendto(echo_request(plan.family, ident, seq, payload), address)
-            except OSError as exc:
+                sock.send(request)
+            except ICMPSocketError as exc:
                 if transmitted == 0:
                     raise PingError(_send_failure(plan, exc)) from None
                 errors += 1
                 yield PingProblem(seq, None, _send_failure(plan, exc))
             else:
-                pending[seq & 0xFFFF] = (seq, time.monotonic())
+                pending[int(request.sequence)] = _Pending(seq, request, time.monotonic())
             transmitted += 1
             next_send = max(next_send + interval, now)
             continue
         if count is not None and seq >= count and not pending:
             break
-        deadlines = [sent_at + timeout for _, sent_at in pending.values()]
+        deadlines = [waiting.sent_at + timeout for waiting in pending.values()]
         if count is None or seq < count:
             deadlines.append(next_send)
         wait = min(max(0.0, min(deadlines) - now), _SELECT_SLICE_S)
-        readable, _, _ = select.select([sock], [], [], wait)
+        # Wait here, then receive() what is queued: icmplib throws away a reply it reads
+        # after its own deadline, and receive(request) discards replies to the other
+        # requests in flight, so none is passed and the matching is ours.
+        readable, _, _ = select.select([raw], [], [], wait)
         if not readable:
             continue
-        received_at = time.monotonic()
-        for packet, source, hops in _receive(sock, plan.family):
-            if plan.family == socket.AF_INET6:
-                parsed = _parse_v6(packet, hops, source, ident, token, plan.target)
-            else:
-                parsed = _parse_v4(packet, source, ident, token, plan.target)
-            if parsed is None or parsed.seq not in pending:
-                continue
-            s, sent_at = pending.pop(parsed.seq)
-            if parsed.kind == "reply":
-                rtt = (received_at - sent_at) * 1000.0
-                rtts.append(rtt)
-                yield PingReply(s, parsed.source, parsed.size, parsed.ttl, rtt)
-            else:
-                errors += 1
-                yield PingProblem(s, parsed.source, parsed.message)
+        try:
+            reply = sock.receive(None, _SELECT_SLICE_S)
+        except TimeoutExceeded:
+            continue  # what was queued was not ICMP icmplib could read
+        except ICMPSocketError as exc:
+            raise PingError(f"receiving from {plan.target} failed: {_strerror(exc)}") from None
+        event = match_reply(reply, ident, plan.target, pending)
+        if isinstance(event, PingReply):
+            rtts.append(event.rtt_ms)
+            yield event
+        elif event is not None:
+            errors += 1
+            yield event
     yield PingSummary(
         target=plan.target,
         transmitted=transmitted,
@@ -663,9 +641,8 @@ def ping_iter(
 def format_event(event: PingEvent) -> str:
     """One line per event as ping prints it (timeouts print nothing: empty string)."""
     if isinstance(event, PingReply):
-        ttl = f" ttl={event.ttl}" if event.ttl is not None else ""
         return (
-            f"{event.size} bytes from {event.source}: icmp_seq={event.seq}{ttl} "
+            f"{event.size} bytes from {event.source}: icmp_seq={event.seq} "
             f"time={_ms(event.rtt_ms)} ms"
         )
     if isinstance(event, PingProblem):

@@ -1,32 +1,40 @@
-"""``inspector.ping`` without the engine: resolving targets on recorded data, packets, words."""
+"""``inspector.ping`` without the engine: resolving targets on recorded data, matching
+icmplib's replies, the send/receive loop on a fake socket, and ping's words."""
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
-import struct
 import threading
+from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
+from icmplib import ICMPReply, ICMPRequest, ICMPSocketError  # type: ignore[import-untyped]
 
+import inspector.collect
+import inspector.ping
+from inspector.cli import main
 from inspector.model import Container, Snapshot
 from inspector.ping import (
     PingError,
     PingPlan,
+    PingProblem,
     PingReply,
     PingSummary,
     PingTimeout,
-    _parse_v4,
-    _parse_v6,
+    _Pending,
     check_parameters,
-    checksum,
-    echo_request,
+    container_gateway,
     format_event,
     format_summary,
+    match_reply,
     plan_ping,
     run_ping,
 )
+from inspector.tui.ping_screen import default_target
 
 
 def role(snapshot: Snapshot, suffix: str) -> Container:
@@ -63,6 +71,46 @@ def test_host_mode_pings_from_the_host(recorded: Snapshot) -> None:
     assert plan.pid is None
     assert "the host" in plan.namespace
     assert plan_ping(recorded, host.name, "host").target == "127.0.0.1"
+    # Explicit targets are the user's choice, off this machine or not.
+    assert plan_ping(recorded, host.name, "192.0.2.1").target == "192.0.2.1"
+
+
+def test_host_mode_has_no_default_target_off_this_machine(recorded: Snapshot) -> None:
+    """The recorded host's default route is via 192.0.2.1, its upstream router."""
+    host = role(recorded, "host")
+    upstream = next(r for r in recorded.host.routes if r.dst == "default")
+    assert upstream.gateway == "192.0.2.1"
+    for target in (None, ""):
+        with pytest.raises(PingError) as info:
+            plan_ping(recorded, host.name, target)
+        message = str(info.value)
+        assert info.value.code == 1 and "\n" not in message
+        assert f"{host.name} uses the host's network" in message
+        assert "192.0.2.1 on eth0 is off this machine" in message
+        assert "name a TARGET" in message
+    # The TUI's target field starts empty: `p` would otherwise fill in the router.
+    assert container_gateway(recorded, host) is None
+    assert default_target(recorded, host.name) == ""
+    # Still refused, with a reason, when the host has no default route at all.
+    bare = replace(recorded, host=replace(recorded.host, routes=()))
+    with pytest.raises(PingError, match=r"uses the host's network: name a TARGET"):
+        plan_ping(bare, host.name)
+
+
+def test_cli_refuses_host_mode_default_before_any_packet(
+    recorded: Snapshot, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    host = role(recorded, "host")
+
+    def no_packets(*_: object, **__: object) -> None:
+        raise AssertionError("run_ping must not be reached")
+
+    monkeypatch.setattr(inspector.collect, "collect_snapshot", lambda: recorded)
+    monkeypatch.setattr(inspector.ping, "run_ping", no_packets)
+    assert main(["ping", host.name]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and "192.0.2.1 on eth0 is off this machine" in err
 
 
 def test_host_target_is_the_bridge_address(recorded: Snapshot) -> None:
@@ -163,89 +211,205 @@ def test_parameters_are_bounded(count: int, interval: float, timeout: float) -> 
     assert info.value.code == 2
 
 
-def test_checksum_and_echo_request() -> None:
-    # RFC 1071's example words.
-    assert checksum(bytes.fromhex("0001f203f4f5f6f7")) == 0x220D
-    packet = echo_request(socket.AF_INET, 0x1234, 70000, b"abc")
-    assert checksum(packet) == 0  # a packet with its checksum in place sums to zero
-    kind, code, _, ident, seq = struct.unpack("!BBHHH", packet[:8])
-    assert (kind, code, ident, seq) == (8, 0, 0x1234, 70000 & 0xFFFF)
-    v6 = echo_request(socket.AF_INET6, 1, 1, b"")
-    assert v6[0] == 128 and v6[2:4] == b"\0\0"  # the kernel writes the ICMPv6 checksum
+class FakeSocket:
+    """icmplib's socket as ``run_ping`` uses it, with no network: ``answer`` says what
+    comes back for each request, ``fail`` which sends fail (and with what errno)."""
+
+    def __init__(
+        self,
+        answer: Callable[[ICMPRequest], list[ICMPReply]],
+        fail: Callable[[ICMPRequest], int | None] = lambda _: None,
+    ) -> None:
+        self.answer, self.fail = answer, fail
+        self._ready, self._wake = socket.socketpair()  # select() on .sock sees the queue
+        self.queue: deque[ICMPReply] = deque()
+        self.sent: list[ICMPRequest] = []
+        self.closed = False
+
+    @property
+    def sock(self) -> socket.socket:
+        return self._ready
+
+    def send(self, request: ICMPRequest) -> None:
+        code = self.fail(request)
+        if code is not None:
+            try:
+                raise OSError(code, os.strerror(code))
+            except OSError as exc:  # icmplib re-raises as text, chained implicitly like this
+                raise ICMPSocketError(str(exc))  # noqa: B904
+        request._time = 1000.0 + len(self.sent)  # icmplib stamps a request as it sends it
+        self.sent.append(request)
+        for reply in self.answer(request):
+            self.queue.append(reply)
+            self._wake.send(b".")
+
+    def receive(self, request: object = None, timeout: float = 2) -> ICMPReply:
+        assert request is None  # several may be in flight: run_ping matches them itself
+        self._ready.recv(1)
+        return self.queue.popleft()
+
+    def close(self) -> None:
+        self.closed = True
+        self._ready.close()
+        self._wake.close()
 
 
-def _ipv4(src: str, dst: str, icmp: bytes, ttl: int = 64) -> bytes:
-    header = struct.pack(
-        "!BBHHHBBH4s4s",
-        0x45,
-        0,
-        20 + len(icmp),
-        0,
-        0,
-        ttl,
-        1,
-        0,
-        socket.inet_aton(src),
-        socket.inet_aton(dst),
+def reply_to(
+    request: ICMPRequest,
+    source: str | None = None,
+    *,
+    kind: int | None = None,
+    code: int = 0,
+    ident: int | None = None,
+    after_s: float = 0.0005,
+) -> ICMPReply:
+    """What icmplib's receive() returns for ``request``: an echo reply unless ``kind``."""
+    family = 6 if ":" in request.destination else 4
+    return ICMPReply(
+        source=source or request.destination.split("%")[0],
+        family=family,
+        id=request.id if ident is None else ident,
+        sequence=request.sequence,
+        type=(129 if family == 6 else 0) if kind is None else kind,
+        code=code,
+        bytes_received=64,
+        time=request.time + after_s,
     )
-    return header + icmp
 
 
-def _icmp(kind: int, ident: int, seq: int, payload: bytes) -> bytes:
-    return struct.pack("!BBHHH", kind, 0, 0, ident, seq) + payload
+def fake_run(
+    monkeypatch: pytest.MonkeyPatch,
+    fake: FakeSocket,
+    plan: PingPlan | None = None,
+    **kwargs: object,
+) -> list[object]:
+    monkeypatch.setattr(inspector.ping, "_open_socket", lambda _plan: fake)
+    monkeypatch.setattr(inspector.ping, "_new_ident", lambda: 4242)
+    plan = plan or PingPlan("c", "ns", 99, "10.0.0.1", "", socket.AF_INET)
+    options: dict[str, object] = {"count": 3, "interval": 0.01, "timeout": 1.0, **kwargs}
+    return list(run_ping(plan, **options))  # type: ignore[arg-type]
 
 
-def test_replies_match_by_id_seq_token_and_source() -> None:
-    token = b"T" * 8
-    good = _ipv4("10.0.0.1", "10.0.0.2", _icmp(0, 7, 3, token + b"x" * 48), ttl=63)
-    parsed = _parse_v4(good, "10.0.0.1", 7, token, "10.0.0.1")
-    assert parsed is not None and (parsed.kind, parsed.seq, parsed.ttl, parsed.size) == (
-        "reply",
-        3,
-        63,
-        64,
+def test_replies_to_other_pingers_are_never_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    def answer(request: ICMPRequest) -> list[ICMPReply]:
+        return [
+            reply_to(request, ident=4243),  # another pinger, same sequence
+            reply_to(request, "10.0.0.9"),  # our id, but not from the target
+            reply_to(request, "10.0.0.2", kind=8),  # our own request, seen on loopback
+            reply_to(request, kind=5, code=1),  # a redirect: not about our echo
+            reply_to(request, after_s=0.0005 * request.sequence),
+        ]
+
+    fake = FakeSocket(answer)
+    events = fake_run(monkeypatch, fake)
+    assert events[:-1] == [PingReply(s, "10.0.0.1", 64, pytest.approx(0.5 * s)) for s in (1, 2, 3)]
+    summary = events[-1]
+    assert isinstance(summary, PingSummary)
+    assert (summary.transmitted, summary.received, summary.errors) == (3, 3, 0)
+    assert {(r.id, r.destination, r.payload_size) for r in fake.sent} == {(4242, "10.0.0.1", 56)}
+    assert fake.closed
+
+
+def test_unreachable_and_time_exceeded_are_problems(monkeypatch: pytest.MonkeyPatch) -> None:
+    def answer(request: ICMPRequest) -> list[ICMPReply]:
+        if request.sequence == 1:
+            return [reply_to(request, "10.0.0.254", kind=3, code=1)]
+        if request.sequence == 2:
+            return [reply_to(request, "10.0.0.254", kind=11, code=0)]
+        return [reply_to(request)]
+
+    events = fake_run(monkeypatch, FakeSocket(answer))
+    assert events[:3] == [
+        PingProblem(1, "10.0.0.254", "Destination host unreachable"),
+        PingProblem(2, "10.0.0.254", "Time to live exceeded"),
+        PingReply(3, "10.0.0.1", 64, pytest.approx(0.5)),
+    ]
+    assert format_event(events[0]) == "From 10.0.0.254 icmp_seq=1 Destination host unreachable"
+    summary = events[-1]
+    assert isinstance(summary, PingSummary) and (summary.received, summary.errors) == (1, 2)
+
+
+def test_ipv6_link_local_scope_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    def answer(request: ICMPRequest) -> list[ICMPReply]:
+        neighbour = reply_to(request, "fe80::1%eth0", kind=135)  # neighbour discovery
+        if request.sequence == 1:
+            return [neighbour, reply_to(request, "fe80::1%eth0")]
+        if request.sequence == 2:
+            return [reply_to(request, "fe80::ff%eth0", kind=1, code=3)]
+        return [reply_to(request, "fe80::ff%eth0", kind=3, code=0)]
+
+    fake = FakeSocket(answer)
+    plan = PingPlan("c", "ns", 99, "fe80::1", "", socket.AF_INET6, scope_id=7)
+    events = fake_run(monkeypatch, fake, plan)
+    # The zone is the ifindex inside the namespace, not a name the host would resolve.
+    assert {r.destination for r in fake.sent} == {"fe80::1%7"}
+    assert events[:3] == [
+        PingReply(1, "fe80::1", 64, pytest.approx(0.5)),
+        PingProblem(2, "fe80::ff", "Address unreachable"),
+        PingProblem(3, "fe80::ff", "Hop limit exceeded"),
+    ]
+
+
+def test_sequence_numbers_wrap_on_the_wire() -> None:
+    request = ICMPRequest("10.0.0.1", 4242, 65537)
+    request._time = 5.0
+    pending = {request.sequence: _Pending(65537, request, 0.0)}
+    assert request.sequence == 1
+    assert match_reply(reply_to(request), 4242, "10.0.0.1", pending) == PingReply(
+        65537, "10.0.0.1", 64, pytest.approx(0.5)
     )
-    assert _parse_v4(good, "10.0.0.1", 8, token, "10.0.0.1") is None  # other pinger's id
-    assert _parse_v4(good, "10.0.0.1", 7, b"U" * 8, "10.0.0.1") is None  # other session
-    assert _parse_v4(good, "10.0.0.9", 7, token, "10.0.0.1") is None  # not the target
-    request = _ipv4("10.0.0.2", "10.0.0.1", _icmp(8, 7, 3, token))
-    assert _parse_v4(request, "10.0.0.2", 7, token, "10.0.0.1") is None  # our own request
+    assert pending == {}
+    assert match_reply(reply_to(request), 4242, "10.0.0.1", pending) is None  # a duplicate
 
 
-def test_icmp_errors_about_our_requests_are_reported() -> None:
-    token = b"T" * 8
-    original = _ipv4("10.0.0.2", "10.0.0.99", _icmp(8, 7, 5, token))
-    unreachable = _ipv4("10.0.0.1", "10.0.0.2", struct.pack("!BBHI", 3, 1, 0, 0) + original)
-    parsed = _parse_v4(unreachable, "10.0.0.1", 7, token, "10.0.0.99")
-    assert parsed is not None
-    assert (parsed.kind, parsed.seq, parsed.message) == ("error", 5, "Destination Host Unreachable")
-    assert _parse_v4(unreachable, "10.0.0.1", 7, token, "10.0.0.98") is None
+def test_silence_times_out_each_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    events = fake_run(monkeypatch, FakeSocket(lambda _: []), count=2, timeout=0.01)
+    assert events[:-1] == [PingTimeout(1), PingTimeout(2)]
+    summary = events[-1]
+    assert isinstance(summary, PingSummary) and (summary.transmitted, summary.received) == (2, 0)
+    assert "100% packet loss" in format_summary(summary) and "rtt" not in format_summary(summary)
 
 
-def test_ipv6_reply_and_error() -> None:
-    token = b"T" * 8
-    reply = _icmp(129, 7, 2, token)
-    parsed = _parse_v6(reply, 64, "2001:db8::1", 7, token, "2001:db8::1")
-    assert parsed is not None and (parsed.kind, parsed.seq, parsed.ttl) == ("reply", 2, 64)
-    inner = (
-        struct.pack("!IHBB", 0x60000000, 16, 58, 64)
-        + socket.inet_pton(socket.AF_INET6, "2001:db8::2")
-        + socket.inet_pton(socket.AF_INET6, "2001:db8::1")
-        + _icmp(128, 7, 4, token)
+def test_send_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first request: a PingError naming the namespace (a none-like namespace).
+    unreachable = FakeSocket(lambda r: [reply_to(r)], lambda _: errno.ENETUNREACH)
+    with pytest.raises(PingError) as info:
+        fake_run(monkeypatch, unreachable)
+    assert str(info.value) == "network is unreachable: no route to 10.0.0.1 in ns"
+    assert unreachable.closed
+    # A later one: a problem, and the ping goes on.
+    later = FakeSocket(lambda r: [reply_to(r)], lambda r: errno.EPERM if r.sequence == 2 else None)
+    events = fake_run(monkeypatch, later)
+    assert events[1] == PingProblem(
+        2,
+        None,
+        "sending to 10.0.0.1 was refused (Operation not permitted; "
+        "a firewall rule or a broadcast address)",
     )
-    error = struct.pack("!BBHI", 1, 3, 0, 0) + inner
-    parsed = _parse_v6(error, 64, "2001:db8::ff", 7, token, "2001:db8::1")
-    assert parsed is not None and (parsed.kind, parsed.seq, parsed.message) == (
-        "error",
-        4,
-        "Address unreachable",
-    )
+    summary = events[-1]
+    assert isinstance(summary, PingSummary)
+    assert (summary.transmitted, summary.received, summary.errors) == (3, 2, 1)
+
+
+def test_stop_ends_an_endless_ping(monkeypatch: pytest.MonkeyPatch) -> None:
+    stop = threading.Event()
+    fake = FakeSocket(lambda r: [reply_to(r)])
+    monkeypatch.setattr(inspector.ping, "_open_socket", lambda _plan: fake)
+    plan = PingPlan("c", "ns", 99, "10.0.0.1", "", socket.AF_INET)
+    events: list[object] = []
+    for event in run_ping(plan, count=None, interval=0.01, stop=stop):
+        events.append(event)
+        if len(events) == 2:
+            stop.set()
+    summary = events[-1]
+    assert isinstance(summary, PingSummary) and summary.stopped
+    assert summary.received == 2 and fake.closed
 
 
 def test_words_mirror_ping() -> None:
     assert (
-        format_event(PingReply(1, "172.17.0.1", 64, 64, 0.0841))
-        == "64 bytes from 172.17.0.1: icmp_seq=1 ttl=64 time=0.084 ms"
+        format_event(PingReply(1, "172.17.0.1", 64, 0.0841))
+        == "64 bytes from 172.17.0.1: icmp_seq=1 time=0.084 ms"
     )
     assert format_event(PingTimeout(2)) == ""
     summary = PingSummary("172.17.0.1", 3, 2, 0, 2002.4, (0.1, 0.2))

@@ -169,7 +169,7 @@ class FakePinger:
                     continue
                 rtt = 0.042 * seq
                 rtts.append(rtt)
-                yield PingReply(seq, plan.target, 64, 64, rtt)
+                yield PingReply(seq, plan.target, 64, rtt)
             yield PingSummary(plan.target, seq, len(rtts), 0, 1000.0 * seq, tuple(rtts), True)
         finally:
             self.ended.set()

@@ -27,11 +27,18 @@ def add_parser(subparsers: Any) -> None:
         description=(
             "Send ICMP echo requests from inside CONTAINER's network namespace. TARGET: the "
             "container's gateway (default), an IPv4/IPv6 address, another container's name, "
-            "or `host` (the bridge address). Exit 0 when replies came, 1 when none did."
+            "or `host` (the bridge address). A container on the host's network has no default "
+            "(the host's gateway is another machine): name a TARGET. "
+            "Exit 0 when replies came, 1 when none did."
         ),
     )
     p.add_argument("container", metavar="CONTAINER", help="container name or id")
-    p.add_argument("target", metavar="TARGET", nargs="?", help="address, container or `host`")
+    p.add_argument(
+        "target",
+        metavar="TARGET",
+        nargs="?",
+        help="address, container or `host` (default: its gateway)",
+    )
     p.add_argument(
         "-c",
         dest="count",
