@@ -99,6 +99,14 @@ class NamespaceRead:
 
 
 @dataclass(frozen=True)
+class PidKnown:
+    """A container's pid, where its namespace is not read (cnet is not root)."""
+
+    container_id: str
+    pid: int
+
+
+@dataclass(frozen=True)
 class ContainerUnread:
     """A container whose namespace could not be read this time, and why.  What was read
     before is kept, and the container is marked."""
@@ -141,6 +149,7 @@ Event = (
     | ContainerListed
     | ContainerRemoved
     | NamespaceRead
+    | PidKnown
     | ContainerUnread
     | EngineLost
     | EngineBack

@@ -169,6 +169,10 @@ def apply(state: State, event: ev.Event) -> State:
                     problems=_without(state.problems, cid),
                 )
             )
+        case ev.PidKnown(cid, pid):
+            if cid not in state.containers:
+                return state
+            return replace(state, pids={**state.pids, cid: pid})
         case ev.ContainerUnread(cid, problem):
             if cid not in state.containers:
                 return state

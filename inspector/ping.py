@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 from inspector.model import Container, Interface, Route, Snapshot
 
 if TYPE_CHECKING:
-    from icmplib import ICMPReply, ICMPRequest  # type: ignore[import-untyped]
+    from icmplib import ICMPReply, ICMPRequest
 
 # icmplib (with the asyncio it imports, ~45 ms) is imported only when packets are sent:
 # planning a ping, and the doctor's use of the helpers here, stay light.

@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 from icmplib import ICMPReply, ICMPRequest, ICMPSocketError  # type: ignore[import-untyped]
 
-import inspector.collect
+import inspector.live
 import inspector.ping
 from inspector.cli import main
 from inspector.model import Container, Snapshot
@@ -105,7 +105,7 @@ def test_cli_refuses_host_mode_default_before_any_packet(
     def no_packets(*_: object, **__: object) -> None:
         raise AssertionError("run_ping must not be reached")
 
-    monkeypatch.setattr(inspector.collect, "collect_snapshot", lambda: recorded)
+    monkeypatch.setattr(inspector.live, "collect_snapshot", lambda: recorded)
     monkeypatch.setattr(inspector.ping, "run_ping", no_packets)
     assert main(["ping", host.name]) == 1
     out, err = capsys.readouterr()

@@ -125,8 +125,6 @@ class Reader:
         out: list[ev.Event] = []
         if not live:
             return out
-        if not self._root:
-            return [ev.Notice("root", NOT_ROOT_WARNING)]
         pids: dict[str, int | None] = {}
         if self._remote is not True:
             pids = {c.id: self._cgroups.pid(c.id) for c in live}
@@ -149,6 +147,9 @@ class Reader:
             )
         if self._remote:
             return [*out, *self._remote_notice()]
+        if not self._root:  # the pids are known; entering a namespace needs root
+            out.extend(ev.PidKnown(c.id, pid) for c in live if (pid := pids.get(c.id)))
+            return [*out, ev.Notice("root", NOT_ROOT_WARNING)]
         read: set[ev.NamespaceId] = set()
         for c in live:
             pid = pids.get(c.id)
