@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from inspector.model import Container
+from inspector.model import Container, Snapshot
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -17,14 +17,18 @@ def natural_key(text: str) -> tuple[str | int, ...]:
     return tuple(int(p) if n % 2 else p.lower() for n, p in enumerate(_DIGITS.split(text)))
 
 
-def network_label(c: Container) -> str:
-    """The network mode in a few words: ``bridge``, ``host``, ``none``, ``container:X`` or the networks."""
+def network_label(c: Container, snapshot: Snapshot | None = None) -> str:
+    """The network mode in a few words: ``bridge``, ``host``, ``none``, ``container:X`` or the
+    networks.  With ``snapshot``, a ``container:<id>`` whose namespace was not read is
+    named too; without it, the id is cut to 12 digits as ``docker ps`` does."""
     if c.netns_shared_with == "host" or c.network_mode == "host":
         return "host"
     if c.netns_shared_with is not None:
         return f"container:{c.netns_shared_with}"
     if c.network_mode.startswith("container:"):
-        return f"container:{c.network_mode.split(':', 1)[1][:12]}"
+        ref = c.network_mode.split(":", 1)[1]
+        owner = snapshot.container(ref) if snapshot is not None else None
+        return f"container:{owner.name if owner is not None else ref[:12]}"
     if c.network_mode == "none":
         return "none"
     if c.networks:
