@@ -157,6 +157,12 @@ def test_html_draws_each_path(recorded) -> None:
     assert (
         "<span class='hop bridge'><b>cnetlab-br1</b><small>172.30.231.1</small></span>" in paths[0]
     )
+    host = html.split("id='c-cnetlab-host'>", 1)[1].split("</section>", 1)[0]
+    assert "<span class='hop host'><b>host network</b>" in host
+    none = html.split("id='c-cnetlab-none'>", 1)[1].split("</section>", 1)[0]
+    assert "<b>lo</b><small>loopback only</small>" in none
+    stopped = html.split("id='c-cnetlab-stopped'>", 1)[1].split("</section>", 1)[0]
+    assert "class='path'" not in stopped
     broken = render(_broken(recorded), "html")
     bridged = broken.split(f"id='c-{BRIDGED}'>", 1)[1].split("</section>", 1)[0]
     assert "<span class='hop missing bad'><b>no bridge</b>" in bridged

@@ -52,7 +52,7 @@ white-space:nowrap}
 .card.fail{border-color:var(--bad)}.card.warn{border-color:var(--warn)}
 table{border-collapse:collapse;width:100%;font-size:.87rem;margin:.5rem 0}
 th,td{border-bottom:1px solid var(--line);padding:.35rem .6rem;text-align:left;vertical-align:top}
-th{background:var(--head);font-weight:600}tbody tr:hover td{background:var(--card)}
+th{background:var(--head);font-weight:600}td:first-child{white-space:nowrap}tbody tr:hover td{background:var(--card)}
 code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em}
 .box{border:1px solid var(--line);border-radius:8px;padding:.75rem 1rem;margin:.75rem 0;
 background:var(--card)}

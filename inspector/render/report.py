@@ -277,6 +277,9 @@ def path_hops(s: Snapshot, iface: Interface) -> tuple[Hop, ...]:
     return (head,)
 
 
+_HOST_STACK = Hop("host network", "the host's own interfaces and routes", "host")
+
+
 def _owner(s: Snapshot, c: Container) -> Container:
     shared = c.netns_shared_with
     owner = s.container(shared) if shared and shared != "host" else None
@@ -312,6 +315,11 @@ def container_sections(s: Snapshot, found: dict[str, Verdict]) -> list[Container
         ]
         owner = _owner(s, c)
         running = c.running and owner.running
+        diagrams = tuple(path_hops(s, i) for i in owner.interfaces if not is_loopback(i))
+        if running and owner.netns_shared_with == "host":
+            diagrams = ((Hop(c.name, "host network mode", "container"), _HOST_STACK),)
+        elif running and owner.network_mode == "none":
+            diagrams = ((Hop("lo", "loopback only", "container"),),)
         sections.append(
             ContainerSection(
                 name=c.name,
@@ -319,9 +327,7 @@ def container_sections(s: Snapshot, found: dict[str, Verdict]) -> list[Container
                 network=network_label(c, s),
                 summary=container_summary(s, c),
                 paths=tuple(container_paths(s, owner)) if running else (),
-                diagrams=tuple(path_hops(s, i) for i in owner.interfaces if not is_loopback(i))
-                if running
-                else (),
+                diagrams=diagrams if running else (),
                 facts=tuple(facts),
                 verdict=found.get(c.name, Verdict("skip", "-", ())),
             )
