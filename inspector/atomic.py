@@ -14,20 +14,13 @@ import contextlib
 import os
 import socket
 import stat
-import sys
 import tempfile
 from pathlib import Path
 
-STDOUT = "-"
-
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` (``-``: stdout); raises OSError, with nothing left behind
-    in place of a regular file.  Returns ``path``."""
-    if str(path) == STDOUT:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return Path(STDOUT)
+    """Write ``text`` to ``path``; raises OSError, with nothing left behind in place of a
+    regular file.  Returns ``path``."""
     data = text.encode("utf-8")
     target = Path(os.path.realpath(path))  # through every symlink, even a dangling one
     try:

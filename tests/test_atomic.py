@@ -138,8 +138,3 @@ def test_directory_is_refused(tmp_path) -> None:
     with pytest.raises(IsADirectoryError):
         write_text_atomic(tmp_path, TEXT)
     assert _only(tmp_path) == []
-
-
-def test_dash_is_stdout(capsys) -> None:
-    write_text_atomic("-", TEXT)
-    assert capsys.readouterr().out == TEXT

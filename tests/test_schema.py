@@ -46,3 +46,12 @@ def test_the_schema_refuses_what_the_model_cannot_hold(recorded) -> None:
     data = json.loads(dumps(recorded))
     data["containers"][0]["pid"] = "1234"
     assert not Draft202012Validator(SCHEMA).is_valid(data)
+
+
+def test_the_live_lab_snapshot_satisfies_it(lab) -> None:
+    """What ``cnet snapshot`` writes for the real lab (every network mode)."""
+    from inspector.collect import collect_snapshot
+
+    data = json.loads(dumps(collect_snapshot()))
+    assert {c["name"] for c in data["containers"]} >= {lab.bridge, lab.multi, lab.shared}
+    Draft202012Validator(SCHEMA).validate(data)

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         snapshot = collect_snapshot()
         print_warnings(snapshot)
     text = render(snapshot, args.format)
-    if args.output:
+    if args.output and args.output != "-":
         from inspector.atomic import write_text_atomic
 
         try:
