@@ -151,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if (args.load or args.demo) and args.command in LIVE_ONLY:
             raise CliError(LIVE_ONLY[args.command], EXIT_USAGE)
+        if args.load == "-" and args.command is None:
+            raise CliError("the TUI reads its keys from stdin: give --load a file", EXIT_USAGE)
         module = importlib.import_module(f"inspector.commands.{args.command or 'tui'}")
         code: int = module.run(args)
         return code

@@ -281,6 +281,8 @@ def _build(tp: Any, value: Any) -> Any:
                 if f.name in value
             }
         )
+    if tp is int and isinstance(value, float):  # JSON Schema counts 2.0 as an integer
+        return int(value)
     return value
 
 

@@ -215,3 +215,9 @@ def test_output_onto_a_device_node_keeps_the_node(tmp_path) -> None:
 def test_output_dash_is_stdout() -> None:
     proc = cnet("snapshot", "--from", str(RECORDED), "-o", "-", "-f", "markdown")
     assert proc.returncode == 0 and proc.stdout.startswith("# cnet report:")
+
+
+def test_the_tui_refuses_to_load_stdin() -> None:
+    with RECORDED.open() as stdin:
+        line = assert_one_line_error(cnet("--load", "-", stdin=stdin), 2)
+    assert "give --load a file" in line

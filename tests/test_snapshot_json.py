@@ -240,3 +240,13 @@ def test_the_json_schema_is_the_model() -> None:
         assert set(node["required"]) == required | (
             {"schema_version"} if name == "Snapshot" else set()
         ), name
+
+
+def test_a_whole_float_is_read_as_the_integer_it_is() -> None:
+    data = json.loads(dumps(load_snapshot(RECORDED)))
+    data["host"]["interfaces"][0]["ifindex"] = 1.0
+    iface = from_dict(data).host.interfaces[0]
+    assert iface.ifindex == 1 and type(iface.ifindex) is int
+    data["host"]["interfaces"][0]["ifindex"] = 1.5
+    with pytest.raises(SnapshotFormatError, match=r"interfaces\[0\].ifindex: expected an integer"):
+        from_dict(data)
