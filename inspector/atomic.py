@@ -4,14 +4,16 @@ A regular file (or a new path) is replaced atomically: a temporary file beside i
 rename, so a reader (or a crash) never sees half a report and a failed write leaves
 nothing behind; the file keeps its mode (and, for root, its owner).  Anything else is
 not a file to replace: a character device (``/dev/null``, a terminal), a FIFO or a
-socket is written into, as a shell redirect would, and a symlink is followed, so its
-target is replaced and the link stays.  A block device or a directory is refused.
+socket is written into, as a shell redirect would; ``/dev/stdout`` and the like are
+written to the descriptor they name; a symlink is followed, so its target is replaced
+and the link stays.  A block device or a directory is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import stat
 import tempfile
@@ -22,6 +24,10 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path``; raises OSError, with nothing left behind in place of a
     regular file.  Returns ``path``."""
     data = text.encode("utf-8")
+    fd = _own_descriptor(str(path))
+    if fd is not None:
+        _write_fd(fd, data)
+        return Path(path)
     target = Path(os.path.realpath(path))  # through every symlink, even a dangling one
     try:
         st = os.lstat(target)
@@ -66,11 +72,33 @@ def _replace(target: Path, data: bytes, old: os.stat_result | None) -> None:
         raise
 
 
+_OWN_FD = re.compile(r"/dev/(stdout|stderr)|/dev/fd/(\d+)|/proc/self/fd/(\d+)")
+
+
+def _own_descriptor(path: str) -> int | None:
+    """The descriptor a path like ``/dev/stdout`` names: written to as it is (its mode and
+    offset, ``>>`` included), never reopened or renamed over."""
+    m = _OWN_FD.fullmatch(path)
+    if m is None:
+        return None
+    if m.group(1):
+        return 1 if m.group(1) == "stdout" else 2
+    return int(m.group(2) or m.group(3))
+
+
+def _write_fd(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def _write_into(target: Path, data: bytes) -> None:
     """A device or FIFO: open it for writing (a FIFO waits for its reader) and write."""
     fd = os.open(target, os.O_WRONLY | os.O_NOCTTY)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+    try:
+        _write_fd(fd, data)
+    finally:
+        os.close(fd)
 
 
 def _send_to(target: Path, data: bytes) -> None:

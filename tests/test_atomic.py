@@ -138,3 +138,19 @@ def test_directory_is_refused(tmp_path) -> None:
     with pytest.raises(IsADirectoryError):
         write_text_atomic(tmp_path, TEXT)
     assert _only(tmp_path) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file away needs root")
+def test_root_keeps_the_owner_of_a_file_it_replaces(tmp_path) -> None:
+    target = tmp_path / "theirs.json"
+    target.write_text("old")
+    os.chown(target, 65534, 65534)
+    write_text_atomic(target, TEXT)
+    st = target.stat()
+    assert (st.st_uid, st.st_gid) == (65534, 65534)
+    assert target.read_text() == TEXT
+
+
+def test_dev_stdout_writes_the_descriptor(capfd) -> None:
+    write_text_atomic("/dev/stdout", TEXT)
+    assert capfd.readouterr().out == TEXT

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
 from inspector import __version__
-from tests.cli import assert_one_line_error, cnet
+from tests.cli import ROOT, assert_one_line_error, cnet
 from tests.conftest import RECORDED
 
 
@@ -189,10 +191,6 @@ def test_endless_stdin_is_refused_with_bounded_memory() -> None:
         "print(proc.stderr.strip())\n"
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
-    import subprocess
-    import sys
-
-    from tests.cli import ROOT
 
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
@@ -221,3 +219,32 @@ def test_the_tui_refuses_to_load_stdin() -> None:
     with RECORDED.open() as stdin:
         line = assert_one_line_error(cnet("--load", "-", stdin=stdin), 2)
     assert "give --load a file" in line
+
+
+def test_output_to_dev_stdout_is_the_descriptor_itself(tmp_path) -> None:
+    """``-o /dev/stdout >> log``: appended to the log, which is neither replaced nor cut."""
+    log = tmp_path / "log"
+    log.write_text("earlier line\n")
+    dev_stdout = "/dev/stdout"
+    with log.open("a") as out:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "inspector",
+                "snapshot",
+                "--from",
+                str(RECORDED),
+                "-o",
+                dev_stdout,
+            ],
+            stdout=out,
+            cwd=ROOT,
+            timeout=60,
+        )
+    assert proc.returncode == 0
+    head, _, rest = log.read_text().partition("\n")
+    assert head == "earlier line"
+    assert json.loads(rest)["hostname"] == "vm"
+    piped = cnet("snapshot", "--from", str(RECORDED), "-o", "/dev/stdout", "-f", "markdown")
+    assert piped.returncode == 0 and piped.stdout.startswith("# cnet report:")
