@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from inspector.model import Container, Interface, Route, RulesetText, Snapshot
+from inspector.words import natural_key
 
 Kind = Literal["added", "removed", "changed"]
 
@@ -127,8 +128,8 @@ def diff(old: Snapshot, new: Snapshot) -> Diff:
 
 
 def _merged(old: Mapping[str, object], new: Mapping[str, object]) -> list[str]:
-    """Keys of both, old order first, then what only ``new`` has (stable, readable)."""
-    return [*old, *(k for k in new if k not in old)]
+    """Keys of either, in natural order (``hx-2`` before ``hx-10``)."""
+    return sorted({*old, *new}, key=natural_key)
 
 
 # -- containers -----------------------------------------------------------------------

@@ -85,6 +85,13 @@ def test_containers_added_removed_and_restarted(recorded) -> None:
     assert {BRIDGED, gone, "cnetlab-new"} <= result.containers
 
 
+def test_changes_are_listed_in_natural_order(recorded) -> None:
+    template = recorded.container("cnetlab-none")
+    extra = tuple(replace(template, name=n, id=n * 8) for n in ("hx-10", "hx-2", "hx-1"))
+    result = diff(recorded, replace(recorded, containers=(*recorded.containers, *extra)))
+    assert [c.subject for c in result.changes if c.kind == "added"][:3] == ["hx-1", "hx-2", "hx-10"]
+
+
 def test_a_stopped_container_is_a_state_change(recorded) -> None:
     new = _with_container(recorded, MULTI, state="exited", pid=None, interfaces=(), routes=())
     result = diff(recorded, new)
