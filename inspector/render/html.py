@@ -49,10 +49,12 @@ padding:.6rem 1rem;min-width:8.5rem}
 white-space:nowrap}
 .pass{color:var(--ok);background:var(--okbg)}.warn{color:var(--warn);background:var(--warnbg)}
 .fail{color:var(--bad);background:var(--badbg)}.skip,.stopped{color:var(--skip);background:var(--skipbg)}
-.card.fail{border-color:var(--bad)}.card.warn{border-color:var(--warn)}
+.card-fail{border-color:var(--bad)}.card-warn{border-color:var(--warn)}
+.card-pass{border-color:var(--ok)}
 table{border-collapse:collapse;width:100%;font-size:.87rem;margin:.5rem 0}
 th,td{border-bottom:1px solid var(--line);padding:.35rem .6rem;text-align:left;vertical-align:top}
 th{background:var(--head);font-weight:600}td:first-child{white-space:nowrap}tbody tr:hover td{background:var(--card)}
+a{color:var(--accent)}
 code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em}
 .box{border:1px solid var(--line);border-radius:8px;padding:.75rem 1rem;margin:.75rem 0;
 background:var(--card)}
@@ -169,10 +171,13 @@ def render_html(s: Snapshot) -> str:
         f"<div class='card'><b>{len(s.bridges)}</b><span>bridges</span></div>",
         f"<div class='card'><b>{len(s.host.interfaces)}</b><span>host interfaces</span></div>",
     ]
-    cards += [
-        f"<div class='card {status_of.get(word, '')}'><b>{n}</b><span>doctor: {_e(word)}</span></div>"
-        for word, n in tally
-    ]
+    if tally:
+        worst = status_of.get(tally[0][0], "")
+        chips = " ".join(
+            f"<span class='chip {status_of.get(word, 'skip')}'>{n} {_e(word)}</span>"
+            for word, n in tally
+        )
+        cards.append(f"<div class='card card-{worst}'><b>Doctor</b><span>{chips}</span></div>")
     parts = [
         "<!DOCTYPE html>",
         "<html lang='en'><head><meta charset='utf-8'>",
