@@ -126,8 +126,8 @@ def build_parser() -> Parser:
     source.add_argument(
         "--load",
         metavar="FILE",
-        help="work on a saved JSON snapshot (- for stdin) instead of the live host: the TUI, "
-        "snapshot, doctor and diff use it; ping and rules refuse it",
+        help="work on a saved JSON snapshot instead of the live host: the TUI, snapshot, "
+        "doctor and diff use it (all but the TUI also read - as stdin); ping and rules refuse it",
     )
     source.add_argument(
         "--demo", action="store_true", help="the same on the demo snapshot shipped with cnet"

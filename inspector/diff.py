@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from inspector.model import Container, Interface, Route, RulesetText, Snapshot
-from inspector.words import natural_key
+from inspector.words import natural_key, ports_label
 
 Kind = Literal["added", "removed", "changed"]
 
@@ -166,6 +166,12 @@ def _container_changes(a: Container | None, b: Container | None) -> Iterator[Cha
             yield Change("containers", "changed", name, f"left network {net}")
         elif x is not None and y is not None and x.ip != y.ip:
             yield Change("containers", "changed", name, f"ip on {net} {x.ip} -> {y.ip}")
+    old_ports = ports_label(replace(a, ports=tuple(p for p in a.ports if p not in b.ports)))
+    new_ports = ports_label(replace(b, ports=tuple(p for p in b.ports if p not in a.ports)))
+    if new_ports:
+        yield Change("containers", "changed", name, f"published {new_ports}")
+    if old_ports:
+        yield Change("containers", "changed", name, f"no longer published {old_ports}")
 
 
 # -- interfaces, addresses, routes ----------------------------------------------------

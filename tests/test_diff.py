@@ -11,6 +11,7 @@ from inspector.diff import Change, diff
 from inspector.model import (
     Interface,
     NetworkAttachment,
+    PublishedPort,
     Route,
     RulesetText,
     Snapshot,
@@ -196,6 +197,17 @@ def test_networks_joined_and_left(recorded) -> None:
     details = {ch.detail for ch in diff(recorded, new).changes}
     assert f"left network {c.networks[1].name}" in details
     assert "joined network cnetlab-net3 (172.30.9.2)" in details
+
+
+def test_published_ports(recorded) -> None:
+    c = recorded.container(BRIDGED)
+    extra = PublishedPort(53, "udp", "0.0.0.0", 5353)
+    new = _with_container(recorded, BRIDGED, ports=(extra,))
+    details = [ch.detail for ch in diff(recorded, new).changes]
+    assert details == [
+        "published 5353->53/udp",
+        f"no longer published 127.0.0.1:{c.ports[0].host_port}->80/tcp",
+    ]
 
 
 def test_rules_line_by_line_without_counters(recorded) -> None:
