@@ -21,7 +21,14 @@ from inspector import __version__
 if TYPE_CHECKING:
     from inspector.model import Snapshot
 
-SUBCOMMANDS = ("snapshot", "ping", "rules", "doctor")
+SUBCOMMANDS = ("snapshot", "ping", "rules", "doctor", "diff")
+
+LIVE_ONLY = {
+    "ping": "ping sends packets from the live host's namespaces: it cannot use a saved snapshot",
+    "rules": "rules reads the live host's firewall: reading the rules saved in a snapshot"
+    " is not supported yet",
+}
+"""Subcommands that refuse the global ``--load``/``--demo`` rather than ignore it."""
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -75,6 +82,40 @@ def print_warnings(snapshot: Snapshot) -> None:
         print(f"cnet: warning: {w}", file=sys.stderr)
 
 
+def saved_snapshot(args: argparse.Namespace, from_file: str | None = None) -> Snapshot | None:
+    """The snapshot a subcommand was pointed at: its own ``--from FILE``, or the global
+    ``--load FILE`` / ``--demo``; None means the live host.  A bad file is a CliError
+    (exit 2); so is naming a snapshot twice."""
+    if from_file is not None and (args.load or args.demo):
+        given = "--demo" if args.demo else f"--load {args.load}"
+        raise CliError(f"{given} and {from_file}: name one snapshot", EXIT_USAGE)
+    if from_file is not None or args.load:
+        return load_saved(from_file if from_file is not None else args.load)
+    if args.demo:
+        return load_demo_snapshot()
+    return None
+
+
+def load_saved(path: str) -> Snapshot:
+    """A saved snapshot, or a CliError (exit 2) that says in one line why not."""
+    from inspector.snapshot_json import SnapshotFormatError, load_snapshot
+
+    try:
+        return load_snapshot(path)
+    except SnapshotFormatError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+
+
+def load_demo_snapshot() -> Snapshot:
+    """The small snapshot shipped in the package (made from the real lab)."""
+    from importlib.resources import as_file, files
+
+    from inspector.snapshot_json import load_snapshot
+
+    with as_file(files("inspector.tui").joinpath("demo-snapshot.json")) as path:
+        return load_snapshot(path)
+
+
 def build_parser() -> Parser:
     parser = Parser(
         prog="cnet",
@@ -83,10 +124,13 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"cnet {__version__}")
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
-        "--load", metavar="FILE", help="browse a saved JSON snapshot (no Docker, no root)"
+        "--load",
+        metavar="FILE",
+        help="work on a saved JSON snapshot instead of the live host: the TUI, snapshot, "
+        "doctor and diff use it (all but the TUI also read - as stdin); ping and rules refuse it",
     )
     source.add_argument(
-        "--demo", action="store_true", help="browse the demo snapshot shipped with cnet"
+        "--demo", action="store_true", help="the same on the demo snapshot shipped with cnet"
     )
     parser.add_argument(
         "--interval",
@@ -106,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if (args.load or args.demo) and args.command in LIVE_ONLY:
+            raise CliError(LIVE_ONLY[args.command], EXIT_USAGE)
+        if args.load == "-" and args.command is None:
+            raise CliError("the TUI reads its keys from stdin: give --load a file", EXIT_USAGE)
         module = importlib.import_module(f"inspector.commands.{args.command or 'tui'}")
         code: int = module.run(args)
         return code

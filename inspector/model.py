@@ -155,6 +155,15 @@ class HostNetwork:
 
 
 @dataclass(frozen=True)
+class RulesetText:
+    """A host ruleset as its tool printed it, kept verbatim so that it can be diffed and
+    re-read later (the parser lives in ``inspector.rules``)."""
+
+    source: str  # "iptables-save", "ip6tables-save" or "nft -j"
+    text: str
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything cnet knows about one host at one moment."""
 
@@ -165,6 +174,7 @@ class Snapshot:
     containers: tuple[Container, ...] = ()
     warnings: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
+    rulesets: tuple[RulesetText, ...] = ()
 
     def container(self, name_or_id: str) -> Container | None:
         """Find a container by exact name, full id or unique id prefix (like the docker CLI)."""

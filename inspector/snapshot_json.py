@@ -1,15 +1,19 @@
-"""The JSON form of a snapshot (schema 1, documented in docs/snapshot-format.md).
+"""The JSON form of a snapshot (schema 1: docs/snapshot-format.md, docs/snapshot.schema.json).
 
-Encoding walks the frozen dataclasses; decoding walks their type hints, so a file that
-does not match the model is refused with the path of the first bad field instead of
-failing later in a renderer or the UI.
+Encoding walks the frozen dataclasses.  Reading is bounded (a size limit, chunked reads),
+then the JSON Schema is checked with ``jsonschema``, so a file that does not match is
+refused with the path of the first bad field instead of failing later in a renderer or
+the UI; only then are the dataclasses built, walking their type hints.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
+import stat
+import sys
 import types
 import typing
 from typing import Any
@@ -24,6 +28,7 @@ TOP_LEVEL_ORDER = (
     "host",
     "bridges",
     "containers",
+    "rulesets",
 )
 
 
@@ -98,7 +103,7 @@ def _encode(value: Any) -> Any:
 
 
 def from_dict(data: Any) -> Snapshot:
-    """Validate and build a snapshot; raises SnapshotFormatError."""
+    """Validate against the JSON Schema and build a snapshot; raises SnapshotFormatError."""
     if not isinstance(data, dict):
         raise SnapshotFormatError("not a cnet snapshot: the top level is not a JSON object")
     version = data.get("schema_version")
@@ -108,34 +113,144 @@ def from_dict(data: Any) -> Snapshot:
         raise SnapshotFormatError(
             f"unsupported schema_version {version!r} (this cnet reads version {SCHEMA_VERSION})"
         )
-    result = _decode(Snapshot, data, "snapshot")
+    problem = schema_problem(data)
+    if problem is not None:
+        raise SnapshotFormatError(problem)
+    result = _build(Snapshot, data)
     assert isinstance(result, Snapshot)
     return result
 
 
-def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
-    """Read a saved snapshot file; every problem is a one-line SnapshotFormatError."""
-    from pathlib import Path  # only for reading: pathlib costs ~5 ms to import
+MAX_BYTES = 64 * 1024 * 1024
+"""The largest snapshot cnet reads: a host with thousands of containers writes a few MiB."""
 
-    p = Path(path)
+_CHUNK = 1024 * 1024
+
+
+def load_snapshot(path: str | os.PathLike[str], max_bytes: int = MAX_BYTES) -> Snapshot:
+    """Read a saved snapshot: a regular file, a FIFO, or stdin for ``-``.
+
+    At most ``max_bytes`` (+1, to know it was more) are ever read, so ``/dev/zero`` or an
+    endless pipe is refused with bounded memory; every problem is a one-line
+    SnapshotFormatError.
+    """
+    name = str(path)
+    raw = read_source(name, max_bytes)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SnapshotFormatError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise SnapshotFormatError(f"{p}: is a directory") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SnapshotFormatError(
-            f"{p}: cannot read: {getattr(exc, 'strerror', None) or exc}"
-        ) from None
-    try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SnapshotFormatError(f"{name}: not valid JSON (not UTF-8 text)") from None
     except json.JSONDecodeError as exc:
-        raise SnapshotFormatError(f"{p}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        raise SnapshotFormatError(
+            f"{name}: not valid JSON (line {exc.lineno}: {exc.msg})"
+        ) from None
     try:
         return from_dict(data)
     except SnapshotFormatError as exc:
-        raise SnapshotFormatError(f"{p}: {exc}") from None
+        raise SnapshotFormatError(f"{name}: {exc}") from None
+
+
+def read_source(name: str, max_bytes: int = MAX_BYTES) -> bytes:
+    """The bytes of a regular file, a FIFO or stdin (``-``), refused past ``max_bytes``.
+
+    Anything else (a device, a socket, a directory) is refused before it is opened:
+    opening some devices has effects of its own.
+    """
+    if name == "-":
+        return read_limited(sys.stdin.buffer.fileno(), max_bytes, "stdin")
+    try:
+        st = os.stat(name)
+    except FileNotFoundError:
+        raise SnapshotFormatError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise SnapshotFormatError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise SnapshotFormatError(f"{name}: is a directory")
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
+        raise SnapshotFormatError(f"{name}: not a regular file or a FIFO (use - to read stdin)")
+    if st.st_size > max_bytes:
+        raise SnapshotFormatError(_too_big(name, max_bytes))
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOCTTY)
+    except OSError as exc:
+        raise SnapshotFormatError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return read_limited(fd, max_bytes, name)
+    finally:
+        os.close(fd)
+
+
+def read_limited(fd: int, max_bytes: int, name: str) -> bytes:
+    """Read ``fd`` to its end in chunks, never more than ``max_bytes + 1`` bytes in all."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        try:
+            chunk = os.read(fd, min(_CHUNK, max_bytes + 1 - total))
+        except OSError as exc:
+            raise SnapshotFormatError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > max_bytes:
+            raise SnapshotFormatError(_too_big(name, max_bytes))
+        chunks.append(chunk)
+
+
+def _too_big(name: str, max_bytes: int) -> str:
+    size = f"{max_bytes // (1024 * 1024)} MiB" if max_bytes >= 1024 * 1024 else f"{max_bytes} bytes"
+    return f"{name}: larger than {size}, the most cnet reads as a snapshot: not read"
+
+
+SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "snapshot.schema.json")
+"""The JSON Schema of the format (docs/snapshot.schema.json; this path links to it)."""
+
+
+@functools.cache
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    with open(SCHEMA_PATH, encoding="utf-8") as fh:
+        schema = json.load(fh)
+    return Draft202012Validator(schema)
+
+
+def schema_problem(data: Any) -> str | None:
+    """The first way ``data`` breaks the JSON Schema, in one line with the field's path."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_validator().iter_errors(data))
+    if error is None:
+        return None
+    where = "snapshot" + "".join(
+        f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path
+    )
+    return f"{where}: {_describe(error)}"
+
+
+_TYPE_WORDS = {
+    "string": "a string",
+    "integer": "an integer",
+    "boolean": "true or false",
+    "object": "an object",
+    "array": "a list",
+    "null": "null",
+}
+
+
+def _describe(error: Any) -> str:
+    """jsonschema's message in the words cnet always used (``expected a string, got 5``)."""
+    kind, expected, instance = error.validator, error.validator_value, error.instance
+    if kind == "type":
+        options = [expected] if isinstance(expected, str) else list(expected)
+        words = " or ".join(_TYPE_WORDS.get(o, o) for o in options)
+        return f"expected {words}, got {_kind(instance)}"
+    if kind == "required":
+        missing = next(k for k in expected if k not in instance)
+        return f"missing field {missing!r}"
+    if kind == "enum":
+        return f"expected one of {', '.join(map(repr, expected))}, got {instance!r}"
+    return " ".join(str(error.message).split())
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
@@ -147,43 +262,28 @@ def _hints(cls: type) -> dict[str, Any]:
     return _HINTS[cls]
 
 
-def _decode(tp: Any, value: Any, where: str) -> Any:
+def _build(tp: Any, value: Any) -> Any:
+    """Data the schema accepted, as the model's types (no checks left to make)."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(tp)
-        if value is None and type(None) in options:
+        if value is None:
             return None
-        inner = [o for o in options if o is not type(None)]
-        return _decode(inner[0], value, where)
+        return _build(next(o for o in typing.get_args(tp) if o is not type(None)), value)
     if origin is tuple:
-        if not isinstance(value, list):
-            raise SnapshotFormatError(f"{where}: expected a list, got {_kind(value)}")
         item = typing.get_args(tp)[0]
-        return tuple(_decode(item, v, f"{where}[{i}]") for i, v in enumerate(value))
+        return tuple(_build(item, v) for v in value)
     if dataclasses.is_dataclass(tp):
-        assert isinstance(tp, type)
-        if not isinstance(value, dict):
-            raise SnapshotFormatError(f"{where}: expected an object, got {_kind(value)}")
-        kwargs = {}
-        for f in dataclasses.fields(tp):
-            if f.name in value:
-                kwargs[f.name] = _decode(_hints(tp)[f.name], value[f.name], f"{where}.{f.name}")
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise SnapshotFormatError(f"{where}: missing field {f.name!r}")
-        return tp(**kwargs)
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise SnapshotFormatError(f"{where}: expected true or false, got {_kind(value)}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SnapshotFormatError(f"{where}: expected an integer, got {_kind(value)}")
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise SnapshotFormatError(f"{where}: expected a string, got {_kind(value)}")
-        return value
-    raise TypeError(f"no decoder for {tp!r}")  # pragma: no cover - a model change without a decoder
+        hints = _hints(tp)  # type: ignore[arg-type]
+        return tp(  # type: ignore[operator]
+            **{
+                f.name: _build(hints[f.name], value[f.name])
+                for f in dataclasses.fields(tp)
+                if f.name in value
+            }
+        )
+    if tp is int and isinstance(value, float):  # JSON Schema counts 2.0 as an integer
+        return int(value)
+    return value
 
 
 def _kind(value: Any) -> str:
@@ -192,5 +292,7 @@ def _kind(value: Any) -> str:
         list: "a list",
         str: "a string",
         bool: "a boolean",
+        int: "an integer",
+        float: "a number",
         type(None): "null",
     }.get(type(value), type(value).__name__)

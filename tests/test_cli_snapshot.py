@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+import subprocess
+import sys
 
 import pytest
 
 from inspector import __version__
-from tests.cli import assert_one_line_error, cnet
+from tests.cli import ROOT, assert_one_line_error, cnet
 from tests.conftest import RECORDED
 
 
@@ -36,7 +40,8 @@ def test_from_saved_json_rerenders_without_docker(tmp_path) -> None:
 def test_from_saved_json_to_stdout_is_the_same_json() -> None:
     proc = cnet("snapshot", "--from", str(RECORDED))
     assert proc.returncode == 0
-    assert json.loads(proc.stdout) == json.loads(RECORDED.read_text())
+    # The recorded file predates ``rulesets``: read as none, written as an empty list.
+    assert json.loads(proc.stdout) == {**json.loads(RECORDED.read_text()), "rulesets": []}
 
 
 def test_unknown_format_is_usage_error() -> None:
@@ -85,3 +90,161 @@ def test_from_missing_file() -> None:
 def test_unknown_subcommand_and_option() -> None:
     assert_one_line_error(cnet("frobnicate"), 2)
     assert_one_line_error(cnet("snapshot", "--bogus"), 2)
+
+
+# -- saved snapshots everywhere: --from, and the global --load / --demo ----------------
+
+NO_DOCKER = {"DOCKER_HOST": "unix:///nonexistent.sock"}
+DEMO = RECORDED.parent.parent.parent / "inspector" / "tui" / "demo-snapshot.json"
+
+
+def test_demo_snapshot_is_the_demo_not_the_live_host() -> None:
+    proc = cnet("--demo", "snapshot", env=NO_DOCKER)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # a live collect would warn that Docker is unreachable
+    assert json.loads(proc.stdout) == {**json.loads(DEMO.read_text()), "rulesets": []}
+
+
+def test_load_snapshot_renders_the_loaded_file() -> None:
+    proc = cnet("--load", str(RECORDED), "snapshot", "-f", "markdown", env=NO_DOCKER)
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout.startswith("# cnet report: vm")
+
+
+def test_from_stdin() -> None:
+    with RECORDED.open() as stdin:
+        proc = cnet("snapshot", "--from", "-", stdin=stdin)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["hostname"] == "vm"
+
+
+def test_a_snapshot_named_twice_is_refused() -> None:
+    line = assert_one_line_error(
+        cnet("--load", str(RECORDED), "snapshot", "--from", str(RECORDED)), 2
+    )
+    assert "name one snapshot" in line
+    assert "name one snapshot" in assert_one_line_error(
+        cnet("--demo", "doctor", "--from", str(RECORDED)), 2
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("ping", "cnetlab-bridge"), "ping sends packets from the live host"),
+        (("rules", "cnetlab-bridge"), "reading the rules saved in a snapshot is not supported"),
+    ],
+)
+@pytest.mark.parametrize("source", [("--demo",), ("--load", str(RECORDED))])
+def test_live_only_subcommands_refuse_a_saved_snapshot(
+    source: tuple[str, ...], args: tuple[str, ...], fragment: str
+) -> None:
+    assert fragment in assert_one_line_error(cnet(*source, *args, env=NO_DOCKER), 2)
+
+
+@pytest.mark.parametrize(
+    "source", [("doctor", "--from", str(RECORDED)), ("--load", str(RECORDED), "doctor")]
+)
+def test_doctor_on_a_saved_snapshot_says_it_sent_no_ping(source: tuple[str, ...]) -> None:
+    proc = cnet(*source, env=NO_DOCKER)
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("offline: a snapshot of vm taken at 2026-11-28T00:28:39Z; no ping")
+    assert "gateway       not pinged: cnet sends no traffic for a saved snapshot" in proc.stdout
+    assert "cnetlab-bridge: ok" in proc.stdout
+    assert proc.stderr == ""
+
+
+def test_doctor_from_json_marks_it_offline() -> None:
+    proc = cnet("doctor", "--from", str(RECORDED), "--json", "cnetlab-multi")
+    data = json.loads(proc.stdout)
+    assert data["offline"]["not_checked"] == ["gateway", "ip-forward", "forward-drop", "masquerade"]
+    assert [c["name"] for c in data["containers"]] == ["cnetlab-multi"]
+    gateway = next(c for c in data["containers"][0]["checks"] if c["id"] == "gateway")
+    assert gateway["status"] == "skip"
+
+
+def test_doctor_from_an_unknown_container() -> None:
+    assert "no such container" in assert_one_line_error(
+        cnet("doctor", "--from", str(RECORDED), "nope"), 2
+    )
+
+
+# -- reading is bounded, writing is safe ---------------------------------------------
+
+
+@pytest.mark.parametrize("command", [("snapshot", "--from"), ("--load",), ("diff",)])
+def test_a_device_is_refused(command: tuple[str, ...]) -> None:
+    line = assert_one_line_error(cnet(*command, "/dev/zero"), 2)
+    assert "/dev/zero: not a regular file or a FIFO" in line
+
+
+def test_endless_stdin_is_refused_with_bounded_memory() -> None:
+    """``--from - < /dev/zero``: refused after 64 MiB + 1 bytes; the process's peak memory
+    stays near the limit (it grew to gigabytes before)."""
+    code = (
+        "import resource, subprocess, sys\n"
+        "with open('/dev/zero', 'rb') as zero:\n"
+        "    proc = subprocess.run([sys.executable, '-m', 'inspector', 'snapshot', '--from', '-'],"
+        " stdin=zero, capture_output=True, text=True)\n"
+        "print(proc.returncode)\n"
+        "print(proc.stderr.strip())\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout.splitlines()
+    assert out[0] == "2"
+    assert out[1] == "cnet: stdin: larger than 64 MiB, the most cnet reads as a snapshot: not read"
+    assert int(out[2]) < 400 * 1024  # KiB: the 64 MiB limit plus the interpreter
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mknod of a character device needs root")
+def test_output_onto_a_device_node_keeps_the_node(tmp_path) -> None:
+    node = tmp_path / "null"
+    os.mknod(node, stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    proc = cnet("snapshot", "--from", str(RECORDED), "-o", str(node))
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_ISCHR(os.lstat(node).st_mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["null"]
+
+
+def test_output_dash_is_stdout() -> None:
+    proc = cnet("snapshot", "--from", str(RECORDED), "-o", "-", "-f", "markdown")
+    assert proc.returncode == 0 and proc.stdout.startswith("# cnet report:")
+
+
+def test_the_tui_refuses_to_load_stdin() -> None:
+    with RECORDED.open() as stdin:
+        line = assert_one_line_error(cnet("--load", "-", stdin=stdin), 2)
+    assert "give --load a file" in line
+
+
+def test_output_to_dev_stdout_is_the_descriptor_itself(tmp_path) -> None:
+    """``-o /dev/stdout >> log``: appended to the log, which is neither replaced nor cut."""
+    log = tmp_path / "log"
+    log.write_text("earlier line\n")
+    dev_stdout = "/dev/stdout"
+    with log.open("a") as out:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "inspector",
+                "snapshot",
+                "--from",
+                str(RECORDED),
+                "-o",
+                dev_stdout,
+            ],
+            stdout=out,
+            cwd=ROOT,
+            timeout=60,
+        )
+    assert proc.returncode == 0
+    head, _, rest = log.read_text().partition("\n")
+    assert head == "earlier line"
+    assert json.loads(rest)["hostname"] == "vm"
+    piped = cnet("snapshot", "--from", str(RECORDED), "-o", "/dev/stdout", "-f", "markdown")
+    assert piped.returncode == 0 and piped.stdout.startswith("# cnet report:")

@@ -14,13 +14,20 @@ def add_parser(subparsers: Any) -> None:
             "For each running container (all when none is named): interface, veth, bridge, "
             "default route, gateway ping, ip_forward, FORWARD/DOCKER-USER drops, MASQUERADE "
             "and MTU, each pass/warn/fail/skip with its evidence and a suggested fix (never "
-            "run). The only traffic sent is one ping per namespace to its own gateway. "
-            "Exit 0 when no check fails, 1 when one does."
+            "run). The only traffic sent is one ping per namespace to its own gateway; on a "
+            "saved snapshot (--from) none. Exit 0 when no check fails, 1 when one does."
         ),
     )
     p.add_argument("containers", metavar="CONTAINER", nargs="*", help="names or ids (default all)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("-v", "--verbose", action="store_true", help="evidence for passing checks too")
+    p.add_argument(
+        "--from",
+        dest="source",
+        metavar="SAVED.json",
+        help="check a saved snapshot (- for stdin; or the global --load/--demo): its links, "
+        "routes and MTUs only; nothing is pinged and the host's forwarding and rules are not read",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,21 +35,49 @@ def run(args: argparse.Namespace) -> int:
     import os
     import sys
 
-    from inspector.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, print_warnings
+    from inspector.cli import (
+        EXIT_FAILED,
+        EXIT_OK,
+        EXIT_USAGE,
+        CliError,
+        print_warnings,
+        saved_snapshot,
+    )
     from inspector.doctor import diagnose, format_reports, reports_to_dict
-    from inspector.live import collect_snapshot
+    from inspector.doctor.offline import NOT_CHECKED, offline_reports
 
-    snapshot = collect_snapshot()
+    snapshot = saved_snapshot(args, args.source)
+    offline = snapshot is not None
+    if snapshot is None:
+        from inspector.live import collect_snapshot
+
+        snapshot = collect_snapshot()
     unknown = [n for n in args.containers if snapshot.container(n) is None]
     if unknown:
         print_warnings(snapshot)  # e.g. Docker unreachable: say why the name is unknown
         raise CliError(f"no such container: {unknown[0]!r}", EXIT_USAGE)
     if not args.json:
         print_warnings(snapshot)
-    reports = diagnose(snapshot, args.containers)
-    if args.json:
-        sys.stdout.write(json.dumps(reports_to_dict(reports), indent=2) + "\n")
+    if offline:
+        reports = offline_reports(snapshot, args.containers)
     else:
+        reports = diagnose(snapshot, args.containers)
+    if args.json:
+        data = reports_to_dict(reports)
+        if offline:
+            data["offline"] = {
+                "taken_at": snapshot.taken_at,
+                "hostname": snapshot.hostname,
+                "not_checked": list(NOT_CHECKED),
+            }
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        if offline:
+            sys.stdout.write(
+                f"offline: a snapshot of {snapshot.hostname} taken at {snapshot.taken_at}; "
+                "no ping was sent, and the host's ip_forward and firewall rules were not "
+                f"read, so {', '.join(NOT_CHECKED)} skip\n\n"
+            )
         colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         sys.stdout.write(format_reports(reports, colour=colour, verbose=args.verbose))
     sys.stdout.flush()

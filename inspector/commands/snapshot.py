@@ -13,36 +13,41 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "snapshot",
         help="export the host's container networking as JSON, Markdown or HTML",
-        description="Collect the live host (or re-render a saved snapshot) and export it.",
+        description=(
+            "Collect the live host (or re-render a saved snapshot: --from, or the global "
+            "--load/--demo) and export it."
+        ),
     )
     p.add_argument(
         "--format", "-f", choices=FORMATS, default="json", help="output format (default json)"
     )
     p.add_argument(
-        "-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout"
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write here instead of stdout (-): a file is replaced atomically and keeps its "
+        "mode; a device, FIFO or socket is written into; a symlink is followed",
     )
     p.add_argument(
-        "--from", dest="source", metavar="SAVED.json", help="re-render a saved JSON snapshot"
+        "--from",
+        dest="source",
+        metavar="SAVED.json",
+        help="re-render a saved JSON snapshot (- for stdin)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.cli import EXIT_USAGE, CliError, print_warnings
+    from inspector.cli import CliError, print_warnings, saved_snapshot
     from inspector.render import render
-    from inspector.snapshot_json import SnapshotFormatError, load_snapshot
 
-    if args.source:
-        try:
-            snapshot = load_snapshot(args.source)
-        except SnapshotFormatError as exc:
-            raise CliError(str(exc), EXIT_USAGE) from None
-    else:
+    snapshot = saved_snapshot(args, args.source)
+    if snapshot is None:
         from inspector.live import collect_snapshot
 
         snapshot = collect_snapshot()
         print_warnings(snapshot)
     text = render(snapshot, args.format)
-    if args.output:
+    if args.output and args.output != "-":
         from inspector.atomic import write_text_atomic
 
         try:

@@ -1,17 +1,32 @@
-"""A snapshot as a Markdown report a person reads (GitHub-flavoured tables)."""
+"""A snapshot as a Markdown report a person reads (GitHub-flavoured tables).
+
+Summary and the doctor's verdicts first, then each container, then the host's tables.
+"""
 
 from __future__ import annotations
 
+import re
+
 from inspector.model import Snapshot
-from inspector.render.report import Table, container_sections, summary_lines, tables
+from inspector.render.report import (
+    DOCTOR_NOTE,
+    Table,
+    Verdict,
+    container_sections,
+    container_table,
+    summary_lines,
+    tables,
+    verdict_tally,
+    verdicts,
+)
 
 
 def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ") or " "
 
 
-def _table(t: Table) -> list[str]:
-    lines = [f"## {t.title}", ""]
+def _table(t: Table, level: str = "##") -> list[str]:
+    lines = [f"{level} {t.title}", ""]
     if not t.rows:
         return [*lines, "_none_", ""]
     lines.append("| " + " | ".join(t.header) + " |")
@@ -20,20 +35,50 @@ def _table(t: Table) -> list[str]:
     return [*lines, ""]
 
 
+def _problems(v: Verdict) -> list[str]:
+    lines = []
+    for p in v.problems:
+        lines.append(f"- **{p.status}** `{p.check}`: {p.summary}")
+        lines += [f"  - {k}: `{val}`" for k, val in p.evidence]
+        if p.fix:
+            lines.append(f"  - fix (not run): `{p.fix}`")
+    return lines
+
+
 def render_markdown(s: Snapshot) -> str:
+    found = verdicts(s)
+    sections = container_sections(s, found)
     lines = [f"# cnet report: {s.hostname}", ""]
     lines += [f"- {line}" for line in summary_lines(s)]
-    lines.append("")
+    tally = ", ".join(f"{n} {word}" for word, n in verdict_tally(found))
+    lines += [f"- Doctor: {tally or 'no containers'}", ""]
     if s.warnings:
         lines += ["## Warnings", ""] + [f"- {w}" for w in s.warnings] + [""]
-    for t in tables(s):
-        lines += _table(t)
+    attention = [sec for sec in sections if sec.verdict.problems]
+    lines += ["## Needs attention", ""]
+    if not attention:
+        lines.append("No check failed or warned.")
+    lines += [
+        f"- **{sec.name}**: {sec.verdict.headline}: {sec.verdict.problems[0].summary}"
+        for sec in attention
+    ]
+    lines += ["", f"_{DOCTOR_NOTE}_", ""]
+    lines += _table(container_table(s, found))
     lines += ["## Container paths", ""]
-    for sec in container_sections(s):
-        lines += [f"### {sec.name}", "", sec.summary, ""]
+    for sec in sections:
+        lines += [f"### {sec.name} ({sec.verdict.headline})", "", sec.summary, ""]
         lines += [f"- `{p}`" for p in sec.paths]
         if sec.paths:
             lines.append("")
         lines += [f"- {k}: {v}" for k, v in sec.facts]
         lines.append("")
+        if sec.verdict.problems:
+            lines += [*_problems(sec.verdict), ""]
+    for t in tables(s):
+        lines += _table(t)
+    if s.rulesets:
+        lines += ["## Firewall rules recorded with the snapshot", ""]
+        for r in s.rulesets:
+            fence = "`" * max(3, 1 + max(map(len, re.findall("`+", r.text)), default=0))
+            lines += [f"### {r.source}", "", fence, r.text.rstrip("\n"), fence, ""]
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,14 +1,32 @@
-"""The report's content as plain tables, shared by the Markdown and HTML renderers.
+"""The report's content as plain data, shared by the Markdown and HTML renderers.
 
-Each renderer only decides how a table looks; what goes in it is decided once here.
+Each renderer only decides how it looks; what goes in is decided once here, in the
+TUI's words (``inspector.words``: ``bridge``, ``container:NAME``, every network), in
+natural order (``hx-2`` before ``hx-10``), with the doctor's verdict for each container.
+The doctor is the offline one: a report never sends traffic.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
+from inspector.doctor import ContainerReport, worst_status
+from inspector.doctor.offline import NOT_CHECKED, offline_reports
 from inspector.model import Container, Interface, Snapshot
-from inspector.paths import bare_address, container_paths, container_summary
+from inspector.paths import (
+    bare_address,
+    container_paths,
+    container_summary,
+    is_loopback,
+    primary_address,
+)
+from inspector.words import natural_key, network_label, ports_label
+
+Status = Literal["pass", "warn", "fail", "skip"]
+
+VERDICT_WORDS = {"fail": "fail", "warn": "warn", "pass": "ok", "skip": "nothing to check"}
+"""A container's worst status in ``cnet doctor``'s words."""
 
 
 @dataclass(frozen=True)
@@ -19,15 +37,58 @@ class Table:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """A failing or warning check, with what it looked at and the fix it suggests."""
+
+    check: str
+    status: Status
+    summary: str
+    evidence: tuple[tuple[str, str], ...]
+    fix: str | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The doctor's word on one container: ``status`` its worst check (``stopped`` when it
+    is not running), ``headline`` as ``cnet doctor`` says it."""
+
+    status: Status | Literal["stopped"]
+    headline: str
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One box of a path diagram: ``eth0`` / ``172.17.0.2``; ``bad`` draws it as broken."""
+
+    label: str
+    detail: str
+    role: Literal["container", "veth", "bridge", "host", "device", "missing"]
+    bad: bool = False
+
+
+@dataclass(frozen=True)
 class ContainerSection:
     name: str
+    state: str
+    network: str
     summary: str
     paths: tuple[str, ...]
+    diagrams: tuple[tuple[Hop, ...], ...]
     facts: tuple[tuple[str, str], ...]
+    verdict: Verdict
 
 
 def _dash(value: object) -> str:
     return "-" if value is None or value == "" else str(value)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def by_name(containers: tuple[Container, ...]) -> list[Container]:
+    return sorted(containers, key=lambda c: natural_key(c.name))
 
 
 def summary_lines(s: Snapshot) -> list[str]:
@@ -42,22 +103,49 @@ def summary_lines(s: Snapshot) -> list[str]:
     ]
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+# -- the doctor's verdicts ------------------------------------------------------------
 
 
-def _ports(c: Container) -> str:
-    return ", ".join(
-        f"{p.host_ip or '*'}:{p.host_port}->{p.container_port}/{p.protocol}"
-        if p.host_port
-        else f"{p.container_port}/{p.protocol}"
-        for p in c.ports
+def verdicts(s: Snapshot) -> dict[str, Verdict]:
+    """Every container's verdict from the offline doctor (no ping, no host facts)."""
+    return {r.name: _verdict(r) for r in offline_reports(s)}
+
+
+def _verdict(r: ContainerReport) -> Verdict:
+    problems = tuple(
+        Problem(c.id, c.status, c.summary, c.evidence, c.fix)
+        for c in r.checks
+        if c.status in ("fail", "warn")
     )
+    if not r.running:
+        return Verdict("stopped", f"not running ({r.state})", problems)
+    status = worst_status(r)
+    first = r.first_failure
+    headline = f"FAIL at {first.id}" if first is not None else VERDICT_WORDS[status]
+    return Verdict(status, headline, problems)
+
+
+def verdict_tally(found: dict[str, Verdict]) -> list[tuple[str, int]]:
+    """``[("fail", 1), ("ok", 5), ...]``: how many containers got each verdict."""
+    order = ("fail", "warn", "pass", "skip", "stopped")
+    words = {**VERDICT_WORDS, "stopped": "not running"}
+    counts = {k: sum(1 for v in found.values() if v.status == k) for k in order}
+    return [(words[k], n) for k, n in counts.items() if n]
+
+
+DOCTOR_NOTE = (
+    "The doctor's verdicts are from its offline checks (links, routes, MTUs): a report sends "
+    f"no traffic and reads nothing more from the host, so {', '.join(NOT_CHECKED)} are not "
+    "checked here (run cnet doctor on the host for those)."
+)
+
+
+# -- tables ---------------------------------------------------------------------------
 
 
 def _label(i: Interface) -> str:
     if i.container:
-        return f"{i.container}:{i.container_interface}"
+        return f"{i.container} {i.container_interface or ''}".rstrip()
     if i.peer is not None:
         return f"peer {i.peer.name}"
     if i.parent is not None:
@@ -65,22 +153,35 @@ def _label(i: Interface) -> str:
     return ""
 
 
+def container_table(s: Snapshot, found: dict[str, Verdict]) -> Table:
+    """The TUI's containers pane, with the doctor's verdict in words."""
+    return Table(
+        "Containers",
+        ("Doctor", "Name", "State", "Network", "IPs", "Ports"),
+        tuple(
+            (
+                found[c.name].headline if c.name in found else "-",
+                c.name,
+                c.state,
+                network_label(c, s),
+                ", ".join(c.ips),
+                ports_label(c),
+            )
+            for c in by_name(s.containers)
+        ),
+    )
+
+
 def tables(s: Snapshot) -> list[Table]:
+    """The host's side: interfaces, bridges and their ports, routes."""
+    bridges = sorted(s.bridges, key=lambda b: natural_key(b.name))
     return [
         Table(
-            "Containers",
-            ("Name", "State", "Network mode", "IPs", "Ports"),
-            tuple(
-                (c.name, c.state, c.network_mode, ", ".join(c.ips), _ports(c)) for c in s.containers
-            ),
-        ),
-        Table(
             "Host interfaces",
-            ("Name", "Index", "Kind", "State", "MTU", "MAC", "Addresses", "Master", "Container"),
+            ("Name", "Kind", "State", "MTU", "MAC", "Addresses", "Bridge", "Container"),
             tuple(
                 (
                     i.name,
-                    str(i.ifindex),
                     _dash(i.kind),
                     i.state,
                     _dash(i.mtu),
@@ -89,24 +190,7 @@ def tables(s: Snapshot) -> list[Table]:
                     _dash(i.master),
                     _label(i),
                 )
-                for i in s.host.interfaces
-            ),
-        ),
-        Table(
-            "Host routes (main table)",
-            ("Destination", "Gateway", "Device", "Scope", "Protocol", "Metric"),
-            tuple(
-                (r.dst, r.gateway or "direct", _dash(r.dev), r.scope, r.protocol, _dash(r.metric))
-                for r in s.host.routes
-            ),
-        ),
-        Table(
-            "Bridge ports",
-            ("Bridge", "Port", "State", "Container", "Container interface"),
-            tuple(
-                (b.name, p.name, p.state, _dash(p.container), _dash(p.container_interface))
-                for b in s.bridges
-                for p in b.ports
+                for i in sorted(s.host.interfaces, key=lambda i: natural_key(i.name))
             ),
         ),
         Table(
@@ -120,20 +204,96 @@ def tables(s: Snapshot) -> list[Table]:
                     ", ".join(b.addresses),
                     str(len(b.ports)),
                 )
-                for b in s.bridges
+                for b in bridges
+            ),
+        ),
+        Table(
+            "Bridge ports",
+            ("Bridge", "Port", "State", "Container", "Container interface"),
+            tuple(
+                (b.name, p.name, p.state, _dash(p.container), _dash(p.container_interface))
+                for b in bridges
+                for p in sorted(b.ports, key=lambda p: natural_key(p.name))
+            ),
+        ),
+        Table(
+            "Host routes (main table)",
+            ("Destination", "Gateway", "Device", "Scope", "Protocol", "Metric"),
+            tuple(
+                (r.dst, r.gateway or "direct", _dash(r.dev), r.scope, r.protocol, _dash(r.metric))
+                for r in s.host.routes
             ),
         ),
     ]
 
 
-def container_sections(s: Snapshot) -> list[ContainerSection]:
+# -- each container -------------------------------------------------------------------
+
+_UP = ("up", "unknown")
+
+
+def path_hops(s: Snapshot, iface: Interface) -> tuple[Hop, ...]:
+    """The boxes of one interface's path out: interface, host veth, bridge (or what is
+    missing), as ``inspector.paths.interface_path`` says it in words."""
+    head = Hop(
+        iface.name,
+        primary_address(iface.addresses) or "no address",
+        "container",
+        bad=iface.state not in _UP or not iface.addresses,
+    )
+    if iface.peer is not None:
+        host = s.host_interface(iface.peer.name)
+        veth = Hop(
+            iface.peer.name,
+            f"veth {host.state}" if host is not None else "veth",
+            "veth",
+            bad=host is not None and host.state not in _UP,
+        )
+        if iface.peer.bridge is None:
+            return (head, veth, Hop("no bridge", "the veth is on no bridge", "missing", bad=True))
+        bridge = s.bridge(iface.peer.bridge)
+        if bridge is None:
+            return (head, veth, Hop(iface.peer.bridge, "bridge", "bridge"))
+        gateway = primary_address(bridge.addresses)
+        return (
+            head,
+            veth,
+            Hop(bridge.name, gateway or "no address", "bridge", bad=bridge.state not in _UP),
+            Hop("host", "routing, NAT", "host"),
+        )
+    if iface.parent is not None:
+        parent = s.host_interface(iface.parent.name)
+        return (
+            head,
+            Hop(
+                iface.parent.name,
+                f"{iface.kind or 'link'} parent",
+                "device",
+                bad=parent is not None and parent.state not in _UP,
+            ),
+        )
+    if iface.iflink is not None:
+        return (head, Hop("host end not found", "no matching veth", "missing", bad=True))
+    return (head,)
+
+
+_HOST_STACK = Hop("host network", "the host's own interfaces and routes", "host")
+
+
+def _owner(s: Snapshot, c: Container) -> Container:
+    shared = c.netns_shared_with
+    owner = s.container(shared) if shared and shared != "host" else None
+    return owner if owner is not None else c
+
+
+def container_sections(s: Snapshot, found: dict[str, Verdict]) -> list[ContainerSection]:
     sections = []
-    for c in s.containers:
+    for c in by_name(s.containers):
         facts = [
             ("id", c.id[:12]),
             ("image", c.image),
             ("state", c.state),
-            ("network mode", c.network_mode),
+            ("network mode", network_label(c, s)),
         ]
         facts += [
             (
@@ -143,20 +303,33 @@ def container_sections(s: Snapshot) -> list[ContainerSection]:
             for n in c.networks
         ]
         if c.ports:
-            facts.append(("ports", _ports(c)))
+            facts.append(("ports", ports_label(c)))
         facts += [
             (
                 f"route {r.dst}",
-                f"via {bare_address(r.gateway)}" if r.gateway else f"direct on {_dash(r.dev)}",
+                f"via {bare_address(r.gateway)} dev {_dash(r.dev)}"
+                if r.gateway
+                else f"direct on {_dash(r.dev)}",
             )
             for r in c.routes
         ]
+        owner = _owner(s, c)
+        running = c.running and owner.running
+        diagrams = tuple(path_hops(s, i) for i in owner.interfaces if not is_loopback(i))
+        if running and owner.netns_shared_with == "host":
+            diagrams = ((Hop(c.name, "host network mode", "container"), _HOST_STACK),)
+        elif running and owner.network_mode == "none":
+            diagrams = ((Hop("lo", "loopback only", "container"),),)
         sections.append(
             ContainerSection(
                 name=c.name,
+                state=c.state,
+                network=network_label(c, s),
                 summary=container_summary(s, c),
-                paths=tuple(container_paths(s, c)),
+                paths=tuple(container_paths(s, owner)) if running else (),
+                diagrams=diagrams if running else (),
                 facts=tuple(facts),
+                verdict=found.get(c.name, Verdict("skip", "-", ())),
             )
         )
     return sections

@@ -13,6 +13,7 @@ from typing import Literal
 
 from inspector.model import Bridge, BridgePort, Container, Interface, Route, Snapshot
 from inspector.paths import container_summary, interface_path, is_loopback, primary_address
+from inspector.words import network_label, ports_label
 
 Style = Literal["", "title", "heading", "muted", "path", "warning", "key", "bad", "good", "moved"]
 """Semantic styles; the widgets map them to theme colours (``bad``: a DROP, a failing
@@ -127,33 +128,6 @@ def fit_text(text: str, width: int, middle: bool) -> str:
     head = (width - 1) // 2
     tail = width - 1 - head
     return text[:head] + "…" + text[len(text) - tail :]
-
-
-def network_label(c: Container) -> str:
-    """The network mode in a few words: ``bridge``, ``host``, ``none``, ``container:X`` or the networks."""
-    if c.netns_shared_with == "host" or c.network_mode == "host":
-        return "host"
-    if c.netns_shared_with is not None:
-        return f"container:{c.netns_shared_with}"
-    if c.network_mode.startswith("container:"):
-        return f"container:{c.network_mode.split(':', 1)[1][:12]}"
-    if c.network_mode == "none":
-        return "none"
-    if c.networks:
-        return ",".join(n.name for n in c.networks)
-    return "bridge" if c.network_mode == "default" else c.network_mode
-
-
-def ports_label(c: Container) -> str:
-    parts = []
-    for p in c.ports:
-        target = f"{p.container_port}/{p.protocol}"
-        if p.host_port is None:
-            parts.append(target)
-        else:
-            host = f"{p.host_ip}:" if p.host_ip and p.host_ip not in ("0.0.0.0", "::") else ""
-            parts.append(f"{host}{p.host_port}->{target}")
-    return ", ".join(parts)
 
 
 def route_key(r: Route) -> str:

@@ -1,0 +1,129 @@
+"""``cnet diff OLD [NEW]``: what changed between two snapshots, or since OLD on the live host.
+
+Exit 0 when nothing changed, 1 when something did, 2 for a file that is not a snapshot
+(the diff tool convention, so a script can ask ``cnet diff saved.json || alert``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from inspector.diff import Diff
+    from inspector.model import Snapshot
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "diff",
+        help="what changed between two snapshots (or between a snapshot and the live host)",
+        description=(
+            "Compare OLD with NEW, or with the live host (or the global --load/--demo) when "
+            "NEW is not given: containers added, removed or restarted; interfaces and veths "
+            "that appeared, vanished or moved bridge; addresses; routes; bridge port states; "
+            "firewall rules added or removed (when both snapshots recorded them). "
+            "Exit 0 when equal, 1 when different, 2 for bad input."
+        ),
+    )
+    p.add_argument("old", metavar="OLD", help="a saved JSON snapshot (- for stdin)")
+    p.add_argument("new", metavar="NEW", nargs="?", help="a saved JSON snapshot (default: live)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args: argparse.Namespace) -> int:
+    from inspector.cli import (
+        EXIT_FAILED,
+        EXIT_OK,
+        EXIT_USAGE,
+        CliError,
+        load_saved,
+        print_warnings,
+        saved_snapshot,
+    )
+    from inspector.diff import diff
+
+    if args.old == "-" and "-" in (args.new, args.load):
+        raise CliError("OLD and NEW cannot both be stdin", EXIT_USAGE)
+    new = saved_snapshot(args, args.new)  # first: naming NEW twice is refused before any read
+    old = load_saved(args.old)
+    if new is None:
+        from inspector.live import collect_snapshot
+
+        new = collect_snapshot()
+        print_warnings(new)
+        new_label = "the live host"
+    else:
+        new_label = args.new or ("the demo snapshot" if args.demo else args.load)
+    result = diff(old, new)
+    if args.json:
+        data = diff_to_dict(result, (args.old, old), (new_label, new))
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        sys.stdout.write(format_diff(result, (args.old, old), (new_label, new)))
+    sys.stdout.flush()
+    return EXIT_OK if result.equal else EXIT_FAILED
+
+
+def _side(label: str, s: Snapshot) -> dict[str, str]:
+    return {"source": label, "hostname": s.hostname, "taken_at": s.taken_at}
+
+
+def diff_to_dict(
+    result: Diff, old: tuple[str, Snapshot], new: tuple[str, Snapshot]
+) -> dict[str, Any]:
+    """``{old, new, equal, changes: [{section, change, subject, detail}], containers,
+    interfaces, bridges, notes}``; the name lists are what changed, naturally sorted."""
+    from inspector.words import natural_key
+
+    return {
+        "old": _side(*old),
+        "new": _side(*new),
+        "equal": result.equal,
+        "changes": [
+            {"section": c.section, "change": c.kind, "subject": c.subject, "detail": c.detail}
+            for c in result.changes
+        ],
+        "containers": sorted(result.containers, key=natural_key),
+        "interfaces": sorted(result.interfaces, key=natural_key),
+        "bridges": sorted(result.bridges, key=natural_key),
+        "notes": list(result.notes),
+    }
+
+
+def format_diff(result: Diff, old: tuple[str, Snapshot], new: tuple[str, Snapshot]) -> str:
+    """A heading per section, one ``+``/``-``/``~`` line per change, then a count."""
+    from inspector.diff import SECTIONS, SIGNS
+
+    lines = [
+        f"old: {old[0]} ({old[1].hostname}, taken at {old[1].taken_at})",
+        f"new: {new[0]} ({new[1].hostname}, taken at {new[1].taken_at})",
+    ]
+    for section in SECTIONS:
+        found = [c for c in result.changes if c.section == section]
+        if section == "rules":
+            sources = list(dict.fromkeys(c.subject for c in found))
+            for source in sources:
+                lines += ["", f"rules ({source})"]
+                lines += [f"  {SIGNS[c.kind]} {c.detail}" for c in found if c.subject == source]
+            continue
+        if found:
+            lines += ["", section]
+            lines += [f"  {SIGNS[c.kind]} {c.subject}: {c.detail}" for c in found]
+    lines.append("")
+    if result.equal:
+        lines.append("no changes")
+    else:
+        n = len(result.changes)
+        lines.append(
+            f"{n} change{'s' if n != 1 else ''}: {_count(len(result.containers), 'container')}, "
+            f"{_count(len(result.interfaces), 'host interface')}"
+        )
+    lines += [f"note: {note}" for note in result.notes]
+    return "\n".join(lines) + "\n"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
