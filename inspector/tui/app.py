@@ -171,6 +171,9 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.app_.start()
 
+    def on_unmount(self) -> None:
+        self.app_.panes_gone = True
+
     def on_resize(self) -> None:
         # At 80 columns every key of ours fits only without the palette hint (still in ? help)
         # and with one space between the keys.
@@ -221,6 +224,8 @@ class CnetApp(App[int]):
         self.view: SnapshotView | None = SnapshotView(snapshot) if snapshot else None
         self.live_status: LiveStatus | None = None
         self._latest: Snapshot | None = None  # the feed's newest, set from its thread
+        self.panes_gone = False
+        """The main screen is being taken down (quitting): late results draw nothing."""
         self._selected: str | None = None  # container under the Containers cursor
         self._scope: str | None = None  # container the host panes are narrowed to
         self._pane: PaneId = "containers"  # the pane last focused
@@ -279,6 +284,8 @@ class CnetApp(App[int]):
             self._feed.stop()
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
+        if self.panes_gone:
+            return
         if self._latest is not None and message.snapshot is not self._latest:
             return  # a newer one is already queued: draw only that
         self.live_status = message.status
@@ -308,6 +315,8 @@ class CnetApp(App[int]):
         self.post_message(DoctorMarks(snapshot, reports, None))
 
     def on_doctor_marks(self, message: DoctorMarks) -> None:
+        if self.panes_gone:
+            return
         self._marks_running = False
         self._reports_for = message.snapshot
         self._reports = {r.name: r for r in message.reports}
@@ -356,6 +365,8 @@ class CnetApp(App[int]):
         self.post_message(DoctorReady(run, name, report, None))
 
     def on_doctor_ready(self, message: DoctorReady) -> None:
+        if self.panes_gone:
+            return
         if message.report is not None:
             gateway = message.report.check("gateway")
             if gateway is not None:
