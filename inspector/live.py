@@ -47,8 +47,9 @@ from inspector.model import Snapshot
 RECONCILE_S = 30.0
 MIN_GAP_S = 0.05
 CHUNK = 25
-"""Namespaces read between two publications during a full pass: the first rows show at
-once, the rest fill in."""
+PROGRESS_S = 0.5
+"""During the first full pass, what has been read is published every so often: the first
+rows show at once, the rest fill in, and the UI is not asked to redraw for every chunk."""
 BACKOFF_S = (0.5, 10.0)
 AF_BRIDGE = 7
 
@@ -84,7 +85,8 @@ Publish = Callable[[LiveUpdate], None]
 
 @dataclass(frozen=True)
 class _Full:
-    pass
+    asked: bool = False
+    """By the user (``refresh``): publish even when nothing changed, to say it was done."""
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,7 @@ class Live:
 
     def refresh(self) -> None:
         """Read everything again now."""
-        self._queue.put(_Full())
+        self._queue.put(_Full(asked=True))
 
     def stop(self) -> None:
         self._stopped.set()
@@ -271,14 +273,20 @@ class Live:
     # -- the runner -----------------------------------------------------------------------
 
     def _run(self) -> None:
-        ready = threading.Event()
-        self._spawn(lambda: self._kernel(ready), "cnet-kernel-events")
-        ready.wait(2.0)  # subscribed before the first dump: no change falls in between
         since = time.time()  # before the first list: no engine event falls in between
         self._spawn(lambda: self._engine_stream(since), "cnet-engine-events")
         reader = self._make_reader()
         try:
-            self._full(reader)
+            # List first: the engine's list is what an operator looks for, and it needs
+            # neither pyroute2 (a third of a second to import) nor any namespace.
+            self._reading = True
+            for event in reader.containers():
+                self._apply(event)
+            self._emit()
+            ready = threading.Event()
+            self._spawn(lambda: self._kernel(ready), "cnet-kernel-events")
+            ready.wait(2.0)  # subscribed before the first dump: no change falls in between
+            self._full(reader, first=True)
             self._loop(reader)
         finally:
             reader.close()
@@ -307,8 +315,9 @@ class Live:
             now = time.monotonic()
             if next_reconcile is not None and now >= next_reconcile:
                 items.append(_Full())
-            if any(isinstance(i, _Full) for i in items):
-                self._full(reader)
+            fulls = [i for i in items if isinstance(i, _Full)]
+            if fulls:
+                self._full(reader, asked=any(f.asked for f in fulls))
                 if next_reconcile is not None:
                     next_reconcile = time.monotonic() + self._reconcile
                 last_publish, dirty_since = time.monotonic(), None
@@ -379,26 +388,33 @@ class Live:
             if r is not None and r.interface.link_netnsid is not None
         }
 
-    def _full(self, reader: Reader) -> None:
-        """A full pass, published in steps: host and list first, then namespaces."""
-        self._reading = True
+    def _full(self, reader: Reader, first: bool = False, asked: bool = False) -> None:
+        """A full pass.  The first is published in steps (host and list, then namespaces
+        every ``PROGRESS_S``); a later one only if it found a change, or was ``asked`` for."""
+        before = self._state
+        self._reading = first or asked
         self.dumps += 1
         try:
             self._apply(reader.host())
-            for event in reader.containers():
-                self._apply(event)
-            self._emit()
+            if not first:
+                for event in reader.containers():
+                    self._apply(event)
+            if first:
+                self._emit()
+            last = time.monotonic()
             running = [
                 c for c in self._state.containers.values() if c.state in inventory.LIVE_STATES
             ]
             for start in range(0, len(running), CHUNK):
                 for event in reader.namespaces(running[start : start + CHUNK]):
                     self._apply(event)
-                if start + CHUNK < len(running):
+                if first and time.monotonic() - last >= PROGRESS_S:
                     self._emit()
+                    last = time.monotonic()
         finally:
             self._reading = False
-        self._emit()
+        if first or asked or before != self._state:
+            self._emit()
 
     def _emit(self) -> None:
         status = LiveStatus(

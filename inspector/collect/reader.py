@@ -35,7 +35,7 @@ class Reader:
     def __init__(self, docker_timeout: float = 5.0, inspect_timeout: float = 2.0) -> None:
         self._docker_timeout = docker_timeout
         self._inspect_timeout = inspect_timeout
-        self._host = Netlink()
+        self._netlink: Netlink | None = None  # made on first use: pyroute2 is slow to import
         self._engine: Engine | None = None
         self._cgroups = CgroupPids()
         self._host_identity = netns.netns_inode(netns.host_netns_fd())
@@ -46,8 +46,15 @@ class Reader:
         )
 
     def close(self) -> None:
-        self._host.close()
+        if self._netlink is not None:
+            self._netlink.close()
         self.drop_engine()
+
+    @property
+    def _host(self) -> Netlink:
+        if self._netlink is None:
+            self._netlink = Netlink()
+        return self._netlink
 
     def drop_engine(self) -> None:
         """Forget the engine's connection (it went away): the next read makes a new one."""

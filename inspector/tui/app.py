@@ -300,6 +300,8 @@ class CnetApp(App[int]):
         snapshot and one run at a time; a snapshot that arrives meanwhile is done next."""
         if self.view is None or self._marks_running or self._reports_for is self.view.snapshot:
             return
+        if self.live_status is not None and self.live_status.reading:
+            return  # the first read is still filling in: mark the complete picture
         self._marks_running = True
         self._doctor_marks(self.view.snapshot)
 
