@@ -39,13 +39,22 @@ def screen() -> str:
     return sh("tmux", "capture-pane", "-p", "-t", SESSION, check=False)
 
 
+def pane_dead() -> bool:
+    return sh("tmux", "display", "-p", "-t", SESSION, "#{pane_dead}", check=False).strip() == "1"
+
+
 def wait_screen(text: str, seconds: float, absent: bool = False) -> float:
     t0 = time.monotonic()
     while time.monotonic() - t0 < seconds:
-        if (text in screen()) != absent:
+        shown = screen()
+        if (text in shown) != absent:
             return time.monotonic()
+        if pane_dead():
+            raise SystemExit(f"cnet exited while waiting for {text!r}; its last screen:\n{shown}")
         time.sleep(0.02)
-    raise SystemExit(f"timed out waiting for {text!r} {'to go' if absent else 'on screen'}")
+    raise SystemExit(
+        f"timed out waiting for {text!r} {'to go' if absent else 'on screen'}; screen:\n{screen()}"
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -81,7 +90,9 @@ def main() -> int:
         time.sleep(args.settle)
         subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True, check=False)
         t0 = time.monotonic()
-        sh("tmux", "new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", f"exec {cnet}")
+        sh("tmux", "new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40")
+        sh("tmux", "set-option", "-t", SESSION, "remain-on-exit", "on")
+        sh("tmux", "respawn-pane", "-k", "-t", SESSION, f"exec {cnet}")
         pid = app_pid()
         first = wait_screen("cnetbench-", 30) - t0
         all_read = wait_screen("reading every namespace", 60, absent=True) - t0
