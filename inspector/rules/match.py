@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from inspector.model import Container, Snapshot
+from inspector.rules.design import engine_design
+from inspector.rules.explain import explain
 from inspector.rules.model import (
     BLOCKING_TARGETS,
     Chain,
@@ -70,8 +72,17 @@ class ItemSpec:
     notes: tuple[str, ...] = field(default=(), compare=False)
 
 
-def is_docker_chain(name: str) -> bool:
-    return name.startswith("DOCKER")
+# User chains an engine owns: a shown rule's jump into one is followed (its rules shown as
+# context).  In a native nft table every chain belongs to the table's owner.
+ENGINE_CHAIN_PREFIXES = ("DOCKER", "NETAVARK", "CNI-", "KUBE-")
+
+
+def is_engine_chain(name: str) -> bool:
+    return name.startswith(ENGINE_CHAIN_PREFIXES)
+
+
+def _followable(table: Table, name: str) -> bool:
+    return table.source == "nft" or is_engine_chain(name)
 
 
 # --- resolving an item ------------------------------------------------------------------
@@ -405,7 +416,7 @@ def nft_reasons(rule: Rule, spec: ItemSpec) -> list[str]:
 
 def _selective(rule: Rule) -> bool:
     """The rule has a positive address or interface condition (it is about something)."""
-    if rule.syntax != "iptables":
+    if not rule.understood:
         return True
     for name in ("-s", "-d", "-i", "-o"):
         o = rule.selector(name)
@@ -441,23 +452,26 @@ def _table_matches(table: Table, spec: ItemSpec) -> dict[tuple[str, int], RuleMa
         key = (chain.name, rule.position)
         if key in found:
             return False
-        if chain.name.startswith("DOCKER-ISOLATION") and rule.verdict in BLOCKING_TARGETS:
-            reason += "; Docker's network isolation: traffic between two Docker networks stops here"
+        why = engine_design(table, chain.name, rule)
         found[key] = RuleMatch(
-            table.label, chain.name, rule, reason, _blocking(rule, direct), direct
+            table.label,
+            chain.name,
+            rule,
+            reason,
+            not why and _blocking(rule, direct),
+            direct,
+            why,
+            explain(rule),
         )
         return True
 
     for chain in table.chains:
         for rule in chain.rules:
-            reasons = (
-                iptables_reasons(rule, spec)
-                if rule.syntax == "iptables"
-                else nft_reasons(rule, spec)
-            )
+            reasons = iptables_reasons(rule, spec) if rule.understood else nft_reasons(rule, spec)
+            reasons += [f"{why} (verdict map)" for why, _ in _vmap_hits(rule, spec)]
             if reasons:
                 add(chain, rule, "; ".join(dict.fromkeys(reasons)), True)
-    if not found or table.source == "nft":
+    if not found:
         return found
 
     expanded: set[str] = set()
@@ -465,19 +479,22 @@ def _table_matches(table: Table, spec: ItemSpec) -> dict[tuple[str, int], RuleMa
     while changed:
         changed = False
         shown = {chain for chain, _ in found}
-        # Docker chains a shown rule jumps to: their rules that name nothing else.
+        # Engine chains a shown rule jumps to: their rules that name nothing else.
         for m in list(found.values()):
-            dest = m.rule.target.name if m.rule.target else ""
-            if not is_docker_chain(dest) or dest in expanded or dest not in chains:
-                continue
-            expanded.add(dest)
-            changed = True
-            for rule in chains[dest].rules:
-                if not _names_addresses(rule):
-                    add(chains[dest], rule, f"path: in {dest}, reached from {m.chain}", False)
-            if not any(c == dest for c, _ in found):
-                # An empty Docker chain still shows, with its policy (none): make it visible.
-                found[(dest, 0)] = RuleMatch(table.label, dest, Rule(dest, 0, ""), "", False, False)
+            for dest in _destinations(m.rule, spec):
+                if not _followable(table, dest) or dest in expanded or dest not in chains:
+                    continue
+                expanded.add(dest)
+                changed = True
+                for rule in chains[dest].rules:
+                    # nft text (no JSON) cannot say what a rule names: only direct matches.
+                    if rule.understood and not _names_addresses(rule):
+                        add(chains[dest], rule, f"path: in {dest}, reached from {m.chain}", False)
+                if not any(c == dest for c, _ in found):
+                    # An empty chain still shows, with its policy (none): make it visible.
+                    found[(dest, 0)] = RuleMatch(
+                        table.label, dest, Rule(dest, 0, ""), "", False, False
+                    )
         # Rules without address or interface conditions that jump into a shown chain,
         # from a shown chain or a built-in one (how packets get there).
         for chain in table.chains:
@@ -485,11 +502,34 @@ def _table_matches(table: Table, spec: ItemSpec) -> dict[tuple[str, int], RuleMa
                 continue
             for rule in chain.rules:
                 dest = rule.target.name if rule.target else ""
-                if not is_docker_chain(dest) or _selective(rule):
+                if not _followable(table, dest) or _selective(rule) or dest not in chains:
                     continue
                 if dest in shown or chain.name in shown:
                     changed |= add(chain, rule, f"path: jumps to {dest}", False)
     return found
+
+
+def _vmap_hits(rule: Rule, spec: ItemSpec) -> list[tuple[str, str]]:
+    """A verdict map's elements keyed by one of the item's interfaces: (why, chain)."""
+    if not rule.jumps or rule.target is None:
+        return []
+    key = rule.target.option("key")
+    word = key.value if key else "key"
+    hits: list[tuple[str, str]] = []
+    for element, chain in rule.jumps:
+        for name, role in spec.interfaces:
+            if interface_matches(element, name) or fnmatchcase(name, element):
+                hits.append((f'{word} "{element}" -> {chain} ({role})', chain))
+                break
+    return hits
+
+
+def _destinations(rule: Rule, spec: ItemSpec) -> list[str]:
+    """Where a shown rule sends the item's packets: its jump, or its verdict map's
+    elements for the item's interfaces (not every bridge's)."""
+    if rule.jumps:
+        return [chain for _, chain in _vmap_hits(rule, spec)]
+    return [rule.target.name] if rule.target else []
 
 
 def rules_for(

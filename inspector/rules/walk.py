@@ -70,7 +70,7 @@ def first_accept(
     if current is None or chain in _seen:
         return None
     for rule in current.rules:
-        if rule.syntax != "iptables" or rule.target is None or excludes(rule, packet):
+        if not rule.understood or rule.target is None or excludes(rule, packet):
             continue
         if rule.target.name == "ACCEPT":
             return rule
