@@ -575,59 +575,131 @@ def report_for_spec(spec: ItemSpec, rulesets: Rulesets) -> RulesReport:
 # --- for the doctor ---------------------------------------------------------------------
 
 
-def _iptables_tables(rulesets: Rulesets, name: str, version: int) -> Iterable[Table]:
+def _family_tables(rulesets: Rulesets, name: str | None, version: int) -> Iterable[Table]:
+    """iptables tables called ``name`` of the address family, and the native nft tables
+    whose rules cnet understands (``inet`` serves both families)."""
     family = "ip" if version == 4 else "ip6"
-    return (
-        t for t in rulesets.tables if t.name == name and t.family == family and t.source != "nft"
-    )
+    for t in rulesets.tables:
+        if t.source != "nft":
+            if t.family == family and (name is None or t.name == name):
+                yield t
+        elif t.family in (family, "inet") and any(r.structured for c in t.chains for r in c.rules):
+            yield t
+
+
+def _forward_chains(table: Table) -> list[Chain]:
+    if table.source != "nft":
+        return [c for c in (table.chain("FORWARD"), table.chain("DOCKER-USER")) if c]
+    return [c for c in table.chains if c.hook and " hook forward " in f"{c.hook} "]
+
+
+def _never_new(rule: Rule) -> bool:
+    """Only packets of no valid new connection (``ct state invalid``, replies)."""
+    states = [*rule.options("--ctstate"), *rule.options("--state")]
+    return any(("NEW" in o.value.upper().split(",")) == o.negated for o in states)
 
 
 def blocking_rules_for_address(rulesets: Rulesets, ip: str) -> list[RuleMatch]:
-    """DROP/REJECT rules in filter ``FORWARD`` and ``DOCKER-USER`` that would hit ``ip``.
+    """DROP/REJECT rules in filter ``FORWARD`` and ``DOCKER-USER`` (and native nft forward
+    chains) that would hit ``ip``.
 
     A rule hits when its ``-s`` or ``-d`` contains the address, or when it has no address
-    or interface condition at all (it drops every forwarded packet it sees).
+    or interface condition at all (it drops every forwarded packet it sees).  The engine's
+    own DROPs (isolation, ICC off) and DROPs of invalid packets are not faults: left out.
     """
     addr = ipaddress.ip_address(ip)
     spec = ItemSpec(item=ip, kind="address", description=ip, addresses=(addr,))
     out: list[RuleMatch] = []
-    for table in _iptables_tables(rulesets, "filter", addr.version):
-        for chain_name in ("FORWARD", "DOCKER-USER"):
-            chain = table.chain(chain_name)
-            for rule in chain.rules if chain else ():
-                if rule.verdict not in BLOCKING_TARGETS:
+    for table in _family_tables(rulesets, "filter", addr.version):
+        for chain in _forward_chains(table):
+            for rule in chain.rules:
+                if rule.verdict not in BLOCKING_TARGETS or not rule.understood:
                     continue
-                reasons = [r for r in iptables_reasons(rule, spec)]
+                if _never_new(rule) or engine_design(table, chain.name, rule):
+                    continue
+                reasons = list(iptables_reasons(rule, spec))
+                text = explain(rule)
                 if reasons:
-                    out.append(RuleMatch(table.label, chain_name, rule, "; ".join(reasons), True))
+                    out.append(
+                        RuleMatch(
+                            table.label,
+                            chain.name,
+                            rule,
+                            "; ".join(reasons),
+                            True,
+                            explanation=text,
+                        )
+                    )
                 elif not _selective(rule):
                     out.append(
                         RuleMatch(
-                            table.label, chain_name, rule, "no address condition", True, False
+                            table.label,
+                            chain.name,
+                            rule,
+                            "no address condition",
+                            True,
+                            False,
+                            explanation=text,
                         )
                     )
     return out
 
 
+def _callers(table: Table, chain: str) -> list[Rule]:
+    return [
+        r
+        for c in table.chains
+        for r in c.rules
+        if (r.target is not None and r.target.name == chain) or any(j == chain for _, j in r.jumps)
+    ]
+
+
+def _masquerade_source(table: Table, rule: Rule, depth: int = 0) -> list[tuple[Rule, Rule]]:
+    """``(rule holding the -s, rule holding the -o)`` pairs along the jumps into ``rule``'s
+    chain: netavark puts ``-s SUBNET`` on the jump and the MASQUERADE in its own chain."""
+    if rule.selector("-s") is not None or depth >= 3:
+        return [(rule, rule)]
+    found: list[tuple[Rule, Rule]] = []
+    for caller in _callers(table, rule.chain):
+        for src, _ in _masquerade_source(table, caller, depth + 1):
+            found.append((src, rule if rule.selector("-o") is not None else src))
+    return found or [(rule, rule)]
+
+
 def masquerade_rules_for_subnet(rulesets: Rulesets, subnet: str, bridge: str) -> list[RuleMatch]:
-    """nat MASQUERADE rules whose ``-s`` is (or contains) ``subnet`` and that let packets
-    leave by other interfaces than ``bridge`` (``! -o bridge`` or no ``-o``)."""
+    """MASQUERADE rules for packets from ``subnet`` (its ``-s``, or the ``-s`` of the jump
+    into its chain, is or contains the subnet) that let packets leave by other interfaces
+    than ``bridge`` (``! -o bridge`` or no ``-o``).  iptables' nat tables and native nft
+    tables (Docker 29, netavark)."""
     net = ipaddress.ip_network(subnet, strict=False)
     out: list[RuleMatch] = []
-    for table in _iptables_tables(rulesets, "nat", net.version):
+    for table in _family_tables(rulesets, None, net.version):
+        if table.source != "nft" and table.name != "nat":
+            continue
         for chain in table.chains:
             for rule in chain.rules:
-                if rule.verdict != "MASQUERADE":
+                if rule.verdict != "MASQUERADE" or not rule.understood:
                     continue
-                src = rule.selector("-s")
-                rnet = _net(src.value) if src and not src.negated else None
-                if rnet is None or rnet.version != net.version or not net.subnet_of(rnet):  # type: ignore[arg-type]
-                    continue
-                out_if = rule.selector("-o")
-                if out_if is not None and not (out_if.negated and out_if.value == bridge):
-                    continue
-                but = f" leaving by any interface but {bridge}" if out_if else ""
-                out.append(RuleMatch(table.label, chain.name, rule, f"MASQUERADE of {rnet}{but}"))
+                for src_rule, out_rule in _masquerade_source(table, rule):
+                    src = src_rule.selector("-s")
+                    rnet = _net(src.value) if src and not src.negated else None
+                    if rnet is None or rnet.version != net.version or not net.subnet_of(rnet):  # type: ignore[arg-type]
+                        continue
+                    out_if = out_rule.selector("-o")
+                    if out_if is not None and not (out_if.negated and out_if.value == bridge):
+                        continue
+                    but = f" leaving by any interface but {bridge}" if out_if else ""
+                    via = "" if src_rule is rule else f" (reached by {src_rule.spec})"
+                    out.append(
+                        RuleMatch(
+                            table.label,
+                            chain.name,
+                            rule,
+                            f"MASQUERADE of {rnet}{but}{via}",
+                            explanation=explain(rule),
+                        )
+                    )
+                    break
     return out
 
 

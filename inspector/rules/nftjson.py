@@ -272,6 +272,9 @@ def _rule(r: dict[str, Any], position: int, maps: _MapIndex) -> Rule:
     if comment:
         texts.append(f'comment "{comment}"')
         modules.setdefault("comment", []).append(Option("--comment", (str(comment),)))
+    protocols = [m for m in modules if m in ("tcp", "udp", "sctp", "udplite")]
+    if protocols and not any(o.name == "-p" for o in modules[""]):
+        modules[""].append(Option("-p", (protocols[0],)))  # "tcp dport 80" implies TCP
     matches = tuple(Match(mod, tuple(opts)) for mod, opts in modules.items() if opts)
     return Rule(
         chain=str(r["chain"]),

@@ -71,7 +71,10 @@ def spec_from_ruleset(rulesets: Rulesets, item: str) -> ItemSpec:
         return ItemSpec(item=item, kind="subnet", description=f"subnet {net}", subnets=(net,))
     subnets = _subnets_masqueraded_for(rulesets, item)
     if not subnets and not _named_anywhere(rulesets, item):
-        raise UnknownItem(f"no rule of the saved ruleset names {item!r}")
+        raise UnknownItem(
+            f"no rule of the saved ruleset names {item!r}; name its subnet or an address "
+            "instead (netavark's iptables rules name subnets, not bridges)"
+        )
     shown = ", ".join(str(s) for s in subnets) or "subnet unknown"
     notes = () if subnets else (f"no MASQUERADE rule names {item}: its subnet is not known",)
     return ItemSpec(

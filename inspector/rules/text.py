@@ -53,7 +53,8 @@ def format_report(
         return lines
     for t in report.tables:
         lines.append("")
-        lines.append(f"{t.table} ({t.source})")
+        same = t.table.endswith(f"({t.source})")
+        lines.append(t.table if same else f"{t.table} ({t.source})")
         for c in t.chains:
             lines.append(_chain_line(c))
             pol = moved.get((t.table, c.name, 0))
