@@ -12,15 +12,27 @@ def add_parser(subparsers: Any) -> None:
         help="check each container's path to the network and name the step that breaks",
         description=(
             "For each running container (all when none is named): interface, veth, bridge, "
-            "default route, gateway ping, ip_forward, FORWARD/DOCKER-USER drops, MASQUERADE "
-            "and MTU, each pass/warn/fail/skip with its evidence and a suggested fix (never "
-            "run). The only traffic sent is one ping per namespace to its own gateway. "
-            "Exit 0 when no check fails, 1 when one does."
+            "default route, gateway ping, forwarding, FORWARD/DOCKER-USER and nft drops, "
+            "MASQUERADE, MTU up to the host's uplink, published ports (DNAT and a listener "
+            "inside) and DNS, with the IPv6 twins when it has IPv6; each pass/warn/fail/skip "
+            "with its evidence and a suggested fix (never run, and never one that deletes "
+            "the engine's own rules). Docker's isolation, ICC off and --internal are by "
+            "design, never failures. The only traffic sent is one ping per namespace to its "
+            "own gateway; no DNS query is sent. Failing containers come first and the last "
+            "line names them. Exit 0 when no check fails, 1 when one does."
         ),
     )
     p.add_argument("containers", metavar="CONTAINER", nargs="*", help="names or ids (default all)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("-v", "--verbose", action="store_true", help="evidence for passing checks too")
+    p.add_argument(
+        "--failed", action="store_true", help="show only the containers with a failing check"
+    )
+    p.add_argument(
+        "--no-ping",
+        action="store_true",
+        help="send no ping: the gateway checks skip, and verdicts say they were made without it",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     from inspector.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, print_warnings
     from inspector.collect import collect_snapshot
-    from inspector.doctor import diagnose, format_reports, reports_to_dict
+    from inspector.doctor import diagnose, failing, format_reports, reports_to_dict
 
     snapshot = collect_snapshot()
     unknown = [n for n in args.containers if snapshot.container(n) is None]
@@ -39,12 +51,16 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"no such container: {unknown[0]!r}", EXIT_USAGE)
     if not args.json:
         print_warnings(snapshot)
-    reports = diagnose(snapshot, args.containers)
-    if args.json:
+    reports = diagnose(snapshot, args.containers, ping=not args.no_ping)
+    failed = bool(failing(reports))
+    if args.failed:
+        reports = failing(reports)
+    if args.failed and not reports and not args.json:
+        sys.stdout.write("no container fails a check\n")
+    elif args.json:
         sys.stdout.write(json.dumps(reports_to_dict(reports), indent=2) + "\n")
     else:
         colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         sys.stdout.write(format_reports(reports, colour=colour, verbose=args.verbose))
     sys.stdout.flush()
-    failed = any(c.status == "fail" for r in reports for c in r.checks)
     return EXIT_FAILED if failed else EXIT_OK
