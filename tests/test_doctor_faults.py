@@ -334,3 +334,64 @@ def test_no_fix_ever_deletes_outside_docker_user(recorded: Snapshot) -> None:
         for check in run_checks(recorded, c.name, facts).checks:
             for part in (check.fix or "").split(" && "):
                 assert " -D " not in part or " -D DOCKER-USER" in part, part
+
+
+FIREWALL_NFT = """table inet cnrl_fw {
+  map from_bridge {
+    type ifname : verdict
+    elements = { "docker0" : jump from_docker0 }
+  }
+  chain forward_drop {
+    type filter hook forward priority 10; policy drop;
+    iifname vmap @from_bridge
+  }
+  chain from_docker0 {
+    oifname != "docker0" accept
+  }
+}
+"""
+
+
+def _nft_json(text: str) -> str:
+    """What nft prints for a ruleset, from a scratch namespace (skips without root/nft)."""
+    import os
+    import shutil
+    import subprocess
+    import uuid
+
+    if os.geteuid() != 0 or shutil.which("nft") is None:
+        pytest.skip("needs root and nft")
+    ns = f"cnrl-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        run = ["ip", "netns", "exec", ns, "nft"]
+        subprocess.run([*run, "-f", "-"], input=text, text=True, check=True)
+        return subprocess.run(
+            [*run, "-j", "list", "ruleset"], capture_output=True, text=True, check=True
+        ).stdout
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def test_an_nft_forward_policy_drop_is_walked_through_its_verdict_map(fit: Snapshot) -> None:
+    bridge = role(fit, "bridge")
+    fw = parse_saved("nft -j", _nft_json(FIREWALL_NFT))
+    rules = Rulesets(tables=docker_rules(fit).tables + fw.tables)
+    check = run_checks(fit, bridge.name, healthy_facts(fit, rulesets=rules)).check("forward-drop")
+    assert check is not None and check.status == "pass", check
+    key = "new connections from docker0 to eth0 [inet cnrl_fw (nft)]"
+    assert (key, 'may be accepted by oifname != "docker0" accept') in check.evidence
+    without = parse_saved(
+        "nft -j", _nft_json(FIREWALL_NFT.replace('"docker0" : jump', '"br-x" : jump'))
+    )
+    rules = Rulesets(tables=docker_rules(fit).tables + without.tables)
+    check = run_checks(fit, bridge.name, healthy_facts(fit, rulesets=rules)).check("forward-drop")
+    assert check is not None and check.status == "fail"
+    assert check.summary == (
+        "the policy of inet cnrl_fw (nft) forward_drop is DROP and no rule accepts new connections "
+        "from docker0"
+    )
+    assert (
+        check.fix
+        == 'nft insert rule inet cnrl_fw forward_drop iifname "docker0" oifname != "docker0" accept'
+    )

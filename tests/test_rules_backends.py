@@ -440,3 +440,39 @@ def test_real_nft_counters_move_with_real_packets(scratch_netns: str) -> None:
     assert rule.counters.bytes == 3 * (20 + 8 + 10)  # IPv4 + UDP headers + payload
     assert explain(rule) == "accepts UDP traffic to port 9 leaving by lo"
     json.loads(_in_ns(scratch_netns, "nft", "-j", "list", "ruleset"))  # still valid JSON
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def test_cli_rules_from_a_saved_ruleset(tmp_path: Path) -> None:
+    from tests.cli import assert_one_line_error, cnet
+
+    # No snapshot, no tool, no Docker: only the file is read.
+    env = {"DOCKER_HOST": "unix:///nonexistent/cnrl.sock", "PATH": "/nonexistent"}
+    proc = cnet("rules", "br-noicc", "--ruleset", str(DATA / "iptables-docker28.txt"), env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "rules for interface br-noicc (172.18.0.0/16; from the saved ruleset)"
+    assert any(ln.startswith("design ") and "-i br-noicc -o br-noicc -j DROP" in ln for ln in lines)
+    assert "= drops traffic to 172.18.0.2 that does not come from br-noicc" in proc.stdout
+    proc = cnet(
+        "rules", "172.17.0.2", "--ruleset", str(DATA / "nft-docker29.json"), "--json", env=env
+    )
+    data = json.loads(proc.stdout)
+    assert data["kind"] == "address" and data["by_design"] == 1  # its direct-access DROP
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello\n")
+    line = assert_one_line_error(cnet("rules", "x", "--ruleset", str(bad), env=env), 2)
+    assert line == (
+        f"cnet: {bad}: not a saved ruleset: expected `iptables-save` text or "
+        "`nft -j list ruleset` JSON"
+    )
+    line = assert_one_line_error(
+        cnet("rules", "x", "--ruleset", str(tmp_path / "none"), env=env), 2
+    )
+    assert line.startswith("cnet: cannot read ") and line.endswith("No such file or directory")
+    line = assert_one_line_error(
+        cnet("rules", "nope", "--ruleset", str(DATA / "nft-docker29.json"), env=env), 2
+    )
+    assert "no rule of the saved ruleset names 'nope'" in line

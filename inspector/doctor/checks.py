@@ -24,7 +24,7 @@ from inspector.doctor.model import (
     Status,
 )
 from inspector.model import Bridge, Container, Interface, NetworkAttachment, Route, Snapshot
-from inspector.rules import RuleMatch, RulesReport
+from inspector.rules import Chain, RuleMatch, Rulesets, RulesReport, Table
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -659,8 +659,9 @@ def _forward_drop(ctx: Context, check_id: str, version: int) -> Check:
         evidence.append(
             (f"{m.chain} rule {m.rule.position} (by design)", f"{m.rule.spec}: {m.design}")
         )
-    unaccepted = _unaccepted_bridges(ctx, evidence) if version == 4 else []
-    accept_fixes = [f"iptables -t filter -I FORWARD -i {b} ! -o {b} -j ACCEPT" for b in unaccepted]
+    blocked = _unaccepted_bridges(ctx, evidence) if version == 4 else []
+    unaccepted = list(dict.fromkeys(b for b, _, _ in blocked))
+    accept_fixes = [_accept_fix(b, table, chain) for b, table, chain in blocked]
     if not hits and not unaccepted:
         what = "FORWARD or DOCKER-USER" if version == 4 else "the IPv6 forward chains"
         summary = f"no DROP or REJECT in {what} hits it"
@@ -669,10 +670,14 @@ def _forward_drop(ctx: Context, check_id: str, version: int) -> Check:
         return _check(check_id, "pass", summary, evidence)
     if not hits:
         bridges = " and ".join(unaccepted)
+        where = "FORWARD's policy"
+        nft = [f"{t.label} {c.name}" for _, t, c in blocked if t.source == "nft"]
+        if nft:
+            where = f"the policy of {nft[0]}"
         return _check(
             check_id,
             "fail",
-            f"FORWARD's policy is DROP and no rule accepts new connections from {bridges}",
+            f"{where} is DROP and no rule accepts new connections from {bridges}",
             evidence,
             _join_fixes(accept_fixes),
         )
@@ -703,7 +708,25 @@ def check_forward_drop6(ctx: Context) -> Check:
     return _forward_drop(ctx, "forward-drop6", 6)
 
 
-def _unaccepted_bridges(ctx: Context, evidence: list[tuple[str, str]]) -> list[str]:
+ENGINE_TABLES = frozenset({"docker-bridges", "netavark"})
+
+
+def _accept_fix(bridge: str, table: Table, chain: Chain) -> str:
+    """Add (never edit) an ACCEPT ahead of the policy; an engine's own table is the
+    engine's to rebuild."""
+    if table.source != "nft":
+        return f"iptables -t filter -I {chain.name} -i {bridge} ! -o {bridge} -j ACCEPT"
+    if table.name in ENGINE_TABLES:
+        return "restart the engine (it rebuilds its own table)"
+    return (
+        f'nft insert rule {table.family} {table.name} {chain.name} iifname "{bridge}" '
+        f'oifname != "{bridge}" accept'
+    )
+
+
+def _unaccepted_bridges(
+    ctx: Context, evidence: list[tuple[str, str]]
+) -> list[tuple[str, Table, Chain]]:
     """Bridges whose new connections to the uplink no rule may accept under a FORWARD DROP
     policy.
 
@@ -718,12 +741,9 @@ def _unaccepted_bridges(ctx: Context, evidence: list[tuple[str, str]]) -> list[s
     uplink = _uplink(ctx.snapshot)
     if uplink is None:
         return []  # no way out of the host to accept (the route checks say so)
-    unaccepted: list[str] = []
-    for table in rulesets.tables:
-        if (table.family, table.name) != ("ip", "filter") or table.source == "nft":
-            continue
-        forward = table.chain("FORWARD")
-        if forward is None or forward.policy != "DROP":
+    unaccepted: list[tuple[str, Table, Chain]] = []
+    for table, forward in _forward_base_chains(rulesets):
+        if forward.policy != "DROP":
             continue
         for link in ctx.bridged:
             bridge = link.bridge or link.expected
@@ -731,14 +751,13 @@ def _unaccepted_bridges(ctx: Context, evidence: list[tuple[str, str]]) -> list[s
             if bridge is None or v4 is None or _internal(ctx, link):
                 continue
             packet = NewConnection(bridge.name, v4.ip, out_interface=uplink.name)
-            accept = first_accept(table, "FORWARD", packet)
+            accept = first_accept(table, forward.name, packet)
             key = f"new connections from {bridge.name} to {uplink.name} [{table.label}]"
             if accept is not None:
                 evidence.append((key, f"may be accepted by {accept.text}"))
             else:
                 evidence.append((key, "no rule accepts them; the policy drops them"))
-                if bridge.name not in unaccepted:
-                    unaccepted.append(bridge.name)
+                unaccepted.append((bridge.name, table, forward))
     return unaccepted
 
 
@@ -759,6 +778,25 @@ def _on_forward_path(m: RuleMatch, family: str) -> bool:
     if m.table.endswith("(nft)"):
         return not m.chain.startswith(("raw-", "nat-")) and "INPUT" not in m.chain
     return " filter" in m.table
+
+
+def _forward_base_chains(rulesets: Rulesets) -> list[tuple[Table, Chain]]:
+    """Each IPv4 table's forward chain: iptables' filter FORWARD, and the base chains of
+    native nft tables hooked on forward (Docker 29, firewalld, netavark...)."""
+    found: list[tuple[Table, Chain]] = []
+    for table in rulesets.tables:
+        if table.source != "nft":
+            forward = table.chain("FORWARD")
+            if (table.family, table.name) == ("ip", "filter") and forward is not None:
+                found.append((table, forward))
+            continue
+        if table.family not in ("ip", "inet"):
+            continue
+        for chain in table.chains:
+            understood = any(r.structured for r in chain.rules) or not chain.rules
+            if chain.hook and " hook forward " in f"{chain.hook} " and understood:
+                found.append((table, chain))
+    return found
 
 
 def _interface_drops(ctx: Context, family: str = "ip") -> list[RuleMatch]:
