@@ -476,3 +476,27 @@ def test_cli_rules_from_a_saved_ruleset(tmp_path: Path) -> None:
         cnet("rules", "nope", "--ruleset", str(DATA / "nft-docker29.json"), env=env), 2
     )
     assert "no rule of the saved ruleset names 'nope'" in line
+
+
+def test_kube_proxy_nft_and_firewalld_tables() -> None:
+    """``nft-kube-firewalld.nft``: kube-proxy's nft mode (concatenated verdict maps, numgen,
+    marks) and a firewalld-like forward chain with sets, loaded and dumped by nft 1.0.6."""
+    rs = parse_saved("nft -j", (DATA / "nft-kube-firewalld.json").read_text())
+    assert [t.label for t in rs.tables] == ["ip kube-proxy (nft)", "inet firewalld (nft)"]
+    services = rs.tables[0].chain("services")
+    assert services is not None
+    vmap = services.rules[0]
+    assert vmap.text == "ip daddr . meta l4proto . th dport vmap @service-ips"
+    assert ("10.96.0.1 . tcp . 443", "service-2QRHZV4L-default/kubernetes/tcp/https") in vmap.jumps
+    assert explain(vmap).startswith("sends traffic to the chain its ip daddr . meta l4proto")
+    mark = rs.tables[0].chain("mark-for-masquerade").rules[0]  # type: ignore[union-attr]
+    assert explain(mark) == "sets meta mark to meta mark | 16384 on traffic"
+    report = report_for_spec(spec_from_ruleset(rs, "192.168.0.2"), rs)
+    assert {m.chain for m in report.matches if m.direct} == {
+        "endpoint-ABC-default/kubernetes/tcp/https__192.168.0.2/6443"
+    }
+    # An nft set of interface names matches any of them.
+    fw = report_for_spec(spec_from_ruleset(rs, "docker0"), rs)
+    (accept,) = [m for m in fw.matches if m.table == "inet firewalld (nft)"]
+    assert accept.rule.text == 'iifname { "br-x", "docker0" } accept'
+    assert accept.explanation == "accepts traffic coming in by br-x or docker0"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from inspector.doctor.model import (
     CHECK_IDS,
@@ -72,6 +73,18 @@ class Context:
     @property
     def bridged(self) -> tuple[Link, ...]:
         return tuple(link for link in self.links if link.is_veth)
+
+    @cached_property
+    def rules_report(self) -> RulesReport | None:
+        """The rules that concern its namespace (read once: several checks ask)."""
+        from inspector.rules import UnknownItem, rules_for
+
+        if self.facts.rulesets is None:
+            return None
+        try:
+            return rules_for(self.snapshot, self.facts.rulesets, self.owner.name)
+        except (UnknownItem, ValueError):
+            return None
 
     @property
     def ipv6(self) -> bool:
@@ -762,14 +775,7 @@ def _unaccepted_bridges(
 
 
 def _own_report(ctx: Context) -> RulesReport | None:
-    from inspector.rules import UnknownItem, rules_for
-
-    rulesets = ctx.facts.rulesets
-    assert rulesets is not None
-    try:
-        return rules_for(ctx.snapshot, rulesets, ctx.owner.name)
-    except (UnknownItem, ValueError):
-        return None
+    return ctx.rules_report
 
 
 def _on_forward_path(m: RuleMatch, family: str) -> bool:

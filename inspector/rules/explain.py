@@ -16,6 +16,11 @@ def _addr(value: str) -> str:
     return value.removesuffix("/32").removesuffix("/128")
 
 
+def _any(o: Option) -> str:
+    """An option's values (an nft set has several): "a or b"."""
+    return " or ".join(_addr(v) for v in o.values) if len(o.values) > 1 else _addr(o.value)
+
+
 def _ports(values: tuple[str, ...]) -> str:
     text = ",".join(values).replace(":", "-")
     return f"port {text}" if "," not in text and "{" not in text else f"ports {text}"
@@ -53,7 +58,7 @@ def traffic(rule: Rule) -> str:
         o = rule.selector(name)
         port = ports[word]
         if o is not None:
-            text = f"{'not ' if o.negated else ''}{word} {_addr(o.value)}"
+            text = f"{'not ' if o.negated else ''}{word} {_any(o)}"
             if port:
                 neg = "not " if port[0].negated else ""
                 text += f" {neg}{_ports(port[0].values)}"
@@ -64,11 +69,11 @@ def traffic(rule: Rule) -> str:
     o = rule.selector("-i")
     if o is not None:
         parts.append(
-            f"that does not come from {o.value}" if o.negated else f"coming in by {o.value}"
+            f"that does not come from {_any(o)}" if o.negated else f"coming in by {_any(o)}"
         )
     o = rule.selector("-o")
     if o is not None:
-        parts.append(f"that does not leave by {o.value}" if o.negated else f"leaving by {o.value}")
+        parts.append(f"that does not leave by {_any(o)}" if o.negated else f"leaving by {_any(o)}")
     for o in (*rule.options("--ctstate"), *rule.options("--state")):
         parts.append(_states(o))
     for o in rule.options("--dst-type"):
@@ -102,9 +107,16 @@ def explain(rule: Rule) -> str:
     name = target.name
     if name == "VMAP":
         key = target.option("key")
-        direction = "outgoing" if key and "oif" in key.value else "incoming"
         jumps = ", ".join(f"{k} -> {c}" for k, c in rule.jumps) or "no element yet"
-        return f"sends {what} to the chain of its {direction} interface ({jumps})"
+        if key is not None and key.value in ("iifname", "oifname", "iif", "oif"):
+            direction = "outgoing" if "oif" in key.value else "incoming"
+            return f"sends {what} to the chain of its {direction} interface ({jumps})"
+        selector = key.value if key is not None else "key"
+        return f"sends {what} to the chain its {selector} selects ({jumps})"
+    if name == "SET":
+        change = target.option("set")
+        lhs, _, rhs = (change.value if change else "?").partition(" set ")
+        return f"sets {lhs} to {rhs} on {what}"
     if name == "DNAT":
         to = target.option("--to-destination")
         return f"forwards {what} to {to.value if to else 'another address'} (DNAT)"

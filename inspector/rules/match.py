@@ -340,8 +340,13 @@ def iptables_reasons(rule: Rule, spec: ItemSpec) -> list[str]:
     masquerade = bool(target and target.name == "MASQUERADE" and out and out.negated)
     for opt in ("-s", "-d"):
         o = rule.selector(opt)
-        net = _net(o.value) if o and not o.negated else None
-        r = _address_reason(opt, net, spec) if net is not None else None
+        values = o.values if o is not None and not o.negated else ()
+        r = None
+        for value in values:  # several only in an nft set: any of them
+            net = _net(value)
+            r = _address_reason(opt, net, spec) if net is not None else None
+            if r is not None:
+                break
         if r is None:
             continue
         if opt == "-s" and masquerade and out:
@@ -369,7 +374,9 @@ def iptables_reasons(rule: Rule, spec: ItemSpec) -> list[str]:
         *rule.options("--physdev-in"),
         *rule.options("--physdev-out"),
     ):
-        hit = _interface_role(o.value, spec)
+        hit = next(
+            (h for h in (_interface_role(v, spec) for v in (o.values or (o.value,))) if h), None
+        )
         if hit is None or (masquerade and o is out and reasons):
             continue
         name, role = hit

@@ -53,6 +53,8 @@ def _value(expr: Any) -> str:
             return "{ " + ", ".join(_element(e) for e in items) + " }"
         if "concat" in expr:
             return " . ".join(_value(e) for e in expr["concat"])
+        if "elem" in expr and isinstance(expr["elem"], dict):
+            return _value(expr["elem"].get("val"))
         return _expr(expr)
     return json.dumps(expr)
 
@@ -89,6 +91,13 @@ def _expr(expr: Any) -> str:
             return f"{_expr(a)} {op} {_value(b)}"
     if "socket" in expr:
         return f"socket {expr['socket'].get('key', '?')}"
+    if "concat" in expr:
+        return " . ".join(_expr(e) for e in expr["concat"])
+    if "numgen" in expr:
+        n = expr["numgen"]
+        return f"numgen {n.get('mode', '?')} mod {n.get('mod', '?')}"
+    if "jhash" in expr or "symhash" in expr:
+        return "jhash" if "jhash" in expr else "symhash"
     return json.dumps(expr, separators=(",", ":"))
 
 
@@ -128,12 +137,16 @@ def _statement_text(stmt: dict[str, Any]) -> str:
         ifname = isinstance(left, dict) and left.get("meta", {}).get("key") in _IFNAME_KEYS
         if isinstance(right, str) and ifname:
             rhs = f'"{right}"'
+        elif ifname and isinstance(right, dict) and "set" in right:
+            rhs = "{ " + ", ".join(f'"{v}"' for v in _strings(right)) + " }"
         binop = isinstance(left, dict) and any(k in left for k in ("&", "|", "^"))
         if op == "in" or (op == "==" and not binop):
             return f"{lhs} {rhs}"
         return f"{lhs} {op} {rhs}"
     if kind == "counter":
         return "counter" if isinstance(body, dict) or body is None else f"counter name {body}"
+    if kind == "reject" and isinstance(body, dict) and body.get("type"):
+        return f"reject with {body['type']} {_value(body.get('expr', ''))}".rstrip()
     if kind in _VERDICTS:
         return kind
     if kind in ("jump", "goto"):
@@ -250,6 +263,8 @@ def _rule(r: dict[str, Any], position: int, maps: _MapIndex) -> Rule:
             counters = Counters(int(body.get("packets", 0)), int(body.get("bytes", 0)))
         elif target is not None:
             continue  # a statement after the verdict (none in practice): kept as text only
+        elif kind == "mangle":
+            target = Target("SET", (Option("set", (texts[-1],)),))
         elif kind in _VERDICTS:
             target = Target(_VERDICTS[kind])
         elif kind in ("jump", "goto"):

@@ -47,7 +47,8 @@ def _named_anywhere(rulesets: Rulesets, name: str) -> bool:
                     continue
                 for opt in ("-i", "-o"):
                     o = rule.selector(opt)
-                    if o is not None and interface_matches(o.value, name):
+                    values = (o.values or (o.value,)) if o is not None else ()
+                    if any(interface_matches(v, name) for v in values):
                         return True
     return False
 
