@@ -922,16 +922,25 @@ def check_mtu(ctx: Context) -> Check:
     uplink = _uplink(ctx.snapshot)
     if uplink is not None:
         evidence.append((f"host uplink {uplink.name} mtu", str(uplink.mtu)))
-        for link in ctx.bridged:
-            i = link.iface
-            if i.mtu is None or uplink.mtu is None or i.mtu <= uplink.mtu or _internal(ctx, link):
-                continue
+        above = [
+            link
+            for link in ctx.bridged
+            if link.iface.mtu is not None
+            and uplink.mtu is not None
+            and link.iface.mtu > uplink.mtu
+            and not _internal(ctx, link)
+        ]
+        if above:
             checked = True
+            names = " and ".join(link.iface.name for link in above)
+            values = "/".join(sorted({str(link.iface.mtu) for link in above}))
+            verb = "has" if len(above) == 1 else "have"
             problems.append(
-                f"{i.name} has MTU {i.mtu}, above the host uplink {uplink.name}'s {uplink.mtu}: "
+                f"{names} {verb} MTU {values}, above the host uplink {uplink.name}'s {uplink.mtu}: "
                 f"packets over {uplink.mtu} bytes leaving the host are dropped unless path MTU "
                 "discovery works (ping works, large transfers such as HTTPS hang)"
             )
+        for link in above:
             network = link.attachment.name if link.attachment else None
             if network and network != "bridge":
                 fixes.append(

@@ -127,7 +127,8 @@ def check_to_dict(check: Check) -> dict[str, Any]:
 
 def reports_to_dict(reports: Sequence[ContainerReport]) -> dict[str, Any]:
     """``{"containers": [{"name", "checks": [{"id", "status", "summary", "evidence", "fix"}]}]}``
-    plus each container's ``state``, worst ``status`` and ``note``."""
+    plus each container's ``state``, worst ``status``, ``note`` and ``pinged`` (False: the
+    verdict was made without the gateway ping)."""
     return {
         "containers": [
             {
@@ -135,6 +136,7 @@ def reports_to_dict(reports: Sequence[ContainerReport]) -> dict[str, Any]:
                 "state": r.state,
                 "status": worst_status(r),
                 "note": r.note,
+                "pinged": r.pinged,
                 "checks": [check_to_dict(c) for c in r.checks],
             }
             for r in reports
