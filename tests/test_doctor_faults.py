@@ -105,7 +105,14 @@ def test_path_mtu_above_the_uplink_warns_naming_both(recorded: Snapshot, fit: Sn
     assert check.fix == 'set "mtu": 1400 in /etc/docker/daemon.json and restart Docker'
     multi = role(recorded, "multi")
     check = run_checks(recorded, multi.name, healthy_facts(recorded)).check("mtu")
-    assert check is not None and "com.docker.network.driver.mtu=1400" in (check.fix or "")
+    assert check is not None
+    assert check.summary.startswith(
+        "eth0 and eth1 have MTU 1500, above the host uplink eth0's 1400"
+    )
+    assert check.fix == " && ".join(
+        f"recreate network {n.name} with -o com.docker.network.driver.mtu=1400"
+        for n in multi.networks
+    )
     ok = run_checks(fit, bridge.name, healthy_facts(fit)).check("mtu")
     assert ok is not None and ok.status == "pass" and "within the uplink's 1500" in ok.summary
 
