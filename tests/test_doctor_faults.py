@@ -81,7 +81,7 @@ def test_a_drop_outside_docker_user_is_let_through_never_deleted(fit: Snapshot) 
     rules = docker_rules(fit, filter_extra=f"-A FORWARD -s {ip}/32 -j DROP")
     check = run_checks(fit, bridge.name, healthy_facts(fit, rulesets=rules)).check("forward-drop")
     assert check is not None and check.status == "fail"
-    assert check.fix == f"iptables -t filter -I DOCKER-USER -d {ip} -j ACCEPT"
+    assert check.fix == f"iptables -t filter -I DOCKER-USER -s {ip} -j ACCEPT"  # as the DROP
     assert " -D " not in (check.fix or "")
 
 

@@ -628,7 +628,9 @@ def _drop_fix(m: RuleMatch, address: str) -> str:
     if m.chain == "DOCKER-USER":
         spec = m.rule.text[3:] if m.rule.text.startswith("-A ") else m.rule.text
         return f"{_tool(m)} -t filter -D {spec}"
-    return f"{_tool(m)} -t filter -I DOCKER-USER -d {address} -j ACCEPT"
+    # The same direction as the DROP: its -d (traffic to it) or else its -s (its own).
+    direction = "-d" if m.reason.startswith("-d ") else "-s"
+    return f"{_tool(m)} -t filter -I DOCKER-USER {direction} {address} -j ACCEPT"
 
 
 def _forward_drop(ctx: Context, check_id: str, version: int) -> Check:
