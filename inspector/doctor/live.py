@@ -156,7 +156,7 @@ def read_listeners(proc_net: str) -> tuple[Listener, ...] | None:
     return tuple(found) if read_any else None
 
 
-def _namespace_rules(pid: int) -> tuple[Rulesets | None, str | None]:
+def read_namespace_rules(pid: int) -> tuple[Rulesets | None, str | None]:
     """The rules inside a namespace, read by the tools run under ``nsenter --net``."""
     import shutil
 
@@ -189,7 +189,7 @@ def read_dns(owner: Container) -> DnsFacts:
         return DnsFacts(problem=exc.strerror or str(exc))
     if EMBEDDED_DNS not in nameservers(text):
         return DnsFacts(resolv_conf=text)
-    rulesets, problem = _namespace_rules(owner.pid)
+    rulesets, problem = read_namespace_rules(owner.pid)
     return DnsFacts(resolv_conf=text, rulesets=rulesets, rules_problem=problem)
 
 
