@@ -500,3 +500,35 @@ def test_kube_proxy_nft_and_firewalld_tables() -> None:
     (accept,) = [m for m in fw.matches if m.table == "inet firewalld (nft)"]
     assert accept.rule.text == 'iifname { "br-x", "docker0" } accept'
     assert accept.explanation == "accepts traffic coming in by br-x or docker0"
+
+
+# --- the doctor's walk over the new layouts ----------------------------------------------
+
+
+def test_walk_finds_the_accept_in_docker28_and_docker29_layouts() -> None:
+    import ipaddress
+
+    from inspector.rules.walk import NewConnection, first_accept
+
+    filt = parse_saved("iptables-save", DOCKER28).table("ip filter")
+    assert filt is not None
+    out = NewConnection("br-noicc", ipaddress.ip_address("172.18.0.2"), "eth0")
+    found = first_accept(filt, "FORWARD", out)
+    assert (
+        found is not None and found.text == "-A DOCKER-FORWARD -i br-noicc ! -o br-noicc -j ACCEPT"
+    )
+    on0 = NewConnection("docker0", ipaddress.ip_address("172.17.0.2"), "eth0")
+    found = first_accept(filt, "FORWARD", on0)
+    assert found is not None and found.text == "-A DOCKER-FORWARD -i docker0 -j ACCEPT"
+    # Without Docker's per-bridge ACCEPT nothing takes it: the policy (DROP) does.
+    flushed = DOCKER28.replace("[0:0] -A DOCKER-FORWARD -i br-noicc ! -o br-noicc -j ACCEPT\n", "")
+    table = parse_saved("iptables-save", flushed).table("ip filter")
+    assert table is not None and first_accept(table, "FORWARD", out) is None
+
+    nft = parse_saved("nft -j", DOCKER29).table("ip docker-bridges (nft)")
+    assert nft is not None
+    found = first_accept(nft, "filter-FORWARD", on0)  # through iifname's verdict map
+    assert found is not None and found.chain == "filter-forward-out__docker0"
+    assert found.comment == "OUTGOING"
+    stranger = NewConnection("br-other", ipaddress.ip_address("172.19.0.2"), "eth0")
+    assert first_accept(nft, "filter-FORWARD", stranger) is None  # no element for it
