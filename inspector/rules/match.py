@@ -6,14 +6,17 @@ resolved to what rules can name (``ItemSpec``): addresses, subnets, interface na
 A rule concerns the item *directly* when it names one of them: ``-s``/``-d`` (CIDR
 containment both ways for subnets), ``-i``/``-o`` (and ``--physdev-in/out``, ``+``
 wildcards, and ``! -o NAME`` since Docker's MASQUERADE says "leaving by any interface
-but this bridge"), a DNAT/SNAT ``--to-destination``/``--to-source`` address.  For a
-container its veths and its bridges count as its interfaces.
+but this bridge"), a DNAT/SNAT ``--to-destination``/``--to-source`` address, or a
+verdict map's key.  For a container its veths and its bridges count as its interfaces.
+nft rules read from JSON carry the same names, so they match the same way.
 
-Context (``direct=False``): the rules of a Docker-owned chain (``DOCKER*``) that a shown
-rule jumps to, except those that name other addresses; and the rules without address or
-interface conditions that jump into a shown Docker chain (``FORWARD -j DOCKER-USER``,
-``PREROUTING -m addrtype --dst-type LOCAL -j DOCKER``).  Native nft tables only get
-direct matches.
+Context (``direct=False``): the rules of an engine's chain (``DOCKER*``, ``NETAVARK*``,
+``CNI-*``, ``KUBE-*``, or any chain of a native nft table) that a shown rule jumps to (for
+a verdict map, only the elements of the item's interfaces), except those that name other
+addresses; and the rules without address or interface conditions that jump into a shown
+engine chain (``FORWARD -j DOCKER-USER``, ``FORWARD -j NETAVARK_FORWARD``,
+``PREROUTING -m addrtype --dst-type LOCAL -j DOCKER``).  nft's text (no JSON) gets direct
+matches only.  The engine's own DROPs carry ``design`` and are never ``blocking``.
 """
 
 from __future__ import annotations
