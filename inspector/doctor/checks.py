@@ -1,9 +1,11 @@
 """The troubleshooting walk as pure functions over a snapshot and ``DoctorFacts``.
 
 Each check looks at one step an expert would look at, in order, and says pass, warn,
-fail or skip, with the evidence it read and a command that would fix it.  No I/O: the
-live facts (ip_forward, the ruleset, the gateway ping) come in ``DoctorFacts``, so every
-check runs on recorded data in tests.
+fail or skip, with the evidence it read and a fix.  A fix never deletes or edits a rule
+the engine owns, and the engine's own DROPs (isolation, ICC off, direct access) and
+``--internal`` networks are never failures.  No I/O: the live facts (forwarding, the
+rulesets, the gateway pings, sockets, resolvers) come in ``DoctorFacts``, so every check
+runs on recorded data in tests.
 """
 
 from __future__ import annotations
