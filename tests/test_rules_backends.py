@@ -320,6 +320,8 @@ def test_parse_captured_leaves_out_iptables_nft_tables_from_nft() -> None:
     assert rs.sources == ("iptables-save", "nft -j")
     broken = parse_captured([("iptables-save", "*filter\n-A X\n"), ("nft -j", "{")])
     assert broken.tables == () and len(broken.warnings) == 2
+    empty = parse_captured([("nft -j", ""), ("nft", "\n")])
+    assert empty.tables == () and empty.warnings == () and empty.sources == ("nft -j", "nft")
 
 
 class FakeTools:
