@@ -155,7 +155,7 @@ def parse_captured(texts: Sequence[tuple[str, str]]) -> Rulesets:
             warnings.append(f"{source} output not understood: {exc}")
     owned = {(t.family, t.name) for t in tables if t.source == "iptables-nft"}
     for source, text in nft:
-        if not text.strip(("\n# ")):  # an empty ruleset (some nft versions print nothing)
+        if not text.strip("\n# "):  # an empty ruleset (some nft versions print nothing)
             sources.append(source)
             continue
         owned |= nft_owned_tables(text)
