@@ -140,6 +140,8 @@ class Lab:
             f"127.0.0.1:{self.published_port}:80",
             "-e",
             "CNET_LAB_SECRET=hunter2-lab-secret",
+            # Something listens behind the published port (the doctor checks it does).
+            command=("httpd", "-f", "-p", "80", "-h", "/bin"),
         )
         self.run(self.multi, "--net", self.net1)
         sh("docker", "network", "connect", self.net2, self.multi)

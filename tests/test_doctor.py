@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from inspector.cli import main
-from inspector.doctor import CHECK_IDS, diagnose
+from inspector.doctor import CHECK_IDS, IPV6_CHECK_IDS, diagnose
 from inspector.live import Collector
 from tests.cli import cnet
 from tests.hoststate import host_changes, host_state, mine, settled_host_state
@@ -57,6 +57,22 @@ def checks_of(data: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:
     return {c["id"]: c for c in entry["checks"]}
 
 
+def uplink_mtu() -> int:
+    """The MTU of the host's IPv4 default route's device, from iproute2."""
+    dev = json.loads(sh("ip", "-j", "route", "show", "default"))[0]["dev"]
+    return int(_link(dev)["mtu"])
+
+
+def healthy(*, published: bool = False, mtu: int = 1500) -> dict[str, str]:
+    """What a healthy container's checks say here: no IPv6 in the lab, ports only when
+    published, and the MTU warns when this host's uplink is below the containers' (this
+    machine's uplink is 1400: a real finding, not a test artefact)."""
+    out = {i: ("skip" if i in IPV6_CHECK_IDS else "pass") for i in CHECK_IDS}
+    out["ports"] = "pass" if published else "skip"
+    out["mtu"] = "warn" if mtu > uplink_mtu() else "pass"
+    return out
+
+
 def test_healthy_container_passes_every_check(
     lab: Lab, patient: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -64,8 +80,11 @@ def test_healthy_container_passes_every_check(
     code, data = doctor_json(capsys, patient)
     checks = checks_of(data, patient)
     assert list(checks) == list(CHECK_IDS)
-    assert {i: c["status"] for i, c in checks.items()} == dict.fromkeys(CHECK_IDS, "pass"), checks
+    assert {i: c["status"] for i, c in checks.items()} == healthy(), checks
     assert code == 0
+    # Docker's embedded resolver and its DNAT inside the namespace (read with nsenter).
+    assert "127.0.0.11" in checks["dns"]["summary"]
+    assert "--to-destination 127.0.0.11:" in json.dumps(checks["dns"]["evidence"])
     # The evidence names what iproute2 and docker say.
     veth = host_veth(lab, patient)
     gateway = lab.inspect(patient)["NetworkSettings"]["Networks"][NET]["Gateway"]
@@ -263,9 +282,11 @@ def test_all_lab_containers_in_json(lab: Lab, patient: str) -> None:
     failed = {c["name"] for c in data["containers"] for k in c["checks"] if k["status"] == "fail"}
     assert failed == set(), failed  # the lab is healthy; the macvlan's gateway answers too
     assert checks_of(data, lab.macvlan)["gateway"]["status"] == "pass"
-    # The default-bridge container is healthy too: every check passes on docker0.
+    # The default-bridge container is healthy too on docker0, with a listener behind its
+    # published port (busybox httpd).
     on_docker0 = checks_of(data, lab.bridge)
-    assert {i: c["status"] for i, c in on_docker0.items()} == dict.fromkeys(CHECK_IDS, "pass")
+    assert {i: c["status"] for i, c in on_docker0.items()} == healthy(published=True)
+    assert "listener inside" in json.dumps(on_docker0["ports"]["evidence"])
     assert proc.returncode == 0
 
 
@@ -288,3 +309,97 @@ def _master(name: str) -> str | None:
 def test_output_mentions_no_secret(lab: Lab) -> None:
     proc = cnet("doctor", "--json", lab.bridge)
     assert not re.search("hunter2", proc.stdout + proc.stderr)
+
+
+def test_icc_off_network_is_by_design(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    """enable_icc=false: Docker's own ``-i BR -o BR -j DROP`` is shown as its design, never
+    a failure, and no fix deletes it."""
+    net, bridge, name = PREFIX + "dr-noicc", PREFIX + "drnoicc", PREFIX + "dr-noicc1"
+    lab.network(
+        net,
+        "--subnet",
+        f"172.29.{_OCTET + 2}.0/24",
+        "-o",
+        f"com.docker.network.bridge.name={bridge}",
+        "-o",
+        "com.docker.network.bridge.enable_icc=false",
+    )
+    lab.run(name, "--net", net)
+    assert f"-i {bridge} -o {bridge} -j DROP" in sh("iptables-save", "-t", "filter")
+    code, data = doctor_json(capsys, name)
+    checks = checks_of(data, name)
+    assert checks["forward-drop"]["status"] == "pass", checks["forward-drop"]
+    assert "by design" in checks["forward-drop"]["summary"]
+    assert any(
+        "(by design)" in k and "enable_icc=false" in v
+        for k, v in checks["forward-drop"]["evidence"].items()
+    )
+    assert all(" -D " not in (c["fix"] or "") for c in checks.values())
+    assert code == 0
+    proc = cnet("rules", bridge)
+    (line,) = [ln for ln in proc.stdout.splitlines() if f"-i {bridge} -o {bridge} -j DROP" in ln]
+    assert line.startswith("design ")
+
+
+def test_published_port_with_nothing_listening_fails_until_something_listens(
+    lab: Lab, patient: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = PREFIX + "dr-port"
+    lab.run(name, "--net", NET, "-p", "127.0.0.1::80")  # runs sleep: nothing on 80
+    host_port = sh("docker", "port", name, "80/tcp").strip().rsplit(":", 1)[1]
+    try:
+        code, data = doctor_json(capsys, name)
+        check = checks_of(data, name)["ports"]
+        assert code == 1 and check["status"] == "fail", check
+        assert check["summary"] == (
+            f"nothing listens on 80/tcp inside {name}: connections to host port {host_port} "
+            "are refused or reset"
+        )
+        assert "--to-destination" in json.dumps(check["evidence"])  # its DNAT is there
+        sh("docker", "exec", "-d", name, "httpd", "-f", "-p", "80", "-h", "/bin")
+        _wait_listening(lab.pid(name), 80)
+        code, data = doctor_json(capsys, name)
+        check = checks_of(data, name)["ports"]
+        assert check["status"] == "pass", check
+        assert ":80/tcp" in check["summary"]
+    finally:
+        lab.remove(name)
+
+
+def _wait_listening(pid: int, port: int) -> None:
+    """Until the exec'd server has bound (a condition, not a duration, is waited for)."""
+    import time
+
+    from inspector.doctor.live import read_listeners
+
+    deadline = time.monotonic() + 10
+    while not any(x.port == port for x in read_listeners(f"/proc/{pid}/net") or ()):
+        assert time.monotonic() < deadline, f"nothing bound {port} inside pid {pid}"
+        time.sleep(0.05)
+
+
+def test_path_mtu_above_the_uplink_warns_naming_both(
+    lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    uplink = uplink_mtu()
+    mtu = uplink + 100
+    net, name = PREFIX + "dr-bigmtu", PREFIX + "dr-bigmtu1"
+    lab.network(
+        net, "--subnet", f"172.29.{_OCTET + 3}.0/24", "-o", f"com.docker.network.driver.mtu={mtu}"
+    )
+    lab.run(name, "--net", net)
+    code, data = doctor_json(capsys, name)
+    check = checks_of(data, name)["mtu"]
+    assert check["status"] == "warn", check
+    assert f"eth0 has MTU {mtu}, above the host uplink" in check["summary"]
+    assert f"'s {uplink}" in check["summary"]
+    assert check["fix"] == f"recreate network {net} with -o com.docker.network.driver.mtu={uplink}"
+    assert code == 0  # a warning is not a failure
+
+
+def test_failed_and_no_ping_flags(lab: Lab, patient: str) -> None:
+    proc = cnet("doctor", "--no-ping", "--failed", patient, lab.none)
+    assert proc.returncode == 0 and proc.stdout == "no container fails a check\n", proc.stdout
+    proc = cnet("doctor", "--no-ping", patient)
+    assert "(without the gateway ping)" in proc.stdout.splitlines()[0]
+    assert proc.stdout.rstrip().endswith("gateways not pinged")

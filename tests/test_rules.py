@@ -266,7 +266,8 @@ class FakeTools:
         assert timeout > 0
         key = " ".join([argv[0].rsplit("/", 1)[-1], *argv[1:]])
         self.calls.append(tuple(argv))
-        return self.installed[key]
+        # An nft built without JSON support fails `nft -j` like this.
+        return self.installed.get(key, RunResult(1, "", "Error: JSON support not compiled-in"))
 
 
 def test_read_nothing_installed_is_one_clear_line() -> None:
@@ -301,8 +302,10 @@ def test_read_iptables_nft_and_native_nft(tmp_path: Path) -> None:
     rs = read_rulesets(tools.run, which=tools.which, proc_net=str(tmp_path))
     assert [t.label for t in rs.tables] == ["ip filter", "ip nat", "inet myfw (nft)"]
     assert rs.sources == ("iptables-save -c", "nft list ruleset")
-    # No IPv6 unless asked, no legacy tool when the kernel lists no legacy tables.
-    assert [c[0] for c in tools.calls] == ["/fake/iptables-save", "/fake/nft"]
+    # No IPv6 unless asked, no legacy tool when the kernel lists no legacy tables; nft's
+    # text only when its JSON is not available.
+    assert [c[0] for c in tools.calls] == ["/fake/iptables-save", "/fake/nft", "/fake/nft"]
+    assert rs.warnings == ()
 
 
 def test_read_legacy_only_when_the_kernel_has_legacy_tables(tmp_path: Path) -> None:
@@ -378,8 +381,10 @@ def test_bridge_matches_interface_and_subnet() -> None:
     # Both DNATs to containers on docker0 concern the bridge.
     assert len(_find(report, "ip nat", "DOCKER", "--to-destination")) == 2
     (iso,) = _find(report, "ip filter", "DOCKER-ISOLATION-STAGE-2", "-o docker0 -j DROP")
-    assert iso.blocking  # type: ignore[attr-defined]
-    assert "Docker's network isolation" in iso.reason  # type: ignore[attr-defined]
+    # Docker's isolation DROP is its design, not a fault: never "blocking".
+    assert not iso.blocking  # type: ignore[attr-defined]
+    assert iso.design.startswith("isolates it from other networks")  # type: ignore[attr-defined]
+    assert iso.explanation == "drops traffic leaving by docker0"  # type: ignore[attr-defined]
 
 
 def test_network_resolves_to_bridge_and_subnet() -> None:
@@ -497,6 +502,7 @@ def test_native_nft_matches_by_name_and_address() -> None:
         by_text["ip saddr { 172.17.0.4, 10.9.9.9 } counter accept"].reason
         == f"saddr {BRIDGE_IP}: its address"
     )
+    # nft's text (no JSON) says too little to show context: direct matches only.
     assert "tcp dport 22 reject with icmp type port-unreachable" not in by_text
     veth = rules_for(SNAP, rs, "veth0c06116")
     assert [m.rule.text for m in veth.matches] == ['oifname "veth*" jump input']
@@ -574,7 +580,9 @@ def test_text_and_json_rendering() -> None:
     colored = format_report(report, color=True)
     assert any(ln.startswith("\x1b[1;31m!! DROP") for ln in colored)
     data = json.loads(json.dumps(report_to_dict(report)))
-    assert data["item"] == "cnetlab1-bridge" and data["blocking"] >= 2
+    # The DOCKER-USER DROP blocks; Docker's isolation DROP is by design.
+    assert data["item"] == "cnetlab1-bridge" and data["blocking"] == 1
+    assert data["by_design"] == 5  # the isolation DROP of each of the five bridges
     rules = [r for t in data["tables"] for c in t["chains"] for r in c["rules"]]
     dnat = next(r for r in rules if r["target"] == "DNAT")
     assert dnat["reason"].startswith(f"DNAT 127.0.0.1:{PORT} -> {BRIDGE_IP}:80/tcp")

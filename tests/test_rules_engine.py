@@ -239,3 +239,18 @@ def test_rules_changes_nothing_on_the_host(lab: Lab, which: str) -> None:
         Path("/proc/net/ip_tables_names").read_text(),
         Path("/proc/net/ip6_tables_names").read_text(),
     ) == modules
+
+
+def test_docker_isolation_drop_is_by_design_not_blocking(lab: Lab) -> None:
+    """Docker's own isolation DROP for docker0 is its design: marked ``design``, never ``!!``,
+    and every shown rule is followed by its explanation."""
+    drop = "-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP"
+    if drop not in _save_lines("filter"):
+        pytest.skip("this engine writes no DOCKER-ISOLATION-STAGE-2 (Docker 28+ layout)")
+    lines = _out_lines(cnet("rules", lab.bridge))
+    (line,) = _shown(lines, _spec(drop))
+    assert line.startswith("design ")
+    at = lines.index(line)
+    assert lines[at + 1].strip() == "= drops traffic leaving by docker0"
+    assert lines[at + 2].strip().startswith("by design: isolates it from other networks")
+    assert "none blocking" in lines[-1]

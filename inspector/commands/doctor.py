@@ -12,10 +12,14 @@ def add_parser(subparsers: Any) -> None:
         help="check each container's path to the network and name the step that breaks",
         description=(
             "For each running container (all when none is named): interface, veth, bridge, "
-            "default route, gateway ping, ip_forward, FORWARD/DOCKER-USER drops, MASQUERADE "
-            "and MTU, each pass/warn/fail/skip with its evidence and a suggested fix (never "
-            "run). The only traffic sent is one ping per namespace to its own gateway; on a "
-            "saved snapshot (--from) none. Exit 0 when no check fails, 1 when one does."
+            "default route, gateway ping, forwarding, FORWARD/DOCKER-USER and nft drops, "
+            "MASQUERADE, MTU up to the host's uplink, published ports (DNAT and a listener "
+            "inside) and DNS, with the IPv6 twins when it has IPv6; each pass/warn/fail/skip "
+            "with its evidence and a suggested fix (never run, and never one that deletes "
+            "the engine's own rules). Docker's isolation, ICC off and --internal are by "
+            "design, never failures. The only traffic sent is one ping per namespace to its "
+            "own gateway (none on a saved snapshot, --from); no DNS query is sent. Failing containers come first and the last "
+            "line names them. Exit 0 when no check fails, 1 when one does."
         ),
     )
     p.add_argument("containers", metavar="CONTAINER", nargs="*", help="names or ids (default all)")
@@ -27,6 +31,14 @@ def add_parser(subparsers: Any) -> None:
         metavar="SAVED.json",
         help="check a saved snapshot (- for stdin; or the global --load/--demo): its links, "
         "routes and MTUs only; nothing is pinged and the host's forwarding and rules are not read",
+    )
+    p.add_argument(
+        "--failed", action="store_true", help="show only the containers with a failing check"
+    )
+    p.add_argument(
+        "--no-ping",
+        action="store_true",
+        help="send no ping: the gateway checks skip, and verdicts say they were made without it",
     )
 
 
@@ -43,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         print_warnings,
         saved_snapshot,
     )
-    from inspector.doctor import diagnose, format_reports, reports_to_dict
+    from inspector.doctor import diagnose, failing, format_reports, reports_to_dict
     from inspector.doctor.offline import NOT_CHECKED, offline_reports
 
     snapshot = saved_snapshot(args, args.source)
@@ -61,8 +73,13 @@ def run(args: argparse.Namespace) -> int:
     if offline:
         reports = offline_reports(snapshot, args.containers)
     else:
-        reports = diagnose(snapshot, args.containers)
-    if args.json:
+        reports = diagnose(snapshot, args.containers, ping=not args.no_ping)
+    failed = bool(failing(reports))
+    if args.failed:
+        reports = failing(reports)
+    if args.failed and not reports and not args.json:
+        sys.stdout.write("no container fails a check\n")
+    elif args.json:
         data = reports_to_dict(reports)
         if offline:
             data["offline"] = {
@@ -81,5 +98,4 @@ def run(args: argparse.Namespace) -> int:
         colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         sys.stdout.write(format_reports(reports, colour=colour, verbose=args.verbose))
     sys.stdout.flush()
-    failed = any(c.status == "fail" for r in reports for c in r.checks)
     return EXIT_FAILED if failed else EXIT_OK

@@ -1,9 +1,12 @@
 """``cnet rules ITEM``: the firewall rules that concern a container, bridge, interface or network.
 
-Read-only: dumps the rulesets (``iptables-save -c`` and friends), collects a snapshot to
-resolve ITEM, and prints the matching rules grouped by table and chain with their
-counters, the reason each matched, and the chain policies.  Exit 0 when shown, 1 when no
-firewall tool can be run, 2 for an unknown item.
+Read-only: dumps the rulesets (``iptables-save -c`` and friends, ``nft -j list ruleset``),
+collects a snapshot to resolve ITEM, and prints the matching rules grouped by table and
+chain with their counters, the reason each matched, each rule in words, and the chain
+policies.  ``--ruleset FILE`` reads a saved ``iptables-save`` text or ``nft -j`` JSON
+instead (from another host: ITEM is then an address, a subnet or an interface name).
+Exit 0 when shown, 1 when no firewall tool can be run, 2 for an unknown item or a file
+that is not a ruleset.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from inspector.rules import NetworkRef
+    from inspector.rules import NetworkRef, RulesReport
 
 
 def add_parser(subparsers: Any) -> None:
@@ -25,13 +28,21 @@ def add_parser(subparsers: Any) -> None:
         description=(
             "Show the host's firewall rules that concern ITEM (a container, a bridge, a host "
             "interface or a Docker network name), grouped by table and chain, with packet and "
-            "byte counters, why each rule matched, and the chain policies. DROP/REJECT rules "
-            "that would hit ITEM are marked '!!'. Nothing on the host is changed."
+            "byte counters, why each rule matched, each rule in words, and the chain "
+            "policies. DROP/REJECT rules that would hit ITEM are marked '!!'; the engine's "
+            "own DROPs (network isolation, ICC off, direct access) are marked 'design'. "
+            "Nothing on the host is changed."
         ),
     )
     p.add_argument("item", metavar="ITEM", help="container name/id, bridge, interface or network")
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
     p.add_argument("--v6", action="store_true", help="read the IPv6 rules too (ip6tables-save)")
+    p.add_argument(
+        "--ruleset",
+        metavar="FILE",
+        help="read a saved `iptables-save` text or `nft -j list ruleset` JSON instead of this "
+        "host's rules; ITEM is then an address, a subnet or an interface (bridge) name",
+    )
 
 
 def docker_networks(timeout: float = 5.0) -> tuple[NetworkRef, ...]:
@@ -52,17 +63,49 @@ def docker_networks(timeout: float = 5.0) -> tuple[NetworkRef, ...]:
     return tuple(refs)
 
 
+def _print(report: RulesReport, as_json: bool) -> None:
+    from inspector.rules import format_report, report_to_dict
+
+    if as_json:
+        sys.stdout.write(json.dumps(report_to_dict(report), indent=2) + "\n")
+    else:
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        sys.stdout.write("\n".join(format_report(report, color=color)) + "\n")
+    sys.stdout.flush()
+
+
+def run_saved(args: argparse.Namespace) -> int:
+    """ITEM against a saved ruleset: no snapshot, no tool run."""
+    from inspector.cli import EXIT_USAGE, CliError
+    from inspector.rules import (
+        ParseError,
+        UnknownItem,
+        detect_source,
+        parse_saved,
+        spec_from_ruleset,
+    )
+    from inspector.rules.match import report_for_spec
+
+    try:
+        with open(args.ruleset, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError as exc:
+        raise CliError(f"cannot read {args.ruleset}: {exc.strerror or exc}", EXIT_USAGE) from None
+    try:
+        rulesets = parse_saved(detect_source(text), text)
+        report = report_for_spec(spec_from_ruleset(rulesets, args.item), rulesets)
+    except (ParseError, UnknownItem) as exc:
+        raise CliError(f"{args.ruleset}: {exc}", EXIT_USAGE) from None
+    _print(report, args.json)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from inspector.cli import EXIT_FAILED, EXIT_USAGE, CliError, print_warnings
-    from inspector.rules import (
-        RulesUnavailable,
-        UnknownItem,
-        format_report,
-        read_rulesets,
-        report_to_dict,
-        rules_for,
-    )
+    from inspector.rules import RulesUnavailable, UnknownItem, read_rulesets, rules_for
 
+    if args.ruleset:
+        return run_saved(args)
     try:
         rulesets = read_rulesets(ipv6=args.v6)
     except RulesUnavailable as exc:
@@ -82,10 +125,5 @@ def run(args: argparse.Namespace) -> int:
     print_warnings(snapshot)
     for w in rulesets.warnings:
         print(f"cnet: warning: {w}", file=sys.stderr)
-    if args.json:
-        sys.stdout.write(json.dumps(report_to_dict(report), indent=2) + "\n")
-    else:
-        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        sys.stdout.write("\n".join(format_report(report, color=color)) + "\n")
-    sys.stdout.flush()
+    _print(report, args.json)
     return 0

@@ -2,8 +2,9 @@
 
 ``run_checks`` is pure (snapshot + ``DoctorFacts`` -> ``ContainerReport``), so the TUI
 can re-run it on the facts it already has; ``diagnose`` gathers the live facts
-(ip_forward, the ruleset, one gateway ping per namespace) and runs it for many
-containers.  cnet never runs a fix: each check only suggests a command.
+(forwarding, the rulesets, sockets and resolvers, one gateway ping per namespace and
+family) and runs it for many containers.  cnet never runs a fix: each check only
+suggests one, and never one that deletes or edits a rule the engine owns.
 """
 
 from __future__ import annotations
@@ -13,29 +14,40 @@ from inspector.doctor.live import diagnose, gather_facts, ping_gateway, read_ip_
 from inspector.doctor.model import (
     CHECK_IDS,
     CHECK_TITLES,
+    IPV6_CHECK_IDS,
+    NOT_PINGED,
     Check,
     ContainerReport,
+    DnsFacts,
     DoctorFacts,
     GatewayPing,
+    Listener,
     Status,
     display_order,
     worst_status,
 )
-from inspector.doctor.text import format_report, format_reports, reports_to_dict
+from inspector.doctor.procnet import parse_proc_net
+from inspector.doctor.text import failing, format_report, format_reports, reports_to_dict
 
 __all__ = [
     "CHECK_IDS",
     "CHECK_TITLES",
+    "IPV6_CHECK_IDS",
+    "NOT_PINGED",
     "Check",
     "ContainerReport",
+    "DnsFacts",
     "DoctorFacts",
     "GatewayPing",
+    "Listener",
     "Status",
     "diagnose",
     "display_order",
+    "failing",
     "format_report",
     "format_reports",
     "gather_facts",
+    "parse_proc_net",
     "ping_gateway",
     "read_ip_forward",
     "reports_to_dict",

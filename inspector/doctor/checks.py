@@ -1,9 +1,11 @@
 """The troubleshooting walk as pure functions over a snapshot and ``DoctorFacts``.
 
 Each check looks at one step an expert would look at, in order, and says pass, warn,
-fail or skip, with the evidence it read and a command that would fix it.  No I/O: the
-live facts (ip_forward, the ruleset, the gateway ping) come in ``DoctorFacts``, so every
-check runs on recorded data in tests.
+fail or skip, with the evidence it read and a fix.  A fix never deletes or edits a rule
+the engine owns, and the engine's own DROPs (isolation, ICC off, direct access) and
+``--internal`` networks are never failures.  No I/O: the live facts (forwarding, the
+rulesets, the gateway pings, sockets, resolvers) come in ``DoctorFacts``, so every check
+runs on recorded data in tests.
 """
 
 from __future__ import annotations
@@ -11,21 +13,26 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from inspector.doctor.model import (
     CHECK_IDS,
+    NOT_PINGED,
     Check,
     ContainerReport,
+    DnsFacts,
     DoctorFacts,
     GatewayPing,
+    Listener,
     Status,
 )
 from inspector.model import Bridge, Container, Interface, NetworkAttachment, Route, Snapshot
-from inspector.rules import RuleMatch
+from inspector.rules import Chain, RuleMatch, Rulesets, RulesReport, Table
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-_UP_STATES = ("up", "unknown")  # "unknown": links without carrier detection (lo, some tunnels)
+_UP_STATES = ("up", "unknown")
+NO_IPV6 = "no IPv6 address (other than link-local): nothing to check"  # "unknown": links without carrier detection (lo, some tunnels)
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,23 @@ class Context:
     def bridged(self) -> tuple[Link, ...]:
         return tuple(link for link in self.links if link.is_veth)
 
+    @cached_property
+    def rules_report(self) -> RulesReport | None:
+        """The rules that concern its namespace (read once: several checks ask)."""
+        from inspector.rules import UnknownItem, rules_for
+
+        if self.facts.rulesets is None:
+            return None
+        try:
+            return rules_for(self.snapshot, self.facts.rulesets, self.owner.name)
+        except (UnknownItem, ValueError):
+            return None
+
+    @property
+    def ipv6(self) -> bool:
+        """The namespace has a global (or unique local) IPv6 address on a link."""
+        return any(_addresses(link.iface.addresses, 6) for link in self.links)
+
 
 def _v4(addresses: Sequence[str]) -> ipaddress.IPv4Interface | None:
     for a in addresses:
@@ -79,6 +103,19 @@ def _v4(addresses: Sequence[str]) -> ipaddress.IPv4Interface | None:
         if isinstance(ip, ipaddress.IPv4Interface):
             return ip
     return None
+
+
+def _addresses(addresses: Sequence[str], version: int) -> list[str]:
+    """Bare addresses of one family, link-local and loopback left out, in order."""
+    out: list[str] = []
+    for a in addresses:
+        try:
+            ip = ipaddress.ip_interface(a).ip
+        except ValueError:
+            continue
+        if ip.version == version and not ip.is_link_local and not ip.is_loopback:
+            out.append(str(ip))
+    return list(dict.fromkeys(out))
 
 
 def _bare(cidr: str) -> str:
@@ -396,37 +433,103 @@ def check_route(ctx: Context) -> Check:
     return _check("route", "pass", f"default via {default.gateway} dev {default.dev}", evidence)
 
 
+def _bridge_gateways6(ctx: Context) -> list[str]:
+    """The IPv6 addresses its bridges hold in its IPv6 subnets: Docker's IPv6 gateways."""
+    found: list[str] = []
+    for link in ctx.bridged:
+        bridge = link.bridge or link.expected
+        if bridge is None:
+            continue
+        own = [ipaddress.ip_interface(a) for a in link.iface.addresses]
+        for a in bridge.addresses:
+            ip = ipaddress.ip_interface(a)
+            if ip.version == 6 and not ip.ip.is_link_local and any(ip.ip in o.network for o in own):
+                found.append(str(ip.ip))
+    return found
+
+
+def check_route6(ctx: Context) -> Check:
+    from inspector.ping import default_route
+
+    if not ctx.ipv6:
+        return _check("route6", "skip", NO_IPV6)
+    default = default_route(tuple(ctx.owner.routes), 6)
+    gateways = _bridge_gateways6(ctx)
+    evidence = [
+        (
+            "IPv6 addresses",
+            ", ".join(a for link in ctx.links for a in _addresses(link.iface.addresses, 6)),
+        ),
+        ("IPv6 gateways on its bridges", ", ".join(gateways) or "(none)"),
+        ("IPv6 default route", f"via {default.gateway} dev {default.dev}" if default else "(none)"),
+    ]
+    if default is None:
+        fix = f"{ctx.ns}ip -6 route add default via {gateways[0]}" if gateways else None
+        where = f"; its bridge holds {gateways[0]}" if gateways else ""
+        return _check(
+            "route6",
+            "fail",
+            f"no IPv6 default route: its IPv6 traffic has no way out{where}",
+            evidence,
+            fix,
+        )
+    assert default.gateway is not None
+    gw = ipaddress.ip_address(default.gateway)
+    if gateways and not gw.is_link_local and default.gateway not in gateways:
+        return _check(
+            "route6",
+            "fail",
+            f"the IPv6 default route goes via {default.gateway}, not its bridge's {gateways[0]}",
+            evidence,
+            f"{ctx.ns}ip -6 route replace default via {gateways[0]}",
+        )
+    return _check(
+        "route6", "pass", f"IPv6 default via {default.gateway} dev {default.dev}", evidence
+    )
+
+
 # --- 5. the gateway answers ------------------------------------------------------------------
 
 
-def check_gateway(ctx: Context) -> Check:
-    ping: GatewayPing | None = ctx.facts.pings.get(ctx.owner.name)
+def _gateway_check(check_id: str, ctx: Context, ping: GatewayPing | None) -> Check:
     if ping is None:
-        return _check("gateway", "skip", "not pinged (the gateway ping did not run)")
+        if not ctx.facts.pinged:
+            return _check(check_id, "skip", NOT_PINGED)
+        return _check(check_id, "skip", "not pinged (the gateway ping did not run)")
     if ping.skipped:
-        return _check("gateway", "skip", f"nothing to ping: {ping.skipped}")
+        return _check(check_id, "skip", f"nothing to ping: {ping.skipped}")
     evidence: list[tuple[str, str]] = [
         ("pinged", f"{ping.target} from inside {ctx.owner.name}'s namespace"),
         ("replies", f"{ping.received}/{ping.transmitted} within {ping.timeout_s:g} s"),
     ]
     if ping.error:
         evidence.append(("error", ping.error))
-        return _check("gateway", "fail", f"cannot ping {ping.target}: {ping.error}", evidence)
+        return _check(check_id, "fail", f"cannot ping {ping.target}: {ping.error}", evidence)
     if ping.received:
         rtt = f" in {ping.rtt_ms:.3f} ms" if ping.rtt_ms is not None else ""
         evidence.append(
             ("fastest reply", f"{ping.rtt_ms:.3f} ms" if ping.rtt_ms is not None else "?")
         )
-        return _check("gateway", "pass", f"{ping.target} answered{rtt}", evidence)
+        return _check(check_id, "pass", f"{ping.target} answered{rtt}", evidence)
     summary = f"{ping.target} did not answer {ping.transmitted} pings from inside"
     bridge = next((link.bridge.name for link in ctx.bridged if link.bridge), None)
     if bridge is not None:
         # The bridge holds the gateway: the host itself did not answer (INPUT rules?).
-        return _check("gateway", "fail", summary, evidence, f"cnet rules {bridge}")
+        return _check(check_id, "fail", summary, evidence, f"cnet rules {bridge}")
     parent = next((link.parent.name for link in ctx.links if link.parent), None)
     if parent is not None:
         summary += f" (the gateway is a router on {parent}'s segment, outside this host)"
-    return _check("gateway", "fail", summary, evidence)
+    return _check(check_id, "fail", summary, evidence)
+
+
+def check_gateway(ctx: Context) -> Check:
+    return _gateway_check("gateway", ctx, ctx.facts.pings.get(ctx.owner.name))
+
+
+def check_gateway6(ctx: Context) -> Check:
+    if not ctx.ipv6:
+        return _check("gateway6", "skip", NO_IPV6)
+    return _gateway_check("gateway6", ctx, ctx.facts.pings6.get(ctx.owner.name))
 
 
 # --- 6. forwarding ---------------------------------------------------------------------------
@@ -437,6 +540,30 @@ def _internal(ctx: Context, link: Link) -> bool:
     if link.attachment is None:
         return False
     return "internal" in ctx.facts.no_nat.get(link.attachment.name, "")
+
+
+def check_ip6_forward(ctx: Context) -> Check:
+    if not ctx.ipv6:
+        return _check("ip6-forward", "skip", NO_IPV6)
+    if not ctx.bridged:
+        return _check(
+            "ip6-forward", "skip", "not on a bridge: its traffic is not forwarded by the host"
+        )
+    value = ctx.facts.ip6_forward
+    key = "net.ipv6.conf.all.forwarding"
+    evidence = [(key, value if value is not None else "(unreadable)")]
+    if value is None:
+        return _check("ip6-forward", "skip", f"{key} could not be read", evidence)
+    if value.strip() == "1":
+        return _check("ip6-forward", "pass", "the host forwards IPv6", evidence)
+    return _check(
+        "ip6-forward",
+        "fail",
+        f"{key} is {value.strip()}: the host forwards no IPv6, so its IPv6 traffic goes nowhere "
+        "past the bridge (IPv4 is not affected)",
+        evidence,
+        f"sysctl -w {key}=1",
+    )
 
 
 def check_ip_forward(ctx: Context) -> Check:
@@ -486,76 +613,137 @@ def _rules_unknown(ctx: Context, check_id: str) -> Check | None:
     return None
 
 
-def _delete_command(m: RuleMatch) -> str:
-    """The command that removes exactly this rule (by its text, which survives renumbering)."""
+def _tool(m: RuleMatch) -> str:
     tool = "ip6tables" if m.table.startswith("ip6 ") else "iptables"
-    if m.table.endswith("(legacy)"):
-        tool += "-legacy"
-    spec = m.rule.text[3:] if m.rule.text.startswith("-A ") else m.rule.text
-    return f"{tool} -t filter -D {spec}"
+    return tool + "-legacy" if m.table.endswith("(legacy)") else tool
 
 
-def check_forward_drop(ctx: Context) -> Check:
+def _drop_fix(m: RuleMatch, address: str) -> str:
+    """What to do about a DROP that is not the engine's design: never edit the engine's
+    rules.  A rule in DOCKER-USER is the operator's own; elsewhere, let the traffic through
+    ahead of it (DOCKER-USER runs first in FORWARD) or change it where it was made."""
+    if m.table.endswith("(nft)"):
+        return (
+            f"this nft rule is not Docker's: change it in the table that owns it ({m.table}, "
+            f"chain {m.chain}) so it lets {address} through"
+        )
+    if m.chain == "DOCKER-USER":
+        spec = m.rule.text[3:] if m.rule.text.startswith("-A ") else m.rule.text
+        return f"{_tool(m)} -t filter -D {spec}"
+    # The same direction as the DROP: its -d (traffic to it) or else its -s (its own).
+    direction = "-d" if m.reason.startswith("-d ") else "-s"
+    return f"{_tool(m)} -t filter -I DOCKER-USER {direction} {address} -j ACCEPT"
+
+
+def _forward_drop(ctx: Context, check_id: str, version: int) -> Check:
     from inspector.rules import blocking_rules_for_address
 
-    unknown = _rules_unknown(ctx, "forward-drop")
+    unknown = _rules_unknown(ctx, check_id)
     if unknown is not None:
         return unknown
     rulesets = ctx.facts.rulesets
     assert rulesets is not None
+    family = "ip" if version == 4 else "ip6"
+    if version == 6 and not any(t.family in ("ip6", "inet") for t in rulesets.tables):
+        return _check(check_id, "skip", "the IPv6 rules were not read (ip6tables-save, nft)")
     evidence: list[tuple[str, str]] = []
     filt = next(
         (
             t
             for t in rulesets.tables
-            if t.family == "ip" and t.name == "filter" and t.source != "nft"
+            if t.family == family and t.name == "filter" and t.source != "nft"
         ),
         None,
     )
     forward = filt.chain("FORWARD") if filt else None
     if forward is not None:
         evidence.append(("FORWARD policy", forward.policy or "-"))
-    hits: dict[tuple[str, str, int], RuleMatch] = {}
+    hits: dict[tuple[str, str, int], tuple[RuleMatch, str]] = {}
     for link in ctx.bridged:
-        addresses = list(dict.fromkeys(_bare(a) for a in link.iface.addresses))
+        addresses = [a for a in _addresses(link.iface.addresses, version)]
+        if not addresses:
+            continue
         evidence.append((f"{link.iface.name} addresses looked for", ", ".join(addresses)))
         for ip in addresses:
             for m in blocking_rules_for_address(rulesets, ip):
-                hits.setdefault((m.table, m.chain, m.rule.position), m)
-    for m in _interface_drops(ctx):
-        hits.setdefault((m.table, m.chain, m.rule.position), m)
-    unaccepted = _unaccepted_bridges(ctx, evidence)
-    accept_fixes = [f"iptables -t filter -I FORWARD -i {b} ! -o {b} -j ACCEPT" for b in unaccepted]
+                hits.setdefault((m.table, m.chain, m.rule.position), (m, ip))
+    designed: list[RuleMatch] = []
+    for m in _interface_drops(ctx, family):
+        first = next(iter(_addresses(ctx.bridged[0].iface.addresses, version)), "ADDRESS")
+        hits.setdefault((m.table, m.chain, m.rule.position), (m, first))
+    for m in _designed_drops(ctx, family):
+        designed.append(m)
+        evidence.append(
+            (f"{m.chain} rule {m.rule.position} (by design)", f"{m.rule.spec}: {m.design}")
+        )
+    blocked = _unaccepted_bridges(ctx, evidence) if version == 4 else []
+    unaccepted = list(dict.fromkeys(b for b, _, _ in blocked))
+    accept_fixes = [_accept_fix(b, table, chain) for b, table, chain in blocked]
     if not hits and not unaccepted:
-        summary = "no DROP or REJECT in FORWARD or DOCKER-USER hits it"
-        return _check("forward-drop", "pass", summary, evidence)
+        what = "FORWARD or DOCKER-USER" if version == 4 else "the IPv6 forward chains"
+        summary = f"no DROP or REJECT in {what} hits it"
+        if designed:
+            summary += "; the engine's own DROPs (isolation, ICC off) are by design"
+        return _check(check_id, "pass", summary, evidence)
     if not hits:
         bridges = " and ".join(unaccepted)
+        where = "FORWARD's policy"
+        nft = [f"{t.label} {c.name}" for _, t, c in blocked if t.source == "nft"]
+        if nft:
+            where = f"the policy of {nft[0]}"
         return _check(
-            "forward-drop",
+            check_id,
             "fail",
-            f"FORWARD's policy is DROP and no rule accepts new connections from {bridges}",
+            f"{where} is DROP and no rule accepts new connections from {bridges}",
             evidence,
             _join_fixes(accept_fixes),
         )
     ordered = [hits[k] for k in sorted(hits)]
-    for m in ordered:
+    for m, _ in ordered:
         evidence.append(
             (f"{m.chain} rule {m.rule.position}", f"{m.rule.text}  [{m.table}; {m.reason}]")
         )
-    chains = " and ".join(dict.fromkeys(m.chain for m in ordered))
+    chains = " and ".join(dict.fromkeys(m.chain for m, _ in ordered))
     rules = "a rule" if len(ordered) == 1 else f"{len(ordered)} rules"
     verb = "drops" if len(ordered) == 1 else "drop"
     return _check(
-        "forward-drop",
+        check_id,
         "fail",
-        f"{rules} in {chains} {verb} its traffic: {ordered[0].rule.text}",
+        f"{rules} in {chains} {verb} its traffic: {ordered[0][0].rule.text}",
         evidence,
-        _join_fixes([_delete_command(m) for m in ordered] + accept_fixes),
+        _join_fixes([_drop_fix(m, ip) for m, ip in ordered] + accept_fixes),
     )
 
 
-def _unaccepted_bridges(ctx: Context, evidence: list[tuple[str, str]]) -> list[str]:
+def check_forward_drop(ctx: Context) -> Check:
+    return _forward_drop(ctx, "forward-drop", 4)
+
+
+def check_forward_drop6(ctx: Context) -> Check:
+    if not ctx.ipv6:
+        return _check("forward-drop6", "skip", NO_IPV6)
+    return _forward_drop(ctx, "forward-drop6", 6)
+
+
+ENGINE_TABLES = frozenset({"docker-bridges", "netavark"})
+
+
+def _accept_fix(bridge: str, table: Table, chain: Chain) -> str:
+    """Add (never edit) an ACCEPT ahead of the policy; an engine's own table is the
+    engine's to rebuild."""
+    if table.source != "nft":
+        return f"iptables -t filter -I {chain.name} -i {bridge} ! -o {bridge} -j ACCEPT"
+    if table.name in ENGINE_TABLES:
+        return "restart the engine (it rebuilds its own table)"
+    return (
+        f'nft insert rule {table.family} {table.name} {chain.name} iifname "{bridge}" '
+        f'oifname != "{bridge}" accept'
+    )
+
+
+def _unaccepted_bridges(
+    ctx: Context, evidence: list[tuple[str, str]]
+) -> list[tuple[str, Table, Chain]]:
     """Bridges whose new connections to the uplink no rule may accept under a FORWARD DROP
     policy.
 
@@ -570,12 +758,9 @@ def _unaccepted_bridges(ctx: Context, evidence: list[tuple[str, str]]) -> list[s
     uplink = _uplink(ctx.snapshot)
     if uplink is None:
         return []  # no way out of the host to accept (the route checks say so)
-    unaccepted: list[str] = []
-    for table in rulesets.tables:
-        if (table.family, table.name) != ("ip", "filter") or table.source == "nft":
-            continue
-        forward = table.chain("FORWARD")
-        if forward is None or forward.policy != "DROP":
+    unaccepted: list[tuple[str, Table, Chain]] = []
+    for table, forward in _forward_base_chains(rulesets):
+        if forward.policy != "DROP":
             continue
         for link in ctx.bridged:
             bridge = link.bridge or link.expected
@@ -583,32 +768,67 @@ def _unaccepted_bridges(ctx: Context, evidence: list[tuple[str, str]]) -> list[s
             if bridge is None or v4 is None or _internal(ctx, link):
                 continue
             packet = NewConnection(bridge.name, v4.ip, out_interface=uplink.name)
-            accept = first_accept(table, "FORWARD", packet)
+            accept = first_accept(table, forward.name, packet)
             key = f"new connections from {bridge.name} to {uplink.name} [{table.label}]"
             if accept is not None:
                 evidence.append((key, f"may be accepted by {accept.text}"))
             else:
                 evidence.append((key, "no rule accepts them; the policy drops them"))
-                if bridge.name not in unaccepted:
-                    unaccepted.append(bridge.name)
+                unaccepted.append((bridge.name, table, forward))
     return unaccepted
 
 
-def _interface_drops(ctx: Context) -> list[RuleMatch]:
-    """DROP/REJECT in filter FORWARD or DOCKER-USER that name its veth or bridge (-i/-o)."""
-    from inspector.rules import UnknownItem, rules_for
+def _own_report(ctx: Context) -> RulesReport | None:
+    return ctx.rules_report
 
-    rulesets = ctx.facts.rulesets
-    assert rulesets is not None
-    try:
-        report = rules_for(ctx.snapshot, rulesets, ctx.owner.name)
-    except (UnknownItem, ValueError):
+
+def _on_forward_path(m: RuleMatch, family: str) -> bool:
+    if not m.table.startswith(f"{family} ") and not m.table.startswith("inet "):
+        return False
+    if m.table.endswith("(nft)"):
+        return not m.chain.startswith(("raw-", "nat-")) and "INPUT" not in m.chain
+    return " filter" in m.table
+
+
+def _forward_base_chains(rulesets: Rulesets) -> list[tuple[Table, Chain]]:
+    """Each IPv4 table's forward chain: iptables' filter FORWARD, and the base chains of
+    native nft tables hooked on forward (Docker 29, firewalld, netavark...)."""
+    found: list[tuple[Table, Chain]] = []
+    for table in rulesets.tables:
+        if table.source != "nft":
+            forward = table.chain("FORWARD")
+            if (table.family, table.name) == ("ip", "filter") and forward is not None:
+                found.append((table, forward))
+            continue
+        if table.family not in ("ip", "inet"):
+            continue
+        for chain in table.chains:
+            understood = any(r.structured for r in chain.rules) or not chain.rules
+            if chain.hook and " hook forward " in f"{chain.hook} " and understood:
+                found.append((table, chain))
+    return found
+
+
+def _interface_drops(ctx: Context, family: str = "ip") -> list[RuleMatch]:
+    """DROP/REJECT on its forward path that name its veth or bridge (-i/-o) and that are
+    not the engine's design."""
+    report = _own_report(ctx)
+    if report is None:
         return []
     return [
         m
         for m in report.blocking
-        if m.chain in ("FORWARD", "DOCKER-USER") and " filter" in m.table and "(nft)" not in m.table
+        if _on_forward_path(m, family)
+        and (m.chain in ("FORWARD", "DOCKER-USER") or m.table.endswith("(nft)"))
     ]
+
+
+def _designed_drops(ctx: Context, family: str) -> list[RuleMatch]:
+    """The engine's own DROPs that name its bridge directly (ICC off, isolation)."""
+    report = _own_report(ctx)
+    if report is None:
+        return []
+    return [m for m in report.by_design if m.direct and _on_forward_path(m, family)]
 
 
 def check_masquerade(ctx: Context) -> Check:
@@ -706,18 +926,300 @@ def check_mtu(ctx: Context) -> Check:
     uplink = _uplink(ctx.snapshot)
     if uplink is not None:
         evidence.append((f"host uplink {uplink.name} mtu", str(uplink.mtu)))
+        above = [
+            link
+            for link in ctx.bridged
+            if link.iface.mtu is not None
+            and uplink.mtu is not None
+            and link.iface.mtu > uplink.mtu
+            and not _internal(ctx, link)
+        ]
+        if above:
+            checked = True
+            names = " and ".join(link.iface.name for link in above)
+            values = "/".join(sorted({str(link.iface.mtu) for link in above}))
+            verb = "has" if len(above) == 1 else "have"
+            problems.append(
+                f"{names} {verb} MTU {values}, above the host uplink {uplink.name}'s {uplink.mtu}: "
+                f"packets over {uplink.mtu} bytes leaving the host are dropped unless path MTU "
+                "discovery works (ping works, large transfers such as HTTPS hang)"
+            )
+        for link in above:
+            network = link.attachment.name if link.attachment else None
+            if network and network != "bridge":
+                fixes.append(
+                    f"recreate network {network} with -o com.docker.network.driver.mtu={uplink.mtu}"
+                )
+            else:
+                fixes.append(
+                    f'set "mtu": {uplink.mtu} in /etc/docker/daemon.json and restart Docker'
+                )
     if not checked:
         return _check("mtu", "skip", "no host end to compare with", evidence)
     if problems:
-        return _check(
-            "mtu",
-            "warn",
-            "; ".join(problems) + ": larger packets are dropped on the way",
-            evidence,
-            _join_fixes(fixes),
-        )
+        summary = "; ".join(problems)
+        if "path MTU" not in summary:
+            summary += ": larger packets are dropped on the way"
+        return _check("mtu", "warn", summary, evidence, _join_fixes(fixes))
     mtus = sorted({str(link.iface.mtu) for link in ctx.links})
-    return _check("mtu", "pass", f"MTU {', '.join(mtus)} all along", evidence)
+    upto = f", within the uplink's {uplink.mtu}" if uplink is not None and uplink.mtu else ""
+    return _check("mtu", "pass", f"MTU {', '.join(mtus)} all along{upto}", evidence)
+
+
+# --- 10. published ports ---------------------------------------------------------------------
+
+
+_ANY = frozenset({"0.0.0.0", "::"})
+
+
+def _dnat_rules(ctx: Context, ips: Sequence[str], port: int, host_port: int) -> list[RuleMatch]:
+    """DNAT rules that send ``host_port`` to one of its addresses at ``port``."""
+    from inspector.rules import explain
+
+    rulesets = ctx.facts.rulesets
+    assert rulesets is not None
+    wanted = {f"{ip}:{port}" if ":" not in ip else f"[{ip}]:{port}" for ip in ips}
+    found: list[RuleMatch] = []
+    for table in rulesets.tables:
+        for chain in table.chains:
+            for rule in chain.rules:
+                if rule.verdict != "DNAT" or rule.target is None:
+                    continue
+                to = rule.target.option("--to-destination")
+                if to is None or to.value not in wanted:
+                    continue
+                dports = [o for o in (*rule.options("--dport"), *rule.options("--dports"))]
+                if dports and not any(str(host_port) in o.values for o in dports):
+                    continue
+                found.append(
+                    RuleMatch(table.label, chain.name, rule, "", explanation=explain(rule))
+                )
+    return found
+
+
+def _listening(listeners: Sequence[Listener], protocol: str, port: int) -> list[Listener]:
+    return [x for x in listeners if x.protocol == protocol and x.port == port]
+
+
+def check_ports(ctx: Context) -> Check:
+    ports = [p for p in (ctx.container.ports or ctx.owner.ports) if p.host_port is not None]
+    if not ports:
+        return _check("ports", "skip", "no published port")
+    ips = [a for link in ctx.links for v in (4, 6) for a in _addresses(link.iface.addresses, v)]
+    ips += [ip for ip in ctx.owner.ips if ip not in ips]
+    inside = ctx.facts.listeners.get(ctx.owner.name)
+    host = ctx.facts.host_listeners
+    evidence: list[tuple[str, str]] = []
+    problems: list[str] = []
+    statuses: list[Status] = []
+    good: list[str] = []
+    for p in ports:
+        assert p.host_port is not None
+        name = f"{p.host_port}->{p.container_port}/{p.protocol}"
+        forwarded = False
+        if ctx.facts.rulesets is not None:
+            dnat = _dnat_rules(ctx, ips, p.container_port, p.host_port)
+            for m in dnat[:2]:
+                evidence.append((f"{name} DNAT", f"{m.rule.spec}  [{m.table} {m.chain}]"))
+            forwarded = bool(dnat)
+        proxies = _listening(host, p.protocol, p.host_port) if host is not None else []
+        if proxies:
+            where = ", ".join(f"{x.address}:{x.port}" for x in proxies)
+            evidence.append((f"{name} on the host", f"{where} (docker-proxy or another process)"))
+            forwarded = True
+        if not forwarded and ctx.facts.rulesets is not None and host is not None:
+            evidence.append((f"{name} DNAT", "(none, and nothing listens on the host port)"))
+            problems.append(
+                f"port {p.host_port} is published but neither a DNAT rule nor docker-proxy "
+                f"forwards it to {ctx.owner.name}"
+            )
+            statuses.append("fail")
+            continue
+        if inside is None:
+            evidence.append((f"{name} inside", "(listeners not read)"))
+            statuses.append("skip")
+            continue
+        here = _listening(inside, p.protocol, p.container_port)
+        reachable = [x for x in here if x.address in _ANY or x.address in ips]
+        if reachable:
+            words = ", ".join(f"{x.address}:{x.port}/{x.protocol}" for x in reachable)
+            evidence.append((f"{name} listener inside", words))
+            good.append(f"{p.host_port} -> {words}")
+            statuses.append("pass")
+        elif here:
+            words = ", ".join(f"{x.address}:{x.port}" for x in here)
+            evidence.append((f"{name} listener inside", words))
+            problems.append(
+                f"port {p.container_port}/{p.protocol} listens only on {words} inside "
+                f"{ctx.owner.name}: connections forwarded to {ips[0] if ips else 'it'} are refused"
+            )
+            statuses.append("fail")
+        else:
+            listed = ", ".join(f"{x.address}:{x.port}/{x.protocol}" for x in inside) or "none"
+            evidence.append((f"{name} listener inside", "(nothing)"))
+            evidence.append(("listening inside", listed))
+            problems.append(
+                f"nothing listens on {p.container_port}/{p.protocol} inside {ctx.owner.name}: "
+                f"connections to host port {p.host_port} are refused or reset"
+            )
+            statuses.append("fail")
+    status = _worst(statuses)
+    if status == "skip":
+        return _check("ports", "skip", "the sockets inside the namespace were not read", evidence)
+    if problems:
+        return _check("ports", status, "; ".join(problems), evidence)
+    return _check("ports", "pass", "published and listening: " + "; ".join(good), evidence)
+
+
+# --- 11. DNS -----------------------------------------------------------------------------------
+
+EMBEDDED_DNS = "127.0.0.11"
+_DEFAULT_NETWORKS = frozenset({"bridge", "host", "none", "default"})
+
+
+def nameservers(resolv_conf: str) -> list[str]:
+    """The ``nameserver`` lines of a resolv.conf, in order."""
+    out: list[str] = []
+    for line in resolv_conf.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "nameserver":
+            out.append(words[1].split("%", 1)[0])
+    return out
+
+
+def _route_to(routes: Sequence[Route], address: str) -> Route | None:
+    from inspector.ping import default_route
+
+    ip = ipaddress.ip_address(address)
+    best: tuple[int, Route] | None = None
+    for r in routes:
+        if r.dst == "default":
+            continue
+        try:
+            net = ipaddress.ip_network(r.dst, strict=False)
+        except ValueError:
+            continue
+        if net.version == ip.version and ip in net and (best is None or net.prefixlen > best[0]):
+            best = (net.prefixlen, r)
+    if best is not None:
+        return best[1]
+    return default_route(tuple(routes), ip.version)
+
+
+def _embedded_dns_rules(dns: DnsFacts) -> list[str]:
+    """Docker's DNAT of 127.0.0.11:53 to its resolver, inside the namespace (iptables' nat
+    DOCKER_OUTPUT, or Docker 29's nft table)."""
+    if dns.rulesets is None:
+        return []
+    found: list[str] = []
+    for table in dns.rulesets.tables:
+        for chain in table.chains:
+            for rule in chain.rules:
+                if rule.verdict != "DNAT" or rule.target is None:
+                    continue
+                dest = rule.selector("-d")
+                to = rule.target.option("--to-destination")
+                to_embedded = to is not None and to.value.startswith(EMBEDDED_DNS + ":")
+                if (dest is not None and dest.value.startswith(EMBEDDED_DNS)) or to_embedded:
+                    found.append(rule.spec)
+    return found
+
+
+def check_dns(ctx: Context) -> Check:
+    dns = ctx.facts.dns.get(ctx.owner.name)
+    if dns is None:
+        return _check("dns", "skip", "its resolver was not read")
+    if dns.resolv_conf is None:
+        return _check("dns", "skip", f"resolv.conf unreadable: {dns.problem or 'unknown'}")
+    servers = nameservers(dns.resolv_conf)
+    evidence: list[tuple[str, str]] = [("resolv.conf nameservers", ", ".join(servers) or "(none)")]
+    user_defined = [n.name for n in ctx.owner.networks if n.name not in _DEFAULT_NETWORKS and n.ip]
+    if not servers:
+        return _check("dns", "fail", "resolv.conf names no nameserver", evidence)
+    if user_defined and EMBEDDED_DNS in servers:
+        rules = _embedded_dns_rules(dns)
+        for r in rules[:4]:
+            evidence.append(("DNAT inside its namespace", r))
+        if dns.rulesets is None:
+            evidence.append(("rules inside its namespace", dns.rules_problem or "not read"))
+            return _check(
+                "dns",
+                "skip",
+                f"uses Docker's embedded resolver {EMBEDDED_DNS}; its DNAT inside the namespace "
+                f"could not be read ({dns.rules_problem or 'unknown'})",
+                evidence,
+            )
+        if not rules:
+            return _check(
+                "dns",
+                "fail",
+                f"resolv.conf uses Docker's embedded resolver {EMBEDDED_DNS} but no DNAT rule "
+                "inside the namespace leads to it: name lookups time out",
+                evidence,
+                f"docker restart {ctx.owner.name}",
+            )
+        inside = ctx.facts.listeners.get(ctx.owner.name)
+        if inside is not None:
+            resolver = [x for x in inside if x.address == EMBEDDED_DNS]
+            evidence.append(
+                (
+                    "resolver sockets inside",
+                    ", ".join(f"{x.address}:{x.port}/{x.protocol}" for x in resolver) or "(none)",
+                )
+            )
+            if not resolver:
+                return _check(
+                    "dns",
+                    "fail",
+                    f"the DNAT to Docker's resolver is there but nothing listens on "
+                    f"{EMBEDDED_DNS} inside the namespace (dockerd's resolver is gone)",
+                    evidence,
+                    f"docker restart {ctx.owner.name}",
+                )
+        return _check(
+            "dns",
+            "pass",
+            f"Docker's embedded resolver {EMBEDDED_DNS} on network {user_defined[0]}, "
+            "with its DNAT inside the namespace",
+            evidence,
+        )
+    problems: list[str] = []
+    reachable: list[str] = []
+    for server in servers:
+        try:
+            ip = ipaddress.ip_address(server)
+        except ValueError:
+            problems.append(f"nameserver {server!r} is not an address")
+            continue
+        if ip.is_loopback:
+            evidence.append((f"nameserver {server}", "loopback inside the container"))
+            problems.append(
+                f"nameserver {server} is loopback inside the container: nothing answers there "
+                "(the host's local resolver is not in its namespace)"
+            )
+            continue
+        route = _route_to(ctx.owner.routes, server)
+        if route is None:
+            evidence.append((f"nameserver {server}", "no route"))
+            problems.append(f"no route to nameserver {server}")
+        else:
+            via = f"via {route.gateway}" if route.gateway else "on-link"
+            evidence.append((f"nameserver {server}", f"{via} dev {route.dev}"))
+            reachable.append(server)
+    if user_defined:
+        evidence.append(
+            (
+                "note",
+                f"not Docker's {EMBEDDED_DNS}: container names on {user_defined[0]} do not resolve",
+            )
+        )
+    if problems and not reachable:
+        return _check("dns", "fail", "; ".join(problems), evidence)
+    if problems:
+        return _check("dns", "warn", "; ".join(problems), evidence)
+    return _check(
+        "dns", "pass", f"nameservers {', '.join(reachable)} reachable by a route", evidence
+    )
 
 
 # --- the host's own network, for host-mode containers ----------------------------------------
@@ -774,11 +1276,17 @@ WALK: tuple[tuple[str, Callable[[Context], Check]], ...] = (
     ("veth", check_veth),
     ("bridge", check_bridge),
     ("route", check_route),
+    ("route6", check_route6),
     ("gateway", check_gateway),
+    ("gateway6", check_gateway6),
     ("ip-forward", check_ip_forward),
+    ("ip6-forward", check_ip6_forward),
     ("forward-drop", check_forward_drop),
+    ("forward-drop6", check_forward_drop6),
     ("masquerade", check_masquerade),
     ("mtu", check_mtu),
+    ("ports", check_ports),
+    ("dns", check_dns),
 )
 
 

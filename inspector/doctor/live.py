@@ -1,10 +1,15 @@
-"""Gather the live facts the checks need: ip_forward, the ruleset, the gateway pings.
+"""Gather the live facts the checks need: forwarding, the rulesets, the gateway pings, the
+sockets listening in each namespace, and each namespace's resolver set-up.
 
-Read-only, and the only traffic is one short ping per namespace to its own gateway.
-The pings run in parallel threads (each enters its namespace just to make a socket) and
-the ruleset and Docker's networks are read meanwhile, on daemon threads that a caller
-giving up does not wait for; a host of broken containers costs one ping timeout, not one
-per container.
+Read-only, and the only traffic is one short ping per namespace to its own gateway (and
+one to its IPv6 gateway when it has IPv6); no DNS query is ever sent.  The pings run in
+parallel threads (each enters its namespace just to make a socket) and the ruleset and
+Docker's networks are read meanwhile, on daemon threads that a caller giving up does not
+wait for; a host of broken containers costs one ping timeout, not one per container.
+Sockets come from ``/proc/PID/net/{tcp,tcp6,udp,udp6}``, resolv.conf from
+``/proc/PID/root/etc/resolv.conf``, and the rules inside a namespace from
+``nsenter --net=/proc/PID/ns/net iptables-save`` / ``nft -j list ruleset`` (a timeout
+each): nothing enters a namespace in this process for those.
 """
 
 from __future__ import annotations
@@ -15,12 +20,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from inspector.background import on_daemon_thread
-from inspector.doctor.checks import run_checks
-from inspector.doctor.model import ContainerReport, DoctorFacts, GatewayPing
+from inspector.doctor.checks import EMBEDDED_DNS, nameservers, run_checks
+from inspector.doctor.model import ContainerReport, DnsFacts, DoctorFacts, GatewayPing, Listener
+from inspector.doctor.procnet import parse_proc_net
 from inspector.model import Container, Snapshot
 from inspector.rules import Rulesets, RulesUnavailable, read_rulesets
 
 IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
+IP6_FORWARD = "/proc/sys/net/ipv6/conf/all/forwarding"
+NSENTER_TIMEOUT_S = 5.0
 PING_COUNT = 2
 PING_INTERVAL_S = 0.05
 PING_TIMEOUT_S = 1.0
@@ -43,7 +51,7 @@ def read_ip_forward(path: str = IP_FORWARD) -> str | None:
 
 def _read_rules() -> _RulesRead:
     try:
-        return _RulesRead(read_rulesets(), None)
+        return _RulesRead(read_rulesets(ipv6=True), None)
     except RulesUnavailable as exc:
         return _RulesRead(None, str(exc))
     except Exception as exc:  # a parser surprise must not take the other checks down
@@ -77,12 +85,14 @@ def ping_gateway(
     interval: float = PING_INTERVAL_S,
     timeout: float = PING_TIMEOUT_S,
     stop: threading.Event | None = None,
+    target: str | None = None,
 ) -> GatewayPing:
-    """Ping the namespace's own gateway from inside it (``skipped`` says why not)."""
+    """Ping the namespace's own gateway (or ``target``, its IPv6 gateway) from inside it
+    (``skipped`` says why not)."""
     from inspector.ping import PingError, PingReply, PingSummary, plan_ping, run_ping
 
     try:
-        plan = plan_ping(snapshot, owner.name)
+        plan = plan_ping(snapshot, owner.name, target)
     except PingError as exc:
         return GatewayPing("", timeout_s=timeout, skipped=str(exc))
     fastest: float | None = None
@@ -117,6 +127,85 @@ def _ping_targets(snapshot: Snapshot, containers: Sequence[Container]) -> list[C
     return list(owners.values())
 
 
+def gateway6_target(owner: Container) -> str | None:
+    """The IPv6 default gateway of the namespace (``addr%dev`` when link-local)."""
+    import ipaddress
+
+    from inspector.ping import default_route
+
+    route = default_route(tuple(owner.routes), 6)
+    if route is None or route.gateway is None:
+        return None
+    if ipaddress.ip_address(route.gateway).is_link_local and route.dev:
+        return f"{route.gateway}%{route.dev}"
+    return route.gateway
+
+
+def read_listeners(proc_net: str) -> tuple[Listener, ...] | None:
+    """Sockets listening in the namespace whose ``/proc/.../net`` this is; None if unreadable."""
+    found: list[Listener] = []
+    read_any = False
+    for name, protocol in (("tcp", "tcp"), ("tcp6", "tcp"), ("udp", "udp"), ("udp6", "udp")):
+        try:
+            with open(f"{proc_net}/{name}", encoding="ascii", errors="replace") as f:
+                text = f.read()
+        except OSError:
+            continue
+        read_any = True
+        found.extend(x for x in parse_proc_net(text, protocol) if x not in found)
+    return tuple(found) if read_any else None
+
+
+def read_namespace_rules(pid: int) -> tuple[Rulesets | None, str | None]:
+    """The rules inside a namespace, read by the tools run under ``nsenter --net``."""
+    import shutil
+
+    from inspector.rules import capture, parse_captured, run_command
+    from inspector.rules.read import RunResult
+
+    nsenter = shutil.which("nsenter")
+    if nsenter is None:
+        return None, "nsenter is not installed (util-linux)"
+
+    def runner(argv: Sequence[str], timeout: float) -> RunResult:
+        return run_command([nsenter, f"--net=/proc/{pid}/ns/net", *argv], timeout)
+
+    try:
+        texts = capture(runner, ipv6=False, timeout=NSENTER_TIMEOUT_S, proc_net=f"/proc/{pid}/net")
+    except RulesUnavailable as exc:
+        return None, str(exc)
+    return parse_captured(texts), None
+
+
+def read_dns(owner: Container) -> DnsFacts:
+    """resolv.conf of the namespace owner and, when it names Docker's embedded resolver,
+    the rules inside its namespace.  Nothing is queried."""
+    if owner.pid is None:
+        return DnsFacts(problem="no process id")
+    try:
+        with open(f"/proc/{owner.pid}/root/etc/resolv.conf", encoding="utf-8") as f:
+            text = f.read(65536)
+    except OSError as exc:
+        return DnsFacts(problem=exc.strerror or str(exc))
+    if EMBEDDED_DNS not in nameservers(text):
+        return DnsFacts(resolv_conf=text)
+    rulesets, problem = read_namespace_rules(owner.pid)
+    return DnsFacts(resolv_conf=text, rulesets=rulesets, rules_problem=problem)
+
+
+def _namespace_facts(
+    owners: Sequence[Container],
+) -> tuple[dict[str, tuple[Listener, ...]], dict[str, DnsFacts]]:
+    listeners: dict[str, tuple[Listener, ...]] = {}
+    dns: dict[str, DnsFacts] = {}
+    for owner in owners:
+        found = read_listeners(f"/proc/{owner.pid}/net")
+        if found is not None:
+            listeners[owner.name] = found
+        dns[owner.name] = read_dns(owner)
+    return listeners, dns
+
+
 def gather_facts(
     snapshot: Snapshot,
     containers: Sequence[Container],
@@ -124,26 +213,44 @@ def gather_facts(
     ping: bool = True,
     stop: threading.Event | None = None,
 ) -> DoctorFacts:
-    """ip_forward, the ruleset and (when ``ping``) each namespace's gateway ping."""
-    owners = _ping_targets(snapshot, containers) if ping else []
+    """Forwarding, the rulesets, sockets and resolvers, and (when ``ping``) each
+    namespace's gateway pings."""
+    namespaces = _ping_targets(snapshot, containers)
+    owners = namespaces if ping else []
     # The tools (iptables-save: 10 s timeout, Docker: 5 s) on daemon threads, so that a
     # caller that gives up (the TUI quitting) is not held by them; the pings (1 s each)
     # in a bounded pool.
     rules_future = on_daemon_thread(_read_rules, "cnet-doctor-rules")
     no_nat_future = on_daemon_thread(read_no_nat_networks, "cnet-doctor-networks")
+    namespace_future = on_daemon_thread(lambda: _namespace_facts(namespaces), "cnet-doctor-ns")
     pings: dict[str, GatewayPing] = {}
+    pings6: dict[str, GatewayPing] = {}
     if owners:
+        v6 = {o.name: t for o in owners if (t := gateway6_target(o)) is not None}
         with ThreadPoolExecutor(max_workers=min(MAX_PING_THREADS, len(owners))) as pool:
             futures = {o.name: pool.submit(ping_gateway, snapshot, o, stop=stop) for o in owners}
+            futures6 = {
+                o.name: pool.submit(ping_gateway, snapshot, o, stop=stop, target=v6[o.name])
+                for o in owners
+                if o.name in v6
+            }
             pings = {name: f.result() for name, f in futures.items()}
+            pings6 = {name: f.result() for name, f in futures6.items()}
     rules = rules_future.result()
     no_nat = no_nat_future.result()
+    listeners, dns = namespace_future.result()
     return DoctorFacts(
         ip_forward=read_ip_forward(),
         rulesets=rules.rulesets,
         rules_problem=rules.problem,
         pings=pings,
         no_nat=no_nat,
+        ip6_forward=read_ip_forward(IP6_FORWARD),
+        pings6=pings6,
+        listeners=listeners,
+        host_listeners=read_listeners("/proc/net"),
+        dns=dns,
+        pinged=ping,
     )
 
 

@@ -15,30 +15,48 @@ if TYPE_CHECKING:
 
 Status = Literal["pass", "warn", "fail", "skip"]
 
-# The expert's walk, in order: the first failing step is the fault.
+# The expert's walk, in order: the first failing step is the fault.  Each IPv4 step that
+# has an IPv6 twin is followed by it (they skip when the container has no IPv6 address).
 CHECK_IDS: tuple[str, ...] = (
     "interface",
     "veth",
     "bridge",
     "route",
+    "route6",
     "gateway",
+    "gateway6",
     "ip-forward",
+    "ip6-forward",
     "forward-drop",
+    "forward-drop6",
     "masquerade",
     "mtu",
+    "ports",
+    "dns",
 )
+
+IPV6_CHECK_IDS = frozenset({"route6", "gateway6", "ip6-forward", "forward-drop6"})
 
 CHECK_TITLES: Mapping[str, str] = {
     "interface": "container interface up and addressed",
     "veth": "host end (veth) exists, is up, on the right bridge",
     "bridge": "bridge up and holding the gateway address",
     "route": "default route via the gateway",
+    "route6": "IPv6 default route via the gateway",
     "gateway": "gateway answers a ping from inside",
+    "gateway6": "IPv6 gateway answers a ping from inside",
     "ip-forward": "host forwards IPv4 (net.ipv4.ip_forward)",
+    "ip6-forward": "host forwards IPv6 (net.ipv6.conf.all.forwarding)",
     "forward-drop": "nothing in FORWARD / DOCKER-USER drops its traffic",
+    "forward-drop6": "nothing in ip6tables' FORWARD / nft forward chains drops its IPv6 traffic",
     "masquerade": "its subnet has a MASQUERADE rule",
-    "mtu": "MTUs agree along the path",
+    "mtu": "MTUs agree along the path, up to the host's uplink",
+    "ports": "each published port has its DNAT and a listener inside",
+    "dns": "its resolver is set up and reachable (no query sent)",
 }
+
+# The summary of a gateway check whose ping did not run: verdicts made without it say so.
+NOT_PINGED = "not pinged: this verdict was made without the gateway ping"
 
 _RANK: Mapping[str, int] = {"fail": 3, "warn": 2, "pass": 1, "skip": 0}
 
@@ -73,6 +91,12 @@ class ContainerReport:
     @property
     def running(self) -> bool:
         return self.state == "running"
+
+    @property
+    def pinged(self) -> bool:
+        """False when the gateway checks were left to a later run (``--no-ping``, the TUI's
+        background marks): a pass then says nothing about the gateway."""
+        return not any(c.summary == NOT_PINGED for c in self.checks)
 
     @property
     def first_failure(self) -> Check | None:
@@ -115,12 +139,35 @@ class GatewayPing:
 
 
 @dataclass(frozen=True)
+class Listener:
+    """A socket listening in a namespace (``/proc/PID/net/tcp``: state 0A; udp: 07)."""
+
+    protocol: str  # tcp, udp
+    address: str  # "0.0.0.0", "::", "127.0.0.11"...
+    port: int
+
+
+@dataclass(frozen=True)
+class DnsFacts:
+    """What the DNS check reads in a namespace: its resolv.conf and, on user-defined
+    networks, the rules inside it (Docker's DNAT to the embedded resolver)."""
+
+    resolv_conf: str | None = None
+    problem: str | None = None  # why resolv_conf is None
+    rulesets: Rulesets | None = None  # the namespace's own rules
+    rules_problem: str | None = None
+
+
+@dataclass(frozen=True)
 class DoctorFacts:
     """The facts beyond the snapshot.  None means "not known", and its check skips.
 
-    ``pings`` maps the name of the container that owns a namespace to its gateway ping;
-    ``rules_problem`` says why ``rulesets`` is None.  ``no_nat`` maps Docker networks that
-    have no MASQUERADE by design to the reason (internal, or masquerading turned off).
+    ``pings`` (``pings6``) maps the name of the container that owns a namespace to its
+    IPv4 (IPv6) gateway ping; ``rules_problem`` says why ``rulesets`` is None.  ``no_nat``
+    maps Docker networks that have no MASQUERADE by design to the reason (internal, or
+    masquerading turned off).  ``listeners`` maps a namespace owner to the sockets
+    listening inside it, ``host_listeners`` are the host's own (docker-proxy); ``dns``
+    maps a namespace owner to its resolver facts.
     """
 
     ip_forward: str | None = None
@@ -128,3 +175,9 @@ class DoctorFacts:
     rules_problem: str | None = None
     pings: Mapping[str, GatewayPing] = field(default_factory=dict)
     no_nat: Mapping[str, str] = field(default_factory=dict)
+    ip6_forward: str | None = None
+    pings6: Mapping[str, GatewayPing] = field(default_factory=dict)
+    listeners: Mapping[str, tuple[Listener, ...]] = field(default_factory=dict)
+    host_listeners: tuple[Listener, ...] | None = None
+    dns: Mapping[str, DnsFacts] = field(default_factory=dict)
+    pinged: bool = True  # False: the pings were not asked for (``--no-ping``, marks)

@@ -1,4 +1,10 @@
-"""The doctor's words: one block per container for people, and the documented JSON."""
+"""The doctor's words: one block per container for people, and the documented JSON.
+
+Failing containers come first, and in each block failing and warning checks come first
+with their evidence and fix; passing checks share one line, skipped ones one line per
+reason (``verbose`` shows every check in full).  The last line counts the verdicts and
+names the failing containers, so a long run ends with what to look at.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +27,8 @@ def _headline(report: ContainerReport) -> str:
     first = report.first_failure
     if first is not None:
         return f"FAIL at {first.id}"
-    return {"warn": "WARN", "pass": "ok", "skip": "nothing to check"}[worst_status(report)]
+    word = {"warn": "WARN", "pass": "ok", "skip": "nothing to check"}[worst_status(report)]
+    return word if report.pinged else f"{word} (without the gateway ping)"
 
 
 def _check_lines(check: Check, colour: bool, verbose: bool) -> list[str]:
@@ -46,9 +53,35 @@ def format_report(report: ContainerReport, *, colour: bool = False, verbose: boo
     if not verbose and all(c.status == "skip" for c in report.checks) and len(skips) == 1:
         lines.append(f"  {_paint('skip', 'skip', colour)}  every check: {skips.pop()}")
         return "\n".join(lines)
+    if verbose:
+        for check in display_order(report):
+            lines.extend(_check_lines(check, colour, verbose))
+        return "\n".join(lines)
     for check in display_order(report):
-        lines.extend(_check_lines(check, colour, verbose))
+        if check.status in ("fail", "warn"):
+            lines.extend(_check_lines(check, colour, verbose))
+    passed = [c.id for c in report.checks if c.status == "pass"]
+    if passed:
+        lines.append(f"  {_paint('pass', 'pass', colour)}  {', '.join(passed)}")
+    by_reason: dict[str, list[str]] = {}
+    for c in report.checks:
+        if c.status == "skip":
+            by_reason.setdefault(c.summary, []).append(c.id)
+    for reason, ids in by_reason.items():
+        lines.append(f"  {_paint('skip', 'skip', colour)}  {', '.join(ids)}: {reason}")
     return "\n".join(lines)
+
+
+_ORDER = {"fail": 0, "warn": 1, "pass": 2, "skip": 3}
+
+
+def _rank(report: ContainerReport) -> int:
+    return _ORDER[worst_status(report)] if report.running else 4
+
+
+def failing(reports: Sequence[ContainerReport]) -> list[ContainerReport]:
+    """The containers with a failing check (``--failed``)."""
+    return [r for r in reports if r.first_failure is not None]
 
 
 def format_reports(
@@ -57,7 +90,8 @@ def format_reports(
     """Every block, then one line that counts the verdicts."""
     if not reports:
         return "no containers\n"
-    blocks = [format_report(r, colour=colour, verbose=verbose) for r in reports]
+    ordered = sorted(reports, key=_rank)  # stable: failures first, then the given order
+    blocks = [format_report(r, colour=colour, verbose=verbose) for r in ordered]
     counts = {"fail": 0, "warn": 0, "ok": 0, "not running": 0, "nothing to check": 0}
     for r in reports:
         if not r.running:
@@ -70,7 +104,15 @@ def format_reports(
             ] += 1
     tally = ", ".join(f"{n} {word}" for word, n in counts.items() if n)
     noun = "container" if len(reports) == 1 else "containers"
-    return "\n\n".join(blocks) + f"\n\n{len(reports)} {noun}: {tally or 'none'}\n"
+    last = f"{len(reports)} {noun}: {tally or 'none'}"
+    bad = failing(reports)
+    if bad:
+        last += "; failing: " + ", ".join(
+            f"{r.name} (at {r.first_failure.id})" for r in bad if r.first_failure
+        )
+    if not all(r.pinged for r in reports if r.running):
+        last += "; gateways not pinged"
+    return "\n\n".join(blocks) + f"\n\n{last}\n"
 
 
 def check_to_dict(check: Check) -> dict[str, Any]:
@@ -85,7 +127,8 @@ def check_to_dict(check: Check) -> dict[str, Any]:
 
 def reports_to_dict(reports: Sequence[ContainerReport]) -> dict[str, Any]:
     """``{"containers": [{"name", "checks": [{"id", "status", "summary", "evidence", "fix"}]}]}``
-    plus each container's ``state``, worst ``status`` and ``note``."""
+    plus each container's ``state``, worst ``status``, ``note`` and ``pinged`` (False: the
+    verdict was made without the gateway ping)."""
     return {
         "containers": [
             {
@@ -93,6 +136,7 @@ def reports_to_dict(reports: Sequence[ContainerReport]) -> dict[str, Any]:
                 "state": r.state,
                 "status": worst_status(r),
                 "note": r.note,
+                "pinged": r.pinged,
                 "checks": [check_to_dict(c) for c in r.checks],
             }
             for r in reports

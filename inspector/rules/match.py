@@ -6,14 +6,17 @@ resolved to what rules can name (``ItemSpec``): addresses, subnets, interface na
 A rule concerns the item *directly* when it names one of them: ``-s``/``-d`` (CIDR
 containment both ways for subnets), ``-i``/``-o`` (and ``--physdev-in/out``, ``+``
 wildcards, and ``! -o NAME`` since Docker's MASQUERADE says "leaving by any interface
-but this bridge"), a DNAT/SNAT ``--to-destination``/``--to-source`` address.  For a
-container its veths and its bridges count as its interfaces.
+but this bridge"), a DNAT/SNAT ``--to-destination``/``--to-source`` address, or a
+verdict map's key.  For a container its veths and its bridges count as its interfaces.
+nft rules read from JSON carry the same names, so they match the same way.
 
-Context (``direct=False``): the rules of a Docker-owned chain (``DOCKER*``) that a shown
-rule jumps to, except those that name other addresses; and the rules without address or
-interface conditions that jump into a shown Docker chain (``FORWARD -j DOCKER-USER``,
-``PREROUTING -m addrtype --dst-type LOCAL -j DOCKER``).  Native nft tables only get
-direct matches.
+Context (``direct=False``): the rules of an engine's chain (``DOCKER*``, ``NETAVARK*``,
+``CNI-*``, ``KUBE-*``, or any chain of a native nft table) that a shown rule jumps to (for
+a verdict map, only the elements of the item's interfaces), except those that name other
+addresses; and the rules without address or interface conditions that jump into a shown
+engine chain (``FORWARD -j DOCKER-USER``, ``FORWARD -j NETAVARK_FORWARD``,
+``PREROUTING -m addrtype --dst-type LOCAL -j DOCKER``).  nft's text (no JSON) gets direct
+matches only.  The engine's own DROPs carry ``design`` and are never ``blocking``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from inspector.model import Container, Snapshot
+from inspector.rules.design import engine_design
+from inspector.rules.explain import explain
 from inspector.rules.model import (
     BLOCKING_TARGETS,
     Chain,
@@ -70,8 +75,17 @@ class ItemSpec:
     notes: tuple[str, ...] = field(default=(), compare=False)
 
 
-def is_docker_chain(name: str) -> bool:
-    return name.startswith("DOCKER")
+# User chains an engine owns: a shown rule's jump into one is followed (its rules shown as
+# context).  In a native nft table every chain belongs to the table's owner.
+ENGINE_CHAIN_PREFIXES = ("DOCKER", "NETAVARK", "CNI-", "KUBE-")
+
+
+def is_engine_chain(name: str) -> bool:
+    return name.startswith(ENGINE_CHAIN_PREFIXES)
+
+
+def _followable(table: Table, name: str) -> bool:
+    return table.source == "nft" or is_engine_chain(name)
 
 
 # --- resolving an item ------------------------------------------------------------------
@@ -329,8 +343,13 @@ def iptables_reasons(rule: Rule, spec: ItemSpec) -> list[str]:
     masquerade = bool(target and target.name == "MASQUERADE" and out and out.negated)
     for opt in ("-s", "-d"):
         o = rule.selector(opt)
-        net = _net(o.value) if o and not o.negated else None
-        r = _address_reason(opt, net, spec) if net is not None else None
+        values = o.values if o is not None and not o.negated else ()
+        r = None
+        for value in values:  # several only in an nft set: any of them
+            net = _net(value)
+            r = _address_reason(opt, net, spec) if net is not None else None
+            if r is not None:
+                break
         if r is None:
             continue
         if opt == "-s" and masquerade and out:
@@ -358,7 +377,9 @@ def iptables_reasons(rule: Rule, spec: ItemSpec) -> list[str]:
         *rule.options("--physdev-in"),
         *rule.options("--physdev-out"),
     ):
-        hit = _interface_role(o.value, spec)
+        hit = next(
+            (h for h in (_interface_role(v, spec) for v in (o.values or (o.value,))) if h), None
+        )
         if hit is None or (masquerade and o is out and reasons):
             continue
         name, role = hit
@@ -405,7 +426,7 @@ def nft_reasons(rule: Rule, spec: ItemSpec) -> list[str]:
 
 def _selective(rule: Rule) -> bool:
     """The rule has a positive address or interface condition (it is about something)."""
-    if rule.syntax != "iptables":
+    if not rule.understood:
         return True
     for name in ("-s", "-d", "-i", "-o"):
         o = rule.selector(name)
@@ -441,23 +462,26 @@ def _table_matches(table: Table, spec: ItemSpec) -> dict[tuple[str, int], RuleMa
         key = (chain.name, rule.position)
         if key in found:
             return False
-        if chain.name.startswith("DOCKER-ISOLATION") and rule.verdict in BLOCKING_TARGETS:
-            reason += "; Docker's network isolation: traffic between two Docker networks stops here"
+        why = engine_design(table, chain.name, rule)
         found[key] = RuleMatch(
-            table.label, chain.name, rule, reason, _blocking(rule, direct), direct
+            table.label,
+            chain.name,
+            rule,
+            reason,
+            not why and _blocking(rule, direct),
+            direct,
+            why,
+            explain(rule),
         )
         return True
 
     for chain in table.chains:
         for rule in chain.rules:
-            reasons = (
-                iptables_reasons(rule, spec)
-                if rule.syntax == "iptables"
-                else nft_reasons(rule, spec)
-            )
+            reasons = iptables_reasons(rule, spec) if rule.understood else nft_reasons(rule, spec)
+            reasons += [f"{why} (verdict map)" for why, _ in _vmap_hits(rule, spec)]
             if reasons:
                 add(chain, rule, "; ".join(dict.fromkeys(reasons)), True)
-    if not found or table.source == "nft":
+    if not found:
         return found
 
     expanded: set[str] = set()
@@ -465,19 +489,22 @@ def _table_matches(table: Table, spec: ItemSpec) -> dict[tuple[str, int], RuleMa
     while changed:
         changed = False
         shown = {chain for chain, _ in found}
-        # Docker chains a shown rule jumps to: their rules that name nothing else.
+        # Engine chains a shown rule jumps to: their rules that name nothing else.
         for m in list(found.values()):
-            dest = m.rule.target.name if m.rule.target else ""
-            if not is_docker_chain(dest) or dest in expanded or dest not in chains:
-                continue
-            expanded.add(dest)
-            changed = True
-            for rule in chains[dest].rules:
-                if not _names_addresses(rule):
-                    add(chains[dest], rule, f"path: in {dest}, reached from {m.chain}", False)
-            if not any(c == dest for c, _ in found):
-                # An empty Docker chain still shows, with its policy (none): make it visible.
-                found[(dest, 0)] = RuleMatch(table.label, dest, Rule(dest, 0, ""), "", False, False)
+            for dest in _destinations(m.rule, spec):
+                if not _followable(table, dest) or dest in expanded or dest not in chains:
+                    continue
+                expanded.add(dest)
+                changed = True
+                for rule in chains[dest].rules:
+                    # nft text (no JSON) cannot say what a rule names: only direct matches.
+                    if rule.understood and not _names_addresses(rule):
+                        add(chains[dest], rule, f"path: in {dest}, reached from {m.chain}", False)
+                if not any(c == dest for c, _ in found):
+                    # An empty chain still shows, with its policy (none): make it visible.
+                    found[(dest, 0)] = RuleMatch(
+                        table.label, dest, Rule(dest, 0, ""), "", False, False
+                    )
         # Rules without address or interface conditions that jump into a shown chain,
         # from a shown chain or a built-in one (how packets get there).
         for chain in table.chains:
@@ -485,11 +512,34 @@ def _table_matches(table: Table, spec: ItemSpec) -> dict[tuple[str, int], RuleMa
                 continue
             for rule in chain.rules:
                 dest = rule.target.name if rule.target else ""
-                if not is_docker_chain(dest) or _selective(rule):
+                if not _followable(table, dest) or _selective(rule) or dest not in chains:
                     continue
                 if dest in shown or chain.name in shown:
                     changed |= add(chain, rule, f"path: jumps to {dest}", False)
     return found
+
+
+def _vmap_hits(rule: Rule, spec: ItemSpec) -> list[tuple[str, str]]:
+    """A verdict map's elements keyed by one of the item's interfaces: (why, chain)."""
+    if not rule.jumps or rule.target is None:
+        return []
+    key = rule.target.option("key")
+    word = key.value if key else "key"
+    hits: list[tuple[str, str]] = []
+    for element, chain in rule.jumps:
+        for name, role in spec.interfaces:
+            if interface_matches(element, name) or fnmatchcase(name, element):
+                hits.append((f'{word} "{element}" -> {chain} ({role})', chain))
+                break
+    return hits
+
+
+def _destinations(rule: Rule, spec: ItemSpec) -> list[str]:
+    """Where a shown rule sends the item's packets: its jump, or its verdict map's
+    elements for the item's interfaces (not every bridge's)."""
+    if rule.jumps:
+        return [chain for _, chain in _vmap_hits(rule, spec)]
+    return [rule.target.name] if rule.target else []
 
 
 def rules_for(
@@ -535,59 +585,131 @@ def report_for_spec(spec: ItemSpec, rulesets: Rulesets) -> RulesReport:
 # --- for the doctor ---------------------------------------------------------------------
 
 
-def _iptables_tables(rulesets: Rulesets, name: str, version: int) -> Iterable[Table]:
+def _family_tables(rulesets: Rulesets, name: str | None, version: int) -> Iterable[Table]:
+    """iptables tables called ``name`` of the address family, and the native nft tables
+    whose rules cnet understands (``inet`` serves both families)."""
     family = "ip" if version == 4 else "ip6"
-    return (
-        t for t in rulesets.tables if t.name == name and t.family == family and t.source != "nft"
-    )
+    for t in rulesets.tables:
+        if t.source != "nft":
+            if t.family == family and (name is None or t.name == name):
+                yield t
+        elif t.family in (family, "inet") and any(r.structured for c in t.chains for r in c.rules):
+            yield t
+
+
+def _forward_chains(table: Table) -> list[Chain]:
+    if table.source != "nft":
+        return [c for c in (table.chain("FORWARD"), table.chain("DOCKER-USER")) if c]
+    return [c for c in table.chains if c.hook and " hook forward " in f"{c.hook} "]
+
+
+def _never_new(rule: Rule) -> bool:
+    """Only packets of no valid new connection (``ct state invalid``, replies)."""
+    states = [*rule.options("--ctstate"), *rule.options("--state")]
+    return any(("NEW" in o.value.upper().split(",")) == o.negated for o in states)
 
 
 def blocking_rules_for_address(rulesets: Rulesets, ip: str) -> list[RuleMatch]:
-    """DROP/REJECT rules in filter ``FORWARD`` and ``DOCKER-USER`` that would hit ``ip``.
+    """DROP/REJECT rules in filter ``FORWARD`` and ``DOCKER-USER`` (and native nft forward
+    chains) that would hit ``ip``.
 
     A rule hits when its ``-s`` or ``-d`` contains the address, or when it has no address
-    or interface condition at all (it drops every forwarded packet it sees).
+    or interface condition at all (it drops every forwarded packet it sees).  The engine's
+    own DROPs (isolation, ICC off) and DROPs of invalid packets are not faults: left out.
     """
     addr = ipaddress.ip_address(ip)
     spec = ItemSpec(item=ip, kind="address", description=ip, addresses=(addr,))
     out: list[RuleMatch] = []
-    for table in _iptables_tables(rulesets, "filter", addr.version):
-        for chain_name in ("FORWARD", "DOCKER-USER"):
-            chain = table.chain(chain_name)
-            for rule in chain.rules if chain else ():
-                if rule.verdict not in BLOCKING_TARGETS:
+    for table in _family_tables(rulesets, "filter", addr.version):
+        for chain in _forward_chains(table):
+            for rule in chain.rules:
+                if rule.verdict not in BLOCKING_TARGETS or not rule.understood:
                     continue
-                reasons = [r for r in iptables_reasons(rule, spec)]
+                if _never_new(rule) or engine_design(table, chain.name, rule):
+                    continue
+                reasons = list(iptables_reasons(rule, spec))
+                text = explain(rule)
                 if reasons:
-                    out.append(RuleMatch(table.label, chain_name, rule, "; ".join(reasons), True))
+                    out.append(
+                        RuleMatch(
+                            table.label,
+                            chain.name,
+                            rule,
+                            "; ".join(reasons),
+                            True,
+                            explanation=text,
+                        )
+                    )
                 elif not _selective(rule):
                     out.append(
                         RuleMatch(
-                            table.label, chain_name, rule, "no address condition", True, False
+                            table.label,
+                            chain.name,
+                            rule,
+                            "no address condition",
+                            True,
+                            False,
+                            explanation=text,
                         )
                     )
     return out
 
 
+def _callers(table: Table, chain: str) -> list[Rule]:
+    return [
+        r
+        for c in table.chains
+        for r in c.rules
+        if (r.target is not None and r.target.name == chain) or any(j == chain for _, j in r.jumps)
+    ]
+
+
+def _masquerade_source(table: Table, rule: Rule, depth: int = 0) -> list[tuple[Rule, Rule]]:
+    """``(rule holding the -s, rule holding the -o)`` pairs along the jumps into ``rule``'s
+    chain: netavark puts ``-s SUBNET`` on the jump and the MASQUERADE in its own chain."""
+    if rule.selector("-s") is not None or depth >= 3:
+        return [(rule, rule)]
+    found: list[tuple[Rule, Rule]] = []
+    for caller in _callers(table, rule.chain):
+        for src, _ in _masquerade_source(table, caller, depth + 1):
+            found.append((src, rule if rule.selector("-o") is not None else src))
+    return found or [(rule, rule)]
+
+
 def masquerade_rules_for_subnet(rulesets: Rulesets, subnet: str, bridge: str) -> list[RuleMatch]:
-    """nat MASQUERADE rules whose ``-s`` is (or contains) ``subnet`` and that let packets
-    leave by other interfaces than ``bridge`` (``! -o bridge`` or no ``-o``)."""
+    """MASQUERADE rules for packets from ``subnet`` (its ``-s``, or the ``-s`` of the jump
+    into its chain, is or contains the subnet) that let packets leave by other interfaces
+    than ``bridge`` (``! -o bridge`` or no ``-o``).  iptables' nat tables and native nft
+    tables (Docker 29, netavark)."""
     net = ipaddress.ip_network(subnet, strict=False)
     out: list[RuleMatch] = []
-    for table in _iptables_tables(rulesets, "nat", net.version):
+    for table in _family_tables(rulesets, None, net.version):
+        if table.source != "nft" and table.name != "nat":
+            continue
         for chain in table.chains:
             for rule in chain.rules:
-                if rule.verdict != "MASQUERADE":
+                if rule.verdict != "MASQUERADE" or not rule.understood:
                     continue
-                src = rule.selector("-s")
-                rnet = _net(src.value) if src and not src.negated else None
-                if rnet is None or rnet.version != net.version or not net.subnet_of(rnet):  # type: ignore[arg-type]
-                    continue
-                out_if = rule.selector("-o")
-                if out_if is not None and not (out_if.negated and out_if.value == bridge):
-                    continue
-                but = f" leaving by any interface but {bridge}" if out_if else ""
-                out.append(RuleMatch(table.label, chain.name, rule, f"MASQUERADE of {rnet}{but}"))
+                for src_rule, out_rule in _masquerade_source(table, rule):
+                    src = src_rule.selector("-s")
+                    rnet = _net(src.value) if src and not src.negated else None
+                    if rnet is None or rnet.version != net.version or not net.subnet_of(rnet):  # type: ignore[arg-type]
+                        continue
+                    out_if = out_rule.selector("-o")
+                    if out_if is not None and not (out_if.negated and out_if.value == bridge):
+                        continue
+                    but = f" leaving by any interface but {bridge}" if out_if else ""
+                    via = "" if src_rule is rule else f" (reached by {src_rule.spec})"
+                    out.append(
+                        RuleMatch(
+                            table.label,
+                            chain.name,
+                            rule,
+                            f"MASQUERADE of {rnet}{but}{via}",
+                            explanation=explain(rule),
+                        )
+                    )
+                    break
     return out
 
 

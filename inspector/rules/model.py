@@ -73,7 +73,10 @@ class Rule:
     """One rule.  ``text`` is the rule as the tool printed it, counters removed.
 
     ``syntax`` is ``"iptables"`` (``text`` is ``-A CHAIN ...``, ``matches`` parsed) or
-    ``"nft"`` (``text`` is the nft statement line; only ``target`` is parsed).
+    ``"nft"`` (``text`` is the nft statement line).  An nft rule read from ``nft -j`` is
+    ``structured``: its conditions are in ``matches`` under iptables' names (``-i``, ``-s``,
+    ``--dport``...), so one matcher and one walk serve both.  ``jumps``: a verdict map's
+    elements, ``(key, chain)`` pairs (``("docker0", "filter-forward-in__docker0")``).
     """
 
     chain: str
@@ -83,6 +86,14 @@ class Rule:
     matches: tuple[Match, ...] = ()
     target: Target | None = None
     syntax: str = "iptables"
+    structured: bool = False
+    jumps: tuple[tuple[str, str], ...] = ()
+    comment: str | None = None
+
+    @property
+    def understood(self) -> bool:
+        """Its conditions are parsed (iptables, or nft read as JSON)."""
+        return self.syntax == "iptables" or self.structured
 
     def options(self, name: str) -> tuple[Option, ...]:
         """Every option called ``name``, in any match module."""
@@ -161,7 +172,10 @@ class RuleMatch:
 
     ``direct``: the rule names the item (an address, interface, DNAT...); False for the rules
     shown as context (in a Docker chain that a shown rule jumps to, or the jump into it).
-    ``blocking``: a DROP or REJECT that would hit the item's packets.
+    ``blocking``: a DROP or REJECT that would hit the item's packets and that is not the
+    engine's own design.  ``design``: for a DROP the engine writes on purpose (network
+    isolation, ICC off, direct access blocked), what it is for; such a rule is never
+    ``blocking``.  ``explanation``: the rule in words.
     """
 
     table: str  # Table.label
@@ -170,6 +184,8 @@ class RuleMatch:
     reason: str
     blocking: bool = False
     direct: bool = True
+    design: str = ""
+    explanation: str = ""
 
 
 @dataclass(frozen=True)
@@ -208,6 +224,11 @@ class RulesReport:
     @property
     def blocking(self) -> tuple[RuleMatch, ...]:
         return tuple(m for m in self.matches if m.blocking)
+
+    @property
+    def by_design(self) -> tuple[RuleMatch, ...]:
+        """The engine's own DROPs (isolation, ICC off, direct access): not faults."""
+        return tuple(m for m in self.matches if m.design)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """A ``RulesReport`` as text lines (the CLI, and any plain view) and as a JSON-ready dict.
 
 Blocking rules always carry the marker ``!! DROP`` / ``!! REJECT``; ``color`` adds red
-bold for them (and dims the context rules), for terminals.
+bold for them (and dims the context rules), for terminals.  The engine's own DROPs
+(isolation, ICC off, direct access) are marked ``design`` and say what they are for.
+Each rule is followed by a line that says it in words.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ MARK_WIDTH = 10
 
 
 def marker(m: RuleMatch) -> str:
-    return f"!! {m.rule.verdict}" if m.blocking else ""
+    if m.blocking:
+        return f"!! {m.rule.verdict}"
+    return "design" if m.design else ""
 
 
 def _count(c: Counters | None) -> tuple[str, str]:
@@ -49,7 +53,8 @@ def format_report(
         return lines
     for t in report.tables:
         lines.append("")
-        lines.append(f"{t.table} ({t.source})")
+        same = t.table.endswith(f"({t.source})")
+        lines.append(t.table if same else f"{t.table} ({t.source})")
         for c in t.chains:
             lines.append(_chain_line(c))
             pol = moved.get((t.table, c.name, 0))
@@ -68,12 +73,20 @@ def format_report(
                 elif color and not m.direct:
                     line = f"{DIM}{line}{RESET}"
                 lines.append(line)
+                pad = " " * (MARK_WIDTH + 21)
+                if m.explanation:
+                    lines.append(f"{pad}= {m.explanation}")
+                if m.design:
+                    lines.append(f"{pad}by design: {m.design}")
     matches = report.matches
     direct = sum(1 for m in matches if m.direct)
     blocking = len(report.blocking)
     lines.append("")
     summary = f"{len(matches)} rules shown, {direct} naming {report.item}"
     summary += f", {blocking} blocking (!!)" if blocking else ", none blocking"
+    designed = len(report.by_design)
+    if designed:
+        summary += f"; {designed} DROP{'s' if designed > 1 else ''} by the engine's design"
     lines.append(summary)
     return lines
 
@@ -109,6 +122,8 @@ def report_to_dict(report: RulesReport, changes: Sequence[CounterChange] = ()) -
                                 "reason": m.reason,
                                 "direct": m.direct,
                                 "blocking": m.blocking,
+                                "design": m.design or None,
+                                "explanation": m.explanation,
                             }
                             for m in c.matches
                         ],
@@ -119,6 +134,7 @@ def report_to_dict(report: RulesReport, changes: Sequence[CounterChange] = ()) -
             for t in report.tables
         ],
         "blocking": len(report.blocking),
+        "by_design": len(report.by_design),
         "counter_changes": [
             {
                 "table": ch.table,

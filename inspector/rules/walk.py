@@ -1,4 +1,5 @@
-"""Can a chain accept a new connection?  A walk over parsed iptables rules, jumps followed.
+"""Can a chain accept a new connection?  A walk over parsed rules (iptables, or nft read as
+JSON), jumps and verdict maps followed.
 
 The doctor asks it when a FORWARD policy is DROP: Docker then relies on its own ACCEPT
 rules for traffic leaving a bridge, and a firewall reload that flushes them cuts every
@@ -70,13 +71,27 @@ def first_accept(
     if current is None or chain in _seen:
         return None
     for rule in current.rules:
-        if rule.syntax != "iptables" or rule.target is None or excludes(rule, packet):
+        if not rule.understood or rule.target is None or excludes(rule, packet):
             continue
         if rule.target.name == "ACCEPT":
             return rule
-        called = table.chain(rule.target.name)
-        if called is not None and not called.builtin:
-            found = first_accept(table, called.name, packet, _seen | {chain})
-            if found is not None:
-                return found
+        for name in _called(rule, packet):
+            called = table.chain(name)
+            if called is not None and not called.builtin:
+                found = first_accept(table, called.name, packet, _seen | {chain})
+                if found is not None:
+                    return found
     return None
+
+
+def _called(rule: Rule, packet: NewConnection) -> list[str]:
+    """The chains a rule sends the packet to: its jump, or the verdict map's element for
+    the packet's interface (nft: ``oifname vmap @filter-forward-in-jumps``)."""
+    target = rule.target
+    if target is None:
+        return []
+    if not rule.jumps:
+        return [target.name]
+    key = target.option("key")
+    name = packet.out_interface if key is not None and "oif" in key.value else packet.in_interface
+    return [chain for element, chain in rule.jumps if interface_matches(element, name)]
