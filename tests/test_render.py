@@ -18,6 +18,7 @@ from inspector.render.report import VERDICT_WORDS
 from inspector.tui.backends import offline_doctor
 from inspector.tui.view import SnapshotView
 from tests.test_diff import BRIDGED, _off_its_bridge, _veth_of
+from tests.tui_fakes import uplink_at_1500
 
 
 def _md_rows(md: str, title: str) -> list[list[str]]:
@@ -28,7 +29,7 @@ def _md_rows(md: str, title: str) -> list[list[str]]:
 
 
 def _broken(recorded: Snapshot) -> Snapshot:
-    return _off_its_bridge(recorded, _veth_of(recorded, BRIDGED).name)
+    return _off_its_bridge(uplink_at_1500(recorded), _veth_of(recorded, BRIDGED).name)
 
 
 def test_markdown_has_a_table_per_pane_and_paths(recorded) -> None:
@@ -140,7 +141,7 @@ def test_each_container_carries_the_doctors_verdict(recorded, fmt: str) -> None:
 
 
 def test_a_healthy_lab_needs_no_attention(recorded) -> None:
-    md = render(recorded, "markdown")
+    md = render(uplink_at_1500(recorded), "markdown")
     assert "No check failed or warned." in md
     assert "- Doctor: 5 ok, 1 nothing to check, 1 not running" in md
     assert "no traffic" in md  # says the doctor was the offline one
