@@ -7,6 +7,7 @@ addresses, routes and rules are compared before and after.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from inspector.live import Live
@@ -86,11 +87,21 @@ async def test_p_pings_the_gateway_for_real_and_i_shows_the_dnat(lab: Lab) -> No
         await wait_for(pilot, lambda: app.detail.border_title == f"Doctor · {lab.bridge}")
         await wait_for(pilot, lambda: not _running(app), 15)
         detail = plain(app.detail_lines())
-        assert detail.splitlines()[0] == f"{lab.bridge}  ok", detail
+        # Healthy, but for the path MTU when the host's uplink is below the container's
+        # (this machine's eth0 has 1400 under docker0's 1500): the doctor warns, by design.
+        narrow = _uplink_mtu() < 1500
+        assert detail.splitlines()[0] == f"{lab.bridge}  {'WARN' if narrow else 'ok'}", detail
         assert f"✓ pass gateway  {gateway} answered" in detail
         await wait_for(pilot, lambda: app.marks_known, 15)
-        assert app.mark(lab.bridge) == "pass"
+        assert app.mark(lab.bridge) == ("warn" if narrow else "pass")
     assert host_changes(before, settled_host_state(), mine(lab)) == []
+
+
+def _uplink_mtu() -> int:
+    """The MTU of the device of the host's IPv4 default route, as iproute2 reports it."""
+    (default,) = [r for r in json.loads(sh("ip", "-j", "route", "show", "default"))][:1]
+    (link,) = json.loads(sh("ip", "-j", "link", "show", "dev", default["dev"]))
+    return int(link["mtu"])
 
 
 @sync
