@@ -689,7 +689,8 @@ class CnetApp(App[int]):
         table.focus()
 
     def back(self) -> None:
-        """Esc: clear the filter being typed, else return from a jump, else go to Containers."""
+        """Esc: clear the filter being typed, else return from a jump, else from the detail
+        to its pane, else clear the filter, else go to Containers."""
         if self._filter_input.has_focus:
             self._set_filter("")
             self.pane("containers").focus()
@@ -704,11 +705,10 @@ class CnetApp(App[int]):
             target.focus()
             self.call_after_refresh(target.select_key, key)
             return
-        if self._filter:
-            self._set_filter("")
-            return
-        if self.focused is self.detail:
+        if self.focused is self.detail:  # back to the pane it details, filter kept
             self.pane(self._pane).focus()
+        elif self._filter:
+            self._set_filter("")
         else:
             self.pane("containers").focus()
 
@@ -720,13 +720,19 @@ class CnetApp(App[int]):
         field.focus()
 
     def _set_filter(self, text: str) -> None:
-        self._filter = text
+        """Set the filter from code (Esc, a jump): the field follows."""
         field = self._filter_input
         if field.value != text:
             with field.prevent(Input.Changed):
                 field.value = text
         if not text:
             field.display = False
+        self._apply_filter(text)
+
+    def _apply_filter(self, text: str) -> None:
+        if text == self._filter:
+            return
+        self._filter = text
         if self.view is not None:
             before = self._selected
             self._show_containers()
@@ -737,7 +743,10 @@ class CnetApp(App[int]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self._set_filter(event.value)
+        # The field is the one source of truth while it is edited: never write into it here.
+        # ``event.value`` may be stale (keys typed or pasted while a snapshot was rendered
+        # arrive ahead of their Changed), so read the field itself.
+        self._apply_filter(event.input.value)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
