@@ -5,12 +5,16 @@ Run on the recorded lab snapshot; containers are found by what they are, never b
 
 from __future__ import annotations
 
+import dataclasses
+
 from textual import events
 from textual.widgets import Input
 
 from inspector.model import Snapshot
+from inspector.natural import natural_sorted
 from inspector.tui.app import CnetApp, SnapshotArrived, make_app
-from tests.test_tui import multi, sync
+from inspector.tui.view import CONTAINER_SORTS
+from tests.test_tui import multi, select_container, sync
 
 SIZE = (120, 40)
 
@@ -76,3 +80,93 @@ async def test_esc_in_the_detail_goes_back_to_the_pane_and_keeps_the_filter(
         await pilot.press("escape")  # in the pane: now Esc clears it
         assert filter_field(app).value == "" and not filter_field(app).display
         assert len(app.pane("containers").rows_shown) == len(recorded.containers)
+
+
+@sync
+async def test_home_end_g_and_G_go_to_the_first_and_last_row(recorded: Snapshot) -> None:
+    app = make_app(recorded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.pane("containers")
+        last = table.rows_shown[-1].key
+        for key, row in (("end", last), ("home", table.rows_shown[0].key), ("G", last)):
+            await pilot.press(key)
+            assert table.current_key == row and table.scroll_x == 0  # Name stays in view
+        await pilot.press("g")
+        assert table.cursor_row == 0
+        assert app.pane("containers").current_key == app.selection().item  # type: ignore[union-attr]
+
+
+@sync
+async def test_the_detail_scrolls_with_j_k_and_starts_at_the_top_for_a_new_selection(
+    recorded: Snapshot,
+) -> None:
+    c = multi(recorded)
+    app = make_app(recorded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await select_container(app, pilot, c.name)
+        await pilot.press("tab")  # to the detail
+        assert app.focused is app.detail and app.detail.max_scroll_y > 2
+        await pilot.press("j", "j")
+        assert app.detail.scroll_y == 2
+        await pilot.press("k")
+        assert app.detail.scroll_y == 1
+        await pilot.press("G")
+        assert app.detail.scroll_y == app.detail.max_scroll_y
+        await pilot.press("g")
+        assert app.detail.scroll_y == 0
+        await pilot.press("end")
+        app.post_message(SnapshotArrived(recorded))  # a refresh keeps the place
+        await pilot.pause()
+        assert app.detail.scroll_y == app.detail.max_scroll_y > 0
+        await pilot.press("escape", "k")  # another container: its name is in view
+        await pilot.pause()
+        assert app.pane("containers").current_key != c.name
+        assert app.detail.scroll_y == 0
+
+
+def numbered(recorded: Snapshot, *names: str) -> Snapshot:
+    """The recording with its containers renamed (hx-perf-N) and listed in ``names``' order."""
+    base = multi(recorded)
+    return dataclasses.replace(
+        recorded,
+        containers=tuple(
+            dataclasses.replace(base, name=n, id=f"{k:064x}", state=("running", "exited")[k % 2])
+            for k, n in enumerate(names)
+        ),
+    )
+
+
+@sync
+async def test_names_in_natural_order_and_s_cycles_the_sort_column(recorded: Snapshot) -> None:
+    snap = numbered(recorded, "hx-perf-10", "hx-perf-2", "hx-perf-1", "hx-perf-3")
+    app = make_app(snap)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.pane("containers")
+        keys = lambda: [r.key for r in table.rows_shown]  # noqa: E731
+        assert keys() == ["hx-perf-1", "hx-perf-2", "hx-perf-3", "hx-perf-10"]
+        assert str(table.columns[table.ordered_columns[1].key].label) == "Name ▲"
+        await pilot.press("G")  # the cursor stays on its container through every sort
+        await pilot.press("s")  # by state: exited before running, names in order within
+        assert keys() == ["hx-perf-2", "hx-perf-3", "hx-perf-1", "hx-perf-10"]
+        assert table.current_key == "hx-perf-10" and app.selection().item == "hx-perf-10"  # type: ignore[union-attr]
+        assert "State ▲" in str(table.ordered_columns[2].label)
+        await pilot.press(*"s" * (len(CONTAINER_SORTS) - 1))  # round to name again
+        assert keys() == ["hx-perf-1", "hx-perf-2", "hx-perf-3", "hx-perf-10"]
+        assert table.current_key == "hx-perf-10"
+
+
+@sync
+async def test_s_in_bridge_ports_keeps_each_port_under_its_bridge(recorded: Snapshot) -> None:
+    app = make_app(recorded)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("tab", "tab", "tab", "tab")  # detail, interfaces, routes, ports
+        ports = app.pane("ports")
+        assert app.focused is ports
+        await pilot.press("s")  # by name
+        shown = [r.key for r in ports.rows_shown]
+        bridges = [k.removeprefix("bridge:") for k in shown if k.startswith("bridge:")]
+        assert bridges == natural_sorted([b.name for b in recorded.bridges])
+        for b in recorded.bridges:
+            at = shown.index(f"bridge:{b.name}")
+            under = shown[at + 1 : at + 1 + len(b.ports)]
+            assert under == [f"port:{n}" for n in natural_sorted([p.name for p in b.ports])]

@@ -42,10 +42,14 @@ from inspector.tui.backends import Backends, Doctor, Pinger, RulesReader, defaul
 from inspector.tui.detached import Abandoned, detached, result_unless_cancelled
 from inspector.tui.view import (
     CONTAINER_COLUMNS,
+    CONTAINER_SORTS,
     EMPTY_KEY,
     INTERFACE_COLUMNS,
+    INTERFACE_SORTS,
     PORT_COLUMNS,
+    PORT_SORTS,
     ROUTE_COLUMNS,
+    ROUTE_SORTS,
     Line,
     Selection,
     SnapshotView,
@@ -191,6 +195,7 @@ class MainScreen(Screen[None]):
         ),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("escape", "back", "Back", id="back"),
+        Binding("s", "sort", "Sort", id="sort", tooltip="Sort the pane by its next column"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -201,17 +206,17 @@ class MainScreen(Screen[None]):
             with Vertical(id="containers-pane", classes="pane") as box:
                 box.border_title = PANE_TITLES["containers"]
                 yield Input(placeholder="name, image, IP or interface", id="filter", compact=True)
-                yield Pane(CONTAINER_COLUMNS, id="containers")
+                yield Pane(CONTAINER_COLUMNS, id="containers", sorts=CONTAINER_SORTS)
             yield Detail(id="detail")
         with Horizontal(id="bottom"):
-            for pane_id, columns in (
-                ("interfaces", INTERFACE_COLUMNS),
-                ("routes", ROUTE_COLUMNS),
-                ("ports", PORT_COLUMNS),
+            for pane_id, columns, sorts in (
+                ("interfaces", INTERFACE_COLUMNS, INTERFACE_SORTS),
+                ("routes", ROUTE_COLUMNS, ROUTE_SORTS),
+                ("ports", PORT_COLUMNS, PORT_SORTS),
             ):
                 with Vertical(id=f"{pane_id}-pane", classes="pane") as box:
                     box.border_title = PANE_TITLES[pane_id]
-                    yield Pane(columns, id=pane_id)
+                    yield Pane(columns, id=pane_id, sorts=sorts)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -229,6 +234,9 @@ class MainScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.app_.back()
+
+    def action_sort(self) -> None:
+        self.app_.cycle_sort()
 
     @property
     def app_(self) -> CnetApp:
@@ -517,8 +525,9 @@ class CnetApp(App[int]):
     def _show_detail(self) -> None:
         if self.view is None:
             return
-        self.detail.show(self.detail_lines())
         doctor = self._doctor_shown()
+        key = self._selected if self._pane == "containers" else self.pane(self._pane).current_key
+        self.detail.show(self.detail_lines(), subject=(self._pane, key, doctor))
         self.detail.border_title = f"Doctor · {doctor}" if doctor else "Detail"
 
     def _doctor_shown(self) -> str | None:
@@ -712,6 +721,11 @@ class CnetApp(App[int]):
         else:
             self.pane("containers").focus()
 
+    def cycle_sort(self) -> None:
+        """``s``: the pane last focused sorts by its next column."""
+        how = self.pane(self._pane).cycle_sort()
+        self.notify(f"{PANE_TITLES[self._pane]} sorted {how}", timeout=3)
+
     # -- filter ---------------------------------------------------------------------------
 
     def open_filter(self) -> None:
@@ -804,8 +818,8 @@ class CnetApp(App[int]):
                     continue
                 seen.add(b.key)
                 yield (b.key_display or self.get_key_display(b), b.tooltip or b.description)
-        yield ("↑ ↓ j k", "move within a pane")
-        yield ("pgup pgdn home end", "page / top / bottom")
+        yield ("↑ ↓ j k", "move within a pane, scroll the detail")
+        yield ("pgup pgdn", "page up / down")
         yield ("ctrl+p", "command palette (the same actions)")
 
     def action_export(self) -> None:
@@ -890,6 +904,7 @@ class CnetApp(App[int]):
             "Previous pane", "Move to the previous pane (shift+tab)", self.action_focus_previous
         )
         yield SystemCommand("Back", "Clear the filter or return from a jump (esc)", self.back)
+        yield SystemCommand("Sort", "Sort the pane by its next column (s)", self.cycle_sort)
         yield SystemCommand("Help", "List every key (?)", self.action_help)
         for a in ACTIONS:
             yield SystemCommand(

@@ -7,11 +7,12 @@ cursor move only costs what the selected item itself needs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from inspector.model import Bridge, BridgePort, Container, Interface, Route, Snapshot
+from inspector.natural import NaturalKey, natural_key
 from inspector.paths import container_summary, interface_path, is_loopback, primary_address
 
 Style = Literal["", "title", "heading", "muted", "path", "warning", "key", "bad", "good", "moved"]
@@ -31,9 +32,21 @@ class Row:
     style: Style = ""
     cell_styles: tuple[Style, ...] = ()
     """Per-cell styles, overriding ``style`` where not empty (the doctor mark)."""
+    sort_values: tuple[float | None, ...] = ()
+    """Per-cell numbers to sort by where the text is not the order (the doctor mark; a
+    rate); a cell without one sorts by its text in natural order."""
+    child: bool = False
+    """Belongs under the row above that is not a child (a bridge's ports): sorting keeps
+    it there."""
 
     def style_of(self, n: int) -> Style:
         return (self.cell_styles[n] if n < len(self.cell_styles) else "") or self.style
+
+    def sort_key(self, n: int) -> tuple[int, float, NaturalKey]:
+        number = self.sort_values[n] if n < len(self.sort_values) else None
+        if number is not None:
+            return (0, number, ((), ""))
+        return (1, 0.0, natural_key(self.cells[n].strip()))
 
 
 @dataclass(frozen=True)
@@ -45,14 +58,23 @@ class Column:
     minimum: int
     middle: bool = False
     """Cut in the middle (names: ``cnetl…multi`` keeps what tells them apart)."""
+    sortable: bool = True
+    descending: bool = False
+    """``s`` puts the largest first (a rate), not the smallest."""
+    title: str = ""
+    """What the column is called when it has no label (the sort notice)."""
 
     @property
     def key(self) -> str:
         return self.label or "mark"
 
+    @property
+    def name(self) -> str:
+        return self.title or self.label.lower()
+
 
 CONTAINER_COLUMNS = (
-    Column("", 1, 1),  # the doctor's mark
+    Column("", 1, 1, title="doctor mark"),  # the doctor's mark
     Column("Name", 18, 14, middle=True),
     Column("State", 8, 7),
     Column("Network", 16, 10),
@@ -78,6 +100,49 @@ PORT_COLUMNS = (
     Column("State", 10, 4),
 )
 
+
+def sort_cycle(columns: Sequence[Column], default: int | None) -> tuple[int | None, ...]:
+    """What ``s`` steps through: the default order first (None: as the host lists them),
+    then every other sortable column, left to right from the default."""
+    sortable = [n for n, c in enumerate(columns) if c.sortable]
+    if default is None:
+        return (None, *sortable)
+    start = sortable.index(default)
+    return tuple(sortable[start:] + sortable[:start])
+
+
+CONTAINER_SORTS = sort_cycle(CONTAINER_COLUMNS, 1)
+"""Containers by name (natural order); the host panes as the kernel lists them (links by
+index, routes in table order) until ``s``."""
+INTERFACE_SORTS = sort_cycle(INTERFACE_COLUMNS, None)
+ROUTE_SORTS = sort_cycle(ROUTE_COLUMNS, None)
+PORT_SORTS = sort_cycle(PORT_COLUMNS, None)
+
+
+def sort_rows(rows: Sequence[Row], columns: Sequence[Column], by: int | None) -> tuple[Row, ...]:
+    """``rows`` ordered by column ``by`` (None: as given), children kept under their row
+    and sorted among themselves; ties in natural order of their keys (names)."""
+    if by is None:
+        return tuple(rows)
+    reverse = columns[by].descending
+
+    def key(r: Row) -> tuple[tuple[int, float, NaturalKey], NaturalKey]:
+        return (r.sort_key(by), natural_key(r.key))
+
+    groups: list[list[Row]] = []
+    for r in rows:
+        if r.child and groups:
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    groups.sort(key=lambda g: key(g[0]), reverse=reverse)
+    out: list[Row] = []
+    for head, *children in groups:
+        out.append(head)
+        out.extend(sorted(children, key=key, reverse=reverse))
+    return tuple(out)
+
+
 EMPTY_KEY = "-"
 """Key of the placeholder row a narrowed pane shows when nothing concerns the container."""
 
@@ -89,6 +154,8 @@ MARKS: dict[str, tuple[str, Style]] = {
     "skip": ("·", "muted"),
 }
 """The doctor's worst status as a one-cell mark: a symbol each, so it reads without colour."""
+MARK_ORDER = {"fail": 0.0, "warn": 1.0, "pass": 2.0, "skip": 3.0}
+"""Sorting by the mark puts the worst first; not known yet sorts last."""
 
 
 def marked(row: Row, status: str | None) -> Row:
@@ -96,7 +163,8 @@ def marked(row: Row, status: str | None) -> Row:
     symbol, style = MARKS.get(status or "", ("", ""))
     if row.cells[0] == symbol and row.cell_styles[:1] == (style,):
         return row
-    return Row(row.key, (symbol, *row.cells[1:]), row.style, (style,))
+    order = MARK_ORDER.get(status or "", 4.0)
+    return Row(row.key, (symbol, *row.cells[1:]), row.style, (style,), (order,))
 
 
 @dataclass(frozen=True)
@@ -232,7 +300,7 @@ class SnapshotView:
                 owner = (
                     f"{p.container} {p.container_interface or ''}".strip() if p.container else ""
                 )
-                rows.append(Row(f"port:{p.name}", (f"  {p.name}", owner, p.state)))
+                rows.append(Row(f"port:{p.name}", (f"  {p.name}", owner, p.state), child=True))
         return tuple(rows)
 
     # -- filter -------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import ClassVar, cast
 
 from rich.text import Text
@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.css.styles import RulesMap
 from textual.widgets import DataTable, Static
 
-from inspector.tui.view import Column, Line, Row, Style, fit_text
+from inspector.tui.view import Column, Line, Row, Style, fit_text, sort_rows
 
 ROW_STYLES: dict[Style, str] = {"": "", "muted": "dim", "heading": "bold"}
 ROW_THEME_STYLES: dict[Style, tuple[str, str]] = {
@@ -63,11 +63,24 @@ class Pane(DataTable[Text]):
         Binding("enter", "select_cursor", "Open", id="open"),
         Binding("j", "cursor_down", "Down", show=False, id="down"),
         Binding("k", "cursor_up", "Up", show=False, id="up"),
+        # DataTable's home/end scroll sideways (and hide the Name column): here they go to
+        # the first / last row, as g / G do.
+        Binding(
+            "home,g", "scroll_top", "First row", show=False, id="first_row", key_display="home g"
+        ),
+        Binding(
+            "end,G", "scroll_bottom", "Last row", show=False, id="last_row", key_display="end G"
+        ),
     ]
 
-    def __init__(self, columns: Sequence[Column], *, id: str) -> None:
+    def __init__(
+        self, columns: Sequence[Column], *, id: str, sorts: Sequence[int | None] = (None,)
+    ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self._columns = tuple(columns)
+        self._sorts = tuple(sorts)
+        self._sort = self._sorts[0]
+        self._given: tuple[Row, ...] = ()
         self._rows: tuple[Row, ...] = ()
         self._index: dict[str, int] = {}
         self._fitted_to = -1
@@ -77,6 +90,7 @@ class Pane(DataTable[Text]):
     def on_mount(self) -> None:
         for col in self._columns:
             self.add_column(col.label, width=col.width, key=col.key)
+        self._label_sorted_column()
 
     def on_resize(self) -> None:
         self.fit_columns(self.scrollable_content_region.width)
@@ -93,7 +107,8 @@ class Pane(DataTable[Text]):
             col.width = width
             col.auto_width = False
         rows, self._rows = self._rows, ()
-        self.set_rows(rows)  # re-cut the cells for the new widths
+        self._show(rows)  # re-cut the cells for the new widths
+        self._label_sorted_column()
         self._clear_caches()
         self._require_update_dimensions = True
         self.refresh()
@@ -128,7 +143,51 @@ class Pane(DataTable[Text]):
             value = fit_text(value, self._widths[n], self._columns[n].middle)
         return Text(value, style=self._rich_style(style), no_wrap=True, overflow="ellipsis")
 
+    # -- sorting ------------------------------------------------------------------------
+
+    @property
+    def sort_column(self) -> int | None:
+        """The column the rows are sorted by (None: as the host lists them)."""
+        return self._sort
+
+    def cycle_sort(self) -> str:
+        """``s``: sort by the next column, keeping the cursor on its row; says how."""
+        at = self._sorts.index(self._sort)
+        self._sort = self._sorts[(at + 1) % len(self._sorts)]
+        self._show(sort_rows(self._given, self._columns, self._sort))
+        self._label_sorted_column()
+        self.scroll_to_cell_if_hidden()
+        if self._sort is None:
+            return "as the host lists them"
+        col = self._columns[self._sort]
+        return f"by {col.name}" + (", largest first" if col.descending else "")
+
+    def _label_sorted_column(self) -> None:
+        """The sorted column's header ends with ▲ (▼: largest first)."""
+        for n, (col, shown) in enumerate(zip(self._columns, self.columns.values(), strict=True)):
+            label = col.label
+            if n == self._sort:
+                arrow = "▼" if col.descending else "▲"
+                width = self._widths[n] if self._widths is not None else col.width
+                label = (
+                    f"{label} {arrow}" if len(label) + 2 <= width else label[: width - 1] + arrow
+                )
+            if shown.label.plain != label:
+                shown.label = Text(label)
+                self._clear_caches()
+                self.refresh()
+
+    # -- rows ---------------------------------------------------------------------------
+
     def set_rows(self, rows: Sequence[Row]) -> None:
+        """Show ``rows`` (in the pane's sort order)."""
+        given = tuple(rows)
+        if given == self._given:
+            return
+        self._given = given
+        self._show(sort_rows(given, self._columns, self._sort))
+
+    def _show(self, rows: Sequence[Row]) -> None:
         new = tuple(rows)
         if new == self._rows:
             return
@@ -198,6 +257,12 @@ class LinesView(VerticalScroll):
     DEFAULT_CSS = """
     LinesView > Static { width: 1fr; }
     """
+    BINDINGS: ClassVar[list[BindingType]] = [  # besides the arrows, pgup/pgdn, home/end
+        Binding("j", "scroll_down", "Scroll down", show=False, id="lines_down"),
+        Binding("k", "scroll_up", "Scroll up", show=False, id="lines_up"),
+        Binding("g", "scroll_home", "Top", show=False, id="lines_top"),
+        Binding("G", "scroll_end", "Bottom", show=False, id="lines_bottom"),
+    ]
 
     def __init__(self, *, id: str | None = None, follow: bool = False, limit: int = 2000) -> None:
         super().__init__(id=id)
@@ -206,6 +271,7 @@ class LinesView(VerticalScroll):
         self._height = -1
         self._follow = follow
         self._limit = limit
+        self._subject: Hashable = None
 
     def compose(self) -> ComposeResult:
         yield self._body
@@ -214,7 +280,12 @@ class LinesView(VerticalScroll):
     def lines(self) -> list[Line]:
         return self._lines
 
-    def show(self, lines: list[Line]) -> None:
+    def show(self, lines: list[Line], *, subject: Hashable = None) -> None:
+        """Show ``lines``; a new ``subject`` (another selection) starts at the top, the same
+        one (a refresh) keeps the scroll."""
+        if subject != self._subject:
+            self._subject = subject
+            self.scroll_home(animate=False, immediate=True)
         if lines == self._lines:
             return
         self._lines = lines
