@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from textual import events
 from textual.widgets import Input
 
@@ -144,7 +145,7 @@ async def test_names_in_natural_order_and_s_cycles_the_sort_column(recorded: Sna
         table = app.pane("containers")
         keys = lambda: [r.key for r in table.rows_shown]  # noqa: E731
         assert keys() == ["hx-perf-1", "hx-perf-2", "hx-perf-3", "hx-perf-10"]
-        assert str(table.columns[table.ordered_columns[1].key].label) == "Name ▲"
+        assert str(table.ordered_columns[1].label).strip() == "Name ▲"
         await pilot.press("G")  # the cursor stays on its container through every sort
         await pilot.press("s")  # by state: exited before running, names in order within
         assert keys() == ["hx-perf-2", "hx-perf-3", "hx-perf-1", "hx-perf-10"]
@@ -170,3 +171,46 @@ async def test_s_in_bridge_ports_keeps_each_port_under_its_bridge(recorded: Snap
             at = shown.index(f"bridge:{b.name}")
             under = shown[at + 1 : at + 1 + len(b.ports)]
             assert under == [f"port:{n}" for n in natural_sorted([p.name for p in b.ports])]
+
+
+def cells_shown(app: CnetApp, pane_id: str) -> list[tuple[str, ...]]:
+    """What each row of a pane shows on screen, cut as it is (hidden columns are blank)."""
+    pane = app.pane(pane_id)
+    return [tuple(str(c).strip() for c in pane.get_row(r.key)) for r in pane.rows_shown]
+
+
+@pytest.mark.parametrize("size", [(100, 30), (120, 40), (200, 50)])
+def test_routes_show_gateway_and_device_and_ports_their_state(
+    recorded: Snapshot, size: tuple[int, int]
+) -> None:
+    @sync
+    async def run() -> None:
+        app = make_app(recorded)
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("tab", "tab")  # Interfaces: the host panes show the whole host
+            await pilot.pause()
+            routes = cells_shown(app, "routes")
+            assert len(routes) == len(recorded.host.routes)
+            for shown, route in zip(routes, recorded.host.routes, strict=True):
+                assert shown[1] == (route.gateway or "direct")  # never cut
+            assert len(set(routes)) == len(routes)  # six fe80::/64 direct rows told apart
+            ports = cells_shown(app, "ports")
+            states = [p.state for b in recorded.bridges for p in (b, *b.ports)]
+            assert [row[-1] for row in ports] == states
+            for pane_id in ("containers", "interfaces", "routes", "ports"):
+                pane = app.pane(pane_id)
+                assert sum(w + 1 for w in pane.widths if w) <= pane.scrollable_content_region.width
+                assert pane.max_scroll_x == 0  # nothing hides off to the side
+
+    run()
+
+
+@sync
+async def test_a_blank_ports_column_takes_only_its_label(recorded: Snapshot) -> None:
+    unpublished = dataclasses.replace(
+        recorded, containers=tuple(dataclasses.replace(c, ports=()) for c in recorded.containers)
+    )
+    app = make_app(unpublished)
+    async with app.run_test(size=(200, 50)):
+        widths = app.pane("containers").widths
+        assert widths[-1] == len("Ports")

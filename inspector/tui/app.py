@@ -228,6 +228,7 @@ class MainScreen(Screen[None]):
         footer = self.query_one(Footer)
         footer.show_command_palette = self.size.width >= 100
         footer.set_class(self.size.width < 100, "-tight")
+        self.set_class(self.size.width < 160, "-narrow")
 
     def action_filter(self) -> None:
         self.app_.open_filter()

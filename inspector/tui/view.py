@@ -63,6 +63,11 @@ class Column:
     """``s`` puts the largest first (a rate), not the smallest."""
     title: str = ""
     """What the column is called when it has no label (the sort notice)."""
+    priority: int = 0
+    """Who gives way first in a narrow pane: the highest number shrinks first (and, when
+    ``optional``, is the first hidden); 0 is what says what the row is."""
+    optional: bool = False
+    """May be hidden when even the minimum widths do not fit (the detail shows it)."""
 
     @property
     def key(self) -> str:
@@ -75,30 +80,71 @@ class Column:
 
 CONTAINER_COLUMNS = (
     Column("", 1, 1, title="doctor mark"),  # the doctor's mark
-    Column("Name", 18, 14, middle=True),
-    Column("State", 8, 7),
-    Column("Network", 16, 10),
-    Column("IPs", 24, 15),
-    Column("Ports", 22, 10),
+    Column("Name", 24, 14, middle=True),
+    Column("State", 7, 7, priority=1),
+    Column("Network", 20, 8, priority=3),
+    Column("IPs", 24, 11, priority=2),
+    Column("Ports", 28, 6, priority=4, optional=True),
 )
 INTERFACE_COLUMNS = (
-    Column("Name", 15, 11, middle=True),
-    Column("Container", 20, 18, middle=True),
-    Column("State", 7, 5),
-    Column("Bridge", 16, 8),
-    Column("Address", 18, 8),
+    Column("Name", 15, 11, middle=True, priority=1),
+    Column("Container", 22, 10, middle=True, priority=1),
+    Column("State", 7, 4, priority=2),
+    Column("Bridge", 15, 7, middle=True, priority=3, optional=True),
+    Column("Address", 25, 9, priority=4, optional=True),
 )
-ROUTE_COLUMNS = (
-    Column("Destination", 18, 13),
-    Column("Via", 16, 8),
-    Column("Dev", 16, 8),
-    Column("Proto", 8, 6),
+ROUTE_COLUMNS = (  # the gateway and the device tell routes apart: they give way last
+    Column("Destination", 18, 9, priority=2),
+    Column("Via", 15, 10),
+    Column("Dev", 15, 8, middle=True, priority=1),
+    Column("Proto", 6, 6, priority=3, optional=True),
 )
 PORT_COLUMNS = (
-    Column("Bridge / port", 18, 13, middle=True),
-    Column("Container", 20, 18, middle=True),
-    Column("State", 10, 4),
+    Column("Bridge / port", 17, 11, middle=True, priority=1),
+    Column("Container", 22, 9, middle=True, priority=2, optional=True),
+    Column("State", 10, 10),  # forwarding, blocking, disabled...: never cut
 )
+GAP = 1
+"""Blank cells before every column (its margin and the space between columns)."""
+
+
+def fit_widths(columns: Sequence[Column], content: Sequence[int], available: int) -> list[int]:
+    """Column widths (0: hidden) for a pane ``available`` cells wide, ``GAP`` before each.
+
+    Each column wants what its widest cell needs, up to its preferred ``width`` (a blank
+    column takes its label's width).  When that does not fit, the optional columns go
+    first (shrunk, then hidden, the highest ``priority`` first): a column that is there is
+    worth more than one cut short.  Then the others shrink to their ``minimum`` in the same
+    order, and only then below it.  Room left over goes to the columns that were cut,
+    most important first; none is made wider than its content (a blank column stays narrow).
+    """
+    want = [min(c.width, max(len(c.label), n)) for c, n in zip(columns, content, strict=True)]
+    widths = list(want)
+    floors = [min(c.minimum, w) for c, w in zip(columns, want, strict=True)]
+    order = sorted(range(len(columns)), key=lambda n: -columns[n].priority)
+    optional = [n for n in order if columns[n].optional]
+    required = [n for n in order if not columns[n].optional]
+
+    def excess() -> int:
+        return sum(w + GAP for w in widths if w) - available
+
+    for n in optional:
+        widths[n] -= max(0, min(widths[n] - floors[n], excess()))
+    for n in optional:
+        if excess() > 0:
+            widths[n] = 0
+    for n in required:
+        widths[n] -= max(0, min(widths[n] - floors[n], excess()))
+    for n in required:  # still too wide: the least important go below their minimum
+        if excess() > 0:
+            widths[n] = max(1, widths[n] - excess())
+    spare = -excess()
+    for n in reversed(order):
+        if spare > 0 and widths[n]:
+            grow = max(0, min(spare, content[n] - widths[n]))
+            widths[n] += grow
+            spare -= grow
+    return widths
 
 
 def sort_cycle(columns: Sequence[Column], default: int | None) -> tuple[int | None, ...]:

@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.css.styles import RulesMap
 from textual.widgets import DataTable, Static
 
-from inspector.tui.view import Column, Line, Row, Style, fit_text, sort_rows
+from inspector.tui.view import GAP, Column, Line, Row, Style, fit_text, fit_widths, sort_rows
 
 ROW_STYLES: dict[Style, str] = {"": "", "muted": "dim", "heading": "bold"}
 ROW_THEME_STYLES: dict[Style, tuple[str, str]] = {
@@ -34,22 +34,6 @@ DETAIL_STYLES: dict[Style, str] = {
     "good": "$success",
     "moved": "bold $accent",
 }
-
-
-def fit_widths(columns: Sequence[Column], available: int) -> list[int]:
-    """Preferred widths; when they do not fit, the rightmost columns shrink to their minimum
-    first (the leading ones say what the row is), and what is left fills the last column."""
-    widths = [c.width for c in columns]
-    excess = sum(widths) - available
-    for n in reversed(range(len(columns))):
-        if excess <= 0:
-            break
-        cut = min(widths[n] - columns[n].minimum, excess)
-        widths[n] -= cut
-        excess -= cut
-    if excess < 0:
-        widths[-1] -= excess
-    return widths
 
 
 class Pane(DataTable[Text]):
@@ -76,42 +60,57 @@ class Pane(DataTable[Text]):
     def __init__(
         self, columns: Sequence[Column], *, id: str, sorts: Sequence[int | None] = (None,)
     ) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=0)
         self._columns = tuple(columns)
         self._sorts = tuple(sorts)
         self._sort = self._sorts[0]
         self._given: tuple[Row, ...] = ()
         self._rows: tuple[Row, ...] = ()
         self._index: dict[str, int] = {}
-        self._fitted_to = -1
-        self._widths: list[int] | None = None
+        self._available = 0
+        self._widths: list[int] = [c.width for c in self._columns]
         self._theme_colours: tuple[str, dict[str, str]] = ("", {})
 
     def on_mount(self) -> None:
         for col in self._columns:
-            self.add_column(col.label, width=col.width, key=col.key)
-        self._label_sorted_column()
+            self.add_column(col.label, width=col.width + GAP, key=col.key)
+        self._label_columns()
 
     def on_resize(self) -> None:
-        self.fit_columns(self.scrollable_content_region.width)
+        available = self.scrollable_content_region.width
+        if available > 0 and available != self._available:
+            self._available = available
+            self._fit(self._given)
 
-    def fit_columns(self, available: int) -> None:
-        """Shrink the widest columns towards their minimum so the leading ones fit the pane;
-        the last column takes what is left.  Cells that do not fit end with an ellipsis."""
-        if available == self._fitted_to or available <= 0:
-            return
-        self._fitted_to = available
-        widths = fit_widths(self._columns, available - 2 * self.cell_padding * len(self._columns))
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """The column widths shown (0: hidden), without the gaps."""
+        return tuple(self._widths)
+
+    def _fit(self, rows: Sequence[Row]) -> bool:
+        """Fit the columns to the pane and to ``rows`` (``fit_widths``); when the widths
+        change, every cell is cut again.  True when they changed."""
+        if self._available <= 0:
+            return False
+        content = [len(c.label) for c in self._columns]
+        for r in rows:
+            for n, cell in enumerate(r.cells):
+                if len(cell) > content[n]:
+                    content[n] = len(cell)
+        widths = fit_widths(self._columns, content, self._available)
+        if widths == self._widths:
+            return False
         self._widths = widths
         for col, width in zip(self.columns.values(), widths, strict=True):
-            col.width = width
+            col.width = width + GAP if width else 0
             col.auto_width = False
-        rows, self._rows = self._rows, ()
-        self._show(rows)  # re-cut the cells for the new widths
-        self._label_sorted_column()
+        shown, self._rows = self._rows, ()
+        self._show(shown)  # re-cut the cells for the new widths
+        self._label_columns()
         self._clear_caches()
         self._require_update_dimensions = True
         self.refresh()
+        return True
 
     @property
     def rows_shown(self) -> tuple[Row, ...]:
@@ -139,9 +138,14 @@ class Pane(DataTable[Text]):
         return f"{weight} {colour}".strip()
 
     def _cell(self, n: int, value: str, style: Style) -> Text:
-        if self._widths is not None:
-            value = fit_text(value, self._widths[n], self._columns[n].middle)
-        return Text(value, style=self._rich_style(style), no_wrap=True, overflow="ellipsis")
+        width = self._widths[n]
+        if not width:
+            return Text("")
+        value = fit_text(value, width, self._columns[n].middle)
+        text = Text(" " * GAP)
+        text.append(value, style=self._rich_style(style))
+        text.no_wrap = True
+        return text
 
     # -- sorting ------------------------------------------------------------------------
 
@@ -155,23 +159,24 @@ class Pane(DataTable[Text]):
         at = self._sorts.index(self._sort)
         self._sort = self._sorts[(at + 1) % len(self._sorts)]
         self._show(sort_rows(self._given, self._columns, self._sort))
-        self._label_sorted_column()
+        self._label_columns()
         self.scroll_to_cell_if_hidden()
         if self._sort is None:
             return "as the host lists them"
         col = self._columns[self._sort]
         return f"by {col.name}" + (", largest first" if col.descending else "")
 
-    def _label_sorted_column(self) -> None:
-        """The sorted column's header ends with ▲ (▼: largest first)."""
+    def _label_columns(self) -> None:
+        """Labels cut to their column; the sorted one ends with ▲ (▼: largest first)."""
         for n, (col, shown) in enumerate(zip(self._columns, self.columns.values(), strict=True)):
-            label = col.label
-            if n == self._sort:
+            width = self._widths[n]
+            label = fit_text(col.label, width, False)
+            if n == self._sort and width:
                 arrow = "▼" if col.descending else "▲"
-                width = self._widths[n] if self._widths is not None else col.width
                 label = (
                     f"{label} {arrow}" if len(label) + 2 <= width else label[: width - 1] + arrow
                 )
+            label = " " * GAP + label if width else ""
             if shown.label.plain != label:
                 shown.label = Text(label)
                 self._clear_caches()
@@ -185,7 +190,10 @@ class Pane(DataTable[Text]):
         if given == self._given:
             return
         self._given = given
-        self._show(sort_rows(given, self._columns, self._sort))
+        new = sort_rows(given, self._columns, self._sort)
+        if self._fit(given):
+            self._rows = ()  # cut for the old widths: build again
+        self._show(new)
 
     def _show(self, rows: Sequence[Row]) -> None:
         new = tuple(rows)
