@@ -6,15 +6,18 @@ Run on the recorded lab snapshot; containers are found by what they are, never b
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import pytest
 from textual import events
 from textual.widgets import Input
+from textual.widgets._footer import FooterKey
 
 from inspector.model import Snapshot
 from inspector.natural import natural_sorted
 from inspector.tui.app import CnetApp, SnapshotArrived, make_app
 from inspector.tui.view import CONTAINER_SORTS
+from inspector.tui.widgets import footer_drops
 from tests.test_tui import multi, select_container, sync
 
 SIZE = (120, 40)
@@ -214,3 +217,31 @@ async def test_a_blank_ports_column_takes_only_its_label(recorded: Snapshot) -> 
     async with app.run_test(size=(200, 50)):
         widths = app.pane("containers").widths
         assert widths[-1] == len("Ports")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40)])
+def test_the_footer_keys_fit_whole_and_apart(recorded: Snapshot, size: tuple[int, int]) -> None:
+    @sync
+    async def run() -> None:
+        app = make_app(recorded)
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            keys = sorted(
+                (k for k in app.screen.query(FooterKey) if k.display), key=lambda k: k.region.x
+            )
+            shown = {k.key for k in keys}
+            assert {"question_mark", "q", "slash", "p", "i", "d"} <= shown
+            for left, right in itertools.pairwise(keys):
+                assert right.region.x - left.region.right >= 2  # never run together
+            assert keys[-1].region.right <= size[0]  # never cut
+            for k in keys:
+                assert str(k.render()).startswith(k.key_display + " ")  # key, space, label
+
+    run()
+
+
+def test_footer_drops_only_what_does_not_fit() -> None:
+    keys = [("enter", 6), ("tab", 8), ("q", 6), ("question_mark", 6)]
+    assert footer_drops(keys, 40, ("enter", "tab")) == set()
+    assert footer_drops(keys, 30, ("enter", "tab")) == {"enter"}
+    assert footer_drops(keys, 20, ("enter", "tab")) == {"enter", "tab"}

@@ -32,7 +32,7 @@ from textual.events import DescendantFocus
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 from textual.worker import get_current_worker
 
 from inspector.model import Container, Snapshot
@@ -55,7 +55,7 @@ from inspector.tui.view import (
     SnapshotView,
     marked,
 )
-from inspector.tui.widgets import Detail, Pane
+from inspector.tui.widgets import Detail, FittedFooter, Pane
 
 if TYPE_CHECKING:
     from inspector.doctor import Check, ContainerReport
@@ -70,6 +70,8 @@ PANE_TITLES: dict[str, str] = {
     "ports": "Bridge ports",
 }
 PANE_GROUP = Binding.Group("Pane")
+FOOTER_DROP_FIRST = ("enter", "tab", "escape", "e", "r", "s", "y", "slash", "d", "i", "p")
+"""The footer keys left out first when the line is short (? help lists them all)."""
 HOST_PANES = ("interfaces", "routes", "ports")
 STALE_AFTER = 3.0
 """Seconds a collect may run before the status line calls the data stale."""
@@ -217,17 +219,12 @@ class MainScreen(Screen[None]):
                 with Vertical(id=f"{pane_id}-pane", classes="pane") as box:
                     box.border_title = PANE_TITLES[pane_id]
                     yield Pane(columns, id=pane_id, sorts=sorts)
-        yield Footer(compact=True)
+        yield FittedFooter(drop_first=FOOTER_DROP_FIRST)
 
     def on_mount(self) -> None:
         self.app_.start()
 
     def on_resize(self) -> None:
-        # At 80 columns every key of ours fits only without the palette hint (still in ? help)
-        # and with one space between the keys.
-        footer = self.query_one(Footer)
-        footer.show_command_palette = self.size.width >= 100
-        footer.set_class(self.size.width < 100, "-tight")
         self.set_class(self.size.width < 160, "-narrow")
 
     def action_filter(self) -> None:

@@ -21,14 +21,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from inspector.model import Snapshot
 from inspector.tui.action_view import ping_event_lines, ping_header, ping_status
 from inspector.tui.backends import PING_TIMEOUT_S, Backends
 from inspector.tui.detached import Abandoned
 from inspector.tui.view import Line
-from inspector.tui.widgets import LinesView
+from inspector.tui.widgets import FittedFooter, LinesView
 
 if TYPE_CHECKING:
     from inspector.ping import PingEvent, PingPlan
@@ -120,7 +120,7 @@ class PingScreen(ModalScreen[None]):
                 )
             yield LinesView(id="ping-log", follow=True)
             yield Static("", id="ping-status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield FittedFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.log_view.focus()

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import ClassVar, cast
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.css.styles import RulesMap
-from textual.widgets import DataTable, Static
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Static
+from textual.widgets._footer import FooterKey
 
 from inspector.tui.view import GAP, Column, Line, Row, Style, fit_text, fit_widths, sort_rows
 
@@ -314,3 +317,68 @@ class LinesView(VerticalScroll):
 
 class Detail(LinesView):
     """The detail of the selection (or the doctor's checks of a container)."""
+
+
+FOOTER_GAP = 2
+"""Blank cells between two keys of the footer (one sits between a key and its label)."""
+
+
+def footer_drops(
+    keys: Sequence[tuple[str, int]], available: int, drop_first: Sequence[str]
+) -> set[str]:
+    """Which footer keys to leave out so the rest fit ``available`` cells: those of
+    ``drop_first`` in its order, as few as needed (``keys``: each key and its width)."""
+    total = sum(width + FOOTER_GAP for _, width in keys)
+    dropped: set[str] = set()
+    widths = dict(keys)
+    for key in drop_first:
+        if total <= available:
+            break
+        if key in widths:
+            dropped.add(key)
+            total -= widths[key] + FOOTER_GAP
+    return dropped
+
+
+class FittedFooter(Footer):
+    """The footer with every key readable: two cells between keys, and when the line is too
+    short the keys of ``drop_first`` (in that order) are left out rather than cut (every
+    key stays in ? help and the command palette).  The palette hint shows only when all
+    the keys fit beside it."""
+
+    DEFAULT_CSS = """
+    FittedFooter.-compact FooterKey { margin-right: 2; }
+    FittedFooter.-compact FooterKey.-command-palette { margin-right: 0; }
+    """
+
+    def __init__(
+        self, *, drop_first: Sequence[str] = (), show_command_palette: bool = True
+    ) -> None:
+        super().__init__(compact=True, show_command_palette=show_command_palette)
+        self._drop_first = tuple(drop_first)
+        self._fitted_to = -1
+
+    @staticmethod
+    def _width(key: FooterKey) -> int:
+        described = 1 + cell_len(key.description) if key.description else 0
+        return cell_len(key.key_display) + described
+
+    def compose(self) -> ComposeResult:
+        items: list[Widget] = list(super().compose())
+        available = self.size.width or self.app.size.width
+        self._fitted_to = available
+        palette = [k for k in items if isinstance(k, FooterKey) and k.has_class("-command-palette")]
+        keys = [k for k in items if isinstance(k, FooterKey) and k not in palette]
+        sized = [(k.key, self._width(k)) for k in keys]
+        dropped = footer_drops(sized, available, self._drop_first)
+        room = available - sum(w + FOOTER_GAP for key, w in sized if key not in dropped)
+        for item in items:
+            if isinstance(item, FooterKey) and item.key in dropped:
+                continue
+            if item in palette and (dropped or room < self._width(item) + 1):
+                continue
+            yield item
+
+    def on_resize(self) -> None:
+        if self.size.width != self._fitted_to:
+            self.call_after_refresh(self.recompose)
