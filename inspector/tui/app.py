@@ -40,6 +40,7 @@ from inspector.tui.action_view import doctor_lines, mark_status, marks_summary
 from inspector.tui.actions import ACTIONS, selection_action, selection_action_bindings
 from inspector.tui.backends import Backends, Doctor, Pinger, RulesReader, default_backends
 from inspector.tui.detached import Abandoned, detached, result_unless_cancelled
+from inspector.tui.status_line import Freshness, status_line
 from inspector.tui.view import (
     CONTAINER_COLUMNS,
     CONTAINER_SORTS,
@@ -571,39 +572,33 @@ class CnetApp(App[int]):
         else:
             self.sub_title = f"snapshot {Path(self.source.path or '').name} · {host} · {taken}"
 
-    def status_text(self) -> str:
-        """The status line: where the data is from and, when live, how fresh it is."""
-        parts: list[str] = []
+    def freshness(self) -> Freshness:
+        """What the status line is made from (``status_line.py`` words it)."""
+        summary = ""
         if self.view is not None:
             snap = self.view.snapshot
-            parts.append(
+            summary = (
                 f"{len(snap.containers)} containers, {len(snap.host.interfaces)} host links, "
                 f"{len(snap.bridges)} bridges"
             )
-        if self.source.kind != "live":
-            return " · ".join([*parts, "saved data, read-only"])
-        now = self._clock()
-        if self.updated_at is None:
-            parts.append("collecting the first snapshot…")
-        else:
-            parts.append(f"updated {self.updated_at.astimezone():%H:%M:%S}")
-        if self.collecting_since is not None and self.updated_at is not None:
-            running = (now - self.collecting_since).total_seconds()
-            if running >= self._stale_after:
-                parts = [
-                    f"STALE since {self.updated_at.astimezone():%H:%M:%S}: "
-                    f"a collect has been running for {running:.0f} s"
-                ]
-        if self.last_error:
-            parts.append(f"last collect failed ({self.last_error}); showing the data before")
-        parts.append(f"every {self.interval:g} s" if self.interval > 0 else "refresh: r")
-        return " · ".join(parts)
+        return Freshness(
+            self.source.kind,
+            summary,
+            changed_at=self.updated_at,
+            reading_since=self.collecting_since,
+            failed=self.last_error,
+            manual=self.interval <= 0,
+        )
+
+    def status_text(self) -> str:
+        """The status line: where the data is from and, when live, how fresh it is."""
+        return status_line(self.freshness(), self._clock(), self._stale_after).text
 
     def _update_status(self) -> None:
         status = self.screen_main.query_one("#status", Static)
-        text = self.status_text()
-        status.update(text)
-        status.set_class(text.startswith("STALE") or self.last_error is not None, "-stale")
+        line = status_line(self.freshness(), self._clock(), self._stale_after)
+        status.update(line.text)
+        status.set_class(line.alarm, "-stale")
 
     # -- selection and focus --------------------------------------------------------------
 
@@ -791,9 +786,8 @@ class CnetApp(App[int]):
             self.notify("this is a saved snapshot: nothing to refresh")
             return
         if self.collecting_since is not None:
-            self.notify(
-                f"a collect is already running (since {self.collecting_since.astimezone():%H:%M:%S})"
-            )
+            since = f"{self.collecting_since.astimezone():%H:%M:%S}"
+            self.notify(f"already reading the host (since {since})")
             return
         self._wake.set()
 
