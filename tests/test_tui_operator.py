@@ -15,10 +15,15 @@ from textual.widgets._footer import FooterKey
 
 from inspector.model import Snapshot
 from inspector.natural import natural_sorted
+from inspector.tui.action_view import NAT_NOTE, rules_lines
 from inspector.tui.app import CnetApp, SnapshotArrived, make_app
-from inspector.tui.view import CONTAINER_SORTS
+from inspector.tui.ping_screen import PingScreen
+from inspector.tui.view import CONTAINER_SORTS, plain
 from inspector.tui.widgets import footer_drops
-from tests.test_tui import multi, select_container, sync
+from tests.test_tui import multi, select_container, sync, wait_for
+from tests.tui_fakes import FakePinger, bridged_container, bump, recorded_rules_text
+
+FORWARD_IN = "-A FORWARD -o docker0 -j DOCKER"
 
 SIZE = (120, 40)
 
@@ -245,3 +250,48 @@ def test_footer_drops_only_what_does_not_fit() -> None:
     assert footer_drops(keys, 40, ("enter", "tab")) == set()
     assert footer_drops(keys, 30, ("enter", "tab")) == {"enter"}
     assert footer_drops(keys, 20, ("enter", "tab")) == {"enter", "tab"}
+
+
+@sync
+async def test_esc_while_editing_the_ping_target_only_leaves_the_field(recorded: Snapshot) -> None:
+    c = bridged_container(recorded)
+    pinger = FakePinger(replies=2)
+    app = make_app(recorded, ping=pinger)
+    async with app.run_test(size=SIZE) as pilot:
+        await select_container(app, pilot, c.name)
+        await pilot.press("p")
+        ping = app.screen
+        assert isinstance(ping, PingScreen)
+        gateway = ping.target_field.value
+        await pilot.press("t", "x", "y")
+        assert ping.target_field.has_focus and ping.target_field.value.endswith("xy")
+        await pilot.press("escape")
+        assert app.screen is ping and ping.running  # the panel and the ping stay
+        assert ping.target_field.value == gateway and not ping.target_field.has_focus
+        await pilot.press("escape")  # now Esc stops the ping, as before
+        await wait_for(pilot, lambda: not ping.running)
+        assert app.screen is ping
+        await pilot.press("escape")
+        assert app.screen is not ping
+
+
+def test_a_nat_rule_that_moved_by_one_is_explained(recorded: Snapshot) -> None:
+    from inspector.rules import counter_delta, parse_iptables_save, rules_for
+    from inspector.rules.model import Rulesets
+
+    c = bridged_container(recorded)
+    masquerade = "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE"
+    text = recorded_rules_text(recorded, drop=False)
+    before = Rulesets(tables=parse_iptables_save(text))
+    after = Rulesets(
+        tables=parse_iptables_save(bump(bump(text, masquerade, 1, 84), FORWARD_IN, 6, 504))
+    )
+    report = rules_for(recorded, after, c.name)
+    changes = counter_delta(before, after, report)
+    text_shown = plain(rules_lines(report, changes, ping="ping"))
+    assert "+1 pkts +84 B  ip nat POSTROUTING" in text_shown
+    assert NAT_NOTE.strip() in text_shown
+    only_filter = counter_delta(
+        before, Rulesets(tables=parse_iptables_save(bump(text, FORWARD_IN, 6, 504))), report
+    )
+    assert NAT_NOTE.strip() not in plain(rules_lines(report, only_filter, ping="ping"))
