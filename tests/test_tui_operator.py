@@ -18,7 +18,7 @@ from inspector.natural import natural_sorted
 from inspector.tui.action_view import NAT_NOTE, rules_lines
 from inspector.tui.app import CnetApp, SnapshotArrived, make_app
 from inspector.tui.ping_screen import PingScreen
-from inspector.tui.view import CONTAINER_SORTS, plain
+from inspector.tui.view import CONTAINER_SORTS, Line, plain, wrap_line
 from inspector.tui.widgets import footer_drops
 from tests.test_tui import multi, select_container, sync, wait_for
 from tests.tui_fakes import FakePinger, bridged_container, bump, recorded_rules_text
@@ -295,3 +295,43 @@ def test_a_nat_rule_that_moved_by_one_is_explained(recorded: Snapshot) -> None:
         before, Rulesets(tables=parse_iptables_save(bump(text, FORWARD_IN, 6, 504))), report
     )
     assert NAT_NOTE.strip() not in plain(rules_lines(report, only_filter, ping="ping"))
+
+
+def test_wrapped_lines_keep_their_indent() -> None:
+    line: Line = (("   eth0 172.30.231.2 -> vethe048717 -> cnetlab-br1", "path"), (" up", "muted"))
+    wrapped = wrap_line(line, 24)
+    assert [plain([w]) for w in wrapped] == [
+        "   eth0 172.30.231.2 ->",
+        "     vethe048717 ->",
+        "     cnetlab-br1 up",
+    ]
+    assert wrapped[2] == (("     ", ""), ("cnetlab-br1", "path"), (" up", "muted"))
+    assert wrap_line(line, 80) == [line]
+    assert [plain([w]) for w in wrap_line((("abcdefghij", ""),), 4)] == [
+        "abcd",
+        "  ef",
+        "  gh",
+        "  ij",
+    ]
+
+
+@sync
+async def test_the_detail_wraps_under_the_indent_at_80_columns(recorded: Snapshot) -> None:
+    c = multi(recorded)
+    app = make_app(recorded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await select_container(app, pilot, c.name)
+        await pilot.pause()
+        width = app.detail.scrollable_content_region.width
+        drawn = [plain([w]) for w in app.detail.wrapped]
+        assert len(drawn) > len(app.detail.lines)  # some lines did wrap
+        assert all(len(text) <= width for text in drawn)
+        originals = iter(plain([ln]) for ln in app.detail.lines)
+        current = next(originals)
+        for text in drawn:  # a continuation is further in than the line it continues
+            if current.startswith(text) or text == current:
+                indent = len(current) - len(current.lstrip(" "))
+            else:
+                assert text.startswith(" " * (indent + 2)), text
+            if current.endswith(text.strip()):
+                current = next(originals, "")

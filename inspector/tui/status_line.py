@@ -45,7 +45,9 @@ def status_line(f: Freshness, now: datetime, stale_after: float) -> StatusLine:
     if f.source != "live":
         return StatusLine(" · ".join([*parts, "saved data, read-only"]), False)
     if f.changed_at is None:
-        return StatusLine(" · ".join([*parts, "live · reading the host for the first time…"]), False)
+        return StatusLine(
+            " · ".join([*parts, "live · reading the host for the first time…"]), False
+        )
     if f.reading_since is not None:
         waited = (now - f.reading_since).total_seconds()
         if waited >= stale_after:

@@ -610,6 +610,52 @@ def _link_facts(i: Interface) -> str:
     return "  ".join(facts)
 
 
+HANGING_INDENT = 2
+"""Cells a wrapped line's continuation sits right of the line's own indent."""
+
+
+def wrap_line(line: Line, width: int) -> list[Line]:
+    """``line`` cut into lines of at most ``width`` cells at spaces (inside a word only
+    when a word is longer than a line); the continuations keep the line's indent plus
+    ``HANGING_INDENT``, so a wrapped path or rule still reads as one item."""
+    text = "".join(t for t, _ in line)
+    if width <= 0 or len(text) <= width:
+        return [line]
+    indent = min(len(text) - len(text.lstrip(" ")) + HANGING_INDENT, width // 2)
+    ranges: list[tuple[int, int]] = []
+    pos, room = 0, width
+    while len(text) - pos > room:
+        cut = text.rfind(" ", pos + 1, pos + room + 1)
+        if cut <= pos:
+            ranges.append((pos, pos + room))
+            pos += room
+        else:
+            ranges.append((pos, cut))
+            pos = cut + 1
+        while pos < len(text) and text[pos] == " ":
+            pos += 1
+        room = width - indent
+    if pos < len(text):
+        ranges.append((pos, len(text)))
+    spans: list[tuple[int, int, Style]] = []
+    at = 0
+    for t, style in line:
+        spans.append((at, at + len(t), style))
+        at += len(t)
+    out: list[Line] = []
+    for n, (start, end) in enumerate(ranges):
+        pieces: list[Segment] = [(" " * indent, "")] if n else []
+        for a, b, style in spans:
+            if a < end and b > start:
+                pieces.append((text[max(a, start) : min(b, end)], style))
+        out.append(tuple(pieces))
+    return out
+
+
+def wrap_lines(lines: Iterable[Line], width: int) -> list[Line]:
+    return [part for line in lines for part in wrap_line(line, width)]
+
+
 def plain(lines: Iterable[Line]) -> str:
     """The detail as plain text (tests, and copy-paste)."""
     return "\n".join("".join(text for text, _ in line) for line in lines)

@@ -16,7 +16,17 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Static
 from textual.widgets._footer import FooterKey
 
-from inspector.tui.view import GAP, Column, Line, Row, Style, fit_text, fit_widths, sort_rows
+from inspector.tui.view import (
+    GAP,
+    Column,
+    Line,
+    Row,
+    Style,
+    fit_text,
+    fit_widths,
+    sort_rows,
+    wrap_lines,
+)
 
 ROW_STYLES: dict[Style, str] = {"": "", "muted": "dim", "heading": "bold"}
 ROW_THEME_STYLES: dict[Style, tuple[str, str]] = {
@@ -266,6 +276,7 @@ class LinesView(VerticalScroll):
     """
 
     DEFAULT_CSS = """
+    LinesView { scrollbar-gutter: stable; }
     LinesView > Static { width: 1fr; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [  # besides the arrows, pgup/pgdn, home/end
@@ -283,6 +294,8 @@ class LinesView(VerticalScroll):
         self._follow = follow
         self._limit = limit
         self._subject: Hashable = None
+        self._wrapped: list[Line] = []
+        self._wrapped_to = -1
 
     def compose(self) -> ComposeResult:
         yield self._body
@@ -300,10 +313,24 @@ class LinesView(VerticalScroll):
         if lines == self._lines:
             return
         self._lines = lines
-        content = lines_content(lines)
+        self._render_lines()
+
+    @property
+    def wrapped(self) -> list[Line]:
+        """The lines as drawn: wrapped to the panel, continuations indented."""
+        return self._wrapped
+
+    def on_resize(self) -> None:
+        if self._body.content_region.width != self._wrapped_to:
+            self._render_lines()
+
+    def _render_lines(self) -> None:
+        width = self._body.content_region.width
+        self._wrapped_to = width
+        self._wrapped = wrap_lines(self._lines, width)
+        content = lines_content(self._wrapped)
         # A layout pass repaints the whole screen; skip it when the height stays the same
         # (the common case when moving between similar containers).
-        width = self._body.content_region.width
         height = content.get_height(cast(RulesMap, self._body.styles), width) if width > 0 else -1
         self._body.update(content, layout=height != self._height or height < 0)
         self._height = height
