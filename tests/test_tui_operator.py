@@ -335,3 +335,38 @@ async def test_the_detail_wraps_under_the_indent_at_80_columns(recorded: Snapsho
                 assert text.startswith(" " * (indent + 2)), text
             if current.endswith(text.strip()):
                 current = next(originals, "")
+
+
+@sync
+async def test_y_copies_the_name_then_each_value_of_the_row(recorded: Snapshot) -> None:
+    c = multi(recorded)
+    app = make_app(recorded)
+    async with app.run_test(size=SIZE) as pilot:
+        await select_container(app, pilot, c.name)
+        await pilot.press("y")
+        assert app.clipboard == c.name
+        assert any(f"name {c.name}" in str(n.message) for n in app._notifications)
+        await pilot.press("y")
+        assert app.clipboard == c.ips[0]
+        for _ in range(20):  # round the values: the MACs and the host veths are there
+            await pilot.press("y")
+            seen = app.clipboard
+            assert seen
+            if seen == c.name:
+                break
+        values = [v for _, v in app.view.copy_values("containers", c.name, None)]  # type: ignore[union-attr]
+        assert {i.mac for i in c.interfaces if i.peer} <= set(values)
+        assert {i.peer.name for i in c.interfaces if i.peer} <= set(values)
+        await pilot.press("tab", "tab")  # Interfaces, on the container's veth
+        await pilot.press("y")
+        assert app.clipboard == app.pane("interfaces").current_key
+
+
+@sync
+async def test_sort_and_copy_are_in_the_help_and_the_palette(recorded: Snapshot) -> None:
+    app = make_app(recorded)
+    async with app.run_test(size=SIZE):
+        helped = dict(app.key_help())
+        assert "s" in helped and "y" in helped and "home g" in helped and "end G" in helped
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Sort", "Copy"} <= titles

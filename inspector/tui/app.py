@@ -199,6 +199,13 @@ class MainScreen(Screen[None]):
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("escape", "back", "Back", id="back"),
         Binding("s", "sort", "Sort", id="sort", tooltip="Sort the pane by its next column"),
+        Binding(
+            "y",
+            "copy",
+            "Copy",
+            id="copy",
+            tooltip="Copy the selected name (again: its address, MAC, veth) to the clipboard",
+        ),
     ]
 
     def compose(self) -> ComposeResult:
@@ -236,6 +243,9 @@ class MainScreen(Screen[None]):
 
     def action_sort(self) -> None:
         self.app_.cycle_sort()
+
+    def action_copy(self) -> None:
+        self.app_.copy_selection()
 
     @property
     def app_(self) -> CnetApp:
@@ -285,6 +295,7 @@ class CnetApp(App[int]):
         self._pane: PaneId = "containers"  # the pane last focused
         self._history: list[tuple[PaneId, str]] = []
         self._filter = ""
+        self._copied: tuple[tuple[str, str | None], int] = (("", None), -1)
         # The doctor: background reports (no ping) per snapshot, for the marks.
         self._reports: dict[str, ContainerReport] = {}
         self._reports_for: Snapshot | None = None
@@ -719,6 +730,25 @@ class CnetApp(App[int]):
         how = self.pane(self._pane).cycle_sort()
         self.notify(f"{PANE_TITLES[self._pane]} sorted {how}", timeout=3)
 
+    def copy_selection(self) -> None:
+        """``y``: copy the selected row's name (OSC 52: works over SSH); ``y`` again on the
+        same row copies its next value (address, MAC, veth)."""
+        if self.view is None:
+            return
+        key = self._selected if self._pane == "containers" else self.pane(self._pane).current_key
+        scope = self.view.containers.get(self._scope or "")
+        values = self.view.copy_values(self._pane, key, scope)
+        if not values:
+            self.notify("nothing to copy here", severity="warning")
+            return
+        row = (self._pane, key)
+        step = self._copied[1] + 1 if self._copied[0] == row else 0
+        self._copied = (row, step)
+        label, value = values[step % len(values)]
+        self.copy_to_clipboard(value)
+        more = f" (y again: {values[(step + 1) % len(values)][0]})" if len(values) > 1 else ""
+        self.notify(f"{label} {value}{more}", title="Copied", timeout=4)
+
     # -- filter ---------------------------------------------------------------------------
 
     def open_filter(self) -> None:
@@ -897,6 +927,9 @@ class CnetApp(App[int]):
         )
         yield SystemCommand("Back", "Clear the filter or return from a jump (esc)", self.back)
         yield SystemCommand("Sort", "Sort the pane by its next column (s)", self.cycle_sort)
+        yield SystemCommand(
+            "Copy", "Copy the selected name, address, MAC or veth (y)", self.copy_selection
+        )
         yield SystemCommand("Help", "List every key (?)", self.action_help)
         for a in ACTIONS:
             yield SystemCommand(

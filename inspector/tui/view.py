@@ -21,6 +21,8 @@ check; ``good``: a passing one; ``moved``: counters that moved during a ping).""
 
 Segment = tuple[str, Style]
 Line = tuple[Segment, ...]
+Copyable = tuple[str, str]
+"""What ``y`` can copy: a label for the notice (``address``) and the value."""
 
 
 @dataclass(frozen=True)
@@ -450,6 +452,58 @@ class SnapshotView:
         note = f"the route to {route.dst} leaves by {route.dev}"
         kind = "bridge" if route.dev in self.bridges else "interface"
         return Selection(kind, route.dev, None, note)
+
+    def copy_values(self, pane: str, key: str | None, scope: Container | None) -> list[Copyable]:
+        """What ``y`` copies from the row under the cursor, in the order repeated presses
+        step through: its name first, then addresses, MACs and the veths that carry it."""
+        if key is None or key == EMPTY_KEY:
+            return []
+        out: list[Copyable] = []
+
+        def add(label: str, value: str | None) -> None:
+            if value and (label, value) not in out:
+                out.append((label, value))
+
+        if pane == "containers":
+            c = self.containers.get(key)
+            if c is None:
+                return []
+            add("name", c.name)
+            for ip in c.ips:
+                add("address", ip)
+            for i in c.interfaces:
+                if not is_loopback(i):
+                    add(f"MAC of {i.name}", i.mac)
+            for veth in self.host_side_names(c):
+                add("host veth", veth)
+            add("id", c.id[:12])
+        elif pane == "interfaces" or (pane == "ports" and key.startswith("bridge:")):
+            iface = self.host_interfaces.get(key.removeprefix("bridge:"))
+            if iface is None:
+                return []
+            add("name", iface.name)
+            for a in iface.addresses:
+                add("address", a.split("/", 1)[0])
+            add("MAC", iface.mac)
+            add("container", iface.container)
+        elif pane == "ports":
+            found = self.ports.get(key.removeprefix("port:"))
+            if found is None:
+                return []
+            b, p = found
+            add("name", p.name)
+            host = self.host_interfaces.get(p.name)
+            add("MAC", host.mac if host is not None else None)
+            add("container", p.container)
+            add("bridge", b.name)
+        else:
+            route = self.route_for(key, scope)
+            if route is None:
+                return []
+            add("destination", route.dst)
+            add("gateway", route.gateway)
+            add("device", route.dev)
+        return out
 
     def route_for(self, key: str, c: Container | None) -> Route | None:
         if c is not None and not self.shares_host_stack(c):
