@@ -70,3 +70,20 @@ def test_on_an_ansi_theme_frames_use_the_terminal_default_not_black(recorded: Sn
                 assert number(title) not in (0, 8)
 
     run()
+
+
+def test_no_color_draws_panes_with_hidden_columns(
+    recorded: Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NO_COLOR's filter takes every cell, the empty ones of hidden columns too."""
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    @sync
+    async def run() -> None:
+        app = make_app(recorded)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert 0 in app.pane("routes").widths  # Proto is hidden at 80 columns
+            assert "Routes" in app.export_screenshot()
+
+    run()

@@ -204,7 +204,7 @@ class MainScreen(Screen[None]):
             "copy",
             "Copy",
             id="copy",
-            tooltip="Copy the selected name (again: its address, MAC, veth) to the clipboard",
+            tooltip="Copy the name (y again: address, MAC, veth)",
         ),
     ]
 

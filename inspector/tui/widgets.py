@@ -6,6 +6,8 @@ from collections.abc import Hashable, Sequence
 from typing import ClassVar, cast
 
 from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style as RichStyle
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -124,6 +126,21 @@ class Pane(DataTable[Text]):
         self._require_update_dimensions = True
         self.refresh()
         return True
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: RichStyle,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        # A hidden column (width 0) renders as one empty segment without a style, which
+        # NO_COLOR's monochrome filter cannot take: give it an empty style instead.
+        if width <= 0:
+            return [[Segment("", RichStyle())]]
+        return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
 
     @property
     def rows_shown(self) -> tuple[Row, ...]:
