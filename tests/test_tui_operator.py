@@ -370,3 +370,27 @@ async def test_sort_and_copy_are_in_the_help_and_the_palette(recorded: Snapshot)
         assert "s" in helped and "y" in helped and "home g" in helped and "end G" in helped
         titles = {c.title for c in app.get_system_commands(app.screen)}
         assert {"Sort", "Copy"} <= titles
+
+
+@sync
+async def test_j_k_g_G_scroll_the_rules_view(recorded: Snapshot) -> None:
+    from inspector.tui.rules_screen import RulesScreen
+    from tests.tui_fakes import recorded_rules
+
+    rules = recorded_rules(recorded)
+    app = make_app(recorded, read_rules=lambda: rules)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await select_container(app, pilot, bridged_container(recorded).name)
+        await pilot.press("i")
+        screen = app.screen
+        assert isinstance(screen, RulesScreen)
+        await wait_for(pilot, lambda: screen.report is not None)
+        await pilot.pause()
+        view = screen.view_
+        assert app.focused is view and view.max_scroll_y > 3
+        await pilot.press("j", "j", "j", "k")
+        assert view.scroll_y == 2
+        await pilot.press("G")
+        assert view.scroll_y == view.max_scroll_y
+        await pilot.press("g")
+        assert view.scroll_y == 0

@@ -103,7 +103,7 @@ ROUTE_COLUMNS = (  # the gateway and the device tell routes apart: they give way
 )
 PORT_COLUMNS = (
     Column("Bridge / port", 17, 11, middle=True, priority=1),
-    Column("Container", 22, 9, middle=True, priority=2, optional=True),
+    Column("Container", 22, 14, middle=True, priority=2, optional=True),
     Column("State", 10, 10),  # forwarding, blocking, disabled...: never cut
 )
 GAP = 1
