@@ -394,3 +394,20 @@ async def test_j_k_g_G_scroll_the_rules_view(recorded: Snapshot) -> None:
         assert view.scroll_y == view.max_scroll_y
         await pilot.press("g")
         assert view.scroll_y == 0
+
+
+def test_a_macvlan_parent_lists_its_containers_in_natural_order(recorded: Snapshot) -> None:
+    from inspector.tui.view import SnapshotView
+
+    base = next(c for c in recorded.containers if any(i.parent for i in c.interfaces))
+    parent = next(i.parent.name for i in base.interfaces if i.parent)
+    names = ["mv-10", "mv-2", "mv-1"]
+    snap = dataclasses.replace(
+        recorded,
+        containers=tuple(
+            dataclasses.replace(base, name=n, id=f"{k:064x}") for k, n in enumerate(names)
+        ),
+    )
+    view = SnapshotView(snap)
+    text = plain(view.interface_detail(view.host_interfaces[parent]))
+    assert "parent of: mv-1, mv-2, mv-10" in text

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from inspector.model import Bridge, BridgePort, Container, Interface, Route, Snapshot
-from inspector.natural import NaturalKey, natural_key
+from inspector.natural import NaturalKey, natural_key, natural_sorted
 from inspector.paths import container_summary, interface_path, is_loopback, primary_address
 
 Style = Literal["", "title", "heading", "muted", "path", "warning", "key", "bad", "good", "moved"]
@@ -587,7 +587,9 @@ class SnapshotView:
         bridge = self.bridges.get(i.name)
         if bridge is not None:
             lines.extend(self._bridge_lines(bridge))
-        users = [c.name for c in self.containers.values() if i.name in self.host_side_names(c)]
+        users = natural_sorted(
+            [c.name for c in self.containers.values() if i.name in self.host_side_names(c)]
+        )
         if not i.container and users:
             lines.append(((f"parent of: {', '.join(users)}", ""),))
         return lines
