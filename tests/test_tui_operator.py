@@ -411,3 +411,13 @@ def test_a_macvlan_parent_lists_its_containers_in_natural_order(recorded: Snapsh
     view = SnapshotView(snap)
     text = plain(view.interface_detail(view.host_interfaces[parent]))
     assert "parent of: mv-1, mv-2, mv-10" in text
+
+
+@sync
+async def test_the_columns_stay_put_while_a_filter_narrows_the_rows(recorded: Snapshot) -> None:
+    app = make_app(recorded)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.pane("containers")
+        before = table.widths
+        await pilot.press("slash", *multi(recorded).name)
+        assert len(table.rows_shown) == 1 and table.widths == before

@@ -503,7 +503,7 @@ class CnetApp(App[int]):
         rows = tuple(
             marked(r, self.mark(r.key)) for r in self.view.container_rows_matching(self._filter)
         )
-        table.set_rows(rows)
+        table.set_rows(rows, measure=tuple(self.view.container_rows.values()))
         total = len(self.view.container_rows)
         box = self.screen_main.query_one("#containers-pane")
         title = PANE_TITLES["containers"]

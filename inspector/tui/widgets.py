@@ -80,6 +80,7 @@ class Pane(DataTable[Text]):
         self._sorts = tuple(sorts)
         self._sort = self._sorts[0]
         self._given: tuple[Row, ...] = ()
+        self._measured: tuple[Row, ...] = ()
         self._rows: tuple[Row, ...] = ()
         self._index: dict[str, int] = {}
         self._available = 0
@@ -95,20 +96,22 @@ class Pane(DataTable[Text]):
         available = self.scrollable_content_region.width
         if available > 0 and available != self._available:
             self._available = available
-            self._fit(self._given)
+            if self._fit():
+                shown, self._rows = self._rows, ()
+                self._show(shown)  # cut again for the new widths
 
     @property
     def widths(self) -> tuple[int, ...]:
         """The column widths shown (0: hidden), without the gaps."""
         return tuple(self._widths)
 
-    def _fit(self, rows: Sequence[Row]) -> bool:
-        """Fit the columns to the pane and to ``rows`` (``fit_widths``); when the widths
-        change, every cell is cut again.  True when they changed."""
+    def _fit(self) -> bool:
+        """Fit the columns to the pane and to the rows measured (``fit_widths``).  True
+        when the widths changed: the caller cuts the cells again."""
         if self._available <= 0:
             return False
         content = [len(c.label) for c in self._columns]
-        for r in rows:
+        for r in self._measured:
             for n, cell in enumerate(r.cells):
                 if len(cell) > content[n]:
                     content[n] = len(cell)
@@ -119,8 +122,6 @@ class Pane(DataTable[Text]):
         for col, width in zip(self.columns.values(), widths, strict=True):
             col.width = width + GAP if width else 0
             col.auto_width = False
-        shown, self._rows = self._rows, ()
-        self._show(shown)  # re-cut the cells for the new widths
         self._label_columns()
         self._clear_caches()
         self._require_update_dimensions = True
@@ -214,14 +215,17 @@ class Pane(DataTable[Text]):
 
     # -- rows ---------------------------------------------------------------------------
 
-    def set_rows(self, rows: Sequence[Row]) -> None:
-        """Show ``rows`` (in the pane's sort order)."""
+    def set_rows(self, rows: Sequence[Row], *, measure: Sequence[Row] | None = None) -> None:
+        """Show ``rows`` (in the pane's sort order); the columns fit ``measure`` (default:
+        ``rows``), so a filter narrowing the rows does not make the columns jump."""
         given = tuple(rows)
-        if given == self._given:
+        measured = given if measure is None else tuple(measure)
+        if given == self._given and measured == self._measured:
             return
         self._given = given
+        self._measured = measured
         new = sort_rows(given, self._columns, self._sort)
-        if self._fit(given):
+        if self._fit():
             self._rows = ()  # cut for the old widths: build again
         self._show(new)
 
