@@ -113,16 +113,15 @@ GAP = 1
 def fit_widths(columns: Sequence[Column], content: Sequence[int], available: int) -> list[int]:
     """Column widths (0: hidden) for a pane ``available`` cells wide, ``GAP`` before each.
 
-    Each column wants what its widest cell needs, up to its preferred ``width``, and a
-    column that is not optional at least its ``minimum`` (a blank optional column takes its
-    label's width).  When that does not fit, the optional columns go
+    Each column wants what its widest cell needs, up to its preferred ``width`` (a blank
+    column takes its label's width; one whose ``minimum`` is its width is fixed).  When that does not fit, the optional columns go
     first (shrunk, then hidden, the highest ``priority`` first): a column that is there is
     worth more than one cut short.  Then the others shrink to their ``minimum`` in the same
     order, and only then below it.  Room left over goes to the columns that were cut,
     most important first; none is made wider than its content (a blank column stays narrow).
     """
     want = [
-        max(min(c.width, max(len(c.label), n)), 0 if c.optional else min(c.minimum, c.width))
+        c.width if c.minimum >= c.width else min(c.width, max(len(c.label), n))
         for c, n in zip(columns, content, strict=True)
     ]
     widths = list(want)
