@@ -421,3 +421,33 @@ async def test_the_columns_stay_put_while_a_filter_narrows_the_rows(recorded: Sn
         before = table.widths
         await pilot.press("slash", *multi(recorded).name)
         assert len(table.rows_shown) == 1 and table.widths == before
+
+
+def test_fit_widths_gives_way_by_priority_and_hides_optional_columns_first() -> None:
+    from inspector.tui.view import Column, fit_widths
+
+    cols = (
+        Column("Name", 15, 8),
+        Column("Via", 15, 10, priority=1),
+        Column("Note", 20, 6, priority=3, optional=True),
+        Column("State", 10, 10, priority=2),
+    )
+    content = [15, 12, 20, 2]
+    assert fit_widths(cols, content, 100) == [15, 12, 20, 10]  # content, a fixed state
+    assert fit_widths(cols, content, 40) == [15, 12, 0, 10]  # the optional one goes first
+    assert fit_widths(cols, content, 34) == [11, 10, 0, 10]  # Via to its minimum, then Name
+    assert fit_widths(cols, [0, 0, 0, 0], 100) == [4, 3, 4, 10]  # blank: the label's width
+
+
+def test_sort_values_and_descending_columns_sort_rates_largest_first() -> None:
+    from inspector.tui.view import Column, Row, sort_rows
+
+    cols = (Column("Name", 10, 5), Column("Rx/s", 8, 6, descending=True))
+    rows = [
+        Row("a-10", ("a-10", "1.2 KB/s"), sort_values=(None, 1200.0)),
+        Row("a-2", ("a-2", "90 MB/s"), sort_values=(None, 90e6)),
+        Row("a-1", ("a-1", "3 B/s"), sort_values=(None, 3.0)),
+    ]
+    assert [r.key for r in sort_rows(rows, cols, 0)] == ["a-1", "a-2", "a-10"]
+    assert [r.key for r in sort_rows(rows, cols, 1)] == ["a-2", "a-10", "a-1"]
+    assert [r.key for r in sort_rows(rows, cols, None)] == ["a-10", "a-2", "a-1"]
