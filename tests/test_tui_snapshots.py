@@ -31,6 +31,7 @@ from tests.tui_fakes import (
     multi_container,
     recorded_rules,
 )
+from tests.tui_terminal import on_sixteen_colours
 
 FROZEN = Path(__file__).parent / "data" / "tui-snapshot.json"
 SnapCompare = Callable[..., bool]
@@ -109,6 +110,32 @@ def test_host_interfaces_pane(
 ) -> None:
     pressed = [*down_to(frozen, is_multi), "tab", "tab", "j"]
     assert snap_compare(app(frozen), terminal_size=size, press=pressed, run_before=marks)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40)])
+@pytest.mark.parametrize("terminal", ["no-color", "16-colours"])
+def test_terminals(
+    snap_compare: SnapCompare,
+    frozen: Snapshot,
+    size: tuple[int, int],
+    terminal: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The multi-network container as NO_COLOR and a 16-colour terminal (TERM=screen,
+    linux, xterm) show it: every frame, title and key readable."""
+    if terminal == "no-color":
+        monkeypatch.setenv("NO_COLOR", "1")
+        shown = app(frozen)
+    else:
+        shown = on_sixteen_colours(app(frozen))
+    pressed = down_to(frozen, is_multi)
+    assert snap_compare(shown, terminal_size=size, press=pressed, run_before=marks)
+
+
+def test_host_routes_and_ports_at_100x30(snap_compare: SnapCompare, frozen: Snapshot) -> None:
+    """In the host panes every route shows its gateway and device, every port its state."""
+    pressed = ["tab", "tab", "tab"]
+    assert snap_compare(app(frozen), terminal_size=(100, 30), press=pressed, run_before=marks)
 
 
 def test_filter(snap_compare: SnapCompare, frozen: Snapshot) -> None:

@@ -119,6 +119,17 @@ def _rule_line(m: RuleMatch, moved: CounterChange | None) -> Line:
     return tuple(line)
 
 
+NAT_NOTE = (
+    " nat rules count only the first packet of a flow (connection tracking takes the rest"
+    " of the ping the same way): +1 there is the whole ping"
+)
+
+
+def _is_nat(table: str) -> bool:
+    """``nat``, ``ip nat``, ``ip6 nat``: the tables conntrack consults once per flow."""
+    return table.split()[-1:] == ["nat"]
+
+
 def _change_key(table: str, chain: str, position: int) -> tuple[str, str, int]:
     return (table, chain, position)
 
@@ -190,6 +201,8 @@ def rules_lines(
                 if stops:
                     line.append(("  <- the packets stopped here", "bad"))
             lines.append(tuple(line))
+        if any(_is_nat(ch.table) for ch in changes):
+            lines.append(((NAT_NOTE, "muted"),))
     if not report.tables:
         lines.append((("", ""),))
         lines.append(((f"no rule concerns {report.kind} {report.item}", "muted"),))

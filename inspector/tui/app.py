@@ -29,26 +29,31 @@ from textual.events import DescendantFocus
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from inspector.model import Container, Snapshot
 from inspector.tui.action_view import doctor_lines, mark_status, marks_summary
 from inspector.tui.actions import ACTIONS, selection_action, selection_action_bindings
 from inspector.tui.backends import Backends, Doctor, Pinger, RulesReader, default_backends
 from inspector.tui.detached import Abandoned, detached
-from inspector.tui.feed import Feed, status_words
+from inspector.tui.feed import Feed
+from inspector.tui.status_line import Freshness, status_line
 from inspector.tui.view import (
     CONTAINER_COLUMNS,
+    CONTAINER_SORTS,
     EMPTY_KEY,
     INTERFACE_COLUMNS,
+    INTERFACE_SORTS,
     PORT_COLUMNS,
+    PORT_SORTS,
     ROUTE_COLUMNS,
+    ROUTE_SORTS,
     Line,
     Selection,
     SnapshotView,
     marked,
 )
-from inspector.tui.widgets import Detail, Pane
+from inspector.tui.widgets import Detail, FittedFooter, Pane
 
 if TYPE_CHECKING:
     from inspector.doctor import Check, ContainerReport
@@ -63,6 +68,8 @@ PANE_TITLES: dict[str, str] = {
     "ports": "Bridge ports",
 }
 PANE_GROUP = Binding.Group("Pane")
+FOOTER_DROP_FIRST = ("enter", "tab", "escape", "e", "r", "s", "y", "slash", "d", "i", "p")
+"""The footer keys left out first when the line is short (? help lists them all)."""
 HOST_PANES = ("interfaces", "routes", "ports")
 GATEWAY_CHECK_FRESH_S = 60.0
 """How long the gateway ping of a ``d`` counts in that container's mark (the background
@@ -145,6 +152,14 @@ class MainScreen(Screen[None]):
         ),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("escape", "back", "Back", id="back"),
+        Binding("s", "sort", "Sort", id="sort", tooltip="Sort the pane by its next column"),
+        Binding(
+            "y",
+            "copy",
+            "Copy",
+            id="copy",
+            tooltip="Copy the name (y again: address, MAC, veth)",
+        ),
     ]
 
     def compose(self) -> ComposeResult:
@@ -155,18 +170,18 @@ class MainScreen(Screen[None]):
             with Vertical(id="containers-pane", classes="pane") as box:
                 box.border_title = PANE_TITLES["containers"]
                 yield Input(placeholder="name, image, IP or interface", id="filter", compact=True)
-                yield Pane(CONTAINER_COLUMNS, id="containers")
+                yield Pane(CONTAINER_COLUMNS, id="containers", sorts=CONTAINER_SORTS)
             yield Detail(id="detail")
         with Horizontal(id="bottom"):
-            for pane_id, columns in (
-                ("interfaces", INTERFACE_COLUMNS),
-                ("routes", ROUTE_COLUMNS),
-                ("ports", PORT_COLUMNS),
+            for pane_id, columns, sorts in (
+                ("interfaces", INTERFACE_COLUMNS, INTERFACE_SORTS),
+                ("routes", ROUTE_COLUMNS, ROUTE_SORTS),
+                ("ports", PORT_COLUMNS, PORT_SORTS),
             ):
                 with Vertical(id=f"{pane_id}-pane", classes="pane") as box:
                     box.border_title = PANE_TITLES[pane_id]
-                    yield Pane(columns, id=pane_id)
-        yield Footer(compact=True)
+                    yield Pane(columns, id=pane_id, sorts=sorts)
+        yield FittedFooter(drop_first=FOOTER_DROP_FIRST)
 
     def on_mount(self) -> None:
         self.app_.start()
@@ -175,17 +190,19 @@ class MainScreen(Screen[None]):
         self.app_.panes_gone = True
 
     def on_resize(self) -> None:
-        # At 80 columns every key of ours fits only without the palette hint (still in ? help)
-        # and with one space between the keys.
-        footer = self.query_one(Footer)
-        footer.show_command_palette = self.size.width >= 100
-        footer.set_class(self.size.width < 100, "-tight")
+        self.set_class(self.size.width < 160, "-narrow")
 
     def action_filter(self) -> None:
         self.app_.open_filter()
 
     def action_back(self) -> None:
         self.app_.back()
+
+    def action_sort(self) -> None:
+        self.app_.cycle_sort()
+
+    def action_copy(self) -> None:
+        self.app_.copy_selection()
 
     @property
     def app_(self) -> CnetApp:
@@ -231,6 +248,7 @@ class CnetApp(App[int]):
         self._pane: PaneId = "containers"  # the pane last focused
         self._history: list[tuple[PaneId, str]] = []
         self._filter = ""
+        self._copied: tuple[tuple[str, str | None], int] = (("", None), -1)
         # The doctor: background reports (no ping) per snapshot, for the marks.
         self._reports: dict[str, ContainerReport] = {}
         self._reports_for: Snapshot | None = None
@@ -418,7 +436,7 @@ class CnetApp(App[int]):
         rows = tuple(
             marked(r, self.mark(r.key)) for r in self.view.container_rows_matching(self._filter)
         )
-        table.set_rows(rows)
+        table.set_rows(rows, measure=tuple(self.view.container_rows.values()))
         total = len(self.view.container_rows)
         box = self.screen_main.query_one("#containers-pane")
         title = PANE_TITLES["containers"]
@@ -450,8 +468,9 @@ class CnetApp(App[int]):
     def _show_detail(self) -> None:
         if self.view is None:
             return
-        self.detail.show(self.detail_lines())
         doctor = self._doctor_shown()
+        key = self._selected if self._pane == "containers" else self.pane(self._pane).current_key
+        self.detail.show(self.detail_lines(), subject=(self._pane, key, doctor))
         self.detail.border_title = f"Doctor · {doctor}" if doctor else "Detail"
 
     def _doctor_shown(self) -> str | None:
@@ -497,26 +516,41 @@ class CnetApp(App[int]):
         else:
             self.sub_title = f"snapshot {Path(self.source.path or '').name} · {host} · {taken}"
 
-    def status_text(self) -> str:
-        """The status line: where the data is from and, when live, how fresh it is."""
-        parts: list[str] = []
+    def freshness(self) -> Freshness:
+        """What the status line is made from (``status_line.py`` words it)."""
+        summary = ""
         if self.view is not None:
             snap = self.view.snapshot
-            parts.append(
+            summary = (
                 f"{len(snap.containers)} containers, {len(snap.host.interfaces)} host links, "
-                f"{len(snap.bridges)} bridges"
+                f"{len(snap.bridges)} bridge{'' if len(snap.bridges) == 1 else 's'}"
             )
-        if self.source.kind != "live":
-            return " · ".join([*parts, "saved data, read-only"])
-        words, _warn = status_words(self.live_status, self._clock())
-        return " · ".join([*parts, words])
+        status = self.live_status
+        if self.source.kind != "live" or status is None:
+            return Freshness(self.source.kind, summary)
+        lost = tuple(
+            name
+            for name, ok in (("kernel", status.kernel_events), ("Docker", status.engine_events))
+            if not ok
+        )
+        return Freshness(
+            self.source.kind,
+            summary,
+            changed_at=datetime.fromtimestamp(status.changed_at, timezone.utc),
+            reading=status.reading,
+            not_following=lost,
+            reconcile=status.reconcile,
+        )
+
+    def status_text(self) -> str:
+        """The status line: where the data is from and, when live, how fresh it is."""
+        return status_line(self.freshness()).text
 
     def _update_status(self) -> None:
         status = self.screen_main.query_one("#status", Static)
-        text = self.status_text()
-        status.update(text)
-        warn = self.source.kind == "live" and status_words(self.live_status, self._clock())[1]
-        status.set_class(warn or bool(self.view and self.view.snapshot.warnings), "-stale")
+        line = status_line(self.freshness())
+        status.update(line.text)
+        status.set_class(line.alarm, "-stale")
 
     # -- selection and focus --------------------------------------------------------------
 
@@ -609,7 +643,8 @@ class CnetApp(App[int]):
         table.focus()
 
     def back(self) -> None:
-        """Esc: clear the filter being typed, else return from a jump, else go to Containers."""
+        """Esc: clear the filter being typed, else return from a jump, else from the detail
+        to its pane, else clear the filter, else go to Containers."""
         if self._filter_input.has_focus:
             self._set_filter("")
             self.pane("containers").focus()
@@ -624,13 +659,36 @@ class CnetApp(App[int]):
             target.focus()
             self.call_after_refresh(target.select_key, key)
             return
-        if self._filter:
-            self._set_filter("")
-            return
-        if self.focused is self.detail:
+        if self.focused is self.detail:  # back to the pane it details, filter kept
             self.pane(self._pane).focus()
+        elif self._filter:
+            self._set_filter("")
         else:
             self.pane("containers").focus()
+
+    def cycle_sort(self) -> None:
+        """``s``: the pane last focused sorts by its next column."""
+        how = self.pane(self._pane).cycle_sort()
+        self.notify(f"{PANE_TITLES[self._pane]} sorted {how}", timeout=3)
+
+    def copy_selection(self) -> None:
+        """``y``: copy the selected row's name (OSC 52: works over SSH); ``y`` again on the
+        same row copies its next value (address, MAC, veth)."""
+        if self.view is None:
+            return
+        key = self._selected if self._pane == "containers" else self.pane(self._pane).current_key
+        scope = self.view.containers.get(self._scope or "")
+        values = self.view.copy_values(self._pane, key, scope)
+        if not values:
+            self.notify("nothing to copy here", severity="warning")
+            return
+        row = (self._pane, key)
+        step = self._copied[1] + 1 if self._copied[0] == row else 0
+        self._copied = (row, step)
+        label, value = values[step % len(values)]
+        self.copy_to_clipboard(value)
+        more = f" (y again: {values[(step + 1) % len(values)][0]})" if len(values) > 1 else ""
+        self.notify(f"{label} {value}{more}", title="Copied", timeout=4)
 
     # -- filter ---------------------------------------------------------------------------
 
@@ -640,13 +698,19 @@ class CnetApp(App[int]):
         field.focus()
 
     def _set_filter(self, text: str) -> None:
-        self._filter = text
+        """Set the filter from code (Esc, a jump): the field follows."""
         field = self._filter_input
         if field.value != text:
             with field.prevent(Input.Changed):
                 field.value = text
         if not text:
             field.display = False
+        self._apply_filter(text)
+
+    def _apply_filter(self, text: str) -> None:
+        if text == self._filter:
+            return
+        self._filter = text
         if self.view is not None:
             before = self._selected
             self._show_containers()
@@ -657,7 +721,10 @@ class CnetApp(App[int]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self._set_filter(event.value)
+        # The field is the one source of truth while it is edited: never write into it here.
+        # ``event.value`` may be stale (keys typed or pasted while a snapshot was rendered
+        # arrive ahead of their Changed), so read the field itself.
+        self._apply_filter(event.input.value)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -711,8 +778,8 @@ class CnetApp(App[int]):
                     continue
                 seen.add(b.key)
                 yield (b.key_display or self.get_key_display(b), b.tooltip or b.description)
-        yield ("↑ ↓ j k", "move within a pane")
-        yield ("pgup pgdn home end", "page / top / bottom")
+        yield ("↑ ↓ j k", "move within a pane, scroll the detail")
+        yield ("pgup pgdn", "page up / down")
         yield ("ctrl+p", "command palette (the same actions)")
 
     def action_export(self) -> None:
@@ -799,6 +866,10 @@ class CnetApp(App[int]):
             "Previous pane", "Move to the previous pane (shift+tab)", self.action_focus_previous
         )
         yield SystemCommand("Back", "Clear the filter or return from a jump (esc)", self.back)
+        yield SystemCommand("Sort", "Sort the pane by its next column (s)", self.cycle_sort)
+        yield SystemCommand(
+            "Copy", "Copy the selected name, address, MAC or veth (y)", self.copy_selection
+        )
         yield SystemCommand("Help", "List every key (?)", self.action_help)
         for a in ACTIONS:
             yield SystemCommand(

@@ -21,14 +21,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from inspector.model import Snapshot
 from inspector.tui.action_view import ping_event_lines, ping_header, ping_status
 from inspector.tui.backends import PING_TIMEOUT_S, Backends
 from inspector.tui.detached import Abandoned
 from inspector.tui.view import Line
-from inspector.tui.widgets import LinesView
+from inspector.tui.widgets import FittedFooter, LinesView
 
 if TYPE_CHECKING:
     from inspector.ping import PingEvent, PingPlan
@@ -83,6 +83,7 @@ class PingScreen(ModalScreen[None]):
     """Ping from ``container`` at once (the gateway unless another target is typed)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "stop_editing", "Cancel", id="ping_target_cancel"),
         Binding("escape", "stop", "Stop", id="ping_stop"),
         Binding("escape", "close", "Close", id="ping_close"),
         Binding("enter", "again", "Ping again", id="ping_again", key_display="⏎"),
@@ -106,6 +107,7 @@ class PingScreen(ModalScreen[None]):
         self._received = 0
         self._rtts: list[float] = []
         self._gateway = default_target(snapshot, container)
+        self._target_before_edit = self._gateway
 
     def compose(self) -> ComposeResult:
         with Vertical(id="ping-box") as box:
@@ -120,7 +122,7 @@ class PingScreen(ModalScreen[None]):
                 )
             yield LinesView(id="ping-log", follow=True)
             yield Static("", id="ping-status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield FittedFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.log_view.focus()
@@ -250,10 +252,13 @@ class PingScreen(ModalScreen[None]):
     # -- keys ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        editing = self.target_field.has_focus
+        if action == "stop_editing":
+            return editing  # Esc in the field only leaves it: the ping and the panel stay
         if action == "stop":
-            return self.running
+            return self.running and not editing
         if action == "close":
-            return not self.running
+            return not self.running and not editing
         if action == "again":
             return not self.running and not self.target_field.has_focus
         if action == "rules_moved":
@@ -278,7 +283,14 @@ class PingScreen(ModalScreen[None]):
         self.start()
 
     def action_edit_target(self) -> None:
+        self._target_before_edit = self.target_field.value
         self.target_field.focus()
+        self.refresh_bindings()
+
+    def action_stop_editing(self) -> None:
+        """Esc in the target field: put back what it said, and leave it."""
+        self.target_field.value = self._target_before_edit
+        self.log_view.focus()
         self.refresh_bindings()
 
     @on(Input.Submitted, "#ping-target")

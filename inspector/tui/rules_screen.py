@@ -15,14 +15,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Footer
 
 from inspector.model import Snapshot
 from inspector.tui.action_view import rules_lines, rules_problem_lines
 from inspector.tui.backends import Backends
 from inspector.tui.detached import Abandoned
 from inspector.tui.view import Line
-from inspector.tui.widgets import LinesView
+from inspector.tui.widgets import FittedFooter, LinesView
 
 if TYPE_CHECKING:
     from inspector.rules import CounterChange, Rulesets, RulesReport
@@ -76,7 +75,7 @@ class RulesScreen(ModalScreen[None]):
             if self.ping:
                 box.border_subtitle = f"after {self.ping}"
             yield LinesView(id="rules-view")
-        yield Footer(compact=True, show_command_palette=False)
+        yield FittedFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.view_.show([((f"reading the rules for {self.item}…", "muted"),)])

@@ -7,11 +7,12 @@ cursor move only costs what the selected item itself needs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from inspector.model import Bridge, BridgePort, Container, Interface, Route, Snapshot
+from inspector.natural import NaturalKey, natural_key, natural_sorted
 from inspector.paths import container_summary, interface_path, is_loopback, primary_address
 from inspector.words import network_label, ports_label
 
@@ -21,6 +22,8 @@ check; ``good``: a passing one; ``moved``: counters that moved during a ping).""
 
 Segment = tuple[str, Style]
 Line = tuple[Segment, ...]
+Copyable = tuple[str, str]
+"""What ``y`` can copy: a label for the notice (``address``) and the value."""
 
 
 @dataclass(frozen=True)
@@ -32,9 +35,21 @@ class Row:
     style: Style = ""
     cell_styles: tuple[Style, ...] = ()
     """Per-cell styles, overriding ``style`` where not empty (the doctor mark)."""
+    sort_values: tuple[float | None, ...] = ()
+    """Per-cell numbers to sort by where the text is not the order (the doctor mark; a
+    rate); a cell without one sorts by its text in natural order."""
+    child: bool = False
+    """Belongs under the row above that is not a child (a bridge's ports): sorting keeps
+    it there."""
 
     def style_of(self, n: int) -> Style:
         return (self.cell_styles[n] if n < len(self.cell_styles) else "") or self.style
+
+    def sort_key(self, n: int) -> tuple[int, float, NaturalKey]:
+        number = self.sort_values[n] if n < len(self.sort_values) else None
+        if number is not None:
+            return (0, number, ((), ""))
+        return (1, 0.0, natural_key(self.cells[n].strip()))
 
 
 @dataclass(frozen=True)
@@ -46,38 +61,139 @@ class Column:
     minimum: int
     middle: bool = False
     """Cut in the middle (names: ``cnetl…multi`` keeps what tells them apart)."""
+    sortable: bool = True
+    descending: bool = False
+    """``s`` puts the largest first (a rate), not the smallest."""
+    title: str = ""
+    """What the column is called when it has no label (the sort notice)."""
+    priority: int = 0
+    """Who gives way first in a narrow pane: the highest number shrinks first (and, when
+    ``optional``, is the first hidden); 0 is what says what the row is."""
+    optional: bool = False
+    """May be hidden when even the minimum widths do not fit (the detail shows it)."""
 
     @property
     def key(self) -> str:
         return self.label or "mark"
 
+    @property
+    def name(self) -> str:
+        return self.title or self.label.lower()
+
 
 CONTAINER_COLUMNS = (
-    Column("", 1, 1),  # the doctor's mark
-    Column("Name", 18, 14, middle=True),
-    Column("State", 8, 7),
-    Column("Network", 16, 10),
-    Column("IPs", 24, 15),
-    Column("Ports", 22, 10),
+    Column("", 1, 1, title="doctor mark"),  # the doctor's mark
+    Column("Name", 24, 14, middle=True),
+    Column("State", 7, 7, priority=1),
+    Column("Network", 20, 8, priority=3),
+    Column("IPs", 24, 11, priority=2),
+    Column("Ports", 28, 6, priority=4, optional=True),
 )
 INTERFACE_COLUMNS = (
-    Column("Name", 15, 11, middle=True),
-    Column("Container", 20, 18, middle=True),
-    Column("State", 7, 5),
-    Column("Bridge", 16, 8),
-    Column("Address", 18, 8),
+    Column("Name", 15, 11, middle=True, priority=1),
+    Column("Container", 22, 10, middle=True, priority=1),
+    Column("State", 7, 4, priority=2),
+    Column("Bridge", 15, 7, middle=True, priority=3, optional=True),
+    Column("Address", 25, 9, priority=4, optional=True),
 )
-ROUTE_COLUMNS = (
-    Column("Destination", 18, 13),
-    Column("Via", 16, 8),
-    Column("Dev", 16, 8),
-    Column("Proto", 8, 6),
+ROUTE_COLUMNS = (  # the gateway and the device tell routes apart: they give way last
+    Column("Destination", 18, 9, priority=2),
+    Column("Via", 15, 10),
+    Column("Dev", 15, 8, middle=True, priority=1),
+    Column("Proto", 6, 6, priority=3, optional=True),
 )
 PORT_COLUMNS = (
-    Column("Bridge / port", 18, 13, middle=True),
-    Column("Container", 20, 18, middle=True),
-    Column("State", 10, 4),
+    Column("Bridge / port", 17, 11, middle=True, priority=1),
+    Column("Container", 22, 14, middle=True, priority=2, optional=True),
+    Column("State", 10, 10),  # forwarding, blocking, disabled...: never cut
 )
+GAP = 1
+"""Blank cells before every column (its margin and the space between columns)."""
+
+
+def fit_widths(columns: Sequence[Column], content: Sequence[int], available: int) -> list[int]:
+    """Column widths (0: hidden) for a pane ``available`` cells wide, ``GAP`` before each.
+
+    Each column wants what its widest cell needs, up to its preferred ``width`` (a blank
+    column takes its label's width; one whose ``minimum`` is its width is fixed).  When that does not fit, the optional columns go
+    first (shrunk, then hidden, the highest ``priority`` first): a column that is there is
+    worth more than one cut short.  Then the others shrink to their ``minimum`` in the same
+    order, and only then below it.  Room left over goes to the columns that were cut,
+    most important first; none is made wider than its content (a blank column stays narrow).
+    """
+    want = [
+        c.width if c.minimum >= c.width else min(c.width, max(len(c.label), n))
+        for c, n in zip(columns, content, strict=True)
+    ]
+    widths = list(want)
+    floors = [min(c.minimum, w) for c, w in zip(columns, want, strict=True)]
+    order = sorted(range(len(columns)), key=lambda n: -columns[n].priority)
+    optional = [n for n in order if columns[n].optional]
+    required = [n for n in order if not columns[n].optional]
+
+    def excess() -> int:
+        return sum(w + GAP for w in widths if w) - available
+
+    for n in optional:
+        widths[n] -= max(0, min(widths[n] - floors[n], excess()))
+    for n in optional:
+        if excess() > 0:
+            widths[n] = 0
+    for n in required:
+        widths[n] -= max(0, min(widths[n] - floors[n], excess()))
+    for n in required:  # still too wide: the least important go below their minimum
+        if excess() > 0:
+            widths[n] = max(1, widths[n] - excess())
+    spare = -excess()
+    for n in reversed(order):
+        if spare > 0 and widths[n]:
+            grow = max(0, min(spare, content[n] - widths[n]))
+            widths[n] += grow
+            spare -= grow
+    return widths
+
+
+def sort_cycle(columns: Sequence[Column], default: int | None) -> tuple[int | None, ...]:
+    """What ``s`` steps through: the default order first (None: as the host lists them),
+    then every other sortable column, left to right from the default."""
+    sortable = [n for n, c in enumerate(columns) if c.sortable]
+    if default is None:
+        return (None, *sortable)
+    start = sortable.index(default)
+    return tuple(sortable[start:] + sortable[:start])
+
+
+CONTAINER_SORTS = sort_cycle(CONTAINER_COLUMNS, 1)
+"""Containers by name (natural order); the host panes as the kernel lists them (links by
+index, routes in table order) until ``s``."""
+INTERFACE_SORTS = sort_cycle(INTERFACE_COLUMNS, None)
+ROUTE_SORTS = sort_cycle(ROUTE_COLUMNS, None)
+PORT_SORTS = sort_cycle(PORT_COLUMNS, None)
+
+
+def sort_rows(rows: Sequence[Row], columns: Sequence[Column], by: int | None) -> tuple[Row, ...]:
+    """``rows`` ordered by column ``by`` (None: as given), children kept under their row
+    and sorted among themselves; ties in natural order of their keys (names)."""
+    if by is None:
+        return tuple(rows)
+    reverse = columns[by].descending
+
+    def key(r: Row) -> tuple[tuple[int, float, NaturalKey], NaturalKey]:
+        return (r.sort_key(by), natural_key(r.key))
+
+    groups: list[list[Row]] = []
+    for r in rows:
+        if r.child and groups:
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    groups.sort(key=lambda g: key(g[0]), reverse=reverse)
+    out: list[Row] = []
+    for head, *children in groups:
+        out.append(head)
+        out.extend(sorted(children, key=key, reverse=reverse))
+    return tuple(out)
+
 
 EMPTY_KEY = "-"
 """Key of the placeholder row a narrowed pane shows when nothing concerns the container."""
@@ -90,6 +206,8 @@ MARKS: dict[str, tuple[str, Style]] = {
     "skip": ("·", "muted"),
 }
 """The doctor's worst status as a one-cell mark: a symbol each, so it reads without colour."""
+MARK_ORDER = {"fail": 0.0, "warn": 1.0, "pass": 2.0, "skip": 3.0}
+"""Sorting by the mark puts the worst first; not known yet sorts last."""
 
 
 def marked(row: Row, status: str | None) -> Row:
@@ -97,7 +215,8 @@ def marked(row: Row, status: str | None) -> Row:
     symbol, style = MARKS.get(status or "", ("", ""))
     if row.cells[0] == symbol and row.cell_styles[:1] == (style,):
         return row
-    return Row(row.key, (symbol, *row.cells[1:]), row.style, (style,))
+    order = MARK_ORDER.get(status or "", 4.0)
+    return Row(row.key, (symbol, *row.cells[1:]), row.style, (style,), (order,))
 
 
 @dataclass(frozen=True)
@@ -206,7 +325,7 @@ class SnapshotView:
                 owner = (
                     f"{p.container} {p.container_interface or ''}".strip() if p.container else ""
                 )
-                rows.append(Row(f"port:{p.name}", (f"  {p.name}", owner, p.state)))
+                rows.append(Row(f"port:{p.name}", (f"  {p.name}", owner, p.state), child=True))
         return tuple(rows)
 
     # -- filter -------------------------------------------------------------------------
@@ -311,6 +430,58 @@ class SnapshotView:
         kind = "bridge" if route.dev in self.bridges else "interface"
         return Selection(kind, route.dev, None, note)
 
+    def copy_values(self, pane: str, key: str | None, scope: Container | None) -> list[Copyable]:
+        """What ``y`` copies from the row under the cursor, in the order repeated presses
+        step through: its name first, then addresses, MACs and the veths that carry it."""
+        if key is None or key == EMPTY_KEY:
+            return []
+        out: list[Copyable] = []
+
+        def add(label: str, value: str | None) -> None:
+            if value and (label, value) not in out:
+                out.append((label, value))
+
+        if pane == "containers":
+            c = self.containers.get(key)
+            if c is None:
+                return []
+            add("name", c.name)
+            for ip in c.ips:
+                add("address", ip)
+            for i in c.interfaces:
+                if not is_loopback(i):
+                    add(f"MAC of {i.name}", i.mac)
+            for veth in self.host_side_names(c):
+                add("host veth", veth)
+            add("id", c.id[:12])
+        elif pane == "interfaces" or (pane == "ports" and key.startswith("bridge:")):
+            iface = self.host_interfaces.get(key.removeprefix("bridge:"))
+            if iface is None:
+                return []
+            add("name", iface.name)
+            for a in iface.addresses:
+                add("address", a.split("/", 1)[0])
+            add("MAC", iface.mac)
+            add("container", iface.container)
+        elif pane == "ports":
+            found = self.ports.get(key.removeprefix("port:"))
+            if found is None:
+                return []
+            b, p = found
+            add("name", p.name)
+            host = self.host_interfaces.get(p.name)
+            add("MAC", host.mac if host is not None else None)
+            add("container", p.container)
+            add("bridge", b.name)
+        else:
+            route = self.route_for(key, scope)
+            if route is None:
+                return []
+            add("destination", route.dst)
+            add("gateway", route.gateway)
+            add("device", route.dev)
+        return out
+
     def route_for(self, key: str, c: Container | None) -> Route | None:
         if c is not None and not self.shares_host_stack(c):
             return dict(zip((r.key for r in route_rows(c.routes)), c.routes, strict=True)).get(key)
@@ -393,7 +564,9 @@ class SnapshotView:
         bridge = self.bridges.get(i.name)
         if bridge is not None:
             lines.extend(self._bridge_lines(bridge))
-        users = [c.name for c in self.containers.values() if i.name in self.host_side_names(c)]
+        users = natural_sorted(
+            [c.name for c in self.containers.values() if i.name in self.host_side_names(c)]
+        )
         if not i.container and users:
             lines.append(((f"parent of: {', '.join(users)}", ""),))
         return lines
@@ -468,6 +641,52 @@ def _link_facts(i: Interface) -> str:
     if i.mtu is not None:
         facts.append(f"mtu {i.mtu}")
     return "  ".join(facts)
+
+
+HANGING_INDENT = 2
+"""Cells a wrapped line's continuation sits right of the line's own indent."""
+
+
+def wrap_line(line: Line, width: int) -> list[Line]:
+    """``line`` cut into lines of at most ``width`` cells at spaces (inside a word only
+    when a word is longer than a line); the continuations keep the line's indent plus
+    ``HANGING_INDENT``, so a wrapped path or rule still reads as one item."""
+    text = "".join(t for t, _ in line)
+    if width <= 0 or len(text) <= width:
+        return [line]
+    indent = min(len(text) - len(text.lstrip(" ")) + HANGING_INDENT, width // 2)
+    ranges: list[tuple[int, int]] = []
+    pos, room = 0, width
+    while len(text) - pos > room:
+        cut = text.rfind(" ", pos + 1, pos + room + 1)
+        if cut <= pos:
+            ranges.append((pos, pos + room))
+            pos += room
+        else:
+            ranges.append((pos, cut))
+            pos = cut + 1
+        while pos < len(text) and text[pos] == " ":
+            pos += 1
+        room = width - indent
+    if pos < len(text):
+        ranges.append((pos, len(text)))
+    spans: list[tuple[int, int, Style]] = []
+    at = 0
+    for t, style in line:
+        spans.append((at, at + len(t), style))
+        at += len(t)
+    out: list[Line] = []
+    for n, (start, end) in enumerate(ranges):
+        pieces: list[Segment] = [(" " * indent, "")] if n else []
+        for a, b, style in spans:
+            if a < end and b > start:
+                pieces.append((text[max(a, start) : min(b, end)], style))
+        out.append(tuple(pieces))
+    return out
+
+
+def wrap_lines(lines: Iterable[Line], width: int) -> list[Line]:
+    return [part for line in lines for part in wrap_line(line, width)]
 
 
 def plain(lines: Iterable[Line]) -> str:

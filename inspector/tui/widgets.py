@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import ClassVar, cast
 
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style as RichStyle
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.css.styles import RulesMap
-from textual.widgets import DataTable, Static
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Static
+from textual.widgets._footer import FooterKey
 
-from inspector.tui.view import Column, Line, Row, Style, fit_text
+from inspector.tui.view import (
+    GAP,
+    Column,
+    Line,
+    Row,
+    Style,
+    fit_text,
+    fit_widths,
+    sort_rows,
+    wrap_lines,
+)
 
 ROW_STYLES: dict[Style, str] = {"": "", "muted": "dim", "heading": "bold"}
 ROW_THEME_STYLES: dict[Style, tuple[str, str]] = {
@@ -36,22 +51,6 @@ DETAIL_STYLES: dict[Style, str] = {
 }
 
 
-def fit_widths(columns: Sequence[Column], available: int) -> list[int]:
-    """Preferred widths; when they do not fit, the rightmost columns shrink to their minimum
-    first (the leading ones say what the row is), and what is left fills the last column."""
-    widths = [c.width for c in columns]
-    excess = sum(widths) - available
-    for n in reversed(range(len(columns))):
-        if excess <= 0:
-            break
-        cut = min(widths[n] - columns[n].minimum, excess)
-        widths[n] -= cut
-        excess -= cut
-    if excess < 0:
-        widths[-1] -= excess
-    return widths
-
-
 class Pane(DataTable[Text]):
     """A row-cursor table that replaces its rows without losing the cursor or the scroll.
 
@@ -63,40 +62,86 @@ class Pane(DataTable[Text]):
         Binding("enter", "select_cursor", "Open", id="open"),
         Binding("j", "cursor_down", "Down", show=False, id="down"),
         Binding("k", "cursor_up", "Up", show=False, id="up"),
+        # DataTable's home/end scroll sideways (and hide the Name column): here they go to
+        # the first / last row, as g / G do.
+        Binding(
+            "home,g", "scroll_top", "First row", show=False, id="first_row", key_display="home g"
+        ),
+        Binding(
+            "end,G", "scroll_bottom", "Last row", show=False, id="last_row", key_display="end G"
+        ),
     ]
 
-    def __init__(self, columns: Sequence[Column], *, id: str) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+    def __init__(
+        self, columns: Sequence[Column], *, id: str, sorts: Sequence[int | None] = (None,)
+    ) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=0)
         self._columns = tuple(columns)
+        self._sorts = tuple(sorts)
+        self._sort = self._sorts[0]
+        self._given: tuple[Row, ...] = ()
+        self._measured: tuple[Row, ...] = ()
         self._rows: tuple[Row, ...] = ()
         self._index: dict[str, int] = {}
-        self._fitted_to = -1
-        self._widths: list[int] | None = None
+        self._available = 0
+        self._widths: list[int] = [c.width for c in self._columns]
         self._theme_colours: tuple[str, dict[str, str]] = ("", {})
 
     def on_mount(self) -> None:
         for col in self._columns:
-            self.add_column(col.label, width=col.width, key=col.key)
+            self.add_column(col.label, width=col.width + GAP, key=col.key)
+        self._label_columns()
 
     def on_resize(self) -> None:
-        self.fit_columns(self.scrollable_content_region.width)
+        available = self.scrollable_content_region.width
+        if available > 0 and available != self._available:
+            self._available = available
+            if self._fit():
+                shown, self._rows = self._rows, ()
+                self._show(shown)  # cut again for the new widths
 
-    def fit_columns(self, available: int) -> None:
-        """Shrink the widest columns towards their minimum so the leading ones fit the pane;
-        the last column takes what is left.  Cells that do not fit end with an ellipsis."""
-        if available == self._fitted_to or available <= 0:
-            return
-        self._fitted_to = available
-        widths = fit_widths(self._columns, available - 2 * self.cell_padding * len(self._columns))
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """The column widths shown (0: hidden), without the gaps."""
+        return tuple(self._widths)
+
+    def _fit(self) -> bool:
+        """Fit the columns to the pane and to the rows measured (``fit_widths``).  True
+        when the widths changed: the caller cuts the cells again."""
+        if self._available <= 0:
+            return False
+        content = [len(c.label) for c in self._columns]
+        for r in self._measured:
+            for n, cell in enumerate(r.cells):
+                if len(cell) > content[n]:
+                    content[n] = len(cell)
+        widths = fit_widths(self._columns, content, self._available)
+        if widths == self._widths:
+            return False
         self._widths = widths
         for col, width in zip(self.columns.values(), widths, strict=True):
-            col.width = width
+            col.width = width + GAP if width else 0
             col.auto_width = False
-        rows, self._rows = self._rows, ()
-        self.set_rows(rows)  # re-cut the cells for the new widths
+        self._label_columns()
         self._clear_caches()
         self._require_update_dimensions = True
         self.refresh()
+        return True
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: RichStyle,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        # A hidden column (width 0) renders as one empty segment without a style, which
+        # NO_COLOR's monochrome filter cannot take: give it an empty style instead.
+        if width <= 0:
+            return [[Segment("", RichStyle())]]
+        return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
 
     @property
     def rows_shown(self) -> tuple[Row, ...]:
@@ -124,11 +169,67 @@ class Pane(DataTable[Text]):
         return f"{weight} {colour}".strip()
 
     def _cell(self, n: int, value: str, style: Style) -> Text:
-        if self._widths is not None:
-            value = fit_text(value, self._widths[n], self._columns[n].middle)
-        return Text(value, style=self._rich_style(style), no_wrap=True, overflow="ellipsis")
+        width = self._widths[n]
+        if not width:
+            return Text("")
+        value = fit_text(value, width, self._columns[n].middle)
+        text = Text(" " * GAP)
+        text.append(value, style=self._rich_style(style))
+        text.no_wrap = True
+        return text
 
-    def set_rows(self, rows: Sequence[Row]) -> None:
+    # -- sorting ------------------------------------------------------------------------
+
+    @property
+    def sort_column(self) -> int | None:
+        """The column the rows are sorted by (None: as the host lists them)."""
+        return self._sort
+
+    def cycle_sort(self) -> str:
+        """``s``: sort by the next column, keeping the cursor on its row; says how."""
+        at = self._sorts.index(self._sort)
+        self._sort = self._sorts[(at + 1) % len(self._sorts)]
+        self._show(sort_rows(self._given, self._columns, self._sort))
+        self._label_columns()
+        self.scroll_to_cell_if_hidden()
+        if self._sort is None:
+            return "as the host lists them"
+        col = self._columns[self._sort]
+        return f"by {col.name}" + (", largest first" if col.descending else "")
+
+    def _label_columns(self) -> None:
+        """Labels cut to their column; the sorted one ends with ▲ (▼: largest first)."""
+        for n, (col, shown) in enumerate(zip(self._columns, self.columns.values(), strict=True)):
+            width = self._widths[n]
+            label = fit_text(col.label, width, False)
+            if n == self._sort and width:
+                arrow = "▼" if col.descending else "▲"
+                label = (
+                    f"{label} {arrow}" if len(label) + 2 <= width else label[: width - 1] + arrow
+                )
+            label = " " * GAP + label if width else ""
+            if shown.label.plain != label:
+                shown.label = Text(label)
+                self._clear_caches()
+                self.refresh()
+
+    # -- rows ---------------------------------------------------------------------------
+
+    def set_rows(self, rows: Sequence[Row], *, measure: Sequence[Row] | None = None) -> None:
+        """Show ``rows`` (in the pane's sort order); the columns fit ``measure`` (default:
+        ``rows``), so a filter narrowing the rows does not make the columns jump."""
+        given = tuple(rows)
+        measured = given if measure is None else tuple(measure)
+        if given == self._given and measured == self._measured:
+            return
+        self._given = given
+        self._measured = measured
+        new = sort_rows(given, self._columns, self._sort)
+        if self._fit():
+            self._rows = ()  # cut for the old widths: build again
+        self._show(new)
+
+    def _show(self, rows: Sequence[Row]) -> None:
         new = tuple(rows)
         if new == self._rows:
             return
@@ -196,8 +297,15 @@ class LinesView(VerticalScroll):
     """
 
     DEFAULT_CSS = """
+    LinesView { scrollbar-gutter: stable; }
     LinesView > Static { width: 1fr; }
     """
+    BINDINGS: ClassVar[list[BindingType]] = [  # besides the arrows, pgup/pgdn, home/end
+        Binding("j", "scroll_down", "Scroll down", show=False, id="lines_down"),
+        Binding("k", "scroll_up", "Scroll up", show=False, id="lines_up"),
+        Binding("g", "scroll_home", "Top", show=False, id="lines_top"),
+        Binding("G", "scroll_end", "Bottom", show=False, id="lines_bottom"),
+    ]
 
     def __init__(self, *, id: str | None = None, follow: bool = False, limit: int = 2000) -> None:
         super().__init__(id=id)
@@ -206,6 +314,9 @@ class LinesView(VerticalScroll):
         self._height = -1
         self._follow = follow
         self._limit = limit
+        self._subject: Hashable = None
+        self._wrapped: list[Line] = []
+        self._wrapped_to = -1
 
     def compose(self) -> ComposeResult:
         yield self._body
@@ -214,14 +325,33 @@ class LinesView(VerticalScroll):
     def lines(self) -> list[Line]:
         return self._lines
 
-    def show(self, lines: list[Line]) -> None:
+    def show(self, lines: list[Line], *, subject: Hashable = None) -> None:
+        """Show ``lines``; a new ``subject`` (another selection) starts at the top, the same
+        one (a refresh) keeps the scroll."""
+        if subject != self._subject:
+            self._subject = subject
+            self.scroll_home(animate=False, immediate=True)
         if lines == self._lines:
             return
         self._lines = lines
-        content = lines_content(lines)
+        self._render_lines()
+
+    @property
+    def wrapped(self) -> list[Line]:
+        """The lines as drawn: wrapped to the panel, continuations indented."""
+        return self._wrapped
+
+    def on_resize(self) -> None:
+        if self._body.content_region.width != self._wrapped_to:
+            self._render_lines()
+
+    def _render_lines(self) -> None:
+        width = self._body.content_region.width
+        self._wrapped_to = width
+        self._wrapped = wrap_lines(self._lines, width)
+        content = lines_content(self._wrapped)
         # A layout pass repaints the whole screen; skip it when the height stays the same
         # (the common case when moving between similar containers).
-        width = self._body.content_region.width
         height = content.get_height(cast(RulesMap, self._body.styles), width) if width > 0 else -1
         self._body.update(content, layout=height != self._height or height < 0)
         self._height = height
@@ -235,3 +365,68 @@ class LinesView(VerticalScroll):
 
 class Detail(LinesView):
     """The detail of the selection (or the doctor's checks of a container)."""
+
+
+FOOTER_GAP = 2
+"""Blank cells between two keys of the footer (one sits between a key and its label)."""
+
+
+def footer_drops(
+    keys: Sequence[tuple[str, int]], available: int, drop_first: Sequence[str]
+) -> set[str]:
+    """Which footer keys to leave out so the rest fit ``available`` cells: those of
+    ``drop_first`` in its order, as few as needed (``keys``: each key and its width)."""
+    total = sum(width + FOOTER_GAP for _, width in keys)
+    dropped: set[str] = set()
+    widths = dict(keys)
+    for key in drop_first:
+        if total <= available:
+            break
+        if key in widths:
+            dropped.add(key)
+            total -= widths[key] + FOOTER_GAP
+    return dropped
+
+
+class FittedFooter(Footer):
+    """The footer with every key readable: two cells between keys, and when the line is too
+    short the keys of ``drop_first`` (in that order) are left out rather than cut (every
+    key stays in ? help and the command palette).  The palette hint shows only when all
+    the keys fit beside it."""
+
+    DEFAULT_CSS = """
+    FittedFooter.-compact FooterKey { margin-right: 2; }
+    FittedFooter.-compact FooterKey.-command-palette { margin-right: 0; }
+    """
+
+    def __init__(
+        self, *, drop_first: Sequence[str] = (), show_command_palette: bool = True
+    ) -> None:
+        super().__init__(compact=True, show_command_palette=show_command_palette)
+        self._drop_first = tuple(drop_first)
+        self._fitted_to = -1
+
+    @staticmethod
+    def _width(key: FooterKey) -> int:
+        described = 1 + cell_len(key.description) if key.description else 0
+        return cell_len(key.key_display) + described
+
+    def compose(self) -> ComposeResult:
+        items: list[Widget] = list(super().compose())
+        available = self.size.width or self.app.size.width
+        self._fitted_to = available
+        palette = [k for k in items if isinstance(k, FooterKey) and k.has_class("-command-palette")]
+        keys = [k for k in items if isinstance(k, FooterKey) and k not in palette]
+        sized = [(k.key, self._width(k)) for k in keys]
+        dropped = footer_drops(sized, available, self._drop_first)
+        room = available - sum(w + FOOTER_GAP for key, w in sized if key not in dropped)
+        for item in items:
+            if isinstance(item, FooterKey) and item.key in dropped:
+                continue
+            if item in palette and (dropped or room < self._width(item) + 1):
+                continue
+            yield item
+
+    def on_resize(self) -> None:
+        if self.size.width != self._fitted_to:
+            self.call_after_refresh(self.recompose)
