@@ -1,0 +1,137 @@
+"""Interface counters: bytes, packets, drops and errors, as each interface's namespace sees them.
+
+The host's side comes from psutil's per-NIC counters (one read of the host's table for
+every link).  A veth's container end is its host end with receive and transmit swapped,
+so no namespace is entered for it.  Only interfaces with no host end (macvlan, a veth
+between two containers, one plumbed by hand) are read in their own namespace, from
+``/proc/PID/net/dev``, which the kernel fills for the namespace ``PID`` is in.  It only
+reads; it sends nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from inspector.model import Container, Snapshot
+
+
+@dataclass(frozen=True)
+class Counters:
+    """Totals since the interface was created, from the interface's own point of view."""
+
+    rx_bytes: int
+    tx_bytes: int
+    rx_packets: int
+    tx_packets: int
+    rx_dropped: int = 0
+    tx_dropped: int = 0
+    rx_errors: int = 0
+    tx_errors: int = 0
+
+    def swapped(self) -> Counters:
+        """The other end of a veth: what one end sends, the other receives."""
+        return Counters(
+            rx_bytes=self.tx_bytes,
+            tx_bytes=self.rx_bytes,
+            rx_packets=self.tx_packets,
+            tx_packets=self.rx_packets,
+            rx_dropped=self.tx_dropped,
+            tx_dropped=self.rx_dropped,
+            rx_errors=self.tx_errors,
+            tx_errors=self.rx_errors,
+        )
+
+
+InterfaceKey = tuple[str, str]
+"""(container name, interface name inside it)."""
+
+
+def host_counters() -> dict[str, Counters]:
+    """Every host link's counters by name (psutil reads the host's /proc/net/dev)."""
+    import psutil
+
+    return {
+        name: Counters(
+            rx_bytes=c.bytes_recv,
+            tx_bytes=c.bytes_sent,
+            rx_packets=c.packets_recv,
+            tx_packets=c.packets_sent,
+            rx_dropped=c.dropin,
+            tx_dropped=c.dropout,
+            rx_errors=c.errin,
+            tx_errors=c.errout,
+        )
+        for name, c in psutil.net_io_counters(pernic=True).items()
+    }
+
+
+def parse_net_dev(text: str) -> dict[str, Counters]:
+    """``/proc/net/dev`` (of any namespace) by interface name."""
+    out: dict[str, Counters] = {}
+    for line in text.splitlines()[2:]:
+        name, sep, rest = line.partition(":")
+        fields = rest.split()
+        if not sep or len(fields) < 12:
+            continue
+        v = [int(f) for f in fields[:12]]
+        out[name.strip()] = Counters(
+            rx_bytes=v[0],
+            rx_packets=v[1],
+            rx_errors=v[2],
+            rx_dropped=v[3],
+            tx_bytes=v[8],
+            tx_packets=v[9],
+            tx_errors=v[10],
+            tx_dropped=v[11],
+        )
+    return out
+
+
+def namespace_counters(pid: int) -> dict[str, Counters]:
+    """The counters of the namespace ``pid`` is in; empty when it is gone or unreadable."""
+    try:
+        with open(f"/proc/{pid}/net/dev", encoding="ascii", errors="replace") as fh:
+            return parse_net_dev(fh.read())
+    except OSError:
+        return {}
+
+
+def needs_namespace(c: Container) -> bool:
+    """Whether some interface of ``c`` (other than lo) has no host end to read it from."""
+    return any(i.peer is None and i.name != "lo" for i in c.interfaces)
+
+
+def container_counters(
+    snapshot: Snapshot,
+    host: Mapping[str, Counters],
+    inside: Mapping[str, Mapping[str, Counters]],
+) -> dict[InterfaceKey, Counters]:
+    """Each container interface's counters, from its own side.  Pure.
+
+    ``host`` is ``host_counters()``; ``inside`` holds ``namespace_counters`` by container
+    name, for the containers ``needs_namespace`` names.  A veth whose host end is known is
+    taken from there, swapped; anything else from its own namespace's table.
+    """
+    out: dict[InterfaceKey, Counters] = {}
+    for c in snapshot.containers:
+        own = inside.get(c.name, {})
+        for i in c.interfaces:
+            if i.peer is not None and i.peer.name in host:
+                out[(c.name, i.name)] = host[i.peer.name].swapped()
+            elif i.name in own:
+                out[(c.name, i.name)] = own[i.name]
+    return out
+
+
+def read_container_counters(snapshot: Snapshot) -> dict[InterfaceKey, Counters]:
+    """``container_counters`` of the live host now."""
+    return container_counters(snapshot, host_counters(), _inside(snapshot.containers))
+
+
+def _inside(containers: Iterable[Container]) -> dict[str, dict[str, Counters]]:
+    return {
+        c.name: namespace_counters(c.pid)
+        for c in containers
+        if c.pid is not None and needs_namespace(c)
+    }

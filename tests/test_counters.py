@@ -1,0 +1,52 @@
+"""Interface counters on recorded data: a veth's container side is its host side swapped;
+an interface with no host end is read from its own namespace's table."""
+
+from __future__ import annotations
+
+import os
+
+from inspector.collect.counters import (
+    Counters,
+    container_counters,
+    namespace_counters,
+    needs_namespace,
+    parse_net_dev,
+)
+from inspector.model import Snapshot
+
+NET_DEV = """Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:     100       2    0    0    0     0          0         0      100       2    0    0    0     0       0          0
+  eth0:  123456     789    1    2    0     0          0         0    65432     321    3    4    0     0       0          0
+"""
+
+
+def test_proc_net_dev_is_read_by_column() -> None:
+    eth0 = parse_net_dev(NET_DEV)["eth0"]
+    assert eth0 == Counters(
+        123456, 65432, 789, 321, rx_dropped=2, tx_dropped=4, rx_errors=1, tx_errors=3
+    )
+
+
+def test_this_process_namespace_table_matches_the_kernel() -> None:
+    with open("/proc/net/dev") as fh:
+        expected = parse_net_dev(fh.read())
+    assert namespace_counters(os.getpid()).keys() == expected.keys()
+    assert namespace_counters(2**22 + 12345) == {}  # no such pid: nothing, no error
+
+
+def test_veths_come_from_the_host_side_swapped_and_macvlan_from_inside(recorded: Snapshot) -> None:
+    bridge = recorded.container("cnetlab-bridge")
+    macvlan = recorded.container("cnetlab-macvlan")
+    assert bridge is not None and macvlan is not None
+    veth = next(i for i in bridge.interfaces if i.peer is not None)
+    assert veth.peer is not None
+    host = {veth.peer.name: Counters(rx_bytes=10, tx_bytes=20, rx_packets=1, tx_packets=2)}
+    inside = {macvlan.name: parse_net_dev(NET_DEV)}
+    assert needs_namespace(macvlan) and not needs_namespace(bridge)
+    got = container_counters(recorded, host, inside)
+    assert got[(bridge.name, veth.name)] == Counters(
+        rx_bytes=20, tx_bytes=10, rx_packets=2, tx_packets=1
+    )
+    assert got[(macvlan.name, "eth0")].rx_bytes == 123456
+    assert (bridge.name, "lo") not in got  # lo is not on the host, and not asked for
