@@ -25,8 +25,6 @@ SUBCOMMANDS = ("snapshot", "ping", "rules", "doctor", "diff")
 
 LIVE_ONLY = {
     "ping": "ping sends packets from the live host's namespaces: it cannot use a saved snapshot",
-    "rules": "rules reads the live host's firewall: reading the rules saved in a snapshot"
-    " is not supported yet",
 }
 """Subcommands that refuse the global ``--load``/``--demo`` rather than ignore it."""
 

@@ -12,7 +12,7 @@ import pytest
 
 from inspector import __version__
 from tests.cli import ROOT, assert_one_line_error, cnet
-from tests.conftest import RECORDED
+from tests.conftest import DATA, RECORDED
 
 
 def test_version() -> None:
@@ -132,11 +132,11 @@ def test_a_snapshot_named_twice_is_refused() -> None:
     ("args", "fragment"),
     [
         (("ping", "cnetlab-bridge"), "ping sends packets from the live host"),
-        (("rules", "cnetlab-bridge"), "reading the rules saved in a snapshot is not supported"),
+        (("rules", "cnetlab-bridge"), "records no firewall rules (taken by an older cnet"),
     ],
 )
 @pytest.mark.parametrize("source", [("--demo",), ("--load", str(RECORDED))])
-def test_live_only_subcommands_refuse_a_saved_snapshot(
+def test_live_only_subcommands_and_rules_without_recorded_rules_refuse_a_saved_snapshot(
     source: tuple[str, ...], args: tuple[str, ...], fragment: str
 ) -> None:
     assert fragment in assert_one_line_error(cnet(*source, *args, env=NO_DOCKER), 2)
@@ -249,3 +249,28 @@ def test_output_to_dev_stdout_is_the_descriptor_itself(tmp_path) -> None:
     assert json.loads(rest)["hostname"] == "vm"
     piped = cnet("snapshot", "--from", str(RECORDED), "-o", "/dev/stdout", "-f", "markdown")
     assert piped.returncode == 0 and piped.stdout.startswith("# cnet report:")
+
+
+def test_rules_from_a_snapshot_read_the_rules_it_recorded(tmp_path) -> None:
+    """``cnet rules ITEM --from SAVED`` (and ``--load SAVED rules ITEM``) runs no tool: the
+    answer is the recorded iptables-save text's, as the library gives it for that text."""
+    from dataclasses import replace
+
+    from inspector.model import RulesetText
+    from inspector.rules import parse_saved, report_to_dict, rules_for
+    from inspector.snapshot_json import dumps, load_snapshot
+
+    text = (DATA / "iptables-lab1.txt").read_text()
+    snapshot = replace(load_snapshot(RECORDED), rulesets=(RulesetText("iptables-save", text),))
+    saved = tmp_path / "with-rules.json"
+    saved.write_text(dumps(snapshot))
+    expected = report_to_dict(rules_for(snapshot, parse_saved("iptables-save", text), "docker0"))
+    for args in (
+        ("rules", "docker0", "--from", str(saved)),
+        ("--load", str(saved), "rules", "docker0"),
+    ):
+        proc = cnet(*args, "--json", env={**NO_DOCKER, "PATH": str(tmp_path)})  # no tool to run
+        assert proc.returncode == 0, proc.stderr
+        got = json.loads(proc.stdout)
+        assert got == expected
+        assert "-o docker0 -j DOCKER" in proc.stdout

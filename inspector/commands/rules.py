@@ -18,6 +18,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from inspector.model import Snapshot
     from inspector.rules import NetworkRef, RulesReport
 
 
@@ -37,6 +38,13 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("item", metavar="ITEM", help="container name/id, bridge, interface or network")
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
     p.add_argument("--v6", action="store_true", help="read the IPv6 rules too (ip6tables-save)")
+    p.add_argument(
+        "--from",
+        dest="source",
+        metavar="SAVED.json",
+        help="a saved snapshot (or the global --load/--demo): ITEM against the rules it was "
+        "taken with",
+    )
     p.add_argument(
         "--ruleset",
         metavar="FILE",
@@ -100,12 +108,31 @@ def run_saved(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_recorded(args: argparse.Namespace, snapshot: Snapshot) -> int:
+    """ITEM against the rules a saved snapshot recorded: no tool run, nothing live."""
+    from inspector.cli import EXIT_USAGE, CliError
+    from inspector.rules import UnknownItem, rules_for
+    from inspector.rules.recorded import NoRecordedRules, recorded
+
+    try:
+        report = rules_for(snapshot, recorded(snapshot), args.item)
+    except (NoRecordedRules, UnknownItem) as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    _print(report, args.json)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    from inspector.cli import EXIT_FAILED, EXIT_USAGE, CliError, print_warnings
+    from inspector.cli import EXIT_FAILED, EXIT_USAGE, CliError, print_warnings, saved_snapshot
     from inspector.rules import RulesUnavailable, UnknownItem, read_rulesets, rules_for
 
     if args.ruleset:
+        if args.source or args.load or args.demo:
+            raise CliError("--ruleset and a saved snapshot: name one", EXIT_USAGE)
         return run_saved(args)
+    saved = saved_snapshot(args, args.source)
+    if saved is not None:
+        return run_recorded(args, saved)
     try:
         rulesets = read_rulesets(ipv6=args.v6)
     except RulesUnavailable as exc:

@@ -43,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
     snapshot = saved_snapshot(args, args.source)
     if snapshot is None:
         from inspector.live import collect_snapshot
+        from inspector.rules.recorded import record
 
-        snapshot = collect_snapshot()
+        snapshot = record(collect_snapshot())  # with its rules, for reading elsewhere
         print_warnings(snapshot)
     text = render(snapshot, args.format)
     if args.output and args.output != "-":

@@ -797,10 +797,15 @@ class CnetApp(App[int]):
 
     @work(thread=True, group="export")
     def _export(self, snapshot: Snapshot, fmt: str, path: str) -> None:
-        """Render and write atomically off the UI thread, then say where it went."""
+        """Render and write atomically off the UI thread, then say where it went.  A live
+        snapshot is written with the host's rules as they are now, for reading elsewhere."""
         from inspector.atomic import write_text_atomic
         from inspector.render import render
 
+        if self._backends.live and not snapshot.rulesets:
+            from inspector.rules.recorded import record
+
+            snapshot = record(snapshot)
         try:
             written = write_text_atomic(path, render(snapshot, fmt)).resolve()
         except OSError as exc:
