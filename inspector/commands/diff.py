@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         saved_snapshot,
     )
     from inspector.diff import diff
+    from inspector.render.difftext import format_diff
 
     if args.old == "-" and "-" in (args.new, args.load):
         raise CliError("OLD and NEW cannot both be stdin", EXIT_USAGE)
@@ -51,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
     old = load_saved(args.old)
     if new is None:
         from inspector.live import collect_snapshot
+        from inspector.rules.recorded import record
 
-        new = collect_snapshot()
+        new = record(collect_snapshot())  # the rules too, to compare with OLD's
         print_warnings(new)
         new_label = "the live host"
     else:
@@ -91,39 +93,3 @@ def diff_to_dict(
         "bridges": sorted(result.bridges, key=natural_key),
         "notes": list(result.notes),
     }
-
-
-def format_diff(result: Diff, old: tuple[str, Snapshot], new: tuple[str, Snapshot]) -> str:
-    """A heading per section, one ``+``/``-``/``~`` line per change, then a count."""
-    from inspector.diff import SECTIONS, SIGNS
-
-    lines = [
-        f"old: {old[0]} ({old[1].hostname}, taken at {old[1].taken_at})",
-        f"new: {new[0]} ({new[1].hostname}, taken at {new[1].taken_at})",
-    ]
-    for section in SECTIONS:
-        found = [c for c in result.changes if c.section == section]
-        if section == "rules":
-            sources = list(dict.fromkeys(c.subject for c in found))
-            for source in sources:
-                lines += ["", f"rules ({source})"]
-                lines += [f"  {SIGNS[c.kind]} {c.detail}" for c in found if c.subject == source]
-            continue
-        if found:
-            lines += ["", section]
-            lines += [f"  {SIGNS[c.kind]} {c.subject}: {c.detail}" for c in found]
-    lines.append("")
-    if result.equal:
-        lines.append("no changes")
-    else:
-        n = len(result.changes)
-        lines.append(
-            f"{n} change{'s' if n != 1 else ''}: {_count(len(result.containers), 'container')}, "
-            f"{_count(len(result.interfaces), 'host interface')}"
-        )
-    lines += [f"note: {note}" for note in result.notes]
-    return "\n".join(lines) + "\n"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

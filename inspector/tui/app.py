@@ -51,11 +51,13 @@ from inspector.tui.view import (
     Line,
     Selection,
     SnapshotView,
+    changed,
     marked,
 )
 from inspector.tui.widgets import Detail, FittedFooter, Pane
 
 if TYPE_CHECKING:
+    from inspector.diff import Diff
     from inspector.doctor import Check, ContainerReport
     from inspector.live import LiveStatus, LiveUpdate
 
@@ -221,6 +223,14 @@ class CnetApp(App[int]):
         Binding("question_mark", "help", "Help", id="help", key_display="?"),
         Binding("r", "refresh_now", "Refresh", id="refresh"),
         Binding("e", "export", "Export", id="export"),
+        Binding(
+            "D",
+            "compare",
+            "Compare",
+            id="compare",
+            tooltip="Compare with a saved snapshot and mark what changed (again: clear)",
+            show=False,
+        ),
         *selection_action_bindings(),
     ]
 
@@ -242,6 +252,8 @@ class CnetApp(App[int]):
         self.live_status: LiveStatus | None = None
         self._latest: Snapshot | None = None  # the feed's newest, set from its thread
         self.panes_gone = False
+        self.compared: Diff | None = None
+        """The changes since the snapshot compared with ``D``; their containers are marked."""
         """The main screen is being taken down (quitting): late results draw nothing."""
         self._selected: str | None = None  # container under the Containers cursor
         self._scope: str | None = None  # container the host panes are narrowed to
@@ -433,8 +445,10 @@ class CnetApp(App[int]):
     def _show_containers(self) -> None:
         assert self.view is not None
         table = self.pane("containers")
+        since = self.compared.containers if self.compared is not None else frozenset()
         rows = tuple(
-            marked(r, self.mark(r.key)) for r in self.view.container_rows_matching(self._filter)
+            changed(marked(r, self.mark(r.key)), r.key in since)
+            for r in self.view.container_rows_matching(self._filter)
         )
         table.set_rows(rows, measure=tuple(self.view.container_rows.values()))
         total = len(self.view.container_rows)
@@ -442,6 +456,8 @@ class CnetApp(App[int]):
         title = PANE_TITLES["containers"]
         box.border_title = f"{title} {len(rows)}/{total}" if self._filter else f"{title} {total}"
         box.border_subtitle = marks_summary(self.mark(name) for name in self.view.containers)
+        if self.compared is not None:
+            box.border_subtitle += f" · Δ {len(since)} changed since the compared snapshot"
         self._selected = table.current_key if rows else None
 
     def _link(self) -> None:
@@ -738,13 +754,17 @@ class CnetApp(App[int]):
     # -- actions --------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("export", "refresh_now", "help", "selection_action") and not isinstance(
-            self.screen, MainScreen
-        ):
+        if action in (
+            "export",
+            "compare",
+            "refresh_now",
+            "help",
+            "selection_action",
+        ) and not isinstance(self.screen, MainScreen):
             return False  # not in the dialogs and the action screens (their own keys show)
         if action == "refresh_now" and self._feed is None:
             return None  # shown, greyed: a loaded snapshot does not change
-        if action in ("export", "selection_action") and self.view is None:
+        if action in ("export", "compare", "selection_action") and self.view is None:
             return None
         if action == "selection_action" and parameters:
             found = selection_action(str(parameters[0]))
@@ -781,6 +801,31 @@ class CnetApp(App[int]):
         yield ("↑ ↓ j k", "move within a pane, scroll the detail")
         yield ("pgup pgdn", "page up / down")
         yield ("ctrl+p", "command palette (the same actions)")
+
+    def action_compare(self) -> None:
+        """``D``: compare with a saved snapshot; pressed again, clear the marks."""
+        from inspector.tui.compare_screen import CompareAsk, CompareScreen
+
+        if self.view is None:
+            return
+        if self.compared is not None:
+            self.compared = None
+            self._show_containers()
+            self.notify("comparison cleared")
+            return
+        shown = self.view.snapshot
+        label = "the live host" if self.source.kind == "live" else "the snapshot shown"
+
+        def compared(result: Diff | None) -> None:
+            if result is not None:
+                self.compared = result
+                self._show_containers()
+
+        def asked(path: str | None) -> None:
+            if path:
+                self.push_screen(CompareScreen(path, shown, label), compared)
+
+        self.push_screen(CompareAsk(), asked)
 
     def action_export(self) -> None:
         from inspector.tui.screens import ExportRequest, ExportScreen
@@ -862,6 +907,9 @@ class CnetApp(App[int]):
         )
         yield SystemCommand(
             "Export", "Write the snapshot as JSON, Markdown or HTML (e)", self.action_export
+        )
+        yield SystemCommand(
+            "Compare", "With a saved snapshot: list and mark what changed (D)", self.action_compare
         )
         yield SystemCommand(
             "Filter containers", "By name, image, IP or interface (/)", self.open_filter

@@ -7,6 +7,7 @@ cursor move only costs what the selected item itself needs.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -208,6 +209,15 @@ MARKS: dict[str, tuple[str, Style]] = {
 """The doctor's worst status as a one-cell mark: a symbol each, so it reads without colour."""
 MARK_ORDER = {"fail": 0.0, "warn": 1.0, "pass": 2.0, "skip": 3.0}
 """Sorting by the mark puts the worst first; not known yet sorts last."""
+
+
+def changed(row: Row, since: bool) -> Row:
+    """A container row marked (``Δ`` before its name) when it changed since the snapshot
+    compared with ``D``."""
+    if not since:
+        return row
+    cells = (row.cells[0], f"Δ {row.cells[1]}", *row.cells[2:])
+    return dataclasses.replace(row, cells=cells)
 
 
 def marked(row: Row, status: str | None) -> Row:

@@ -1,0 +1,124 @@
+"""``D``: compare what is shown with a saved snapshot, as ``cnet diff`` does.
+
+A modal asks for the file; a thread worker reads it (bounded, validated, as ``--load``
+does) and diffs it against the snapshot shown, then posts the immutable ``Diff``.  The
+view lists the changes in ``cnet diff``'s words; the app marks the changed containers
+in the panes until ``D`` is pressed again.  Nothing on the host is read or changed.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label
+
+from inspector.diff import Diff
+from inspector.model import Snapshot
+from inspector.tui.view import Style
+from inspector.tui.widgets import FittedFooter, LinesView
+
+
+class CompareAsk(ModalScreen[str | None]):
+    """The path of the saved snapshot to compare with."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="compare_cancel"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="compare-box") as box:
+            box.border_title = "Compare with a saved snapshot"
+            yield Label("Path of a JSON snapshot (cnet snapshot -o FILE)")
+            yield Input(placeholder="saved.json", id="compare-path")
+
+    def on_mount(self) -> None:
+        self.query_one("#compare-path", Input).focus()
+
+    @on(Input.Submitted, "#compare-path")
+    def _chosen(self) -> None:
+        path = self.query_one("#compare-path", Input).value.strip()
+        if not path:
+            self.notify("give the path of a saved snapshot", severity="warning")
+            return
+        self.dismiss(path)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class Compared(Message):
+    """The diff of the saved snapshot at ``path`` against the one shown, or why not."""
+
+    def __init__(self, path: str, result: Diff | None, text: str, error: str = "") -> None:
+        super().__init__()
+        self.path = path
+        self.result = result
+        self.text = text
+        self.error = error
+
+
+class CompareScreen(ModalScreen[Diff | None]):
+    """The changes from the saved snapshot at ``path`` to ``shown``; dismissed with the
+    diff so the app can mark what changed (None when it could not be read)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="compare_close"),
+        Binding("q", "close", "Close", show=False),
+    ]
+
+    def __init__(self, path: str, shown: Snapshot, shown_label: str) -> None:
+        super().__init__()
+        self.path = path
+        self.shown = shown
+        self.shown_label = shown_label
+        self.result: Diff | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="compare-view-box") as box:
+            box.border_title = f"Changes since {self.path}"
+            yield LinesView(id="compare-view")
+        yield FittedFooter(show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one(LinesView).show([((f"reading {self.path}…", "muted"),)])
+        self.query_one(LinesView).focus()
+        self._compare()
+
+    @work(thread=True, exclusive=True, group="compare")
+    def _compare(self) -> None:
+        from inspector.diff import diff
+        from inspector.render.difftext import format_diff
+        from inspector.snapshot_json import SnapshotFormatError, load_snapshot
+
+        try:
+            saved = load_snapshot(self.path)
+        except SnapshotFormatError as exc:
+            self.post_message(Compared(self.path, None, "", str(exc)))
+            return
+        result = diff(saved, self.shown)
+        text = format_diff(result, (self.path, saved), (self.shown_label, self.shown))
+        self.post_message(Compared(self.path, result, text))
+
+    @on(Compared)
+    def _shown(self, message: Compared) -> None:
+        view = self.query_one(LinesView)
+        if message.result is None:
+            view.show([((message.error, "bad"),)])
+            return
+        self.result = message.result
+        styles: dict[str, Style] = {"+": "good", "-": "bad", "~": "warning"}
+        view.show(
+            [
+                ((line, styles.get(line.strip()[:1], "") if line.startswith("  ") else "heading"),)
+                for line in message.text.splitlines()
+            ]
+        )
+
+    def action_close(self) -> None:
+        self.dismiss(self.result)
