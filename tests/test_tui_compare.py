@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 from inspector.model import Snapshot
 from inspector.snapshot_json import dumps
-from inspector.tui.app import make_app
+from inspector.tui.app import CnetApp, make_app
 from inspector.tui.compare_screen import CompareScreen
 from inspector.tui.view import plain
 from inspector.tui.widgets import LinesView
@@ -26,6 +28,16 @@ def _older(recorded: Snapshot) -> Snapshot:
     )
 
 
+async def compare_with(app: CnetApp, pilot: Pilot[int], path: Path) -> CompareScreen:
+    """Press D, type the path, and wait for the comparison screen."""
+    await pilot.press("D")
+    await pilot.pause()
+    await pilot.press(*str(path), "enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+    assert isinstance(app.screen, CompareScreen)
+    return app.screen
+
+
 @sync
 async def test_d_lists_the_changes_marks_them_and_d_again_clears(
     recorded: Snapshot, tmp_path: Path
@@ -34,12 +46,7 @@ async def test_d_lists_the_changes_marks_them_and_d_again_clears(
     saved.write_text(dumps(_older(recorded)))
     app = make_app(recorded)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("D")
-        await pilot.pause()
-        await pilot.press(*str(saved), "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
-        screen = app.screen
-        assert isinstance(screen, CompareScreen)
+        screen = await compare_with(app, pilot, saved)
         await wait_for(pilot, lambda: screen.result is not None)
         text = plain(screen.query_one("#compare-view", LinesView).lines)
         assert "+ cnetlab-multi" in text  # it is new since the saved snapshot
@@ -66,11 +73,7 @@ async def test_d_on_a_file_that_is_not_a_snapshot_says_so_in_one_line(
     bad.write_text("{not json")
     app = make_app(recorded)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("D")
-        await pilot.pause()
-        await pilot.press(*str(bad), "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
-        screen = app.screen
+        screen = await compare_with(app, pilot, bad)
         await wait_for(
             pilot,
             lambda: "not valid JSON" in plain(screen.query_one("#compare-view").lines),  # type: ignore[attr-defined]
