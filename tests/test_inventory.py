@@ -101,7 +101,15 @@ def snap(state: inventory.State) -> Snapshot:
 
 
 def strip(s: Snapshot) -> Snapshot:
-    return dataclasses.replace(s, taken_at="", hostname="", warnings=())
+    """Without what a replay cannot know: the time, the host, and the namespaces' inodes
+    (the recorded lab's are not kept; the replay makes up its own)."""
+    return dataclasses.replace(
+        s,
+        taken_at="",
+        hostname="",
+        warnings=(),
+        containers=tuple(dataclasses.replace(c, netns=None) for c in s.containers),
+    )
 
 
 def container(s: Snapshot, name: str) -> Container:
