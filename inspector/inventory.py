@@ -240,6 +240,14 @@ def unread_namespaces(state: State) -> list[ev.NamespaceId]:
     return list(dict.fromkeys(n for n in wanted if n not in state.views and n not in docker))
 
 
+def podman_changed(state: State) -> bool:
+    """Whether discovery found Podman containers running other than those listed (one
+    started or stopped): only then is Podman's CLI asked again, it costs a process."""
+    found = {f.owner.id for f in state.found.values() if f.owner and f.owner.runtime == "podman"}
+    listed = {cid for cid, c in state.others.items() if c.runtime == "podman" and c.running}
+    return found != listed
+
+
 def _referent(mode: str, containers: Mapping[str, Container]) -> Container | None:
     """The container a ``container:<ref>`` mode names, if listed."""
     ref = mode.split(":", 1)[1]

@@ -10,6 +10,10 @@
   socket cut) it reconnects with backoff and reads everything again;
 - a container's namespace is read again when an event about it arrives, or when its
   host-side veth changes;
+- every other namespace (Podman's, a CNI pod's, ``ip netns``, a unit's, a process's) is
+  found by discovery (``collect.discover``: all of ``/proc``, a few ms), which runs at the
+  full passes, after an engine event, and when a host veth appears whose other end is in
+  a namespace not known yet; only the namespaces it finds new are read;
 - a slow reconciliation (``reconcile`` seconds, 0 = none) as a safety net, and
   ``refresh()`` for a full re-read on demand.
 
@@ -105,6 +109,11 @@ class _Container:
 
 
 @dataclass(frozen=True)
+class _Discover:
+    """Look for namespaces again (an engine event, a veth into an unknown namespace)."""
+
+
+@dataclass(frozen=True)
 class _Streams:
     """An event stream connected or went away (the flags are set by its thread)."""
 
@@ -114,7 +123,7 @@ class _Stop:
     pass
 
 
-Item = ev.Event | _Full | _HostAgain | _Link | _Container | _Streams | _Stop
+Item = ev.Event | _Full | _HostAgain | _Link | _Container | _Discover | _Streams | _Stop
 
 
 def kernel_events(msg: Any) -> list[Item]:
@@ -146,6 +155,8 @@ def engine_items(event: EngineEvent) -> list[Item]:
     if event.type == "container" and event.action == "destroy":
         return [ev.ContainerRemoved(event.container)]
     reread = event.action in ("start", "unpause", "connect", "disconnect")
+    if event.action in ("start", "die"):  # a namespace came or went: others may have too
+        return [_Container(event.container, namespace=reread), _Discover()]
     return [_Container(event.container, namespace=reread)]
 
 
@@ -326,7 +337,7 @@ class Live:
     def _handle(self, reader: Reader, items: list[Item]) -> bool:
         """Apply a batch of events and do the reads they call for; True if anything changed."""
         before = self._state
-        host_again = routes_again = streams = False
+        host_again = routes_again = streams = rediscover = False
         links: set[int] = set()
         relist: dict[str, bool] = {}
         nsids: set[int] = set()
@@ -337,6 +348,8 @@ class Live:
                 host_again = True
             elif isinstance(item, _Link):
                 links.add(item.ifindex)
+            elif isinstance(item, _Discover):
+                rediscover = True
             elif isinstance(item, _Container):
                 relist[item.container_id] = relist.get(item.container_id, False) or item.namespace
             elif not isinstance(item, _Full | _Stop):
@@ -356,14 +369,24 @@ class Live:
             for event in reader.container(cid):
                 self._apply(event)
         reread = {cid for cid, namespace in relist.items() if namespace}
+        others: set[ev.NamespaceId] = set()
         if nsids:
             owners = inventory.namespace_owners(self._state)
             for ns, view in self._state.views.items():
                 if view.nsid_in_host in nsids:
                     reread.update(owners.get(ns, ()))
+                    if ns not in owners:
+                        others.add(ns)
+            known = {v.nsid_in_host for v in self._state.views.values()}
+            rediscover = rediscover or not nsids <= known
         if reread:
             containers = [self._state.containers[c] for c in reread if c in self._state.containers]
             for event in reader.namespaces(containers):
+                self._apply(event)
+        if rediscover:
+            self._discover(reader)
+        if others:
+            for event in reader.read_namespaces(others):
                 self._apply(event)
         return self._state is not before or host_again or streams
 
@@ -396,9 +419,26 @@ class Live:
                     self._apply(event)
                 if start + CHUNK < len(running):
                     self._emit()
+            self._discover(reader, everything=True)
         finally:
             self._reading = False
         self._emit()
+
+    def _discover(self, reader: Reader, everything: bool = False) -> None:
+        """Find the namespaces again and read those not read yet (all of them, on a
+        full pass: a namespace that stays may have changed unannounced)."""
+        for event in reader.discover():
+            self._apply(event)
+        if everything or inventory.podman_changed(self._state):
+            for event in reader.podman():
+                self._apply(event)
+        docker = {ns for ns in self._state.namespace_of.values() if ns is not None}
+        if everything:
+            wanted = [n for n in self._state.found if n not in docker]
+        else:
+            wanted = inventory.unread_namespaces(self._state)
+        for event in reader.read_namespaces(wanted):
+            self._apply(event)
 
     def _emit(self) -> None:
         status = LiveStatus(
