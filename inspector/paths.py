@@ -36,6 +36,25 @@ def is_loopback(iface: Interface) -> bool:
     return iface.name == "lo" and iface.iflink is None and iface.kind is None
 
 
+def loopback_only(container: Container) -> bool:
+    """Whether the namespace, as read, holds nothing but loopback: decided from its
+    interfaces, never from a mode's name (a ``--net=none`` container a CNI plugin or a
+    person plumbed has a network; a ``container:X`` left alone when X restarted has none).
+    False when the namespace was not read: that is not known."""
+    return bool(container.interfaces) and all(is_loopback(i) for i in container.interfaces)
+
+
+def addresses(container: Container) -> tuple[str, ...]:
+    """Its addresses: the engine's, else those read on its interfaces (a workload no engine
+    plumbed), link-local ones last."""
+    if container.ips:
+        return container.ips
+    found = [
+        bare_address(a) for i in container.interfaces if not is_loopback(i) for a in i.addresses
+    ]
+    return tuple(sorted(found, key=lambda a: ipaddress.ip_address(a).is_link_local))
+
+
 def _with_address(name: str, addresses: tuple[str, ...]) -> str:
     addr = primary_address(addresses)
     return f"{name} {addr}" if addr else name
@@ -69,11 +88,14 @@ def container_summary(snapshot: Snapshot, container: Container) -> str:
         return "host network mode: shares the host's network stack (no veth of its own)"
     if container.netns_shared_with is not None:
         return f"shares the network namespace of container {container.netns_shared_with}"
-    if container.network_mode == "none":
-        return "network mode none: loopback only"
+    if loopback_only(container):
+        return f"loopback only (network mode {container.network_mode})"
     if not container.interfaces:
         return "running, but its namespace was not read (see warnings)"
-    nets = ", ".join(n.name for n in container.networks) or container.network_mode
+    nets = ", ".join(n.name for n in container.networks)
+    if not nets:
+        links = [i.name for i in container.interfaces if not is_loopback(i)]
+        return f"{container.runtime}: plumbed by hand or by a plugin ({', '.join(links)})"
     return f"on {nets}"
 
 

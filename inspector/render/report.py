@@ -19,6 +19,7 @@ from inspector.paths import (
     container_paths,
     container_summary,
     is_loopback,
+    loopback_only,
     primary_address,
 )
 from inspector.words import natural_key, network_label, ports_label
@@ -318,7 +319,7 @@ def container_sections(s: Snapshot, found: dict[str, Verdict]) -> list[Container
         diagrams = tuple(path_hops(s, i) for i in owner.interfaces if not is_loopback(i))
         if running and owner.netns_shared_with == "host":
             diagrams = ((Hop(c.name, "host network mode", "container"), _HOST_STACK),)
-        elif running and owner.network_mode == "none":
+        elif running and loopback_only(owner):
             diagrams = ((Hop("lo", "loopback only", "container"),),)
         sections.append(
             ContainerSection(
