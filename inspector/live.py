@@ -188,6 +188,8 @@ class Live:
         self._threads: list[threading.Thread] = []
         self.dumps = 0
         """Full host dumps so far (start, ENOBUFS, reconciliation): for tests."""
+        self.discoveries = 0
+        """Scans of /proc and the mount table so far: for tests."""
 
     # -- control, from any thread ---------------------------------------------------------
 
@@ -427,6 +429,7 @@ class Live:
     def _discover(self, reader: Reader, everything: bool = False) -> None:
         """Find the namespaces again and read those not read yet (all of them, on a
         full pass: a namespace that stays may have changed unannounced)."""
+        self.discoveries += 1
         for event in reader.discover():
             self._apply(event)
         if everything or inventory.podman_changed(self._state):

@@ -50,11 +50,12 @@ def cni_result(data: Any) -> list[CniResult]:
     ]
 
 
-def cni_results(directory: str = CNI_RESULTS) -> dict[str, CniResult]:
-    """Namespace path -> the CNI result that plumbed it (the first, when several did)."""
+def cni_results(directory: str | None = None) -> dict[str, CniResult]:
+    """Namespace path -> the CNI result that plumbed it (the first, when several did);
+    ``directory`` defaults to ``CNI_RESULTS``."""
     out: dict[str, CniResult] = {}
     try:
-        entries = sorted(e.path for e in os.scandir(directory) if e.is_file())
+        entries = sorted(e.path for e in os.scandir(directory or CNI_RESULTS) if e.is_file())
     except OSError:
         return out
     for path in entries:
