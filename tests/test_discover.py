@@ -205,7 +205,7 @@ def test_a_podman_that_fails_says_so_in_one_line(tmp_path: Path, monkeypatch) ->
     fake.write_text("#!/bin/sh\necho 'Error: database is locked' >&2\nexit 125\n")
     fake.chmod(0o755)
     monkeypatch.setattr(podman.shutil, "which", lambda name: str(fake))
-    with pytest.raises(podman.PodmanUnavailable, match="^podman ps: Error: database is locked$"):
+    with pytest.raises(podman.PodmanUnavailable, match=r"^podman ps: Error: database is locked$"):
         podman.containers()
 
 

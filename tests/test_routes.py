@@ -119,7 +119,7 @@ def test_a_multipath_route_keeps_every_nexthop_with_its_weight() -> None:
 
 def test_every_route_type_by_its_iproute2_name() -> None:
     names = {}
-    for number, name in [(6, "blackhole"), (7, "unreachable"), (8, "prohibit"), (9, "throw")]:
+    for number in (6, 7, 8, 9):
         r = route_record(rt(type_=number, attrs=[("RTA_TABLE", 254), ("RTA_DST", "10.77.10.0")]))
         assert r is not None
         names[number] = (r.type, r.gateway, r.oif, r.nexthops)
@@ -192,9 +192,7 @@ def test_defaults_and_via() -> None:
         )
     )
     assert via is not None and via.gateway == "fe80::1"
-    assert (
-        route_record(rt(family=socket.AF_BRIDGE)) is None if hasattr(socket, "AF_BRIDGE") else True
-    )
+    assert route_record(rt(family=7)) is None  # AF_BRIDGE: not a route cnet shows
 
 
 def test_route_events_tell_routes_of_other_tables_and_types_apart() -> None:
