@@ -3,7 +3,6 @@ multipath nexthops, on messages recorded from a scratch namespace (pyroute2 0.9.
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 from inspector import events as ev
