@@ -235,9 +235,9 @@ def namespace_owners(state: State) -> dict[ev.NamespaceId, list[str]]:
 
 def unread_namespaces(state: State) -> list[ev.NamespaceId]:
     """Namespaces found (or listed by another engine) but not read yet, and not Docker's."""
-    docker = {ns for ns in state.namespace_of.values() if ns is not None}
+    skip = {ns for ns in state.namespace_of.values() if ns is not None} | {state.host_identity}
     wanted = [*state.found, *state.others_ns.values()]
-    return list(dict.fromkeys(n for n in wanted if n not in state.views and n not in docker))
+    return list(dict.fromkeys(n for n in wanted if n not in state.views and n not in skip))
 
 
 def podman_changed(state: State) -> bool:
