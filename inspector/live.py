@@ -380,7 +380,9 @@ class Live:
                     if ns not in owners:
                         others.add(ns)
             known = {v.nsid_in_host for v in self._state.views.values()}
-            rediscover = rediscover or not nsids <= known
+            # a veth into a namespace not known, or into one no Docker container owns
+            # (a Podman container or a pod going): look again
+            rediscover = rediscover or bool(others) or not nsids <= known
         if reread:
             containers = [self._state.containers[c] for c in reread if c in self._state.containers]
             for event in reader.namespaces(containers):
