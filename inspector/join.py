@@ -207,10 +207,12 @@ def _unjoined_port(
 ) -> BridgePort:
     """A port with no container behind it: say why, when its veth leads somewhere."""
     h = host_by_index.get(p.ifindex)
-    if h is None or h.kind != "veth" or h.iflink is None:
+    if h is None or h.kind != "veth":
         return p
     churn = f" ({', '.join(in_transition)} starting or going)" if in_transition else ""
-    if h.link_netnsid is None:
+    if h.iflink is None:
+        note = f"its other end is gone: going{churn}"
+    elif h.link_netnsid is None:
         other = host_by_index.get(h.iflink)
         where = other.name if other is not None else f"if{h.iflink}"
         note = f"its other end {where} is still in the host: being plumbed, or left over{churn}"

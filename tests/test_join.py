@@ -284,6 +284,7 @@ def test_a_port_into_a_namespace_not_read_says_so_and_warns() -> None:
             Interface("vethnew", 30, iflink=2, kind="veth", master="docker0", link_netnsid=9),
             Interface("vethhalf", 31, iflink=32, kind="veth", master="docker0"),
             Interface("eth0tmp", 32, iflink=31, kind="veth"),
+            Interface("vethgone", 33, kind="veth", master="docker0"),
         )
     )
     bridges = (
@@ -295,6 +296,7 @@ def test_a_port_into_a_namespace_not_read_says_so_and_warns() -> None:
                 *BRIDGES[0].ports,
                 BridgePort("vethnew", 30, "forwarding"),
                 BridgePort("vethhalf", 31, "disabled"),
+                BridgePort("vethgone", 33, "disabled"),
             ),
         ),
     )
@@ -315,4 +317,5 @@ def test_a_port_into_a_namespace_not_read_says_so_and_warns() -> None:
     assert ports["vethaaa"].note is not None  # bravo's namespace (id 0) was not read here
     assert "not read" in (ports["vethnew"].note or "") and "nova" in (ports["vethnew"].note or "")
     assert "still in the host" in (ports["vethhalf"].note or "")
+    assert "gone" in (ports["vethgone"].note or "")
     assert any(w.startswith("bridge docker0 port vethnew:") for w in s.warnings)
