@@ -209,14 +209,14 @@ def test_a_podman_that_fails_says_so_in_one_line(tmp_path: Path, monkeypatch) ->
         podman.containers()
 
 
-def _ns_file(root: Path, pid: int, tid: int, target: Path | None) -> None:
-    """``/proc/PID/task/TID/ns/net``: a hard link to ``target`` (one inode: one namespace)."""
+def _ns_file(root: Path, pid: int, tid: int, inode: int) -> None:
+    """``/proc/PID/task/TID/ns/net``: a link that reads ``net:[INODE]``, as the kernel's."""
     ns = root / str(pid) / "task" / str(tid) / "ns"
     ns.mkdir(parents=True, exist_ok=True)
-    if target is None:
-        (ns / "net").write_text("")
-    else:
-        os.link(target, ns / "net")
+    (ns / "net").symlink_to(f"net:[{inode}]")
+
+
+NSFS = os.stat("/proc/self/ns/net").st_dev
 
 
 def test_every_process_and_thread_is_looked_at_and_each_namespace_named_once(
@@ -224,20 +224,15 @@ def test_every_process_and_thread_is_looked_at_and_each_namespace_named_once(
 ) -> None:
     proc = tmp_path / "proc"
     proc.mkdir()
-    one, two = tmp_path / "ns-one", tmp_path / "ns-two"
-    one.write_text("")
-    two.write_text("")
-    _ns_file(proc, 10, 10, one)
-    _ns_file(proc, 10, 11, one)  # a thread of the same process, same namespace: once
-    _ns_file(proc, 12, 12, one)
-    _ns_file(proc, 12, 13, two)  # a thread that did setns: its namespace counts too
+    _ns_file(proc, 10, 10, 111)
+    _ns_file(proc, 10, 11, 111)  # a thread of the same process, same namespace: once
+    _ns_file(proc, 12, 12, 111)
+    _ns_file(proc, 12, 13, 222)  # a thread that did setns: its namespace counts too
     (proc / "self").mkdir()  # not a pid
     (proc / "99").mkdir()  # a process gone before its tasks were listed
+    (proc / "14" / "task" / "14" / "ns").mkdir(parents=True)  # a thread gone mid-scan
     found = discover.process_namespaces(str(proc))
-    assert found == {
-        (one.stat().st_dev, one.stat().st_ino): [10, 12],
-        (two.stat().st_dev, two.stat().st_ino): [12],
-    }
+    assert found == {(NSFS, 111): [10, 12], (NSFS, 222): [12]}
 
 
 def test_a_stale_file_under_run_netns_is_no_namespace(tmp_path: Path) -> None:
@@ -248,14 +243,13 @@ def test_a_stale_file_under_run_netns_is_no_namespace(tmp_path: Path) -> None:
 
 def test_discover_on_a_made_up_proc(tmp_path: Path) -> None:
     proc = tmp_path / "proc"
-    ns = tmp_path / "ns"
-    ns.write_text("")
-    _ns_file(proc, 30, 30, ns)
-    _ns_file(proc, 20, 20, ns)
+    _ns_file(proc, 30, 30, 333)
+    _ns_file(proc, 20, 20, 333)
     (proc / "20" / "comm").write_text("sleep\n")
     (proc / "20" / "cgroup").write_text("0::/system.slice/demo.service\n")
     [f] = discover.discover(str(proc), mountinfo="", dirs=[])
-    assert (f.pid, f.processes, f.comm, f.cgroup, f.paths) == (
+    assert (f.identity, f.pid, f.processes, f.comm, f.cgroup, f.paths) == (
+        (NSFS, 333),
         20,
         2,
         "sleep",
@@ -263,3 +257,9 @@ def test_discover_on_a_made_up_proc(tmp_path: Path) -> None:
         (),
     )
     assert attribute(f).name == "demo.service"
+    # found again with the same lowest pid: what was read is kept, nothing is read again
+    (proc / "20" / "cgroup").write_text("0::/system.slice/other.service\n")
+    [again] = discover.discover(str(proc), mountinfo="", dirs=[], known={f.identity: f})
+    assert again.cgroup == "/system.slice/demo.service"
+    [fresh] = discover.discover(str(proc), mountinfo="", dirs=[])
+    assert fresh.cgroup == "/system.slice/other.service"

@@ -14,7 +14,7 @@ or environment: they carry secrets.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from inspector.records import FoundNamespace
 
@@ -53,28 +53,45 @@ def nsfs_mounts(mountinfo: str) -> list[str]:
     return points
 
 
+def _inode(link: str) -> int | None:
+    """``net:[4026531833]`` -> 4026531833."""
+    if link.startswith("net:[") and link.endswith("]"):
+        return int(link[5:-1])
+    return None
+
+
 def process_namespaces(proc: str = PROC) -> dict[tuple[int, int], list[int]]:
-    """Namespace -> the pids (thread group ids) with a thread in it, each namespace once."""
+    """Namespace -> the pids (thread group ids) with a thread in it, each namespace once.
+
+    Each thread's ``ns/net`` link is read (``readlink``, relative to the process's task
+    directory: half the cost of a ``stat``); every network namespace lives on the one nsfs
+    device, so the inode in the link and that device name it.
+    """
     found: dict[tuple[int, int], list[int]] = {}
+    dev = _nsfs_dev()
     try:
         pids = [int(e.name) for e in os.scandir(proc) if e.name.isdigit()]
     except OSError:
         return found
     for pid in pids:
         try:
-            tids = [e.name for e in os.scandir(f"{proc}/{pid}/task")]
+            tasks = os.open(f"{proc}/{pid}/task", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError:  # gone, or not ours to read
             continue
-        seen: set[tuple[int, int]] = set()
-        for tid in tids:
-            try:
-                st = os.stat(f"{proc}/{pid}/task/{tid}/ns/net")
-            except OSError:
-                continue
-            identity = (st.st_dev, st.st_ino)
-            if identity not in seen:
-                seen.add(identity)
-                found.setdefault(identity, []).append(pid)
+        try:
+            seen: set[int] = set()
+            for tid in os.listdir(tasks):
+                try:
+                    ino = _inode(os.readlink(f"{tid}/ns/net", dir_fd=tasks))
+                except OSError:
+                    continue
+                if ino is not None and ino not in seen:
+                    seen.add(ino)
+                    found.setdefault((dev, ino), []).append(pid)
+        except OSError:
+            continue
+        finally:
+            os.close(tasks)
     return found
 
 
@@ -139,23 +156,36 @@ def cgroup_path(text: str) -> str:
 
 
 def discover(
-    proc: str = PROC, mountinfo: str | None = None, dirs: Iterable[str] = BIND_DIRS
+    proc: str = PROC,
+    mountinfo: str | None = None,
+    dirs: Iterable[str] = BIND_DIRS,
+    known: Mapping[tuple[int, int], FoundNamespace] | None = None,
 ) -> tuple[FoundNamespace, ...]:
     """Every network namespace, with the lowest pid in it (its cgroup and comm) and the
-    paths it is mounted on."""
+    paths it is mounted on.  A namespace in ``known`` whose lowest pid is the same keeps
+    the comm and cgroup read before: a re-discovery reads only what is new."""
+    known = known or {}
     by_process = process_namespaces(proc)
     by_mount = bind_mounts(mountinfo, dirs)
     out = []
     for identity in sorted(by_process.keys() | by_mount.keys()):
         pids = sorted(by_process.get(identity, ()))
         pid = pids[0] if pids else None
+        before = known.get(identity)
+        if before is not None and before.pid == pid:
+            comm, cgroup = before.comm, before.cgroup
+        elif pid is not None:
+            comm = _read(f"{proc}/{pid}/comm", 64).strip()
+            cgroup = cgroup_path(_read(f"{proc}/{pid}/cgroup"))
+        else:
+            comm = cgroup = None
         out.append(
             FoundNamespace(
                 identity=identity,
                 pid=pid,
                 processes=len(pids),
-                comm=_read(f"{proc}/{pid}/comm", 64).strip() if pid is not None else None,
-                cgroup=cgroup_path(_read(f"{proc}/{pid}/cgroup")) if pid is not None else None,
+                comm=comm,
+                cgroup=cgroup,
                 paths=tuple(sorted(by_mount.get(identity, ()))),
             )
         )

@@ -243,7 +243,7 @@ class Reader:
         cni = cri.cni_results()
         kube = None
         found = []
-        for f in discover.discover():
+        for f in discover.discover(known=self._found):
             if f.identity == self._host_identity:
                 continue
             if kube is None and f.cgroup and "kubepods" in f.cgroup:
