@@ -415,6 +415,7 @@ class Live:
             for event in reader.containers():
                 self._apply(event)
             self._emit()
+            self._scan(reader)  # first: a veth between two namespaces needs them all
             running = [
                 c for c in self._state.containers.values() if c.state in inventory.LIVE_STATES
             ]
@@ -423,17 +424,21 @@ class Live:
                     self._apply(event)
                 if start + CHUNK < len(running):
                     self._emit()
-            self._discover(reader, everything=True)
+            self._discover(reader, everything=True, scan=False)
         finally:
             self._reading = False
         self._emit()
 
-    def _discover(self, reader: Reader, everything: bool = False) -> None:
-        """Find the namespaces again and read those not read yet (all of them, on a
-        full pass: a namespace that stays may have changed unannounced)."""
+    def _scan(self, reader: Reader) -> None:
         self.discoveries += 1
         for event in reader.discover():
             self._apply(event)
+
+    def _discover(self, reader: Reader, everything: bool = False, scan: bool = True) -> None:
+        """Find the namespaces again and read those not read yet (all of them, on a
+        full pass: a namespace that stays may have changed unannounced)."""
+        if scan:
+            self._scan(reader)
         if everything or inventory.podman_changed(self._state):
             for event in reader.podman():
                 self._apply(event)

@@ -14,6 +14,8 @@ from inspector.collect.attribute import attribute, from_cgroup, pod_uid, unit
 from inspector.records import CniResult, FoundNamespace
 from tests.conftest import DATA
 
+RUNTIMES = DATA / "runtimes"  # what the runtimes answered here (not snapshots)
+
 DOCKER_ID = "4f6d2c1b" * 8
 PODMAN_ID = "42f3def490d72b37bf3d32a5ad9ce2025d8809fdd2b076ddd91fccebf2244bca"
 CRI_ID = "5f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -134,7 +136,7 @@ def test_a_pod_is_named_by_crictl_or_by_its_uid() -> None:
 
 
 def test_the_cni_result_cache_as_libcni_writes_it() -> None:
-    data = json.loads((DATA / "cni-result.json").read_text())
+    data = json.loads((RUNTIMES / "cni-result.json").read_text())
     [r] = cri.cni_result(data)
     assert r == CniResult(
         container_id=CRI_ID,
@@ -149,7 +151,7 @@ def test_the_cni_result_cache_as_libcni_writes_it() -> None:
 
 
 def test_a_cni_pod_whose_pause_is_not_in_kubepods_is_named_by_the_cache() -> None:
-    [r] = cri.cni_result(json.loads((DATA / "cni-result.json").read_text()))
+    [r] = cri.cni_result(json.loads((RUNTIMES / "cni-result.json").read_text()))
     ns = found(None, pid=None, paths=[r.sandbox])
     a = attribute(ns, cni={r.sandbox: r})  # type: ignore[dict-item]
     assert (a.runtime, a.id) == ("cri", CRI_ID)
@@ -163,7 +165,7 @@ def test_a_cni_pod_whose_pause_is_not_in_kubepods_is_named_by_the_cache() -> Non
 
 
 def test_cni_results_read_a_directory_and_skip_what_is_not_json(tmp_path: Path) -> None:
-    (tmp_path / "k8s-pod-network-x-eth0").write_text((DATA / "cni-result.json").read_text())
+    (tmp_path / "k8s-pod-network-x-eth0").write_text((RUNTIMES / "cni-result.json").read_text())
     (tmp_path / "garbage").write_text("{not json")
     results = cri.cni_results(str(tmp_path))
     assert [r.container_id for r in results.values()] == [CRI_ID]
@@ -171,8 +173,8 @@ def test_cni_results_read_a_directory_and_skip_what_is_not_json(tmp_path: Path) 
 
 
 def test_podman_replies_become_workloads_without_their_environment() -> None:
-    listed = json.loads((DATA / "podman-ps.json").read_text())
-    [detail] = json.loads((DATA / "podman-inspect.json").read_text())
+    listed = json.loads((RUNTIMES / "podman-ps.json").read_text())
+    [detail] = json.loads((RUNTIMES / "podman-inspect.json").read_text())
     running = podman.container_from_ps(listed[0], detail)
     assert (running.runtime, running.name, running.pid, running.state) == (
         "podman",

@@ -294,27 +294,22 @@ class Reader:
         return out
 
     def everything(self, known: Sequence[Container] = ()) -> list[ev.Event]:
-        """A full pass: the host, the list, every namespace (Docker's, then every other
-        one found).  When the engine cannot be asked, the containers already ``known`` are
-        read again instead."""
+        """A full pass: the host, the list, discovery, every namespace (Docker's, then
+        every other one found).  When the engine cannot be asked, the containers already
+        ``known`` are read again instead."""
         events: list[ev.Event] = [self.host()]
         listed = self.containers()
         events.extend(listed)
         containers = listed[0].containers if isinstance(listed[0], ev.ContainersListed) else known
-        events.extend(self.namespaces(containers))
-        events.extend(self.others(events))
-        return events
-
-    def others(self, before: Sequence[ev.Event]) -> list[ev.Event]:
-        """Discovery, Podman's list, and a read of each found namespace not among the
-        Docker namespaces read in ``before``."""
-        found = self.discover()
-        if not found:
-            return []
-        events: list[ev.Event] = [*found, *self.podman()]
-        docker = {e.namespace for e in before if isinstance(e, ev.NamespaceRead)}
-        assert isinstance(found[0], ev.NamespacesFound)
-        events.extend(
-            self.read_namespaces(f.identity for f in found[0].found if f.identity not in docker)
-        )
+        found = self.discover()  # first: a veth between two namespaces needs them all
+        events.extend(found)
+        read = self.namespaces(containers)
+        events.extend(read)
+        if found:
+            events.extend(self.podman())
+            docker = {e.namespace for e in read if isinstance(e, ev.NamespaceRead)}
+            assert isinstance(found[0], ev.NamespacesFound)
+            events.extend(
+                self.read_namespaces(f.identity for f in found[0].found if f.identity not in docker)
+            )
         return events
