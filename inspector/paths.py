@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from inspector.model import Container, Interface, Snapshot
+from inspector.model import Container, Interface, Route, Snapshot
 
 
 def bare_address(cidr: str) -> str:
@@ -104,3 +104,39 @@ def container_paths(snapshot: Snapshot, container: Container) -> list[str]:
     return [
         interface_path(snapshot, container, i) for i in container.interfaces if not is_loopback(i)
     ]
+
+
+def route_destination(r: Route) -> str:
+    """The destination, with its table when it is not ``main`` (policy routing)."""
+    return r.dst if r.table == "main" else f"{r.dst} (table {r.table})"
+
+
+def route_gateway(r: Route) -> str:
+    """What a Gateway column says: the gateway, every nexthop of a multipath route, the
+    type of a route that leads nowhere (``blackhole``, ``unreachable``, ...), or direct."""
+    if r.nexthops:
+        return ", ".join(
+            f"{bare_address(n.gateway) if n.gateway else 'direct'} dev {n.dev or '?'}"
+            f" weight {n.weight}"
+            for n in r.nexthops
+        )
+    if r.type != "unicast":
+        return r.type
+    return bare_address(r.gateway) if r.gateway else "direct"
+
+
+def route_words(r: Route) -> str:
+    """A route's way out in a few words: ``via 10.0.0.1 dev eth0``, ``direct on eth0``,
+    ``blackhole``, ``multipath: via A dev X weight 1, via B dev Y weight 2``."""
+    if r.nexthops:
+        return "multipath: " + ", ".join(
+            f"via {bare_address(n.gateway)} dev {n.dev or '?'} weight {n.weight}"
+            if n.gateway
+            else f"direct on {n.dev or '?'} weight {n.weight}"
+            for n in r.nexthops
+        )
+    if r.type not in ("unicast",):
+        return r.type + (f" dev {r.dev}" if r.dev else "")
+    if r.gateway:
+        return f"via {bare_address(r.gateway)} dev {r.dev or '-'}"
+    return f"direct on {r.dev or '-'}"

@@ -208,3 +208,25 @@ def test_route_events_tell_routes_of_other_tables_and_types_apart() -> None:
         state = inventory.apply(state, ev.RouteAdded(r))
     state = inventory.apply(state, ev.RouteRemoved(hole))
     assert state.host.routes == (unicast, table)
+
+
+def test_a_route_in_words_for_the_report() -> None:
+    from inspector.model import Route
+    from inspector.paths import route_destination, route_gateway, route_words
+
+    r = route_record(MULTIPATH_V4)
+    assert r is not None
+    multipath = r.route({2: "cnns-b", 3: "cnns-a"})
+    assert route_words(multipath) == (
+        "multipath: via 10.77.1.2 dev cnns-a weight 1, via 10.77.2.2 dev cnns-b weight 2"
+    )
+    assert "direct" not in route_gateway(multipath)
+    hole = Route("10.5.0.0/16", None, None, "universe", "boot", None, type="blackhole")
+    assert (route_words(hole), route_gateway(hole)) == ("blackhole", "blackhole")
+    plain = Route("default", "10.0.0.1", "eth0", "universe", "static", None, table="100")
+    assert (route_words(plain), route_destination(plain)) == (
+        "via 10.0.0.1 dev eth0",
+        "default (table 100)",
+    )
+    direct = Route("10.0.0.0/24", None, "eth0", "link", "kernel", None)
+    assert (route_words(direct), route_gateway(direct)) == ("direct on eth0", "direct")
