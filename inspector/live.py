@@ -12,20 +12,23 @@
   host-side veth changes;
 - every other namespace (Podman's, a CNI pod's, ``ip netns``, a unit's, a process's) is
   found by discovery (``collect.discover``: all of ``/proc``, a few ms), which runs at the
-  full passes, after an engine event, and when a host veth appears whose other end is in
-  a namespace not known yet; only the namespaces it finds new are read;
+  full passes, after a Docker start or die, after a Podman event (``podman events``, as
+  root, where podman is installed), and when a host veth appears whose other end is in a
+  namespace not known yet, or changes in one no Docker container owns; only the
+  namespaces it finds new are read;
 - a slow reconciliation (``reconcile`` seconds, 0 = none) as a safety net, and
   ``refresh()`` for a full re-read on demand.
 
-Three daemon threads: the runner (owns the inventory's state, the host's netlink socket
-and the engine's client, does every read), and one blocking reader per event stream that
-only turns what arrives into events for the runner's queue.  The runner publishes each new
+Three daemon threads (four with Podman): the runner (owns the inventory's state, the host's
+netlink socket and the engine's client, does every read), and one blocking reader per event
+stream that only turns what arrives into events for the runner's queue.  The runner publishes each new
 immutable snapshot through ``publish``, at most every ``min_gap`` seconds while events
 pour in.  ``Collector`` is the same reads done once, for ``cnet snapshot`` and scripts.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import socket
 import threading
@@ -36,6 +39,7 @@ from typing import Any
 
 from inspector import events as ev
 from inspector import inventory
+from inspector.collect import podman
 from inspector.collect.engine import Engine, EngineEvent, EngineUnavailable
 from inspector.collect.netlink import (
     EVENT_RCVBUF,
@@ -186,6 +190,7 @@ class Live:
         self._reading = False
         self._changed_at = time.time()
         self._threads: list[threading.Thread] = []
+        self._podman_events: podman.PodmanEvents | None = None
         self.dumps = 0
         """Full host dumps so far (start, ENOBUFS, reconciliation): for tests."""
         self.discoveries = 0
@@ -205,6 +210,9 @@ class Live:
     def stop(self) -> None:
         self._stopped.set()
         self._queue.put(_Stop())
+        stream = self._podman_events
+        if stream is not None:
+            stream.close()
 
     @property
     def state(self) -> inventory.State:
@@ -281,6 +289,28 @@ class Live:
             self._stopped.wait(delay)
             delay = min(delay * 2, BACKOFF_S[1])
 
+    def _podman_stream(self, binary: str) -> None:
+        """Podman's container events: each one that starts or ends a container makes the
+        runner look for namespaces again (and so ask Podman's list)."""
+        delay = BACKOFF_S[0]
+        while not self._stopped.is_set():
+            try:
+                stream = podman.PodmanEvents(binary)
+            except OSError:
+                self._stopped.wait(delay)
+                delay = min(delay * 2, BACKOFF_S[1])
+                continue
+            self._podman_events = stream
+            if self._stopped.is_set():  # stopped while it started: stop() did not see it
+                stream.close()
+            try:
+                for _status, _cid in stream:
+                    self._queue.put(_Discover())
+            finally:
+                stream.close()
+            self._stopped.wait(delay)  # podman ended the stream: start it again
+            delay = min(delay * 2, BACKOFF_S[1])
+
     # -- the runner -----------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -289,6 +319,9 @@ class Live:
         ready.wait(2.0)  # subscribed before the first dump: no change falls in between
         since = time.time()  # before the first list: no engine event falls in between
         self._spawn(lambda: self._engine_stream(since), "cnet-engine-events")
+        binary = podman.available()
+        if binary is not None and os.geteuid() == 0:
+            self._spawn(lambda: self._podman_stream(binary), "cnet-podman-events")
         reader = self._make_reader()
         try:
             self._full(reader)

@@ -265,3 +265,15 @@ def test_discover_on_a_made_up_proc(tmp_path: Path) -> None:
     assert again.cgroup == "/system.slice/demo.service"
     [fresh] = discover.discover(str(proc), mountinfo="", dirs=[])
     assert fresh.cgroup == "/system.slice/other.service"
+
+
+def test_podman_events_that_change_the_picture() -> None:
+    line = (
+        b'{"ID":"fe5fcbc4fc19","Image":"localhost/cnrl-busybox:1","Name":"cnrl-pod",'
+        b'"Status":"start","Time":"2026-12-01T20:29:34.646248057Z","Type":"container",'
+        b'"Attributes":{}}'
+    )
+    assert podman.event_action(line) == ("start", "fe5fcbc4fc19")
+    assert podman.event_action(line.replace(b'"start"', b'"init"')) is None
+    assert podman.event_action(line.replace(b'"container"', b'"image"')) is None
+    assert podman.event_action(b"not json") is None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from typing import Any
 
 from inspector.model import Container, NetworkAttachment
@@ -104,3 +105,50 @@ def containers(timeout: float = PODMAN_TIMEOUT_S) -> tuple[Container, ...] | Non
         for e in listed
         if isinstance(e, dict) and e.get("Id")
     )
+
+
+EVENT_ACTIONS = ("start", "died", "remove", "restart", "pause", "unpause")
+"""Podman event statuses after which its list is asked again."""
+
+
+def event_action(line: bytes) -> tuple[str, str] | None:
+    """(status, container id) of one ``podman events --format json`` line, for the
+    statuses that change what cnet shows; None for the others and for what is not one."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("Type") != "container":
+        return None
+    status, cid = str(data.get("Status") or ""), str(data.get("ID") or "")
+    return (status, cid) if status in EVENT_ACTIONS and cid else None
+
+
+class PodmanEvents:
+    """``podman events`` as a stream of (status, id), until ``close`` or podman ends it."""
+
+    def __init__(self, podman: str) -> None:
+        self._proc = subprocess.Popen(
+            [podman, "events", "--format", "json", "--filter", "type=container"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            action = event_action(line)
+            if action is not None:
+                yield action
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
