@@ -496,3 +496,31 @@ def test_every_lab_workload_says_docker_and_other_namespaces_are_found(lab: Lab)
         assert len({c.netns for c in owners}) == len(owners)
     finally:
         sh("ip", "netns", "del", ns, check=False)
+
+
+def test_a_chain_c_to_b_to_a_is_all_in_as_namespace(lab: Lab) -> None:
+    """C joins B, which joined A: all three pids are in A's namespace, and each says whose."""
+    a, b, c = PREFIX + "cha", PREFIX + "chb", PREFIX + "chc"
+    lab.run(a)
+    try:
+        lab.run(b, "--net", f"container:{a}")
+        try:
+            lab.run(c, "--net", f"container:{b}")
+            try:
+                s = Collector().collect()
+                wa, wb, wc = (_container(s, n) for n in (a, b, c))
+                assert wa.netns == wb.netns == wc.netns == _netns_of(lab.pid(c))
+                assert (wa.netns_shared_with, wb.netns_shared_with, wc.netns_shared_with) == (
+                    None,
+                    a,
+                    b,
+                )
+                assert wc.interfaces == wa.interfaces
+                veth = _ifaces(wa)["eth0"].peer
+                assert veth is not None and s.host_interface(veth.name).container == a
+            finally:
+                lab.remove(c)
+        finally:
+            lab.remove(b)
+    finally:
+        lab.remove(a)
