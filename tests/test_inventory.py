@@ -338,8 +338,13 @@ def test_container_x_whose_x_restarted_is_alone_and_says_so(recorded: Snapshot) 
         for w in s.warnings
     )
     from inspector.paths import loopback_only
+    from inspector.words import network_label
 
     assert loopback_only(alone)
+    assert network_label(alone, s) == "container:cnetlab-bridge (not shared)"
+    assert network_label(container(snap(replay(recorded)[0]), "cnetlab-shared")) == (
+        "container:cnetlab-bridge"
+    )
 
 
 def test_container_x_in_xs_namespace_shares_it(recorded: Snapshot) -> None:
