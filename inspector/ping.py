@@ -301,6 +301,10 @@ def plan_ping(snapshot: Snapshot, container: str, target: str | None = None) -> 
     source = snapshot.container(container)
     if source is None:
         raise PingError(f"no such container: {container!r}", EXIT_USAGE)
+    if source.running and source.pid is None and source.runtime != "docker":
+        raise PingError(  # an ip netns namespace: only a bind mount keeps it
+            f"{source.name} has no process to enter its namespace by: nothing to ping from"
+        )
     if not source.running or source.pid is None:
         raise PingError(
             f"container {source.name} is not running ({source.state}): nothing to ping from"

@@ -230,18 +230,3 @@ def test_a_route_in_words_for_the_report() -> None:
     )
     direct = Route("10.0.0.0/24", None, "eth0", "link", "kernel", None)
     assert (route_words(direct), route_gateway(direct)) == ("direct on eth0", "direct")
-
-
-def test_a_none_container_with_interfaces_is_labelled_plumbed(recorded) -> None:
-    import dataclasses
-
-    from inspector.model import Interface
-    from inspector.paths import container_summary, loopback_only
-    from inspector.words import network_label
-
-    none = next(c for c in recorded.containers if c.network_mode == "none")
-    assert (network_label(none), loopback_only(none)) == ("none", True)
-    eth0 = Interface("eth0", 7, iflink=8, kind="veth", state="up", addresses=("172.31.0.2/24",))
-    plumbed = dataclasses.replace(none, interfaces=(*none.interfaces, eth0))
-    assert (network_label(plumbed), loopback_only(plumbed)) == ("none, plumbed", False)
-    assert "loopback only" not in container_summary(recorded, plumbed)
