@@ -303,7 +303,8 @@ def _wait(updates: queue.Queue[LiveUpdate], ok: Any, what: str) -> Snapshot:
 
 def test_live_finds_a_namespace_plumbed_after_it_started(scratch: Scratch) -> None:
     """The host veth that appears, pointing into a namespace cnet does not know, is what
-    makes the live runner look for namespaces again; an address change is not."""
+    makes the live runner look for namespaces again (tests/test_live_items.py shows that
+    an address change does not)."""
     c = f"cnns-{scratch.suffix}c"
     updates: queue.Queue[LiveUpdate] = queue.Queue()
     with pytest.MonkeyPatch.context() as mp:
@@ -315,16 +316,6 @@ def test_live_finds_a_namespace_plumbed_after_it_started(scratch: Scratch) -> No
         try:
             _wait(updates, lambda s: s.container(scratch.a) is not None, scratch.a)
             before = live.discoveries
-            run("ip", "addr", "add", f"10.253.{scratch.n}.9/24", "dev", scratch.bridge)
-            _wait(
-                updates,
-                lambda s: any(
-                    a.startswith(f"10.253.{scratch.n}.9/")
-                    for a in (s.bridge(scratch.bridge) or s.bridges[0]).addresses
-                ),
-                "the new address",
-            )
-            assert live.discoveries == before  # no /proc scan for an address
             run("ip", "netns", "add", c)
             try:
                 run(
