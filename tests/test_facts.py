@@ -26,3 +26,29 @@ def test_ping_from_a_namespace_no_process_holds_says_why() -> None:
     ns = Container("netns:cnns-a", "cnns-a", "", "running", None, "namespace", runtime="netns")
     with pytest.raises(PingError, match="no process to enter its namespace by"):
         plan_ping(Snapshot("t", "h", containers=(ns,)), "cnns-a")
+
+
+def test_a_veth_to_another_workload_reads_as_such_and_its_address_is_shown(recorded) -> None:
+    from inspector.model import PeerRef
+    from inspector.paths import addresses, interface_path
+
+    eth0 = Interface(
+        "toB",
+        3,
+        iflink=4,
+        kind="veth",
+        addresses=("10.252.1.1/29",),
+        peer=PeerRef("toA", 4, None, "cnns-b"),
+    )
+    w = Container(
+        "netns:cnns-a",
+        "cnns-a",
+        "",
+        "running",
+        None,
+        "namespace",
+        runtime="netns",
+        interfaces=(Interface("lo", 1), eth0),
+    )
+    assert interface_path(recorded, w, eth0) == "toB 10.252.1.1 -> toA in cnns-b"
+    assert addresses(w) == ("10.252.1.1",)
