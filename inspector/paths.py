@@ -66,6 +66,8 @@ def interface_path(snapshot: Snapshot, container: Container, iface: Interface) -
     if is_loopback(iface):
         return f"{head} (loopback)"
     if iface.peer is not None:
+        if iface.peer.workload is not None:
+            return f"{head} -> {iface.peer.name} in {iface.peer.workload}"
         if iface.peer.bridge is None:
             return f"{head} -> {iface.peer.name} (on no bridge)"
         bridge = snapshot.bridge(iface.peer.bridge)

@@ -167,7 +167,7 @@ def container_table(s: Snapshot, found: dict[str, Verdict]) -> Table:
                 c.name,
                 c.state,
                 network_label(c, s),
-                ", ".join(addresses(c)),
+                ", ".join(c.ips),
                 ports_label(c),
             )
             for c in by_name(s.containers)
