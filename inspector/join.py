@@ -209,7 +209,11 @@ def _unjoined_port(
     h = host_by_index.get(p.ifindex)
     if h is None or h.kind != "veth":
         return p
-    churn = f" ({', '.join(in_transition)} starting or going)" if in_transition else ""
+    names = [
+        *in_transition[:3],
+        *([f"{len(in_transition) - 3} more"] if len(in_transition) > 3 else []),
+    ]
+    churn = f" ({', '.join(names)} starting or going)" if names else ""
     if h.iflink is None:
         note = f"its other end is gone: going{churn}"
     elif h.link_netnsid is None:

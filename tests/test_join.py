@@ -319,3 +319,24 @@ def test_a_port_into_a_namespace_not_read_says_so_and_warns() -> None:
     assert "still in the host" in (ports["vethhalf"].note or "")
     assert "gone" in (ports["vethgone"].note or "")
     assert any(w.startswith("bridge docker0 port vethnew:") for w in s.warnings)
+
+
+def test_a_ports_note_names_a_few_workloads_in_transition_not_all() -> None:
+    host = HostNetwork(
+        interfaces=(
+            *HOST.interfaces,
+            Interface("vethnew", 30, iflink=2, kind="veth", link_netnsid=9),
+        )
+    )
+    bridges = (Bridge("docker0", 5, "up", ports=(BridgePort("vethnew", 30, "forwarding"),)),)
+    s = join(
+        taken_at="t",
+        hostname="h",
+        host=host,
+        bridges=bridges,
+        containers=[],
+        namespaces={},
+        in_transition=[f"c{n}" for n in range(10)],
+    )
+    note = s.bridges[0].ports[0].note or ""
+    assert "c0, c1, c2, 7 more starting or going" in note and "c3" not in note
