@@ -11,10 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from inspector.model import Container
-from inspector.records import AddressRecord, LinkRecord, NamespaceDump, RouteRecord
+from inspector.records import (
+    AddressRecord,
+    FoundNamespace,
+    LinkRecord,
+    NamespaceDump,
+    RouteRecord,
+)
 
 NamespaceId = tuple[int, int]
 """(st_dev, st_ino) of ``/proc/PID/ns/net``: two processes share a namespace when equal."""
+Peers = tuple[tuple[int, NamespaceId], ...]
+"""(the id a namespace gives another, that other namespace), for its veths that lead there."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +95,8 @@ class NamespaceRead:
 
     ``namespace`` None: the host's own (``--net=host``).  ``dump`` None with a namespace:
     one already read in this pass (a shared namespace is read once).  ``nsid_in_host`` is
-    the id the host gives the namespace, ``host_nsid`` the id it gives the host.
+    the id the host gives the namespace, ``host_nsid`` the id it gives the host, ``peers``
+    the other namespaces its veths lead to, by the ids it gives them.
     """
 
     container_id: str
@@ -96,6 +105,45 @@ class NamespaceRead:
     dump: NamespaceDump | None = None
     nsid_in_host: int | None = None
     host_nsid: int | None = None
+    peers: Peers = ()
+
+
+@dataclass(frozen=True)
+class NamespacesFound:
+    """Discovery's whole answer: every network namespace on the host but ``host``, with
+    what made it.  One no longer found is gone."""
+
+    host: NamespaceId
+    found: tuple[FoundNamespace, ...]
+
+
+@dataclass(frozen=True)
+class NamespaceDumped:
+    """A namespace discovery found, read through its pid or bind mount (see NamespaceRead
+    for the ids)."""
+
+    namespace: NamespaceId
+    dump: NamespaceDump
+    nsid_in_host: int | None = None
+    host_nsid: int | None = None
+    peers: Peers = ()
+
+
+@dataclass(frozen=True)
+class NamespaceGone:
+    """A namespace could not be opened any more (its last process exited)."""
+
+    namespace: NamespaceId
+
+
+@dataclass(frozen=True)
+class WorkloadsListed:
+    """Another engine's whole list (Podman): ``namespaces`` maps each running one's id to
+    the namespace its pid is in."""
+
+    runtime: str
+    containers: tuple[Container, ...]
+    namespaces: tuple[tuple[str, NamespaceId], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,6 +197,10 @@ Event = (
     | ContainerListed
     | ContainerRemoved
     | NamespaceRead
+    | NamespacesFound
+    | NamespaceDumped
+    | NamespaceGone
+    | WorkloadsListed
     | PidKnown
     | ContainerUnread
     | EngineLost

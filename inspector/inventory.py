@@ -9,6 +9,11 @@ is decided here and tested as data.
 What it keeps when something cannot be refreshed: a container the engine lists but whose
 namespace could not be read keeps the interfaces read before and is marked; an engine
 that stops answering keeps the containers as last seen, with a warning.
+
+Besides Docker's containers it keeps every other namespace discovery found
+(``NamespacesFound``) and Podman's list (``WorkloadsListed``); each becomes a workload of
+the snapshot with its ``runtime``.  Facts over labels: two workloads share a namespace when
+their pids' namespaces are one, whatever a ``container:X`` mode says.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import TypeVar
 from inspector import events as ev
 from inspector.join import NamespaceView, join
 from inspector.model import Bridge, BridgePort, Container, HostNetwork, Snapshot
-from inspector.records import LinkRecord, NamespaceDump, RouteRecord
+from inspector.records import FoundNamespace, LinkRecord, NamespaceDump, RouteRecord
 
 LIVE_STATES = ("running", "paused")
 K = TypeVar("K")
@@ -51,6 +56,12 @@ class State:
     problems: Mapping[str, str] = field(default_factory=dict)
     engine_problem: str | None = None
     notices: Mapping[str, str] = field(default_factory=dict)
+    host_identity: ev.NamespaceId | None = None
+    found: Mapping[ev.NamespaceId, FoundNamespace] = field(default_factory=dict)
+    """Every other namespace discovery found, with what made it."""
+    others: Mapping[str, Container] = field(default_factory=dict)
+    """Other engines' containers (Podman), as listed (pid known, no interfaces)."""
+    others_ns: Mapping[str, ev.NamespaceId] = field(default_factory=dict)
 
 
 def host_state(dump: NamespaceDump) -> HostState:
@@ -65,7 +76,8 @@ def host_state(dump: NamespaceDump) -> HostState:
 
 
 def _route_key(r: RouteRecord) -> tuple[object, ...]:
-    return (r.family, r.dst, r.gateway, r.oif, r.metric)
+    """What tells two routes apart for a RTM_DELROUTE: the kernel's own key, roughly."""
+    return (r.family, r.table, r.type, r.dst, r.gateway, r.oif, r.metric, r.nexthops)
 
 
 def _apply_host(host: HostState, event: ev.Event) -> HostState:
@@ -105,8 +117,9 @@ def _without(mapping: Mapping[K, V], key: K) -> dict[K, V]:
 
 
 def _used_views(state: State) -> State:
-    """Drop namespace views no container points to any more."""
+    """Drop namespace views no workload points to any more."""
     used = {ns for ns in state.namespace_of.values() if ns is not None}
+    used |= state.found.keys() | set(state.others_ns.values())
     if used >= state.views.keys():
         return state
     return replace(state, views={k: v for k, v in state.views.items() if k in used})
@@ -154,12 +167,12 @@ def apply(state: State, event: ev.Event) -> State:
             return _listed(state, c)
         case ev.ContainerRemoved(cid):
             return _removed(state, cid)
-        case ev.NamespaceRead(cid, pid, namespace, dump, nsid_in_host, host_nsid):
+        case ev.NamespaceRead(cid, pid, namespace, dump, nsid_in_host, host_nsid, peers):
             if cid not in state.containers:
                 return state  # removed while it was being read
             views = dict(state.views)
             if namespace is not None and dump is not None:
-                views[namespace] = namespace_view(dump, nsid_in_host, host_nsid)
+                views[namespace] = namespace_view(dump, nsid_in_host, host_nsid, namespace, peers)
             return _used_views(
                 replace(
                     state,
@@ -169,6 +182,28 @@ def apply(state: State, event: ev.Event) -> State:
                     problems=_without(state.problems, cid),
                 )
             )
+        case ev.NamespacesFound(host, found):
+            return _used_views(
+                replace(state, host_identity=host, found={f.identity: f for f in found})
+            )
+        case ev.NamespaceDumped(namespace, dump, nsid_in_host, host_nsid, peers):
+            if namespace not in state.found and namespace not in state.others_ns.values():
+                return state  # gone while it was being read
+            view = namespace_view(dump, nsid_in_host, host_nsid, namespace, peers)
+            return replace(state, views={**state.views, namespace: view})
+        case ev.NamespaceGone(namespace):
+            return _used_views(replace(state, found=_without(state.found, namespace)))
+        case ev.WorkloadsListed(runtime, listed, namespaces):
+            others = {k: c for k, c in state.others.items() if c.runtime != runtime}
+            others.update({c.id: c for c in listed})
+            ids = {c.id for c in listed}
+            others_ns = {
+                k: n
+                for k, n in state.others_ns.items()
+                if k in others and others[k].runtime != runtime
+            }
+            others_ns.update({cid: n for cid, n in namespaces if cid in ids})
+            return _used_views(replace(state, others=others, others_ns=others_ns))
         case ev.PidKnown(cid, pid):
             if cid not in state.containers:
                 return state
@@ -198,17 +233,62 @@ def namespace_owners(state: State) -> dict[ev.NamespaceId, list[str]]:
     return owners
 
 
-def _shared_with(mode: str, containers: Mapping[str, Container]) -> str | None:
+def unread_namespaces(state: State) -> list[ev.NamespaceId]:
+    """Namespaces found (or listed by another engine) but not read yet, and not Docker's."""
+    skip = {ns for ns in state.namespace_of.values() if ns is not None} | {state.host_identity}
+    wanted = [*state.found, *state.others_ns.values()]
+    return list(dict.fromkeys(n for n in wanted if n not in state.views and n not in skip))
+
+
+def podman_changed(state: State) -> bool:
+    """Whether discovery found Podman containers running other than those listed (one
+    started or stopped): only then is Podman's CLI asked again, it costs a process."""
+    found = {f.owner.id for f in state.found.values() if f.owner and f.owner.runtime == "podman"}
+    listed = {cid for cid, c in state.others.items() if c.runtime == "podman" and c.running}
+    return found != listed
+
+
+def _referent(mode: str, containers: Mapping[str, Container]) -> Container | None:
+    """The container a ``container:<ref>`` mode names, if listed."""
+    ref = mode.split(":", 1)[1]
+    for c in containers.values():
+        if c.id == ref or c.name == ref:
+            return c
+    matches = [c for c in containers.values() if c.id.startswith(ref)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _shared_with(c: Container, state: State, warnings: list[str]) -> str | None:
+    """Whose namespace ``c`` is in, decided by the namespaces its pid and the other's are
+    in when both were read; by the mode only when they were not (cnet not root)."""
+    mode = c.network_mode
+    read = state.namespace_of
     if mode == "host":
+        if c.id in read and read[c.id] is not None:
+            warnings.append(
+                f"container {c.name}: network mode host, but it is in a namespace of its own"
+                f" ({netns_name(read[c.id])})"
+            )
+            return None
         return "host"
-    if mode.startswith("container:"):
-        ref = mode.split(":", 1)[1]
-        for c in containers.values():
-            if c.id == ref or c.name == ref:
-                return c.name
-        matches = [c.name for c in containers.values() if c.id.startswith(ref)]
-        return matches[0] if len(matches) == 1 else ref
+    if not mode.startswith("container:"):
+        return None
+    other = _referent(mode, state.containers)
+    if other is None:
+        return mode.split(":", 1)[1]
+    if c.id not in read or other.id not in read or read[c.id] == read[other.id]:
+        return other.name
+    warnings.append(
+        f"container {c.name}: network mode container:{other.name}, but its namespace"
+        f" ({netns_name(read[c.id])}) is not {other.name}'s ({netns_name(read[other.id])}):"
+        f" {other.name} was restarted or re-created; {c.name} is alone in its own"
+    )
     return None
+
+
+def netns_name(identity: ev.NamespaceId | None) -> str:
+    """A namespace as lsns and ``readlink /proc/PID/ns/net`` name it."""
+    return "the host's" if identity is None else f"net:[{identity[1]}]"
 
 
 def _host_network(host: HostState) -> tuple[HostNetwork, tuple[Bridge, ...]]:
@@ -244,7 +324,11 @@ def _host_network(host: HostState) -> tuple[HostNetwork, tuple[Bridge, ...]]:
 
 
 def namespace_view(
-    dump: NamespaceDump, nsid_in_host: int | None, host_nsid: int | None
+    dump: NamespaceDump,
+    nsid_in_host: int | None,
+    host_nsid: int | None,
+    identity: ev.NamespaceId | None = None,
+    peers: ev.Peers = (),
 ) -> NamespaceView:
     """A container namespace's dump, resolved like the host's (masters, route devices)."""
     network, _bridges = _host_network(host_state(dump))
@@ -253,30 +337,72 @@ def namespace_view(
         host_nsid=host_nsid,
         interfaces=network.interfaces,
         routes=network.routes,
+        identity=identity,
+        peers=peers,
     )
+
+
+TRANSITIONAL = ("created", "restarting", "removing")
+
+
+def _discovered(state: State, taken: set[ev.NamespaceId]) -> list[tuple[Container, ev.NamespaceId]]:
+    """A workload for each found namespace no engine's container is in."""
+    out = []
+    for identity, f in sorted(state.found.items()):
+        if identity in taken or identity == state.host_identity or f.owner is None:
+            continue
+        owner = f.owner
+        if owner.id in state.containers or owner.id in state.others:
+            continue  # an engine's container whose namespace was read another way
+        workload = Container(
+            id=owner.id,
+            name=owner.name,
+            image="",
+            state="running",
+            pid=f.pid,
+            network_mode="namespace",
+            networks=owner.networks,
+            runtime=owner.runtime,
+            netns=netns_name(identity),
+        )
+        out.append((workload, identity))
+    return out
+
+
+def _netns(namespace_of: Mapping[str, ev.NamespaceId | None], c: Container) -> str | None:
+    if c.id not in namespace_of:
+        return None
+    return netns_name(namespace_of[c.id]) if namespace_of[c.id] is not None else "host"
 
 
 def snapshot(state: State, *, taken_at: str, hostname: str) -> Snapshot:
     """The joined, immutable picture of ``state``."""
     host, bridges = _host_network(state.host)
-    containers = sorted(state.containers.values(), key=lambda c: c.name)
-    full = tuple(
-        replace(
-            c,
-            pid=state.pids.get(c.id) if c.state in LIVE_STATES else None,
-            netns_shared_with=_shared_with(c.network_mode, state.containers),
-            problem=state.problems.get(c.id),
-        )
-        for c in containers
-    )
-    namespaces = {
-        cid: state.views[ns]
-        for cid, ns in state.namespace_of.items()
-        if ns is not None and ns in state.views and cid in state.containers
-    }
     warnings = list(state.notices.values())
     if state.engine_problem is not None:
         warnings.insert(0, f"Docker is not reachable: {state.engine_problem}")
+    docker = [
+        replace(
+            c,
+            pid=state.pids.get(c.id) if c.state in LIVE_STATES else None,
+            netns_shared_with=_shared_with(c, state, warnings),
+            problem=state.problems.get(c.id),
+            netns=_netns(state.namespace_of, c) if c.state in LIVE_STATES else None,
+        )
+        for c in state.containers.values()
+    ]
+    others = [replace(c, netns=_netns(state.others_ns, c)) for c in state.others.values()]
+    namespace_of: dict[str, ev.NamespaceId] = {
+        **{k: v for k, v in state.namespace_of.items() if v is not None},
+        **state.others_ns,
+    }
+    found = _discovered(state, set(namespace_of.values()))
+    namespace_of.update({w.id: identity for w, identity in found})
+    full = sorted([*docker, *others, *(w for w, _ in found)], key=lambda c: (c.name, c.runtime))
+    ids = {c.id for c in full}
+    namespaces = {
+        cid: state.views[ns] for cid, ns in namespace_of.items() if ns in state.views and cid in ids
+    }
     warnings.extend(
         f"container {c.name}: {c.problem}; shown as last read" for c in full if c.problem
     )
@@ -285,7 +411,8 @@ def snapshot(state: State, *, taken_at: str, hostname: str) -> Snapshot:
         hostname=hostname,
         host=host,
         bridges=bridges,
-        containers=full,
+        containers=tuple(full),
         namespaces=namespaces,
         warnings=warnings,
+        in_transition=[c.name for c in full if c.state in TRANSITIONAL],
     )

@@ -10,18 +10,25 @@
   socket cut) it reconnects with backoff and reads everything again;
 - a container's namespace is read again when an event about it arrives, or when its
   host-side veth changes;
+- every other namespace (Podman's, a CNI pod's, ``ip netns``, a unit's, a process's) is
+  found by discovery (``collect.discover``: all of ``/proc``, a few ms), which runs at the
+  full passes, after a Docker start or die, after a Podman event (``podman events``, as
+  root, where podman is installed), and when a host veth appears whose other end is in a
+  namespace not known yet, or changes in one no Docker container owns; only the
+  namespaces it finds new are read;
 - a slow reconciliation (``reconcile`` seconds, 0 = none) as a safety net, and
   ``refresh()`` for a full re-read on demand.
 
-Three daemon threads: the runner (owns the inventory's state, the host's netlink socket
-and the engine's client, does every read), and one blocking reader per event stream that
-only turns what arrives into events for the runner's queue.  The runner publishes each new
+Three daemon threads (four with Podman): the runner (owns the inventory's state, the host's
+netlink socket and the engine's client, does every read), and one blocking reader per event
+stream that only turns what arrives into events for the runner's queue.  The runner publishes each new
 immutable snapshot through ``publish``, at most every ``min_gap`` seconds while events
 pour in.  ``Collector`` is the same reads done once, for ``cnet snapshot`` and scripts.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import socket
 import threading
@@ -32,6 +39,7 @@ from typing import Any
 
 from inspector import events as ev
 from inspector import inventory
+from inspector.collect import podman
 from inspector.collect.engine import Engine, EngineEvent, EngineUnavailable
 from inspector.collect.netlink import (
     EVENT_RCVBUF,
@@ -107,6 +115,11 @@ class _Container:
 
 
 @dataclass(frozen=True)
+class _Discover:
+    """Look for namespaces again (an engine event, a veth into an unknown namespace)."""
+
+
+@dataclass(frozen=True)
 class _Streams:
     """An event stream connected or went away (the flags are set by its thread)."""
 
@@ -116,7 +129,7 @@ class _Stop:
     pass
 
 
-Item = ev.Event | _Full | _HostAgain | _Link | _Container | _Streams | _Stop
+Item = ev.Event | _Full | _HostAgain | _Link | _Container | _Discover | _Streams | _Stop
 
 
 def kernel_events(msg: Any) -> list[Item]:
@@ -148,6 +161,8 @@ def engine_items(event: EngineEvent) -> list[Item]:
     if event.type == "container" and event.action == "destroy":
         return [ev.ContainerRemoved(event.container)]
     reread = event.action in ("start", "unpause", "connect", "disconnect")
+    if event.action in ("start", "die"):  # a namespace came or went: others may have too
+        return [_Container(event.container, namespace=reread), _Discover()]
     return [_Container(event.container, namespace=reread)]
 
 
@@ -177,8 +192,11 @@ class Live:
         self._reading = False
         self._changed_at = time.time()
         self._threads: list[threading.Thread] = []
+        self._podman_events: podman.PodmanEvents | None = None
         self.dumps = 0
         """Full host dumps so far (start, ENOBUFS, reconciliation): for tests."""
+        self.discoveries = 0
+        """Scans of /proc and the mount table so far: for tests."""
 
     # -- control, from any thread ---------------------------------------------------------
 
@@ -194,6 +212,9 @@ class Live:
     def stop(self) -> None:
         self._stopped.set()
         self._queue.put(_Stop())
+        stream = self._podman_events
+        if stream is not None:
+            stream.close()
 
     @property
     def state(self) -> inventory.State:
@@ -270,11 +291,36 @@ class Live:
             self._stopped.wait(delay)
             delay = min(delay * 2, BACKOFF_S[1])
 
+    def _podman_stream(self, binary: str) -> None:
+        """Podman's container events: each one that starts or ends a container makes the
+        runner look for namespaces again (and so ask Podman's list)."""
+        delay = BACKOFF_S[0]
+        while not self._stopped.is_set():
+            try:
+                stream = podman.PodmanEvents(binary)
+            except OSError:
+                self._stopped.wait(delay)
+                delay = min(delay * 2, BACKOFF_S[1])
+                continue
+            self._podman_events = stream
+            if self._stopped.is_set():  # stopped while it started: stop() did not see it
+                stream.close()
+            try:
+                for _status, _cid in stream:
+                    self._queue.put(_Discover())
+            finally:
+                stream.close()
+            self._stopped.wait(delay)  # podman ended the stream: start it again
+            delay = min(delay * 2, BACKOFF_S[1])
+
     # -- the runner -----------------------------------------------------------------------
 
     def _run(self) -> None:
         since = time.time()  # before the first list: no engine event falls in between
         self._spawn(lambda: self._engine_stream(since), "cnet-engine-events")
+        binary = podman.available()
+        if binary is not None and os.geteuid() == 0:
+            self._spawn(lambda: self._podman_stream(binary), "cnet-podman-events")
         reader = self._make_reader()
         try:
             # List first: the engine's list is what an operator looks for, and it needs
@@ -335,7 +381,7 @@ class Live:
     def _handle(self, reader: Reader, items: list[Item]) -> bool:
         """Apply a batch of events and do the reads they call for; True if anything changed."""
         before = self._state
-        host_again = routes_again = streams = False
+        host_again = routes_again = streams = rediscover = False
         links: set[int] = set()
         relist: dict[str, bool] = {}
         nsids: set[int] = set()
@@ -346,6 +392,8 @@ class Live:
                 host_again = True
             elif isinstance(item, _Link):
                 links.add(item.ifindex)
+            elif isinstance(item, _Discover):
+                rediscover = True
             elif isinstance(item, _Container):
                 relist[item.container_id] = relist.get(item.container_id, False) or item.namespace
             elif not isinstance(item, _Full | _Stop):
@@ -365,14 +413,26 @@ class Live:
             for event in reader.container(cid):
                 self._apply(event)
         reread = {cid for cid, namespace in relist.items() if namespace}
+        others: set[ev.NamespaceId] = set()
         if nsids:
             owners = inventory.namespace_owners(self._state)
             for ns, view in self._state.views.items():
                 if view.nsid_in_host in nsids:
                     reread.update(owners.get(ns, ()))
+                    if ns not in owners:
+                        others.add(ns)
+            known = {v.nsid_in_host for v in self._state.views.values()}
+            # a veth into a namespace not known, or into one no Docker container owns
+            # (a Podman container or a pod going): look again
+            rediscover = rediscover or bool(others) or not nsids <= known
         if reread:
             containers = [self._state.containers[c] for c in reread if c in self._state.containers]
             for event in reader.namespaces(containers):
+                self._apply(event)
+        if rediscover:
+            self._discover(reader)
+        if others:
+            for event in reader.read_namespaces(others):
                 self._apply(event)
         return self._state is not before or host_again or streams
 
@@ -401,6 +461,7 @@ class Live:
                     self._apply(event)
             if first:
                 self._emit()
+            self._scan(reader)  # first: a veth between two namespaces needs them all
             last = time.monotonic()
             running = [
                 c for c in self._state.containers.values() if c.state in inventory.LIVE_STATES
@@ -411,10 +472,32 @@ class Live:
                 if first and time.monotonic() - last >= PROGRESS_S:
                     self._emit()
                     last = time.monotonic()
+            self._discover(reader, everything=True, scan=False)
         finally:
             self._reading = False
         if first or asked or before != self._state:
             self._emit()
+
+    def _scan(self, reader: Reader) -> None:
+        self.discoveries += 1
+        for event in reader.discover():
+            self._apply(event)
+
+    def _discover(self, reader: Reader, everything: bool = False, scan: bool = True) -> None:
+        """Find the namespaces again and read those not read yet (all of them, on a
+        full pass: a namespace that stays may have changed unannounced)."""
+        if scan:
+            self._scan(reader)
+        if everything or inventory.podman_changed(self._state):
+            for event in reader.podman():
+                self._apply(event)
+        docker = {ns for ns in self._state.namespace_of.values() if ns is not None}
+        if everything:
+            wanted = [n for n in self._state.found if n not in docker]
+        else:
+            wanted = inventory.unread_namespaces(self._state)
+        for event in reader.read_namespaces(wanted):
+            self._apply(event)
 
     def _emit(self) -> None:
         status = LiveStatus(

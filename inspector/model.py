@@ -14,11 +14,13 @@ SCHEMA_VERSION = 1
 
 @dataclass(frozen=True)
 class PeerRef:
-    """The other end of a veth pair."""
+    """The other end of a veth pair; ``workload`` names the container or namespace it is
+    in when that is not the host."""
 
     name: str
     ifindex: int
     bridge: str | None = None
+    workload: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,21 @@ class Interface:
 
 
 @dataclass(frozen=True)
+class Nexthop:
+    """One way out of a multipath route (``weight`` as iproute2 prints it, 1 and up)."""
+
+    gateway: str | None
+    dev: str | None
+    weight: int = 1
+
+
+@dataclass(frozen=True)
 class Route:
-    """One route of a main routing table."""
+    """One route of a routing table, of any type.
+
+    A multipath route has ``gateway`` and ``dev`` None and lists its ``nexthops``; a
+    ``blackhole``/``unreachable``/``prohibit``/``throw`` route has neither.
+    """
 
     dst: str
     gateway: str | None
@@ -63,22 +78,37 @@ class Route:
     scope: str
     protocol: str
     metric: int | None
+    type: str = "unicast"
+    table: str = "main"
+    nexthops: tuple[Nexthop, ...] = ()
+    prefsrc: str | None = None
 
     @property
     def is_direct(self) -> bool:
-        """A route with no gateway: the destination is on the link itself."""
-        return self.gateway is None
+        """A unicast route with no gateway: the destination is on the link itself."""
+        return self.gateway is None and not self.nexthops and self.type == "unicast"
+
+    @property
+    def gateways(self) -> tuple[str, ...]:
+        """Every gateway: the one, or each nexthop's."""
+        if self.gateway is not None:
+            return (self.gateway,)
+        return tuple(n.gateway for n in self.nexthops if n.gateway is not None)
 
 
 @dataclass(frozen=True)
 class BridgePort:
-    """A link enslaved to a bridge, and the container interface behind it (if any)."""
+    """A link enslaved to a bridge, and the container interface behind it (if any).
+
+    ``note`` says why a veth port has no container: its other end is still in the host
+    (being plumbed), or in a namespace not read (a container starting or going)."""
 
     name: str
     ifindex: int
     state: str
     container: str | None = None
     container_interface: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,12 +125,14 @@ class Bridge:
 
 @dataclass(frozen=True)
 class NetworkAttachment:
-    """A container's endpoint on one Docker network, as Docker reports it."""
+    """A container's endpoint on one network, as its engine reports it."""
 
     name: str
     ip: str | None
     gateway: str | None
     mac: str | None
+    ipv6: str | None = None
+    ipv6_gateway: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,9 +145,15 @@ class PublishedPort:
     host_port: int | None = None
 
 
+RUNTIMES = ("docker", "podman", "cri", "netns", "systemd", "process")
+"""What made a workload: an engine (docker, podman, cri), ``ip netns add`` (netns), a
+systemd unit, or some other process."""
+
+
 @dataclass(frozen=True)
 class Container:
-    """A Docker container and what its network namespace holds.
+    """A workload (a Docker or Podman container, a pod, a named namespace, a unit, a
+    process) and what its network namespace holds.
 
     Environment variables and command lines are deliberately absent: they carry secrets.
     """
@@ -135,6 +173,11 @@ class Container:
     """Why cnet could not read this container's namespace this time (the engine did not
     answer its inspect, it stopped mid-scan, ...); its interfaces are then the last ones
     read, or none."""
+    runtime: str = "docker"
+    """One of ``RUNTIMES``."""
+    netns: str | None = None
+    """The namespace its pid is in, as ``lsns``/``readlink`` name it (``net:[4026532285]``);
+    None when not read.  Two workloads share a namespace exactly when these agree."""
 
     @property
     def running(self) -> bool:

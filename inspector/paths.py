@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from inspector.model import Container, Interface, Snapshot
+from inspector.model import Container, Interface, Route, Snapshot
 
 
 def bare_address(cidr: str) -> str:
@@ -36,6 +36,25 @@ def is_loopback(iface: Interface) -> bool:
     return iface.name == "lo" and iface.iflink is None and iface.kind is None
 
 
+def loopback_only(container: Container) -> bool:
+    """Whether the namespace, as read, holds nothing but loopback: decided from its
+    interfaces, never from a mode's name (a ``--net=none`` container a CNI plugin or a
+    person plumbed has a network; a ``container:X`` left alone when X restarted has none).
+    False when the namespace was not read: that is not known."""
+    return bool(container.interfaces) and all(is_loopback(i) for i in container.interfaces)
+
+
+def addresses(container: Container) -> tuple[str, ...]:
+    """Its addresses: the engine's, else those read on its interfaces (a workload no engine
+    plumbed), link-local ones last."""
+    if container.ips:
+        return container.ips
+    found = [
+        bare_address(a) for i in container.interfaces if not is_loopback(i) for a in i.addresses
+    ]
+    return tuple(sorted(found, key=lambda a: ipaddress.ip_address(a).is_link_local))
+
+
 def _with_address(name: str, addresses: tuple[str, ...]) -> str:
     addr = primary_address(addresses)
     return f"{name} {addr}" if addr else name
@@ -47,6 +66,8 @@ def interface_path(snapshot: Snapshot, container: Container, iface: Interface) -
     if is_loopback(iface):
         return f"{head} (loopback)"
     if iface.peer is not None:
+        if iface.peer.workload is not None:
+            return f"{head} -> {iface.peer.name} in {iface.peer.workload}"
         if iface.peer.bridge is None:
             return f"{head} -> {iface.peer.name} (on no bridge)"
         bridge = snapshot.bridge(iface.peer.bridge)
@@ -69,11 +90,14 @@ def container_summary(snapshot: Snapshot, container: Container) -> str:
         return "host network mode: shares the host's network stack (no veth of its own)"
     if container.netns_shared_with is not None:
         return f"shares the network namespace of container {container.netns_shared_with}"
-    if container.network_mode == "none":
-        return "network mode none: loopback only"
+    if loopback_only(container):
+        return f"loopback only (network mode {container.network_mode})"
     if not container.interfaces:
         return "running, but its namespace was not read (see warnings)"
-    nets = ", ".join(n.name for n in container.networks) or container.network_mode
+    nets = ", ".join(n.name for n in container.networks)
+    if not nets:
+        links = [i.name for i in container.interfaces if not is_loopback(i)]
+        return f"{container.runtime}: plumbed by hand or by a plugin ({', '.join(links)})"
     return f"on {nets}"
 
 
@@ -82,3 +106,39 @@ def container_paths(snapshot: Snapshot, container: Container) -> list[str]:
     return [
         interface_path(snapshot, container, i) for i in container.interfaces if not is_loopback(i)
     ]
+
+
+def route_destination(r: Route) -> str:
+    """The destination, with its table when it is not ``main`` (policy routing)."""
+    return r.dst if r.table == "main" else f"{r.dst} (table {r.table})"
+
+
+def route_gateway(r: Route) -> str:
+    """What a Gateway column says: the gateway, every nexthop of a multipath route, the
+    type of a route that leads nowhere (``blackhole``, ``unreachable``, ...), or direct."""
+    if r.nexthops:
+        return ", ".join(
+            f"{bare_address(n.gateway) if n.gateway else 'direct'} dev {n.dev or '?'}"
+            f" weight {n.weight}"
+            for n in r.nexthops
+        )
+    if r.type != "unicast":
+        return r.type
+    return bare_address(r.gateway) if r.gateway else "direct"
+
+
+def route_words(r: Route) -> str:
+    """A route's way out in a few words: ``via 10.0.0.1 dev eth0``, ``direct on eth0``,
+    ``blackhole``, ``multipath: via A dev X weight 1, via B dev Y weight 2``."""
+    if r.nexthops:
+        return "multipath: " + ", ".join(
+            f"via {bare_address(n.gateway)} dev {n.dev or '?'} weight {n.weight}"
+            if n.gateway
+            else f"direct on {n.dev or '?'} weight {n.weight}"
+            for n in r.nexthops
+        )
+    if r.type not in ("unicast",):
+        return r.type + (f" dev {r.dev}" if r.dev else "")
+    if r.gateway:
+        return f"via {bare_address(r.gateway)} dev {r.dev or '-'}"
+    return f"direct on {r.dev or '-'}"

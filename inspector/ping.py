@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from inspector.model import Container, Interface, Route, Snapshot
+from inspector.paths import addresses, loopback_only
 
 if TYPE_CHECKING:
     from icmplib import ICMPReply, ICMPRequest
@@ -192,6 +193,7 @@ def default_route(routes: tuple[Route, ...], version: int = 4) -> Route | None:
         r
         for r in routes
         if r.dst == "default"
+        and r.table == "main"
         and r.gateway is not None
         and ipaddress.ip_address(r.gateway).version == version
     ]
@@ -260,7 +262,7 @@ def _container_address(snapshot: Snapshot, source: Container, target: Container)
             f"target container {target.name} uses the host's network: ping `host` or an address",
             EXIT_USAGE,
         )
-    if not owner.ips:
+    if not addresses(owner):
         raise PingError(
             f"target container {target.name} has no address (network mode {owner.network_mode})"
         )
@@ -268,7 +270,7 @@ def _container_address(snapshot: Snapshot, source: Container, target: Container)
     for net in owner.networks:
         if net.ip and net.name in mine:
             return net.ip, f"container {target.name} on {net.name}"
-    return owner.ips[0], f"container {target.name}, its first address; no network in common"
+    return addresses(owner)[0], f"container {target.name}, its first address; no network in common"
 
 
 def _parse_address(text: str, where: str, interfaces: tuple[Interface, ...]) -> tuple[str, int]:
@@ -299,6 +301,10 @@ def plan_ping(snapshot: Snapshot, container: str, target: str | None = None) -> 
     source = snapshot.container(container)
     if source is None:
         raise PingError(f"no such container: {container!r}", EXIT_USAGE)
+    if source.running and source.pid is None and source.runtime != "docker":
+        raise PingError(  # an ip netns namespace: only a bind mount keeps it
+            f"{source.name} has no process to enter its namespace by: nothing to ping from"
+        )
     if not source.running or source.pid is None:
         raise PingError(
             f"container {source.name} is not running ({source.state}): nothing to ping from"
@@ -347,9 +353,9 @@ def plan_ping(snapshot: Snapshot, container: str, target: str | None = None) -> 
                 ) from None
             address, label = _container_address(snapshot, source, other)
     ip = ipaddress.ip_address(address)
-    if owner.network_mode == "none" and not host_mode and not ip.is_loopback:
+    if loopback_only(owner) and not host_mode and not ip.is_loopback:
         raise PingError(
-            f"container {source.name} has network mode none (loopback only, by design): "
+            f"container {source.name} has only loopback (network mode {owner.network_mode}): "
             f"no route to {address}"
         )
     return PingPlan(
@@ -377,8 +383,11 @@ def _host_mode_reason(snapshot: Snapshot, source: Container) -> str:
 
 
 def _no_gateway_reason(owner: Container) -> str:
-    if owner.network_mode == "none":
-        return f"container {owner.name} has network mode none: no gateway, no network by design"
+    if loopback_only(owner):
+        return (
+            f"container {owner.name} has only loopback (network mode {owner.network_mode}):"
+            " no gateway, no network"
+        )
     return f"container {owner.name} has no default route and Docker names no gateway for it"
 
 

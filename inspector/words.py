@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from inspector.model import Container, Snapshot
+from inspector.paths import is_loopback
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -20,7 +21,9 @@ def natural_key(text: str) -> tuple[str | int, ...]:
 def network_label(c: Container, snapshot: Snapshot | None = None) -> str:
     """The network mode in a few words: ``bridge``, ``host``, ``none``, ``container:X`` or the
     networks.  With ``snapshot``, a ``container:<id>`` whose namespace was not read is
-    named too; without it, the id is cut to 12 digits as ``docker ps`` does."""
+    named too; without it, the id is cut to 12 digits as ``docker ps`` does.  Where the
+    kernel disagrees with the mode, the label says so: a ``container:X`` that is not in X's
+    namespace is ``container:X (not shared)``, a ``none`` with interfaces ``none, plumbed``."""
     if c.netns_shared_with == "host" or c.network_mode == "host":
         return "host"
     if c.netns_shared_with is not None:
@@ -28,9 +31,11 @@ def network_label(c: Container, snapshot: Snapshot | None = None) -> str:
     if c.network_mode.startswith("container:"):
         ref = c.network_mode.split(":", 1)[1]
         owner = snapshot.container(ref) if snapshot is not None else None
-        return f"container:{owner.name if owner is not None else ref[:12]}"
+        label = f"container:{owner.name if owner is not None else ref[:12]}"
+        return f"{label} (not shared)" if c.netns is not None and c.running else label
     if c.network_mode == "none":
-        return "none"
+        plumbed = any(not is_loopback(i) for i in c.interfaces)
+        return "none, plumbed" if plumbed else "none"
     if c.networks:
         return ",".join(n.name for n in c.networks)
     return "bridge" if c.network_mode == "default" else c.network_mode

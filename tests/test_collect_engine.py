@@ -104,7 +104,7 @@ def _iproute2_routes(routes: list[dict[str, Any]]) -> list[tuple[str, str | None
 
 
 def test_host_routes_match_iproute2(live: Snapshot) -> None:
-    ours = [(r.dst, r.gateway, r.dev) for r in live.host.routes]
+    ours = [(r.dst, r.gateway, r.dev) for r in live.host.routes if r.table == "main"]
     assert ours == _iproute2_routes(host_routes())  # IPv4, then IPv6 where the host has it
 
 
@@ -141,7 +141,7 @@ def test_container_links_match_iproute2_inside_the_namespace(
         assert set(i.addresses) == addrs[ifname]
         if "link_index" in ip:
             assert (i.iflink, i.link_netnsid) == (ip["link_index"], ip.get("link_netnsid"))
-    routes = [(r.dst, r.gateway, r.dev) for r in c.routes]
+    routes = [(r.dst, r.gateway, r.dev) for r in c.routes if r.table == "main"]
     assert routes == _iproute2_routes(lab.ip_routes_in(name))
 
 
@@ -193,6 +193,7 @@ def test_container_mode_shares_the_owners_namespace(lab: Lab, live: Snapshot) ->
     assert c.netns_shared_with == lab.bridge
     assert c.network_mode == f"container:{lab.container_id(lab.bridge)}"
     assert c.interfaces == _container(live, lab.bridge).interfaces
+    assert c.netns == _container(live, lab.bridge).netns == _netns_of(lab.pid(lab.bridge))
     veth = _ifaces(c)["eth0"].peer.name
     assert live.host_interface(veth).container == lab.bridge
 
@@ -307,3 +308,219 @@ def test_paused_container_keeps_its_interfaces(lab: Lab) -> None:
         assert container_summary(s, c).startswith("paused")
     finally:
         sh("docker", "unpause", paused, check=False)
+
+
+# --- facts over labels (issue 10): written for the lead to run, one container at a time ---
+
+
+def _netns_of(pid: int) -> str:
+    """``readlink /proc/PID/ns/net``, the way lsns names a namespace."""
+    import os
+
+    return os.readlink(f"/proc/{pid}/ns/net")
+
+
+def _in(lab: Lab, name: str, *args: str) -> Any:
+    """``nsenter -t PID -n ip -j ...`` inside a container."""
+    out = sh("nsenter", "-t", str(lab.pid(name)), "-n", "ip", "-j", *args)
+    return json.loads(out or "[]")
+
+
+def test_container_x_whose_x_restarted_is_alone_and_says_so(lab: Lab) -> None:
+    owner, borrower = PREFIX + "nsx", PREFIX + "nsb"
+    lab.run(owner)
+    try:
+        lab.run(borrower, "--net", f"container:{owner}")
+        try:
+            sh("docker", "restart", "-t", "0", owner)
+            s = Collector().collect()
+            b, x = _container(s, borrower), _container(s, owner)
+            assert b.netns == _netns_of(lab.pid(borrower))
+            assert x.netns == _netns_of(lab.pid(owner)) != b.netns
+            assert b.netns_shared_with is None
+            assert sorted(i.name for i in b.interfaces) == sorted(
+                link["ifname"] for link in _in(lab, borrower, "-d", "link")
+            )
+            assert any(
+                w.startswith(f"container {borrower}: network mode container:") for w in s.warnings
+            )
+            from inspector.ping import namespace_owner
+
+            assert namespace_owner(s, b) is b  # ping and doctor use its own namespace
+        finally:
+            lab.remove(borrower)
+    finally:
+        lab.remove(owner)
+
+
+def test_a_none_container_plumbed_by_hand_has_a_network(lab: Lab) -> None:
+    """--net=none, then a veth to a bridge of the test's own, an address, a default route
+    and routes of every type, as a CNI plugin or a person would plumb it."""
+    from inspector.doctor.offline import offline_reports
+    from inspector.paths import container_summary, loopback_only
+    from inspector.ping import plan_ping
+
+    name, bridge, host_end = PREFIX + "plumbed", PREFIX + "plbr", PREFIX + "plh"
+    lab.run(name, "--net", "none")
+    lab.links.extend([bridge, host_end])
+    try:
+        pid = str(lab.pid(name))
+        for line in (
+            f"ip link add {bridge} type bridge",
+            f"ip addr add 10.231.9.1/24 dev {bridge}",
+            f"ip link set {bridge} up",
+            f"ip link add {host_end} type veth peer name eth0 netns {pid}",
+            f"ip link set {host_end} master {bridge} up",
+        ):
+            sh(*line.split())
+        for line in (
+            "ip link set eth0 up",
+            "ip addr add 10.231.9.2/24 dev eth0",
+            "ip route add default via 10.231.9.1",
+            "ip route add blackhole 10.231.10.0/24",
+            "ip route add unreachable 10.231.11.0/24",
+            "ip route add prohibit 10.231.12.0/24",
+            "ip route add 10.231.13.0/24 nexthop via 10.231.9.1 weight 1"
+            " nexthop via 10.231.9.3 weight 2",
+        ):
+            sh("nsenter", "-t", pid, "-n", *line.split())
+        s = Collector().collect()
+        c = _container(s, name)
+        assert c.network_mode == "none" and not loopback_only(c)
+        assert "loopback only" not in container_summary(s, c)
+        eth0 = _ifaces(c)["eth0"]
+        assert "10.231.9.2/24" in eth0.addresses
+        assert eth0.peer is not None and (eth0.peer.name, eth0.peer.bridge) == (host_end, bridge)
+        port = next(p for p in (s.bridge(bridge) or s.bridges[0]).ports if p.name == host_end)
+        assert (port.container, port.container_interface) == (name, "eth0")
+        theirs = {
+            (
+                r["dst"] if r["dst"] == "default" else str(ipaddress.ip_network(r["dst"])),
+                r.get("type", "unicast"),
+            )
+            for fam in ("-4", "-6")
+            for r in _in(lab, name, fam, "route", "show", "table", "main")
+        }
+        assert {(r.dst, r.type) for r in c.routes if r.table == "main"} == theirs
+        multipath = next(r for r in c.routes if r.dst == "10.231.13.0/24")
+        assert [(h.gateway, h.dev, h.weight) for h in multipath.nexthops] == [
+            ("10.231.9.1", "eth0", 1),
+            ("10.231.9.3", "eth0", 2),
+        ]
+        assert plan_ping(s, name, None).target == "10.231.9.1"  # its own default route
+        [report] = offline_reports(s, [name])
+        assert "loopback" not in (report.note or "") and "by design" not in (report.note or "")
+    finally:
+        lab.remove(name)
+        for link in (host_end, bridge):
+            sh("ip", "link", "del", link, check=False)
+            lab.links.remove(link)
+
+
+def test_a_veth_between_two_containers_is_joined(lab: Lab) -> None:
+    left, right = PREFIX + "vl", PREFIX + "vr"
+    lab.run(left, "--net", "none")
+    try:
+        lab.run(right, "--net", "none")
+        try:
+            sh(
+                "ip",
+                "link",
+                "add",
+                "name",
+                "toR",
+                "netns",
+                str(lab.pid(left)),
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "toL",
+                "netns",
+                str(lab.pid(right)),
+            )
+            s = Collector().collect()
+            to_r = _ifaces(_container(s, left))["toR"]
+            to_l = _ifaces(_container(s, right))["toL"]
+            assert to_r.peer is not None and to_l.peer is not None
+            assert (to_r.peer.name, to_r.peer.ifindex, to_r.peer.workload) == (
+                "toL",
+                to_l.ifindex,
+                right,
+            )
+            assert (to_l.peer.name, to_l.peer.workload) == ("toR", left)
+            assert _by_name(_in(lab, left, "-d", "link"))["toR"]["link_index"] == to_l.ifindex
+            from inspector.paths import interface_path
+
+            assert "host end not found" not in interface_path(s, _container(s, left), to_r)
+        finally:
+            lab.remove(right)
+    finally:
+        lab.remove(left)
+
+
+def test_ipv6_endpoint_data_is_docker_s(lab: Lab) -> None:
+    net, name = PREFIX + "v6", PREFIX + "v6c"
+    lab.network(net, "--ipv6", "--subnet", "172.30.250.0/24", "--subnet", "fd00:cafe:10::/64")
+    try:
+        lab.run(name, "--net", net)
+        try:
+            s = Collector().collect()
+            [n] = _container(s, name).networks
+            ep = lab.inspect(name)["NetworkSettings"]["Networks"][net]
+            assert n.ipv6 == (ep["GlobalIPv6Address"] or None) and n.ipv6 is not None
+            assert n.ipv6_gateway == (ep["IPv6Gateway"] or None)
+            assert any(
+                a.startswith(n.ipv6 + "/") for a in _ifaces(_container(s, name))["eth0"].addresses
+            )
+        finally:
+            lab.remove(name)
+    finally:
+        sh("docker", "network", "rm", net, check=False)
+        lab.networks.remove(net)
+
+
+def test_every_lab_workload_says_docker_and_other_namespaces_are_found(lab: Lab) -> None:
+    """With the lab up, a namespace made by ``ip netns add`` shows next to the containers."""
+    ns = PREFIX + "ipns"
+    sh("ip", "netns", "add", ns)
+    try:
+        s = Collector().collect()
+        assert {c.runtime for c in s.containers if c.name.startswith(PREFIX)} == {"docker"}
+        w = _container(s, ns)
+        assert w.runtime == "netns" and w.interfaces  # lo, read through its bind mount
+        # no namespace is listed twice (found by discovery and read through the engine)
+        owners = [
+            c for c in s.containers if c.netns not in (None, "host") and not c.netns_shared_with
+        ]
+        assert len({c.netns for c in owners}) == len(owners)
+    finally:
+        sh("ip", "netns", "del", ns, check=False)
+
+
+def test_a_chain_c_to_b_to_a_is_all_in_as_namespace(lab: Lab) -> None:
+    """C joins B, which joined A: all three pids are in A's namespace, and each says whose."""
+    a, b, c = PREFIX + "cha", PREFIX + "chb", PREFIX + "chc"
+    lab.run(a)
+    try:
+        lab.run(b, "--net", f"container:{a}")
+        try:
+            lab.run(c, "--net", f"container:{b}")
+            try:
+                s = Collector().collect()
+                wa, wb, wc = (_container(s, n) for n in (a, b, c))
+                assert wa.netns == wb.netns == wc.netns == _netns_of(lab.pid(c))
+                assert (wa.netns_shared_with, wb.netns_shared_with, wc.netns_shared_with) == (
+                    None,
+                    a,
+                    b,
+                )
+                assert wc.interfaces == wa.interfaces
+                veth = _ifaces(wa)["eth0"].peer
+                assert veth is not None and s.host_interface(veth.name).container == a
+            finally:
+                lab.remove(c)
+        finally:
+            lab.remove(b)
+    finally:
+        lab.remove(a)

@@ -101,7 +101,15 @@ def snap(state: inventory.State) -> Snapshot:
 
 
 def strip(s: Snapshot) -> Snapshot:
-    return dataclasses.replace(s, taken_at="", hostname="", warnings=())
+    """Without what a replay cannot know: the time, the host, and the namespaces' inodes
+    (the recorded lab's are not kept; the replay makes up its own)."""
+    return dataclasses.replace(
+        s,
+        taken_at="",
+        hostname="",
+        warnings=(),
+        containers=tuple(dataclasses.replace(c, netns=None) for c in s.containers),
+    )
 
 
 def container(s: Snapshot, name: str) -> Container:
@@ -295,3 +303,175 @@ def test_notices_are_warnings_until_cleared(recorded: Snapshot) -> None:
     assert "not running as root" in snap(state).warnings
     state = inventory.apply(state, ev.Notice("root", None))
     assert snap(state).warnings == ()
+
+
+# --- facts over labels, and every other namespace on the host ---------------------------
+
+HOST_NS = (4, 4026531833)
+
+
+def test_container_x_whose_x_restarted_is_alone_and_says_so(recorded: Snapshot) -> None:
+    """cnetlab-shared was started as container:cnetlab-bridge; bridge restarted into a
+    new namespace, shared stayed in the old one, which lost its veth (only lo is left)."""
+    state, _ = replay(recorded)
+    bridge, shared = container(recorded, "cnetlab-bridge"), container(recorded, "cnetlab-shared")
+    lo = next(i for i in shared.interfaces if i.name == "lo")
+    old_ns = state.namespace_of[shared.id]
+    assert old_ns is not None
+    for e in (
+        ev.NamespaceRead(
+            bridge.id, 5001, (1, 7777), _dump(bridge.interfaces, bridge.routes, {}), 0, 0
+        ),
+        ev.NamespaceRead(shared.id, shared.pid or 0, old_ns, _dump((lo,), (), {}), None, None),
+    ):
+        state = inventory.apply(state, e)
+    s = snap(state)
+    alone = container(s, "cnetlab-shared")
+    assert alone.netns_shared_with is None
+    assert [i.name for i in alone.interfaces] == ["lo"] and alone.routes == ()
+    assert (alone.netns, container(s, "cnetlab-bridge").netns) == (
+        f"net:[{old_ns[1]}]",
+        "net:[7777]",
+    )
+    assert any(
+        w.startswith("container cnetlab-shared: network mode container:cnetlab-bridge, but")
+        for w in s.warnings
+    )
+    from inspector.paths import loopback_only
+    from inspector.words import network_label
+
+    assert loopback_only(alone)
+    assert network_label(alone, s) == "container:cnetlab-bridge (not shared)"
+    assert network_label(container(snap(replay(recorded)[0]), "cnetlab-shared")) == (
+        "container:cnetlab-bridge"
+    )
+
+
+def test_container_x_in_xs_namespace_shares_it(recorded: Snapshot) -> None:
+    state, _ = replay(recorded)
+    s = snap(state)
+    shared = container(s, "cnetlab-shared")
+    assert shared.netns_shared_with == "cnetlab-bridge"
+    assert shared.netns == container(s, "cnetlab-bridge").netns is not None
+    assert container(s, "cnetlab-host").netns == "host"
+
+
+def _found(identity, owner, pid=None, paths=()):
+    from inspector.records import Attribution, FoundNamespace
+
+    runtime, wid, name = owner
+    return FoundNamespace(
+        identity, pid, 1 if pid else 0, paths=paths, owner=Attribution(runtime, wid, name)
+    )
+
+
+def _veth_dump(name: str, ifindex: int, iflink: int, netnsid: int, cidr: str) -> NamespaceDump:
+    lo = Interface("lo", 1, state="unknown")
+    eth = Interface(name, ifindex, iflink=iflink, kind="veth", state="up", link_netnsid=netnsid)
+    return NamespaceDump(
+        (LinkRecord(lo), LinkRecord(eth)),
+        (AddressRecord(ifindex, cidr),),
+        (
+            RouteRecord(
+                socket.AF_INET, "default", "10.254.1.1", ifindex, "universe", "static", None
+            ),
+        ),
+    )
+
+
+def test_a_namespace_discovery_found_is_a_workload_with_its_runtime(recorded: Snapshot) -> None:
+    state, _ = replay(recorded)
+    docker0 = next(i.ifindex for i in recorded.host.interfaces if i.name == "docker0")
+    host_end = Interface("cnns-ha", 900, iflink=2, kind="veth", state="up", link_netnsid=42)
+    ns = (4, 4026540001)
+    for e in (
+        ev.LinkChanged(LinkRecord(host_end, master_index=docker0, port_state="forwarding")),
+        ev.NamespacesFound(
+            HOST_NS,
+            (
+                _found(ns, ("netns", "netns:cnns-a", "cnns-a"), paths=("/run/netns/cnns-a",)),
+                _found((4, 4026540002), ("process", "pid:77", "process unshare (pid 77)"), 77),
+                _found(HOST_NS, ("process", "pid:2", "process kthreadd (pid 2)"), 2),
+            ),
+        ),
+    ):
+        state = inventory.apply(state, e)
+    assert inventory.unread_namespaces(state) == [ns, (4, 4026540002)]
+    before = snap(state)
+    port = next(p for b in before.bridges for p in b.ports if p.name == "cnns-ha")
+    assert port.container is None and port.note is not None  # found, not read yet
+    state = inventory.apply(
+        state, ev.NamespaceDumped(ns, _veth_dump("eth0", 2, 900, 0, "10.254.1.2/24"), 42, 0)
+    )
+    s = snap(state)
+    a = container(s, "cnns-a")
+    assert (a.runtime, a.id, a.pid, a.netns, a.network_mode) == (
+        "netns",
+        "netns:cnns-a",
+        None,
+        "net:[4026540001]",
+        "namespace",
+    )
+    eth0 = next(i for i in a.interfaces if i.name == "eth0")
+    assert eth0.peer is not None and (eth0.peer.name, eth0.peer.bridge) == ("cnns-ha", "docker0")
+    port = next(p for b in s.bridges for p in b.ports if p.name == "cnns-ha")
+    assert (port.container, port.container_interface, port.note) == ("cnns-a", "eth0", None)
+    unread = container(s, "process unshare (pid 77)")
+    assert (unread.runtime, unread.pid, unread.interfaces) == ("process", 77, ())
+    assert all(c.name != "process kthreadd (pid 2)" for c in s.containers)  # the host's own
+    assert {c.runtime for c in s.containers} == {"docker", "netns", "process"}
+    # gone: no longer found
+    state = inventory.apply(state, ev.NamespacesFound(HOST_NS, ()))
+    assert snap(state).container("cnns-a") is None and ns not in state.views
+
+
+def test_a_namespace_read_after_it_was_lost_is_dropped(recorded: Snapshot) -> None:
+    state, _ = replay(recorded)
+    ns = (4, 4026540009)
+    state = inventory.apply(
+        state, ev.NamespacesFound(HOST_NS, (_found(ns, ("netns", "netns:x", "x")),))
+    )
+    state = inventory.apply(state, ev.NamespaceGone(ns))
+    assert state.found == {}
+    dumped = inventory.apply(state, ev.NamespaceDumped(ns, _veth_dump("e", 2, 9, 0, "10.0.0.2/24")))
+    assert dumped is state
+
+
+def test_podmans_list_and_a_namespace_discovery_also_found_are_one_workload(
+    recorded: Snapshot,
+) -> None:
+    state, _ = replay(recorded)
+    pid_ns = (4, 4026534428)
+    pod = Container(
+        "42f3" * 16, "cnns-pod1", "busybox", "running", 7934, "bridge", runtime="podman"
+    )
+    stopped = Container(
+        "9b1c" * 16, "cnns-old", "busybox", "exited", None, "bridge", runtime="podman"
+    )
+    for e in (
+        ev.NamespacesFound(HOST_NS, (_found(pid_ns, ("podman", pod.id, "podman 42f3"), 7934),)),
+        ev.WorkloadsListed("podman", (pod, stopped), ((pod.id, pid_ns),)),
+        ev.NamespaceDumped(pid_ns, _veth_dump("eth0", 2, 3433, 0, "10.88.0.4/16"), 30, 0),
+    ):
+        state = inventory.apply(state, e)
+    assert not inventory.podman_changed(state)
+    s = snap(state)
+    podmans = [c for c in s.containers if c.runtime == "podman"]
+    assert [c.name for c in podmans] == ["cnns-old", "cnns-pod1"]
+    running = container(s, "cnns-pod1")
+    assert running.netns == "net:[4026534428]" and [i.name for i in running.interfaces] == [
+        "lo",
+        "eth0",
+    ]
+    assert container(s, "cnns-old").interfaces == ()
+    # Docker's list does not remove Podman's containers, and Podman's does not remove Docker's
+    state = inventory.apply(state, ev.ContainersListed(tuple(state.containers.values())))
+    assert snap(state).container("cnns-pod1") is not None
+    state = inventory.apply(state, ev.WorkloadsListed("podman", ()))
+    assert inventory.podman_changed(state)  # found running, listed no more: ask again
+    s = snap(state)  # the namespace is still there: named by its cgroup until it goes
+    assert [c.name for c in s.containers if c.runtime == "podman"] == ["podman 42f3"]
+    state = inventory.apply(state, ev.NamespacesFound(HOST_NS, ()))
+    s = snap(state)
+    assert all(c.runtime != "podman" for c in s.containers)
+    assert s.container("cnetlab-bridge") is not None

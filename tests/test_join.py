@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from inspector.join import NamespaceView, join
-from inspector.model import Bridge, BridgePort, Container, HostNetwork, Interface
+from inspector.model import Bridge, BridgePort, Container, HostNetwork, Interface, PeerRef
 
 # Every container's eth0 has ifindex 2 here, so every host veth says "@if2": only the
 # netnsid tells them apart.  Host veth 11 -> ns with host-side id 0, veth 13 -> id 1.
@@ -201,3 +201,142 @@ def test_recorded_lab_snapshot_is_consistent(recorded) -> None:
                 assert h.iflink == i.ifindex and i.iflink == h.ifindex
                 assert h.container in (c.name, c.netns_shared_with)
     assert peers >= 4
+
+
+# --- veths between two namespaces (no host end), and ports that lead nowhere read --------
+
+P_ID, Q_ID, R_ID = (4, 4026532100), (4, 4026532200), (4, 4026532300)
+# P calls Q 1, Q calls P 2; R has the same index pair as Q, but P's id 1 names Q, not R.
+VIEW_P = NamespaceView(
+    nsid_in_host=5,
+    host_nsid=0,
+    interfaces=(LO, Interface("toq", 3, iflink=4, kind="veth", state="up", link_netnsid=1)),
+    identity=P_ID,
+    peers=((1, Q_ID),),
+)
+VIEW_Q = NamespaceView(
+    nsid_in_host=6,
+    host_nsid=0,
+    interfaces=(LO, Interface("top", 4, iflink=3, kind="veth", state="up", link_netnsid=2)),
+    identity=Q_ID,
+    peers=((2, P_ID),),
+)
+VIEW_R = NamespaceView(
+    nsid_in_host=7,
+    host_nsid=0,
+    interfaces=(LO, Interface("tox", 4, iflink=3, kind="veth", state="up", link_netnsid=3)),
+    identity=R_ID,
+    peers=((3, (4, 4026532999)),),
+)
+
+
+def join_views(views: dict[str, NamespaceView], **kw):
+    return join(
+        taken_at="t",
+        hostname="h",
+        host=HOST,
+        bridges=BRIDGES,
+        containers=[container(cid, f"w-{cid}") for cid in views],
+        namespaces=views,
+        **kw,
+    )
+
+
+def test_a_veth_between_two_namespaces_names_the_other_workload() -> None:
+    s = join_views({"p": VIEW_P, "q": VIEW_Q, "r": VIEW_R})
+    assert iface(s, "w-p", "toq").peer == PeerRef("top", 4, None, "w-q")
+    assert iface(s, "w-q", "top").peer == PeerRef("toq", 3, None, "w-p")
+    assert iface(s, "w-r", "tox").peer is None  # same indexes, but its id names another
+
+
+def test_without_the_ids_the_index_pair_is_taken_only_when_one_pair_fits() -> None:
+    bare = {k: v._replace(identity=None, peers=()) for k, v in (("p", VIEW_P), ("q", VIEW_Q))}
+    s = join_views(bare)
+    assert iface(s, "w-p", "toq").peer == PeerRef("top", 4, None, "w-q")
+    decoy = VIEW_R._replace(identity=None, peers=())
+    s = join_views({**bare, "r": decoy})
+    assert iface(s, "w-p", "toq").peer is None  # q and r both fit: no guess
+
+
+def test_a_veth_with_both_ends_in_one_namespace() -> None:
+    view = NamespaceView(
+        nsid_in_host=8,
+        host_nsid=0,
+        interfaces=(
+            Interface("in0", 5, iflink=6, kind="veth"),
+            Interface("in1", 6, iflink=5, kind="veth"),
+        ),
+    )
+    s = join_views({"i": view})
+    assert iface(s, "w-i", "in0").peer == PeerRef("in1", 6, None, "w-i")
+
+
+def test_a_host_veth_names_the_workload_at_its_far_end() -> None:
+    s = build()
+    assert s.host_interface("vethaaa").peer == PeerRef("eth0", 2, None, "bravo")
+    assert iface(s, "alpha", "eth0").peer.workload is None  # the far end is the host
+
+
+def test_a_port_into_a_namespace_not_read_says_so_and_warns() -> None:
+    host = HostNetwork(
+        interfaces=(
+            *HOST.interfaces,
+            Interface("vethnew", 30, iflink=2, kind="veth", master="docker0", link_netnsid=9),
+            Interface("vethhalf", 31, iflink=32, kind="veth", master="docker0"),
+            Interface("eth0tmp", 32, iflink=31, kind="veth"),
+            Interface("vethgone", 33, kind="veth", master="docker0"),
+        )
+    )
+    bridges = (
+        Bridge(
+            "docker0",
+            5,
+            "up",
+            ports=(
+                *BRIDGES[0].ports,
+                BridgePort("vethnew", 30, "forwarding"),
+                BridgePort("vethhalf", 31, "disabled"),
+                BridgePort("vethgone", 33, "disabled"),
+            ),
+        ),
+    )
+    s = join(
+        taken_at="t",
+        hostname="h",
+        host=host,
+        bridges=bridges,
+        containers=[
+            container("a", "alpha"),
+            Container("n", "nova", "img", "created", None, "default"),
+        ],
+        namespaces={"a": VIEW_A},
+        in_transition=["nova"],
+    )
+    ports = {p.name: p for p in s.bridges[0].ports}
+    assert ports["vethbbb"].note is None and ports["vethbbb"].container == "alpha"
+    assert ports["vethaaa"].note is not None  # bravo's namespace (id 0) was not read here
+    assert "not read" in (ports["vethnew"].note or "") and "nova" in (ports["vethnew"].note or "")
+    assert "still in the host" in (ports["vethhalf"].note or "")
+    assert "gone" in (ports["vethgone"].note or "")
+    assert any(w.startswith("bridge docker0 port vethnew:") for w in s.warnings)
+
+
+def test_a_ports_note_names_a_few_workloads_in_transition_not_all() -> None:
+    host = HostNetwork(
+        interfaces=(
+            *HOST.interfaces,
+            Interface("vethnew", 30, iflink=2, kind="veth", link_netnsid=9),
+        )
+    )
+    bridges = (Bridge("docker0", 5, "up", ports=(BridgePort("vethnew", 30, "forwarding"),)),)
+    s = join(
+        taken_at="t",
+        hostname="h",
+        host=host,
+        bridges=bridges,
+        containers=[],
+        namespaces={},
+        in_transition=[f"c{n}" for n in range(10)],
+    )
+    note = s.bridges[0].ports[0].note or ""
+    assert "c0, c1, c2, 7 more starting or going" in note and "c3" not in note

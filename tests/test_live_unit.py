@@ -14,7 +14,7 @@ import pytest
 from inspector import events as ev
 from inspector.collect import reader as reader_mod
 from inspector.collect.engine import EngineEvent
-from inspector.live import AF_BRIDGE, _Container, _Link, engine_items, kernel_events
+from inspector.live import AF_BRIDGE, _Container, _Discover, _Link, engine_items, kernel_events
 from inspector.model import Container
 from inspector.records import AddressRecord
 
@@ -27,9 +27,9 @@ def event(kind: str, action: str, container: str | None = "c1") -> EngineEvent:
     ("kind", "action", "expected"),
     [
         ("container", "destroy", [ev.ContainerRemoved("c1")]),
-        ("container", "start", [_Container("c1", namespace=True)]),
+        ("container", "start", [_Container("c1", namespace=True), _Discover()]),
         ("container", "unpause", [_Container("c1", namespace=True)]),
-        ("container", "die", [_Container("c1", namespace=False)]),
+        ("container", "die", [_Container("c1", namespace=False), _Discover()]),
         ("container", "rename", [_Container("c1", namespace=False)]),
         ("network", "connect", [_Container("c1", namespace=True)]),
         ("network", "disconnect", [_Container("c1", namespace=True)]),

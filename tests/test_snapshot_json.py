@@ -72,7 +72,18 @@ def test_documented_top_level_and_field_names(recorded) -> None:
     ):
         assert key in c
     route = data["host"]["routes"][0]
-    assert set(route) == {"dst", "gateway", "dev", "scope", "protocol", "metric"}
+    assert set(route) == {
+        "dst",
+        "gateway",
+        "dev",
+        "scope",
+        "protocol",
+        "metric",
+        "type",
+        "table",
+        "nexthops",
+        "prefsrc",
+    }
     bridge = data["bridges"][0]
     assert set(bridge) == {"name", "ifindex", "state", "addresses", "stp", "ports"}
     assert set(bridge["ports"][0]) == {
@@ -81,6 +92,7 @@ def test_documented_top_level_and_field_names(recorded) -> None:
         "state",
         "container",
         "container_interface",
+        "note",
     }
 
 
@@ -217,6 +229,7 @@ def test_the_json_schema_is_the_model() -> None:
             model.PeerRef,
             model.ParentRef,
             model.Interface,
+            model.Nexthop,
             model.Route,
             model.BridgePort,
             model.Bridge,

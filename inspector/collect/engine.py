@@ -54,6 +54,8 @@ def _networks(summary: dict[str, Any]) -> tuple[NetworkAttachment, ...]:
             ip=(ep or {}).get("IPAddress") or None,
             gateway=(ep or {}).get("Gateway") or None,
             mac=(ep or {}).get("MacAddress") or None,
+            ipv6=(ep or {}).get("GlobalIPv6Address") or None,
+            ipv6_gateway=(ep or {}).get("IPv6Gateway") or None,
         )
         for name, ep in sorted(networks.items())
     )

@@ -17,7 +17,13 @@ from typing import Any
 
 from inspector.collect import netns
 from inspector.model import Interface
-from inspector.records import AddressRecord, LinkRecord, NamespaceDump, RouteRecord
+from inspector.records import (
+    AddressRecord,
+    LinkRecord,
+    NamespaceDump,
+    NexthopRecord,
+    RouteRecord,
+)
 
 BRPORT_STATES = {0: "disabled", 1: "listening", 2: "learning", 3: "forwarding", 4: "blocking"}
 ROUTE_SCOPES = {0: "universe", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
@@ -47,8 +53,25 @@ ROUTE_PROTOCOLS = {
     189: "rip",
     192: "eigrp",
 }
-MAIN_TABLE = 254
-RTN_UNICAST = 1
+# rtnetlink.h RTN_*: the names iproute2 prints for route types.
+ROUTE_TYPES = {
+    0: "unspec",
+    1: "unicast",
+    2: "local",
+    3: "broadcast",
+    4: "anycast",
+    5: "multicast",
+    6: "blackhole",
+    7: "unreachable",
+    8: "prohibit",
+    9: "throw",
+    10: "nat",
+    11: "xresolve",
+}
+# /usr/share/iproute2/rt_tables; any other table keeps its number.
+ROUTE_TABLES = {0: "unspec", 253: "default", 254: "main", 255: "local"}
+LOCAL_TABLE = 255
+KERNEL_PROTOCOL = 2
 NO_NSID = 4294967295  # what the kernel answers for a namespace it gave no id
 # Links, IPv4/IPv6 addresses and routes (linux/rtnetlink.h RTMGRP_*).
 EVENT_GROUPS = 0x1 | 0x10 | 0x40 | 0x100 | 0x400
@@ -108,13 +131,38 @@ def address_record(msg: Any) -> AddressRecord | None:
     return AddressRecord(int(msg["index"]), f"{address}/{msg['prefixlen']}")
 
 
+def _gateway(msg: Any) -> str | None:
+    """RTA_GATEWAY, or RTA_VIA (an IPv4 route through an IPv6 neighbour)."""
+    gateway = msg.get("gateway")
+    if gateway is None:
+        via = msg.get("via")
+        gateway = via.get("addr") if isinstance(via, dict) else None
+    return str(gateway) if gateway is not None else None
+
+
+def _nexthops(msg: Any) -> tuple[NexthopRecord, ...]:
+    """RTA_MULTIPATH's nexthops; the kernel keeps ``weight - 1`` in ``rtnh_hops``."""
+    return tuple(
+        NexthopRecord(gateway=_gateway(nh), oif=nh["oif"] or None, weight=int(nh["hops"]) + 1)
+        for nh in msg.get("multipath") or ()
+    )
+
+
 def route_record(msg: Any) -> RouteRecord | None:
-    """An ``RTM_NEWROUTE``/``RTM_DELROUTE`` message of the main table; None for others."""
+    """An ``RTM_NEWROUTE``/``RTM_DELROUTE`` message, any type and table; None for other
+    families and for what the kernel itself keeps in the ``local`` table.
+
+    The ``local`` table holds, for every address, the routes the kernel derives from it
+    (``local``, ``broadcast``, IPv6 ``multicast``): those say again what the addresses
+    say, so they are left out, as ``ip route`` leaves them out.  A route a person or a
+    daemon put there (``ip route add local 10.0.0.0/8 dev lo``: protocol ``boot``) is
+    kept, as is every route of every other table (policy routing) and type.
+    """
     family = msg["family"]
-    table = msg.get("table") or msg["table"]
-    if family not in (socket.AF_INET, socket.AF_INET6) or table != MAIN_TABLE:
+    if family not in (socket.AF_INET, socket.AF_INET6):
         return None
-    if msg["type"] != RTN_UNICAST:
+    table = msg.get("table") or msg["table"]
+    if table == LOCAL_TABLE and msg["proto"] == KERNEL_PROTOCOL:
         return None
     dst = msg.get("dst")
     if dst is None and msg["dst_len"] == 0:
@@ -122,14 +170,19 @@ def route_record(msg: Any) -> RouteRecord | None:
     else:
         base = dst if dst is not None else ("::" if family == socket.AF_INET6 else "0.0.0.0")
         text = f"{base}/{msg['dst_len']}"  # the kernel keeps route prefixes masked
+    prefsrc = msg.get("prefsrc")
     return RouteRecord(
         family=family,
         dst=text,
-        gateway=msg.get("gateway"),
+        gateway=_gateway(msg),
         oif=msg.get("oif"),
         scope=ROUTE_SCOPES.get(msg["scope"], str(msg["scope"])),
         protocol=ROUTE_PROTOCOLS.get(msg["proto"], str(msg["proto"])),
         metric=msg.get("priority"),
+        type=ROUTE_TYPES.get(msg["type"], str(msg["type"])),
+        table=ROUTE_TABLES.get(table, str(table)),
+        nexthops=_nexthops(msg),
+        prefsrc=str(prefsrc) if prefsrc is not None else None,
     )
 
 
@@ -166,7 +219,7 @@ class Netlink:
         self.close()
 
     def dump(self) -> NamespaceDump:
-        """Links, addresses and the main table's routes."""
+        """Links, addresses and the routes (``route_record`` says which)."""
         return NamespaceDump(
             links=_records(self._ipr.get_links(), link_record),
             addresses=_records(self._ipr.get_addr(), address_record),
@@ -174,7 +227,8 @@ class Netlink:
         )
 
     def routes(self) -> tuple[RouteRecord, ...]:
-        """The main table, IPv4 then IPv6 (one dump for both), kernel order within each."""
+        """Every table's routes, IPv4 then IPv6 (one dump for both), kernel order within
+        each (strict_check with no table asked: the kernel dumps them all)."""
         routes = list(_records(self._ipr.route("dump", family=socket.AF_UNSPEC), route_record))
         routes.sort(key=lambda r: r.family != socket.AF_INET)
         return tuple(routes)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from inspector import events as ev
-from inspector.collect import netns
+from inspector.collect import cri, discover, netns, podman
+from inspector.collect.attribute import attribute
 from inspector.collect.cgroups import CgroupPids, pid_belongs_to
 from inspector.collect.engine import LIVE_STATES, Engine, EngineUnavailable
 from inspector.collect.netlink import Netlink
 from inspector.model import Container
+from inspector.records import FoundNamespace, NamespaceDump
 
 NOT_ROOT_WARNING = (
     "not running as root: container network namespaces cannot be entered, so container "
@@ -40,6 +43,8 @@ class Reader:
         self._cgroups = CgroupPids()
         self._host_identity = netns.netns_inode(netns.host_netns_fd())
         self._root = os.geteuid() == 0
+        self._found: dict[ev.NamespaceId, FoundNamespace] = {}
+        """The last discovery's namespaces: how to open each again."""
         # An ssh:// engine is another host's by construction; tcp:// only the pids can tell.
         self._remote: bool | None = (
             True if os.environ.get("DOCKER_HOST", "").startswith("ssh") else None
@@ -175,11 +180,9 @@ class Reader:
                 return ev.NamespaceRead(c.id, pid, None)
             if identity in read:
                 return ev.NamespaceRead(c.id, pid, identity)
-            with Netlink.inside(fd) as nl:
-                dump = nl.dump()
-                host_nsid = nl.netnsid(netns.host_netns_fd())
+            dump, nsid_in_host, host_nsid, peers = self._read(fd, identity)
             read.add(identity)
-            return ev.NamespaceRead(c.id, pid, identity, dump, self._host.netnsid(fd), host_nsid)
+            return ev.NamespaceRead(c.id, pid, identity, dump, nsid_in_host, host_nsid, peers)
         except OSError as exc:
             return ev.ContainerUnread(
                 c.id, f"its namespace could not be read ({exc.strerror or exc})"
@@ -187,12 +190,133 @@ class Reader:
         finally:
             os.close(fd)
 
+    def _read(
+        self, fd: int, identity: ev.NamespaceId
+    ) -> tuple[NamespaceDump, int | None, int | None, ev.Peers]:
+        """One namespace's dump, the ids it and the host give each other, and the
+        namespaces its veths lead to (asked only for veths that lead neither here nor to
+        the host)."""
+        with Netlink.inside(fd) as nl:
+            dump = nl.dump()
+            host_nsid = nl.netnsid(netns.host_netns_fd())
+            wanted = {
+                link.interface.link_netnsid
+                for link in dump.links
+                if link.interface.link_netnsid is not None
+                and link.interface.link_netnsid != host_nsid
+            }
+            peers: list[tuple[int, ev.NamespaceId]] = []
+            for other in self._found.values():
+                if not wanted:
+                    break
+                if other.identity == identity:
+                    continue
+                other_fd = self._open(other)
+                if other_fd is None:
+                    continue
+                try:
+                    nsid = nl.netnsid(other_fd)
+                finally:
+                    os.close(other_fd)
+                if nsid in wanted:
+                    wanted.discard(nsid)
+                    peers.append((nsid, other.identity))
+        return dump, self._host.netnsid(fd), host_nsid, tuple(sorted(peers))
+
+    @staticmethod
+    def _open(found: FoundNamespace) -> int | None:
+        """An fd on the namespace ``found`` names, by a bind mount or its pid; None when
+        neither leads to it any more (a pid reused by a process elsewhere is refused)."""
+        paths = [*found.paths, *([f"/proc/{found.pid}/ns/net"] if found.pid else [])]
+        for path in paths:
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                continue
+            if netns.netns_inode(fd) == found.identity:
+                return fd
+            os.close(fd)
+        return None
+
+    # -- every other namespace --------------------------------------------------------------
+
+    def discover(self) -> list[ev.Event]:
+        """Every namespace on the host (``collect.discover``), each with what made it.
+
+        Needs root: another user's ``/proc/PID/ns/net`` cannot even be looked at.
+        """
+        if not self._root:
+            return []
+        cni = cri.cni_results()
+        kube = None
+        found = []
+        for f in discover.discover(known=self._found):
+            if f.identity == self._host_identity:
+                continue
+            if kube is None and f.cgroup and "kubepods" in f.cgroup:
+                kube = cri.pod_names()  # crictl only where there are pods to name
+            found.append(replace(f, owner=attribute(f, cni, kube)))
+        self._found = {f.identity: f for f in found}
+        return [ev.NamespacesFound(self._host_identity, tuple(found))]
+
+    def podman(self) -> list[ev.Event]:
+        """Podman's containers, with the namespace each running one's pid is in."""
+        try:
+            listed = podman.containers()
+        except podman.PodmanUnavailable as exc:
+            return [ev.Notice("podman", f"Podman is installed but did not answer: {exc}")]
+        if listed is None:
+            return []
+        namespaces = []
+        for c in listed:
+            if c.pid is None:
+                continue
+            try:
+                fd = netns.open_netns(c.pid)
+            except OSError:
+                continue
+            try:
+                namespaces.append((c.id, netns.netns_inode(fd)))
+            finally:
+                os.close(fd)
+        return [ev.WorkloadsListed("podman", listed, tuple(namespaces)), ev.Notice("podman", None)]
+
+    def read_namespaces(self, identities: Iterable[ev.NamespaceId]) -> list[ev.Event]:
+        """The namespaces discovery found (by identity), each read once."""
+        out: list[ev.Event] = []
+        for identity in dict.fromkeys(identities):
+            found = self._found.get(identity)
+            fd = self._open(found) if found is not None else None
+            if fd is None:
+                out.append(ev.NamespaceGone(identity))
+                continue
+            try:
+                dump, nsid_in_host, host_nsid, peers = self._read(fd, identity)
+            except OSError:
+                out.append(ev.NamespaceGone(identity))
+                continue
+            finally:
+                os.close(fd)
+            out.append(ev.NamespaceDumped(identity, dump, nsid_in_host, host_nsid, peers))
+        return out
+
     def everything(self, known: Sequence[Container] = ()) -> list[ev.Event]:
-        """A full pass: the host, the list, every namespace.  When the engine cannot be
-        asked, the containers already ``known`` are read again instead."""
+        """A full pass: the host, the list, discovery, every namespace (Docker's, then
+        every other one found).  When the engine cannot be asked, the containers already
+        ``known`` are read again instead."""
         events: list[ev.Event] = [self.host()]
         listed = self.containers()
         events.extend(listed)
         containers = listed[0].containers if isinstance(listed[0], ev.ContainersListed) else known
-        events.extend(self.namespaces(containers))
+        found = self.discover()  # first: a veth between two namespaces needs them all
+        events.extend(found)
+        read = self.namespaces(containers)
+        events.extend(read)
+        if found:
+            events.extend(self.podman())
+            docker = {e.namespace for e in read if isinstance(e, ev.NamespaceRead)}
+            assert isinstance(found[0], ev.NamespacesFound)
+            events.extend(
+                self.read_namespaces(f.identity for f in found[0].found if f.identity not in docker)
+            )
         return events

@@ -27,6 +27,7 @@ from inspector.doctor.model import (
     Status,
 )
 from inspector.model import Bridge, Container, Interface, NetworkAttachment, Route, Snapshot
+from inspector.paths import loopback_only
 from inspector.rules import Chain, RuleMatch, Rulesets, RulesReport, Table
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -1341,12 +1342,15 @@ def run_checks(
             checks,
             "host network mode: uses the host's network stack",
         )
-    if owner.network_mode == "none":
+    if loopback_only(owner):
         return ContainerReport(
             container.name,
             container.state,
-            _all_skip("network mode none: no network by design"),
-            "network mode none: no network by design (loopback only), not a failure",
+            _all_skip(f"only loopback in its namespace (network mode {owner.network_mode})"),
+            f"only loopback (network mode {owner.network_mode}): no network by design, "
+            "not a failure"
+            if owner.network_mode == "none"
+            else f"only loopback (network mode {owner.network_mode}): no network to check",
         )
     if not owner.interfaces:
         return ContainerReport(

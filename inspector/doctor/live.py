@@ -24,6 +24,7 @@ from inspector.doctor.checks import EMBEDDED_DNS, nameservers, run_checks
 from inspector.doctor.model import ContainerReport, DnsFacts, DoctorFacts, GatewayPing, Listener
 from inspector.doctor.procnet import parse_proc_net
 from inspector.model import Container, Snapshot
+from inspector.paths import loopback_only
 from inspector.rules import Rulesets, RulesUnavailable, read_rulesets
 
 IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
@@ -120,7 +121,7 @@ def _ping_targets(snapshot: Snapshot, containers: Sequence[Container]) -> list[C
             owner.running
             and owner.pid is not None
             and owner.netns_shared_with != "host"
-            and owner.network_mode != "none"
+            and not loopback_only(owner)
             and owner.interfaces
         ):
             owners.setdefault(owner.name, owner)

@@ -15,11 +15,14 @@ from inspector.doctor import ContainerReport, worst_status
 from inspector.doctor.offline import NOT_CHECKED, offline_reports
 from inspector.model import Container, Interface, Snapshot
 from inspector.paths import (
-    bare_address,
     container_paths,
     container_summary,
     is_loopback,
+    loopback_only,
     primary_address,
+    route_destination,
+    route_gateway,
+    route_words,
 )
 from inspector.words import natural_key, network_label, ports_label
 
@@ -217,10 +220,17 @@ def tables(s: Snapshot) -> list[Table]:
             ),
         ),
         Table(
-            "Host routes (main table)",
+            "Host routes",
             ("Destination", "Gateway", "Device", "Scope", "Protocol", "Metric"),
             tuple(
-                (r.dst, r.gateway or "direct", _dash(r.dev), r.scope, r.protocol, _dash(r.metric))
+                (
+                    route_destination(r),
+                    route_gateway(r),
+                    _dash(r.dev),
+                    r.scope,
+                    r.protocol,
+                    _dash(r.metric),
+                )
                 for r in s.host.routes
             ),
         ),
@@ -304,21 +314,13 @@ def container_sections(s: Snapshot, found: dict[str, Verdict]) -> list[Container
         ]
         if c.ports:
             facts.append(("ports", ports_label(c)))
-        facts += [
-            (
-                f"route {r.dst}",
-                f"via {bare_address(r.gateway)} dev {_dash(r.dev)}"
-                if r.gateway
-                else f"direct on {_dash(r.dev)}",
-            )
-            for r in c.routes
-        ]
+        facts += [(f"route {route_destination(r)}", route_words(r)) for r in c.routes]
         owner = _owner(s, c)
         running = c.running and owner.running
         diagrams = tuple(path_hops(s, i) for i in owner.interfaces if not is_loopback(i))
         if running and owner.netns_shared_with == "host":
             diagrams = ((Hop(c.name, "host network mode", "container"), _HOST_STACK),)
-        elif running and owner.network_mode == "none":
+        elif running and loopback_only(owner):
             diagrams = ((Hop("lo", "loopback only", "container"),),)
         sections.append(
             ContainerSection(

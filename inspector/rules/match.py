@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from inspector.model import Container, Snapshot
+from inspector.paths import loopback_only
 from inspector.rules.design import engine_design
 from inspector.rules.explain import explain
 from inspector.rules.model import (
@@ -166,8 +167,8 @@ def _container_spec(snapshot: Snapshot, c: Container) -> ItemSpec:
         notes.append(
             "host network mode: it uses the host's own interfaces; see `cnet rules <interface>`"
         )
-    elif c.network_mode == "none":
-        notes.append("network mode none: it has only loopback, which no host rule sees")
+    elif loopback_only(c):
+        notes.append("it has only loopback, which no host rule sees")
     if not c.running:
         notes.append(f"the container is {c.state}: it has no addresses now")
     addresses = tuple(dict.fromkeys(addrs))
