@@ -68,7 +68,7 @@ def test_the_containers_table_says_what_the_tui_shows(recorded, fmt: str) -> Non
             cells = "".join(f"<td>{escape(c)}</td>" for c in row.cells[2:])
             assert f"{name}</a></td>{cells}" in text, name
     # the words the issue asked for
-    networks = {name: row.cells[3] for name, row in view.container_rows.items()}
+    networks = {name: row.cells[4] for name, row in view.container_rows.items()}
     assert networks[BRIDGED] == "bridge"
     assert networks["cnetlab-shared"] == "container:cnetlab-bridge"
     assert networks["cnetlab-multi"] == "cnetlab-net1,cnetlab-net2"
@@ -88,7 +88,7 @@ def test_a_shared_namespace_that_was_not_read_is_still_named(recorded) -> None:
     assert shared.network_mode.startswith("container:") and len(shared.network_mode) == 74
     md = render(unread, "markdown")
     row = next(r for r in _md_rows(md, "Containers") if r[1] == "cnetlab-shared")
-    assert row[3] == "container:cnetlab-bridge"
+    assert row[4] == "container:cnetlab-bridge"
 
 
 def test_reports_list_in_natural_order(recorded) -> None:

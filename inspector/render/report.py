@@ -160,12 +160,13 @@ def container_table(s: Snapshot, found: dict[str, Verdict]) -> Table:
     """The TUI's containers pane, with the doctor's verdict in words."""
     return Table(
         "Containers",
-        ("Doctor", "Name", "State", "Network", "IPs", "Ports"),
+        ("Doctor", "Name", "State", "Runtime", "Network", "IPs", "Ports"),
         tuple(
             (
                 found[c.name].headline if c.name in found else "-",
                 c.name,
                 c.state,
+                c.runtime,
                 network_label(c, s),
                 ", ".join(c.ips),
                 ports_label(c),

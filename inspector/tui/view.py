@@ -86,6 +86,7 @@ CONTAINER_COLUMNS = (
     Column("", 1, 1, title="doctor mark"),  # the doctor's mark
     Column("Name", 24, 14, middle=True),
     Column("State", 7, 7, priority=1),
+    Column("Runtime", 7, 6, priority=5, optional=True),
     Column("Network", 20, 8, priority=3),
     Column("IPs", 24, 11, priority=2),
     Column("Ports", 28, 6, priority=4, optional=True),
@@ -312,7 +313,7 @@ class SnapshotView:
     def _container_row(c: Container) -> Row:
         return Row(
             c.name,
-            ("", c.name, c.state, network_label(c), ", ".join(c.ips), ports_label(c)),
+            ("", c.name, c.state, c.runtime, network_label(c), ", ".join(c.ips), ports_label(c)),
             "" if c.running else "muted",
         )
 
@@ -341,7 +342,7 @@ class SnapshotView:
     # -- filter -------------------------------------------------------------------------
 
     def _haystack_of(self, c: Container) -> str:
-        words = [c.name, c.image, *c.ips]
+        words = [c.name, c.image, c.runtime, *c.ips]
         for i in c.interfaces:
             words.append(i.name)
             words.extend(a.split("/", 1)[0] for a in i.addresses)
@@ -350,7 +351,8 @@ class SnapshotView:
         return "\n".join(words).lower()
 
     def container_rows_matching(self, text: str) -> tuple[Row, ...]:
-        """Containers whose name, image, IP or interface name contains ``text`` (any case)."""
+        """Containers whose name, image, runtime, IP or interface name contains ``text``
+        (any case)."""
         needle = text.strip().lower()
         return tuple(
             row
@@ -506,7 +508,7 @@ class SnapshotView:
 
     def container_detail(self, c: Container) -> list[Line]:
         lines: list[Line] = [
-            ((c.name, "title"), (f"  {c.state}  {c.id[:12]}", "muted")),
+            ((c.name, "title"), (f"  {c.state}  {c.runtime}  {c.id[:12]}", "muted")),
             ((f"image {c.image}", "muted"),),
             ((container_summary(self.snapshot, c), ""),),
         ]
