@@ -171,7 +171,9 @@ class MainScreen(Screen[None]):
         with Horizontal(id="top"):
             with Vertical(id="containers-pane", classes="pane") as box:
                 box.border_title = PANE_TITLES["containers"]
-                yield Input(placeholder="name, image, runtime, IP or interface", id="filter", compact=True)
+                yield Input(
+                    placeholder="name, image, runtime, IP or interface", id="filter", compact=True
+                )
                 yield Pane(CONTAINER_COLUMNS, id="containers", sorts=CONTAINER_SORTS)
             yield Detail(id="detail")
         with Horizontal(id="bottom"):
