@@ -36,7 +36,7 @@ from inspector.tui.action_view import doctor_lines, mark_status, marks_summary
 from inspector.tui.actions import ACTIONS, selection_action, selection_action_bindings
 from inspector.tui.backends import Backends, Doctor, Pinger, RulesReader, default_backends
 from inspector.tui.detached import Abandoned, detached
-from inspector.tui.feed import Feed
+from inspector.tui.feed import Feed, RatesFeed
 from inspector.tui.status_line import Freshness, status_line
 from inspector.tui.view import (
     CONTAINER_COLUMNS,
@@ -51,13 +51,17 @@ from inspector.tui.view import (
     Line,
     Selection,
     SnapshotView,
+    container_rates,
+    interface_rates,
     marked,
+    with_rates,
 )
 from inspector.tui.widgets import Detail, FittedFooter, Pane
 
 if TYPE_CHECKING:
     from inspector.doctor import Check, ContainerReport
     from inspector.live import LiveStatus, LiveUpdate
+    from inspector.rates import Rates
 
 Clock = Callable[[], datetime]
 PaneId = Literal["containers", "interfaces", "routes", "ports"]
@@ -87,6 +91,14 @@ class SnapshotArrived(Message):
         super().__init__()
         self.snapshot = snapshot
         self.status = status
+
+
+class RatesArrived(Message):
+    """Interface rates from the rates feed: only the rate cells and the detail change."""
+
+    def __init__(self, rates: Rates) -> None:
+        super().__init__()
+        self.rates = rates
 
 
 class DoctorMarks(Message):
@@ -232,10 +244,13 @@ class CnetApp(App[int]):
         source: Source,
         clock: Clock,
         backends: Backends,
+        rates: RatesFeed | None = None,
     ) -> None:
         super().__init__()
         self._backends = backends
         self._feed = feed
+        self._rates_feed = rates
+        self.rates: Rates | None = None
         self.source = source
         self._clock = clock
         self.view: SnapshotView | None = SnapshotView(snapshot) if snapshot else None
@@ -271,6 +286,10 @@ class CnetApp(App[int]):
         if self.view is not None:
             self._show_snapshot()
             self._schedule_marks()
+        if self._rates_feed is not None:
+            if self.view is not None:
+                self._rates_feed.follow(self.view.snapshot)
+            self._rates_feed.start(self._publish_rates)
         if self._feed is not None:
             self._feed.start(self._publish)
         self.pane("containers").focus()
@@ -295,11 +314,28 @@ class CnetApp(App[int]):
     def _publish(self, update: LiveUpdate) -> None:
         """From the feed's thread: hand the update to the UI thread as a message."""
         self._latest = update.snapshot
+        if self._rates_feed is not None:
+            self._rates_feed.follow(update.snapshot)
         self.post_message(SnapshotArrived(update.snapshot, update.status))
+
+    def _publish_rates(self, rates: Rates) -> None:
+        """From the rates feed's thread."""
+        self.post_message(RatesArrived(rates))
 
     def on_unmount(self) -> None:
         if self._feed is not None:
             self._feed.stop()
+        if self._rates_feed is not None:
+            self._rates_feed.stop()
+
+    def on_rates_arrived(self, message: RatesArrived) -> None:
+        """Only the rate cells that changed are redrawn; rows, cursors and scroll stay."""
+        if self.panes_gone:
+            return
+        self.rates = message.rates
+        if self.view is not None:
+            self._show_containers()
+            self._link()
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
         if self.panes_gone:
@@ -433,10 +469,12 @@ class CnetApp(App[int]):
     def _show_containers(self) -> None:
         assert self.view is not None
         table = self.pane("containers")
+        rates = self.rates.containers if self.rates is not None else {}
         rows = tuple(
-            marked(r, self.mark(r.key)) for r in self.view.container_rows_matching(self._filter)
+            with_rates(marked(r, self.mark(r.key)), rates.get(r.key))
+            for r in self.view.container_rows_matching(self._filter)
         )
-        table.set_rows(rows, measure=tuple(self.view.container_rows.values()))
+        table.set_rows(rows, measure=self.view.container_measure)
         total = len(self.view.container_rows)
         box = self.screen_main.query_one("#containers-pane")
         title = PANE_TITLES["containers"]
@@ -458,6 +496,8 @@ class CnetApp(App[int]):
                 self.view.route_rows_for(c),
                 self.view.port_rows_for(c),
             )
+        host_rates = self.rates.host if self.rates is not None else {}
+        rows = (tuple(with_rates(r, host_rates.get(r.key)) for r in rows[0]), *rows[1:])
         for pane_id, pane_rows in zip(HOST_PANES, rows, strict=True):
             self.pane(pane_id).set_rows(pane_rows)
             box = self.screen_main.query_one(f"#{pane_id}-pane")
@@ -491,13 +531,17 @@ class CnetApp(App[int]):
                 return [(("no container matches" if self._filter else "no containers", "muted"),)]
             if self._doctor_shown() == c.name:
                 return self.doctor_detail(c.name)
-            return view.container_detail(c)
+            lines = view.container_detail(c)
+            return [*lines[:3], *container_rates(self.rates, c), *lines[3:]]
         key = self.pane(self._pane).current_key
         if key is None or key == EMPTY_KEY:
             return []
         if self._pane == "interfaces":
             iface = view.host_interfaces.get(key)
-            return view.interface_detail(iface) if iface else []
+            if iface is None:
+                return []
+            lines = view.interface_detail(iface)
+            return [*lines[:2], *interface_rates(self.rates, iface), *lines[2:]]
         if self._pane == "ports":
             return view.port_detail(key)
         scope = view.containers.get(self._scope or "")
@@ -895,11 +939,15 @@ def make_app(
     ping: Pinger | None = None,
     read_rules: RulesReader | None = None,
     doctor: Doctor | None = None,
+    rates: RatesFeed | None = None,
 ) -> CnetApp:
     """The app, on a given snapshot (``--load``, ``--demo``, tests) or a live ``feed``.
 
     ``feed`` (``inspector.live.Live`` for the real host) pushes snapshots from its own
     threads; the app starts it when the main screen is up and stops it at exit.
+
+    ``rates`` (``inspector.live_rates.LiveRates`` on the live host) samples the interface
+    counters once a second for the rate columns and the detail's sparkline.
 
     ``ping``, ``read_rules`` and ``doctor`` are what the actions call (``backends.py``),
     always from thread workers.  Left out, a live app uses the real ones; on a saved
@@ -918,7 +966,7 @@ def make_app(
         doctor=detached(doctor or defaults.doctor),
         live=defaults.live,
     )
-    return CnetApp(snapshot, feed=feed, source=source, clock=clock, backends=backends)
+    return CnetApp(snapshot, feed=feed, source=source, clock=clock, backends=backends, rates=rates)
 
 
 def load_demo_snapshot() -> Snapshot:

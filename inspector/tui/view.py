@@ -14,6 +14,7 @@ from typing import Literal
 from inspector.model import Bridge, BridgePort, Container, Interface, Route, Snapshot
 from inspector.natural import NaturalKey, natural_key, natural_sorted
 from inspector.paths import container_summary, interface_path, is_loopback, primary_address
+from inspector.rates import Rate, Rates, human_rate, sparkline
 from inspector.words import network_label, ports_label
 
 Style = Literal["", "title", "heading", "muted", "path", "warning", "key", "bad", "good", "moved"]
@@ -81,10 +82,18 @@ class Column:
         return self.title or self.label.lower()
 
 
+RATE_COLUMNS = (  # fixed: a rate is at most 4 cells (``human_rate``), plus the sort mark
+    Column("Rx/s", 5, 5, priority=2, descending=True, title="bytes received per second"),
+    Column("Tx/s", 5, 5, priority=2, descending=True, title="bytes sent per second"),
+)
+RATES_AT = 3
+"""Where the rate cells go in the Containers and Interfaces rows (after State): the
+snapshot's rows have none, ``with_rates`` puts them in."""
 CONTAINER_COLUMNS = (
     Column("", 1, 1, title="doctor mark"),  # the doctor's mark
     Column("Name", 24, 14, middle=True),
     Column("State", 7, 7, priority=1),
+    *RATE_COLUMNS,
     Column("Network", 20, 8, priority=3),
     Column("IPs", 24, 11, priority=2),
     Column("Ports", 28, 6, priority=4, optional=True),
@@ -93,6 +102,7 @@ INTERFACE_COLUMNS = (
     Column("Name", 15, 11, middle=True, priority=1),
     Column("Container", 22, 10, middle=True, priority=1),
     Column("State", 7, 4, priority=2),
+    *RATE_COLUMNS,
     Column("Bridge", 15, 7, middle=True, priority=3, optional=True),
     Column("Address", 25, 9, priority=4, optional=True),
 )
@@ -219,6 +229,105 @@ def marked(row: Row, status: str | None) -> Row:
     return Row(row.key, (symbol, *row.cells[1:]), row.style, (style,), (order,))
 
 
+NO_RATE = -1.0
+"""Sort value of a row without a rate (stopped, not sampled yet): after every rate."""
+
+
+def with_rates(row: Row, rate: Rate | None, at: int = RATES_AT) -> Row:
+    """``row`` with its receive and transmit rates put in at ``at`` (blank: none known)."""
+    cells = row.cells[:at] + (
+        (human_rate(rate.rx_bytes), human_rate(rate.tx_bytes)) if rate is not None else ("", "")
+    )
+    cells += row.cells[at:]
+    values = row.sort_values + (None,) * (at - len(row.sort_values))
+    numbers = (rate.rx_bytes, rate.tx_bytes) if rate is not None else (NO_RATE, NO_RATE)
+    blank: tuple[Style, ...] = tuple("" for _ in range(at - len(row.cell_styles)))
+    styles = row.cell_styles + blank
+    return Row(
+        row.key,
+        cells,
+        row.style,
+        (*styles[:at], "", "", *styles[at:]),
+        values[:at] + numbers + values[at:],
+        row.child,
+    )
+
+
+SPARK_CELLS = 30
+"""The sparkline's width: the last minute, two seconds a cell."""
+
+
+def rate_lines(
+    rate: Rate | None, history: Sequence[float], parts: Sequence[tuple[str, Rate]] = ()
+) -> list[Line]:
+    """The detail's traffic lines: the last minute as a sparkline, then bytes and packets
+    per second each way, drops and errors, and ``parts`` (a container's interfaces)."""
+    if rate is None:
+        return []
+    peak = max(history, default=0.0)
+    lines: list[Line] = [
+        (("Traffic", "heading"), (f"  last minute, peak {human_rate(peak)}B/s", "muted")),
+        ((" " + sparkline(history, SPARK_CELLS), "path"),),
+        (
+            (
+                f" rx {_flow(rate.rx_bytes, rate.rx_packets)}  tx {_flow(rate.tx_bytes, rate.tx_packets)}",
+                "",
+            ),
+        ),
+    ]
+    for name, r in parts:
+        lines.append(
+            (
+                (
+                    f"   {name}: rx {human_rate(r.rx_bytes)}B/s  tx {human_rate(r.tx_bytes)}B/s",
+                    "muted",
+                ),
+            )
+        )
+    trouble = rate.dropped > 0 or rate.errors > 0
+    lines.append(
+        (
+            (
+                f" drops {_per_s(rate.rx_dropped)} in {_per_s(rate.tx_dropped)} out"
+                f"  errors {_per_s(rate.rx_errors)} in {_per_s(rate.tx_errors)} out",
+                "warning" if trouble else "muted",
+            ),
+        )
+    )
+    return lines
+
+
+def _flow(size: float, packets: float) -> str:
+    return f"{human_rate(size)}B/s {_per_s(packets)} pkt"
+
+
+def _per_s(value: float) -> str:
+    return f"{value:.0f}/s" if value >= 0.5 or value == 0 else f"{value:.1f}/s"
+
+
+def container_rates(rates: Rates | None, c: Container) -> list[Line]:
+    """A container's traffic in the detail: summed, and per interface (loopback left out)."""
+    if rates is None or not c.running:
+        return []
+    parts = [
+        (i.name, rates.interfaces[(c.name, i.name)])
+        for i in c.interfaces
+        if not is_loopback(i) and (c.name, i.name) in rates.interfaces
+    ]
+    return rate_lines(
+        rates.containers.get(c.name),
+        rates.container_history(c.name),
+        parts if len(parts) > 1 else (),
+    )
+
+
+def interface_rates(rates: Rates | None, i: Interface) -> list[Line]:
+    """A host link's traffic in the detail, as the link itself counts it."""
+    if rates is None:
+        return []
+    return rate_lines(rates.host.get(i.name), rates.host_history(i.name))
+
+
 @dataclass(frozen=True)
 class Selection:
     """What the actions work on: the item under the cursor and the container it belongs to.
@@ -285,6 +394,8 @@ class SnapshotView:
             p.name: (b, p) for b in snapshot.bridges for p in b.ports
         }
         self.container_rows = {c.name: self._container_row(c) for c in snapshot.containers}
+        self.container_measure = tuple(with_rates(r, None) for r in self.container_rows.values())
+        """What the Containers columns are fitted to: every row, with its rate cells."""
         self.interface_rows = tuple(self._interface_row(i) for i in snapshot.host.interfaces)
         self.host_route_rows = route_rows(snapshot.host.routes)
         self.routes_by_key = dict(
