@@ -15,8 +15,8 @@ from pathlib import Path
 
 from inspector.collect.counters import Counters
 from inspector.doctor import Check, ContainerReport, Status, run_checks
-from inspector.live_rates import sample_of
 from inspector.live import LiveStatus, LiveUpdate
+from inspector.live_rates import sample_of
 from inspector.model import Container, Snapshot
 from inspector.ping import PingError, PingPlan, PingReply, PingSummary, PingTimeout
 from inspector.rates import RateMeter, Rates
