@@ -103,6 +103,8 @@ class Rates:
     """The rates of one step and the last minute's history.  Never changed once made."""
 
     at: float
+    interval: float
+    """Seconds since the sample before (what the rates are averaged over)."""
     interfaces: Mapping[InterfaceKey, Rate]
     containers: Mapping[str, Rate]
     """Summed over the container's interfaces (loopback left out: it never leaves)."""
@@ -151,7 +153,7 @@ def rates_between(before: Sample, after: Sample, history: Sequence[Frame] = ()) 
         {n: r.total_bytes for n, r in host.items()},
     )
     kept = (*tuple(f for f in history if f.at > after.at - HISTORY_S), frame)
-    return Rates(after.at, ifaces, containers, host, kept)
+    return Rates(after.at, seconds, ifaces, containers, host, kept)
 
 
 class RateMeter:
