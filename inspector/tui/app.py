@@ -34,7 +34,14 @@ from textual.widgets import DataTable, Header, Input, Static
 from inspector.model import Container, Snapshot
 from inspector.tui.action_view import doctor_lines, mark_status, marks_summary
 from inspector.tui.actions import ACTIONS, selection_action, selection_action_bindings
-from inspector.tui.backends import Backends, Doctor, Pinger, RulesReader, default_backends
+from inspector.tui.backends import (
+    Backends,
+    Doctor,
+    NetworksReader,
+    Pinger,
+    RulesReader,
+    default_backends,
+)
 from inspector.tui.detached import Abandoned, detached
 from inspector.tui.feed import Feed, RatesFeed
 from inspector.tui.status_line import Freshness, status_line
@@ -72,7 +79,7 @@ PANE_TITLES: dict[str, str] = {
     "ports": "Bridge ports",
 }
 PANE_GROUP = Binding.Group("Pane")
-FOOTER_DROP_FIRST = ("enter", "tab", "escape", "e", "r", "s", "y", "slash", "d", "i", "p")
+FOOTER_DROP_FIRST = ("enter", "tab", "escape", "e", "n", "r", "s", "y", "slash", "d", "i", "p")
 """The footer keys left out first when the line is short (? help lists them all)."""
 HOST_PANES = ("interfaces", "routes", "ports")
 GATEWAY_CHECK_FRESH_S = 60.0
@@ -165,6 +172,7 @@ class MainScreen(Screen[None]):
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("escape", "back", "Back", id="back"),
         Binding("s", "sort", "Sort", id="sort", tooltip="Sort the pane by its next column"),
+        Binding("n", "networks", "Networks", id="networks", tooltip="Every Docker network"),
         Binding(
             "y",
             "copy",
@@ -215,6 +223,9 @@ class MainScreen(Screen[None]):
 
     def action_copy(self) -> None:
         self.app_.copy_selection()
+
+    def action_networks(self) -> None:
+        self.app_.open_networks()
 
     @property
     def app_(self) -> CnetApp:
@@ -715,6 +726,19 @@ class CnetApp(App[int]):
         how = self.pane(self._pane).cycle_sort()
         self.notify(f"{PANE_TITLES[self._pane]} sorted {how}", timeout=3)
 
+    def open_networks(self) -> None:
+        """``n``: every network; Enter on a member selects it here."""
+        from inspector.tui.networks_screen import NetworksScreen
+
+        if self.view is None:
+            return
+
+        def chosen(container: str | None) -> None:
+            if container is not None:
+                self.jump_to_container(container)
+
+        self.push_screen(NetworksScreen(self.view.snapshot, self._backends.read_networks), chosen)
+
     def copy_selection(self) -> None:
         """``y``: copy the selected row's name (OSC 52: works over SSH); ``y`` again on the
         same row copies its next value (address, MAC, veth)."""
@@ -912,6 +936,9 @@ class CnetApp(App[int]):
         yield SystemCommand("Back", "Clear the filter or return from a jump (esc)", self.back)
         yield SystemCommand("Sort", "Sort the pane by its next column (s)", self.cycle_sort)
         yield SystemCommand(
+            "Networks", "Every Docker network and its members (n)", self.open_networks
+        )
+        yield SystemCommand(
             "Copy", "Copy the selected name, address, MAC or veth (y)", self.copy_selection
         )
         yield SystemCommand("Help", "List every key (?)", self.action_help)
@@ -940,6 +967,7 @@ def make_app(
     read_rules: RulesReader | None = None,
     doctor: Doctor | None = None,
     rates: RatesFeed | None = None,
+    read_networks: NetworksReader | None = None,
 ) -> CnetApp:
     """The app, on a given snapshot (``--load``, ``--demo``, tests) or a live ``feed``.
 
@@ -965,6 +993,7 @@ def make_app(
         read_rules=detached(rules) if rules is not None else None,
         doctor=detached(doctor or defaults.doctor),
         live=defaults.live,
+        read_networks=read_networks or defaults.read_networks,
     )
     return CnetApp(snapshot, feed=feed, source=source, clock=clock, backends=backends, rates=rates)
 
