@@ -171,10 +171,10 @@ def networks_from_snapshot(snapshot: Snapshot) -> list[NetworkInfo]:
 NETWORK_COLUMNS = (
     Column("Network / member", 22, 12, middle=True),
     Column("Driver", 7, 6, priority=2),
-    Column("Subnets / address", 30, 14, priority=1),
-    Column("Gateway", 15, 9, priority=3),
+    Column("Subnets / address", 34, 14, priority=1),
+    Column("Gateway", 28, 9, priority=3),
     Column("Bridge", 15, 7, middle=True, priority=4, optional=True),
-    Column("Options", 24, 8, priority=5, optional=True),
+    Column("Options", 36, 8, priority=5, optional=True),
 )
 NETWORK_SORTS = sort_cycle(NETWORK_COLUMNS, None)
 MEMBER_PREFIX = "member:"
