@@ -56,6 +56,7 @@ from inspector.tui.view import (
     ROUTE_COLUMNS,
     ROUTE_SORTS,
     Line,
+    Row,
     Selection,
     SnapshotView,
     container_rates,
@@ -274,6 +275,7 @@ class CnetApp(App[int]):
         self._pane: PaneId = "containers"  # the pane last focused
         self._history: list[tuple[PaneId, str]] = []
         self._filter = ""
+        self._marked: tuple[Row, ...] = ()  # the Containers rows shown, marked, without rates
         self._copied: tuple[tuple[str, str | None], int] = (("", None), -1)
         # The doctor: background reports (no ping) per snapshot, for the marks.
         self._reports: dict[str, ContainerReport] = {}
@@ -345,7 +347,7 @@ class CnetApp(App[int]):
             return
         self.rates = message.rates
         if self.view is not None:
-            self._show_containers()
+            self._show_containers(rates_only=True)
             self._link()
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
@@ -477,21 +479,30 @@ class CnetApp(App[int]):
             self._scope = self._selected
         self._link()
 
-    def _show_containers(self) -> None:
+    def _show_containers(self, rates_only: bool = False) -> None:
+        """``rates_only``: new rates, same rows and marks (once a second: only the cells)."""
         assert self.view is not None
         table = self.pane("containers")
-        rates = self.rates.containers if self.rates is not None else {}
-        rows = tuple(
-            with_rates(marked(r, self.mark(r.key)), rates.get(r.key))
-            for r in self.view.container_rows_matching(self._filter)
+        if rates_only:
+            self._show_container_rates(table)
+            return
+        self._marked = tuple(
+            marked(r, self.mark(r.key)) for r in self.view.container_rows_matching(self._filter)
         )
-        table.set_rows(rows, measure=self.view.container_measure)
+        rows = self._show_container_rates(table)
         total = len(self.view.container_rows)
         box = self.screen_main.query_one("#containers-pane")
         title = PANE_TITLES["containers"]
         box.border_title = f"{title} {len(rows)}/{total}" if self._filter else f"{title} {total}"
         box.border_subtitle = marks_summary(self.mark(name) for name in self.view.containers)
         self._selected = table.current_key if rows else None
+
+    def _show_container_rates(self, table: Pane) -> tuple[Row, ...]:
+        assert self.view is not None
+        rates = self.rates.containers if self.rates is not None else {}
+        rows = tuple(with_rates(r, rates.get(r.key)) for r in self._marked)
+        table.set_rows(rows, measure=self.view.container_measure)
+        return rows
 
     def _link(self) -> None:
         """Narrow the host panes to the scope and show the detail: only the dependent work."""
