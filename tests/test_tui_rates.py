@@ -148,3 +148,17 @@ async def test_a_new_snapshot_from_the_feed_is_followed_by_the_sampler(recorded:
         await wait_for(pilot, lambda: rates.followed[-1:] == [later])
         assert recorded in rates.followed
     assert rates.stopped
+
+
+def test_rate_columns_wait_for_network_and_ips_to_shrink_before_hiding() -> None:
+    """At about 100 columns the containers pane keeps Rx/s (Network and IPs at their
+    minimum); at 80 the rates are hidden whole, never cut to a stub."""
+    from inspector.tui.view import fit_widths
+
+    content = [0, 15, 7, 4, 4, 25, 26, 23]  # the recorded lab's widest cells
+    at_100 = fit_widths(CONTAINER_COLUMNS, content, 57)
+    assert at_100[RX] == 5 and at_100[RX + 1] == 0 and at_100[5] == 8
+    assert fit_widths(CONTAINER_COLUMNS, content, 60)[RX : RX + 2] == [5, 5]
+    at_80 = fit_widths(CONTAINER_COLUMNS, content, 46)
+    assert at_80[RX : RX + 2] == [0, 0] and min(w for w in at_80 if w) >= 1
+    assert at_80[5:7] == [8, 11]  # Network and IPs at their minimum, not below
