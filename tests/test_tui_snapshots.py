@@ -247,3 +247,47 @@ def test_doctor_marks_and_checks(
     run = then(marks, keys(*to_bridged(frozen), "d"), checked)
     doctor = CannedDoctor(broken, warned)
     assert snap_compare(app(frozen, doctor=doctor), terminal_size=size, run_before=run)
+
+
+# --- rates and networks ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_rate_columns_and_sparkline(
+    snap_compare: SnapCompare, frozen: Snapshot, size: tuple[int, int]
+) -> None:
+    """A minute of scripted rates: the rate columns, and the multi container's sparkline."""
+    from tests.tui_fakes import ScriptedRates, scripted_rates
+
+    running = [c.name for c in frozen.containers if c.running]
+    steps = scripted_rates(frozen, 40, lambda t, name: 900 * (running.index(name) + 1) + 50 * t)
+    feed = ScriptedRates()
+    shown = make_app(frozen, source=Source("file", "tests/data/tui-snapshot.json"), rates=feed)
+    name = multi_container(frozen).name
+
+    async def rated(pilot: Pilot[Any]) -> None:
+        for step in steps:
+            feed.push(step)
+        cnet = pilot.app
+        assert isinstance(cnet, CnetApp)
+        await until(pilot, lambda: cnet.rates is steps[-1])
+        await until(pilot, lambda: "Traffic" in plain(cnet.detail_lines()))
+
+    run = then(marks, keys(*down_to(frozen, lambda c: c.name == name)), rated)
+    assert snap_compare(shown, terminal_size=size, run_before=run)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_networks_view(snap_compare: SnapCompare, frozen: Snapshot, size: tuple[int, int]) -> None:
+    from inspector.tui.networks_screen import NetworksScreen
+    from tests.test_tui_networks import listed
+
+    data = listed(frozen)
+
+    async def shown(pilot: Pilot[Any]) -> None:
+        screen = pilot.app.screen
+        assert isinstance(screen, NetworksScreen)
+        await until(pilot, lambda: screen.networks is not None)
+
+    run = then(marks, keys("n"), shown)
+    assert snap_compare(app(frozen, read_networks=lambda: data), terminal_size=size, run_before=run)

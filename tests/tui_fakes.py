@@ -13,10 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from inspector.collect.counters import Counters
 from inspector.doctor import Check, ContainerReport, Status, run_checks
 from inspector.live import LiveStatus, LiveUpdate
+from inspector.live_rates import sample_of
 from inspector.model import Container, Snapshot
 from inspector.ping import PingError, PingPlan, PingReply, PingSummary, PingTimeout
+from inspector.rates import RateMeter, Rates
 from inspector.rules import Rulesets, parse_iptables_save
 from inspector.tui.backends import PingSession
 
@@ -272,3 +275,52 @@ class ScriptedFeed:
 
     def stop(self) -> None:
         self.stopped = True
+
+
+class ScriptedRates:
+    """A rates feed that publishes what the test gives it (``push``, from any thread);
+    records the snapshots it was told to follow."""
+
+    def __init__(self) -> None:
+        self.followed: list[Snapshot] = []
+        self.stopped = False
+        self._publish: Callable[[Rates], None] | None = None
+        self.started = threading.Event()
+
+    def start(self, publish: Callable[[Rates], None]) -> None:
+        self._publish = publish
+        self.started.set()
+
+    def follow(self, snapshot: Snapshot) -> None:
+        self.followed.append(snapshot)
+
+    def push(self, rates: Rates) -> None:
+        assert self._publish is not None, "not started"
+        self._publish(rates)
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+def scripted_rates(
+    snapshot: Snapshot, seconds: int, per_second: Callable[[int, str], int]
+) -> list[Rates]:
+    """What a ``RateMeter`` makes of ``seconds + 1`` samples of ``snapshot`` in which every
+    running container's veths move ``per_second(second, container)`` bytes each way
+    (10 packets each way), and every host end the same, swapped."""
+    meter = RateMeter()
+    totals: dict[str, int] = {}
+    out: list[Rates] = []
+    for t in range(seconds + 1):
+        host: dict[str, Counters] = {}
+        for c in snapshot.containers:
+            if c.running:
+                totals[c.name] = totals.get(c.name, 0) + (per_second(t, c.name) if t else 0)
+            for i in c.interfaces:
+                if i.peer is not None and c.running:
+                    n = totals[c.name]
+                    host[i.peer.name] = Counters(n, n, 10 * t, 10 * t)
+        rates = meter.add(sample_of(snapshot, 1000.0 + t, host, {}))
+        if rates is not None:
+            out.append(rates)
+    return out

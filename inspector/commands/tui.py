@@ -22,9 +22,10 @@ def run(args: argparse.Namespace) -> int:
             app = make_app(load_demo_snapshot(), source=Source("demo"))
         else:
             from inspector.live import Live
+            from inspector.live_rates import LiveRates
 
             feed = Live(reconcile=args.interval)
-            app = make_app(feed=feed, source=Source("live"))
+            app = make_app(feed=feed, source=Source("live"), rates=LiveRates())
     except SnapshotFormatError as exc:
         raise CliError(str(exc), code=EXIT_USAGE) from None
     try:

@@ -34,9 +34,16 @@ from textual.widgets import DataTable, Header, Input, Static
 from inspector.model import Container, Snapshot
 from inspector.tui.action_view import doctor_lines, mark_status, marks_summary
 from inspector.tui.actions import ACTIONS, selection_action, selection_action_bindings
-from inspector.tui.backends import Backends, Doctor, Pinger, RulesReader, default_backends
+from inspector.tui.backends import (
+    Backends,
+    Doctor,
+    NetworksReader,
+    Pinger,
+    RulesReader,
+    default_backends,
+)
 from inspector.tui.detached import Abandoned, detached
-from inspector.tui.feed import Feed
+from inspector.tui.feed import Feed, RatesFeed
 from inspector.tui.status_line import Freshness, status_line
 from inspector.tui.view import (
     CONTAINER_COLUMNS,
@@ -49,10 +56,14 @@ from inspector.tui.view import (
     ROUTE_COLUMNS,
     ROUTE_SORTS,
     Line,
+    Row,
     Selection,
     SnapshotView,
     changed,
+    container_rates,
+    interface_rates,
     marked,
+    with_rates,
 )
 from inspector.tui.widgets import Detail, FittedFooter, Pane
 
@@ -60,6 +71,7 @@ if TYPE_CHECKING:
     from inspector.diff import Diff
     from inspector.doctor import Check, ContainerReport
     from inspector.live import LiveStatus, LiveUpdate
+    from inspector.rates import Rates
 
 Clock = Callable[[], datetime]
 PaneId = Literal["containers", "interfaces", "routes", "ports"]
@@ -70,7 +82,7 @@ PANE_TITLES: dict[str, str] = {
     "ports": "Bridge ports",
 }
 PANE_GROUP = Binding.Group("Pane")
-FOOTER_DROP_FIRST = ("enter", "tab", "escape", "e", "r", "s", "y", "slash", "d", "i", "p")
+FOOTER_DROP_FIRST = ("enter", "tab", "escape", "e", "n", "r", "s", "y", "slash", "d", "i", "p")
 """The footer keys left out first when the line is short (? help lists them all)."""
 HOST_PANES = ("interfaces", "routes", "ports")
 GATEWAY_CHECK_FRESH_S = 60.0
@@ -89,6 +101,14 @@ class SnapshotArrived(Message):
         super().__init__()
         self.snapshot = snapshot
         self.status = status
+
+
+class RatesArrived(Message):
+    """Interface rates from the rates feed: only the rate cells and the detail change."""
+
+    def __init__(self, rates: Rates) -> None:
+        super().__init__()
+        self.rates = rates
 
 
 class DoctorMarks(Message):
@@ -155,6 +175,7 @@ class MainScreen(Screen[None]):
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("escape", "back", "Back", id="back"),
         Binding("s", "sort", "Sort", id="sort", tooltip="Sort the pane by its next column"),
+        Binding("n", "networks", "Networks", id="networks", tooltip="Every Docker network"),
         Binding(
             "y",
             "copy",
@@ -208,6 +229,9 @@ class MainScreen(Screen[None]):
     def action_copy(self) -> None:
         self.app_.copy_selection()
 
+    def action_networks(self) -> None:
+        self.app_.open_networks()
+
     @property
     def app_(self) -> CnetApp:
         assert isinstance(self.app, CnetApp)
@@ -244,10 +268,13 @@ class CnetApp(App[int]):
         source: Source,
         clock: Clock,
         backends: Backends,
+        rates: RatesFeed | None = None,
     ) -> None:
         super().__init__()
         self._backends = backends
         self._feed = feed
+        self._rates_feed = rates
+        self.rates: Rates | None = None
         self.source = source
         self._clock = clock
         self.view: SnapshotView | None = SnapshotView(snapshot) if snapshot else None
@@ -262,6 +289,7 @@ class CnetApp(App[int]):
         self._pane: PaneId = "containers"  # the pane last focused
         self._history: list[tuple[PaneId, str]] = []
         self._filter = ""
+        self._marked: tuple[Row, ...] = ()  # the Containers rows shown, marked, without rates
         self._copied: tuple[tuple[str, str | None], int] = (("", None), -1)
         # The doctor: background reports (no ping) per snapshot, for the marks.
         self._reports: dict[str, ContainerReport] = {}
@@ -285,6 +313,10 @@ class CnetApp(App[int]):
         if self.view is not None:
             self._show_snapshot()
             self._schedule_marks()
+        if self._rates_feed is not None:
+            if self.view is not None:
+                self._rates_feed.follow(self.view.snapshot)
+            self._rates_feed.start(self._publish_rates)
         if self._feed is not None:
             self._feed.start(self._publish)
         self.pane("containers").focus()
@@ -309,11 +341,28 @@ class CnetApp(App[int]):
     def _publish(self, update: LiveUpdate) -> None:
         """From the feed's thread: hand the update to the UI thread as a message."""
         self._latest = update.snapshot
+        if self._rates_feed is not None:
+            self._rates_feed.follow(update.snapshot)
         self.post_message(SnapshotArrived(update.snapshot, update.status))
+
+    def _publish_rates(self, rates: Rates) -> None:
+        """From the rates feed's thread."""
+        self.post_message(RatesArrived(rates))
 
     def on_unmount(self) -> None:
         if self._feed is not None:
             self._feed.stop()
+        if self._rates_feed is not None:
+            self._rates_feed.stop()
+
+    def on_rates_arrived(self, message: RatesArrived) -> None:
+        """Only the rate cells that changed are redrawn; rows, cursors and scroll stay."""
+        if self.panes_gone:
+            return
+        self.rates = message.rates
+        if self.view is not None:
+            self._show_containers(rates_only=True)
+            self._link()
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
         if self.panes_gone:
@@ -444,15 +493,19 @@ class CnetApp(App[int]):
             self._scope = self._selected
         self._link()
 
-    def _show_containers(self) -> None:
+    def _show_containers(self, rates_only: bool = False) -> None:
+        """``rates_only``: new rates, same rows and marks (once a second: only the cells)."""
         assert self.view is not None
         table = self.pane("containers")
         since = self.compared.containers if self.compared is not None else frozenset()
-        rows = tuple(
+        if rates_only:
+            self._show_container_rates(table)
+            return
+        self._marked = tuple(
             changed(marked(r, self.mark(r.key)), r.key in since)
             for r in self.view.container_rows_matching(self._filter)
         )
-        table.set_rows(rows, measure=tuple(self.view.container_rows.values()))
+        rows = self._show_container_rates(table)
         total = len(self.view.container_rows)
         box = self.screen_main.query_one("#containers-pane")
         title = PANE_TITLES["containers"]
@@ -461,6 +514,13 @@ class CnetApp(App[int]):
         if self.compared is not None:
             box.border_subtitle += f" · Δ {len(since)} changed since the compared snapshot"
         self._selected = table.current_key if rows else None
+
+    def _show_container_rates(self, table: Pane) -> tuple[Row, ...]:
+        assert self.view is not None
+        rates = self.rates.containers if self.rates is not None else {}
+        rows = tuple(with_rates(r, rates.get(r.key)) for r in self._marked)
+        table.set_rows(rows, measure=self.view.container_measure)
+        return rows
 
     def _link(self) -> None:
         """Narrow the host panes to the scope and show the detail: only the dependent work."""
@@ -476,6 +536,8 @@ class CnetApp(App[int]):
                 self.view.route_rows_for(c),
                 self.view.port_rows_for(c),
             )
+        host_rates = self.rates.host if self.rates is not None else {}
+        rows = (tuple(with_rates(r, host_rates.get(r.key)) for r in rows[0]), *rows[1:])
         for pane_id, pane_rows in zip(HOST_PANES, rows, strict=True):
             self.pane(pane_id).set_rows(pane_rows)
             box = self.screen_main.query_one(f"#{pane_id}-pane")
@@ -509,13 +571,17 @@ class CnetApp(App[int]):
                 return [(("no container matches" if self._filter else "no containers", "muted"),)]
             if self._doctor_shown() == c.name:
                 return self.doctor_detail(c.name)
-            return view.container_detail(c)
+            lines = view.container_detail(c)
+            return [*lines[:3], *container_rates(self.rates, c), *lines[3:]]
         key = self.pane(self._pane).current_key
         if key is None or key == EMPTY_KEY:
             return []
         if self._pane == "interfaces":
             iface = view.host_interfaces.get(key)
-            return view.interface_detail(iface) if iface else []
+            if iface is None:
+                return []
+            lines = view.interface_detail(iface)
+            return [*lines[:2], *interface_rates(self.rates, iface), *lines[2:]]
         if self._pane == "ports":
             return view.port_detail(key)
         scope = view.containers.get(self._scope or "")
@@ -688,6 +754,19 @@ class CnetApp(App[int]):
         """``s``: the pane last focused sorts by its next column."""
         how = self.pane(self._pane).cycle_sort()
         self.notify(f"{PANE_TITLES[self._pane]} sorted {how}", timeout=3)
+
+    def open_networks(self) -> None:
+        """``n``: every network; Enter on a member selects it here."""
+        from inspector.tui.networks_screen import NetworksScreen
+
+        if self.view is None:
+            return
+
+        def chosen(container: str | None) -> None:
+            if container is not None:
+                self.jump_to_container(container)
+
+        self.push_screen(NetworksScreen(self.view.snapshot, self._backends.read_networks), chosen)
 
     def copy_selection(self) -> None:
         """``y``: copy the selected row's name (OSC 52: works over SSH); ``y`` again on the
@@ -923,6 +1002,9 @@ class CnetApp(App[int]):
         yield SystemCommand("Back", "Clear the filter or return from a jump (esc)", self.back)
         yield SystemCommand("Sort", "Sort the pane by its next column (s)", self.cycle_sort)
         yield SystemCommand(
+            "Networks", "Every Docker network and its members (n)", self.open_networks
+        )
+        yield SystemCommand(
             "Copy", "Copy the selected name, address, MAC or veth (y)", self.copy_selection
         )
         yield SystemCommand("Help", "List every key (?)", self.action_help)
@@ -950,11 +1032,16 @@ def make_app(
     ping: Pinger | None = None,
     read_rules: RulesReader | None = None,
     doctor: Doctor | None = None,
+    rates: RatesFeed | None = None,
+    read_networks: NetworksReader | None = None,
 ) -> CnetApp:
     """The app, on a given snapshot (``--load``, ``--demo``, tests) or a live ``feed``.
 
     ``feed`` (``inspector.live.Live`` for the real host) pushes snapshots from its own
     threads; the app starts it when the main screen is up and stops it at exit.
+
+    ``rates`` (``inspector.live_rates.LiveRates`` on the live host) samples the interface
+    counters once a second for the rate columns and the detail's sparkline.
 
     ``ping``, ``read_rules`` and ``doctor`` are what the actions call (``backends.py``),
     always from thread workers.  Left out, a live app uses the real ones; on a saved
@@ -972,8 +1059,9 @@ def make_app(
         read_rules=detached(rules) if rules is not None else None,
         doctor=detached(doctor or defaults.doctor),
         live=defaults.live,
+        read_networks=read_networks or defaults.read_networks,
     )
-    return CnetApp(snapshot, feed=feed, source=source, clock=clock, backends=backends)
+    return CnetApp(snapshot, feed=feed, source=source, clock=clock, backends=backends, rates=rates)
 
 
 def load_demo_snapshot() -> Snapshot:

@@ -1,4 +1,5 @@
-"""Where the TUI's actions get their data: ping, the firewall rules, the doctor.
+"""Where the TUI's actions get their data: ping, the firewall rules, the doctor, Docker's
+network list.
 
 Plain callables, injected through ``make_app`` so tests (and the screenshots) run them
 on recorded data; the live ones here only wrap ``inspector.ping``, ``inspector.rules``
@@ -10,9 +11,9 @@ when first called, so starting the TUI stays cheap.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from inspector.model import Snapshot
 
@@ -39,6 +40,10 @@ Pinger = Callable[[Snapshot, str, "str | None", threading.Event], PingSession]
 RulesReader = Callable[[], "Rulesets"]
 """Read the host's rulesets now; raises ``RulesUnavailable`` (one line)."""
 
+NetworksReader = Callable[[], "Sequence[Mapping[str, Any]]"]
+"""Docker's network list now (``inspector.collect.engine.read_networks``): empty when
+Docker cannot be asked."""
+
 Doctor = Callable[[Snapshot, Sequence[str], bool], "Sequence[ContainerReport]"]
 """``(snapshot, names or () for all, ping the gateways?) -> one report per container``."""
 
@@ -53,6 +58,8 @@ class Backends:
     read_rules: RulesReader | None
     doctor: Doctor
     live: bool
+    read_networks: NetworksReader | None = None
+    """None: the networks view shows what the snapshot's containers say."""
 
 
 def live_ping(
@@ -88,7 +95,15 @@ def offline_doctor(snapshot: Snapshot, names: Sequence[str], ping: bool) -> list
     return [run_checks(snapshot, name) for name in chosen]
 
 
+def live_read_networks() -> list[dict[str, Any]]:
+    from inspector.collect.engine import read_networks
+
+    return read_networks()
+
+
 def default_backends(live: bool) -> Backends:
     if live:
-        return Backends(live_ping, live_read_rules, live_doctor, live=True)
+        return Backends(
+            live_ping, live_read_rules, live_doctor, live=True, read_networks=live_read_networks
+        )
     return Backends(None, None, offline_doctor, live=False)

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from inspector.live import LiveUpdate
+    from inspector.model import Snapshot
+    from inspector.rates import Rates
 
 
 class Feed(Protocol):
@@ -23,3 +25,19 @@ class Feed(Protocol):
 
     def stop(self) -> None:
         """Stop; never waits on a hung engine."""
+
+
+class RatesFeed(Protocol):
+    """The optional rates channel: interface rates once a second, apart from the snapshots
+    (``inspector.live_rates.LiveRates`` on the live host; tests script one).  The app tells
+    it each new snapshot (which interfaces to sample); each ``Rates`` only updates the
+    rate cells and the detail, never the snapshot's rows."""
+
+    def start(self, publish: Callable[[Rates], None]) -> None:
+        """Start delivering rates to ``publish`` (called from the feed's thread)."""
+
+    def follow(self, snapshot: Snapshot) -> None:
+        """Sample the interfaces of ``snapshot`` from now on (from any thread)."""
+
+    def stop(self) -> None:
+        """Stop; never waits."""

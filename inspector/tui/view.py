@@ -15,6 +15,7 @@ from typing import Literal
 from inspector.model import Bridge, BridgePort, Container, Interface, Route, Snapshot
 from inspector.natural import NaturalKey, natural_key, natural_sorted
 from inspector.paths import container_summary, interface_path, is_loopback, primary_address
+from inspector.rates import Rate, Rates, human_rate, sparkline
 from inspector.words import network_label, ports_label
 
 Style = Literal["", "title", "heading", "muted", "path", "warning", "key", "bad", "good", "moved"]
@@ -46,10 +47,11 @@ class Row:
     def style_of(self, n: int) -> Style:
         return (self.cell_styles[n] if n < len(self.cell_styles) else "") or self.style
 
-    def sort_key(self, n: int) -> tuple[int, float, NaturalKey]:
+    def sort_key(self, n: int, descending: bool = False) -> tuple[int, float, NaturalKey]:
+        """Numbers first (the largest first when ``descending``), then text."""
         number = self.sort_values[n] if n < len(self.sort_values) else None
         if number is not None:
-            return (0, number, ((), ""))
+            return (0, -number if descending else number, ((), ""))
         return (1, 0.0, natural_key(self.cells[n].strip()))
 
 
@@ -82,10 +84,30 @@ class Column:
         return self.title or self.label.lower()
 
 
+def rate_columns(rx_priority: int, tx_priority: int) -> tuple[Column, Column]:
+    """Receive and transmit rates: fixed (a rate is at most 4 cells, ``human_rate``, plus
+    the sort mark); hidden rather than cut in a narrow pane, transmit first (the detail
+    has both)."""
+    return (
+        Column(
+            "Rx/s", 5, 5, priority=rx_priority, optional=True, descending=True,
+            title="bytes received per second",
+        ),
+        Column(
+            "Tx/s", 5, 5, priority=tx_priority, optional=True, descending=True,
+            title="bytes sent per second",
+        ),
+    )  # fmt: skip
+
+
+RATES_AT = 3
+"""Where the rate cells go in the Containers and Interfaces rows (after State): the
+snapshot's rows have none, ``with_rates`` puts them in."""
 CONTAINER_COLUMNS = (
     Column("", 1, 1, title="doctor mark"),  # the doctor's mark
     Column("Name", 24, 14, middle=True),
     Column("State", 7, 7, priority=1),
+    *rate_columns(1, 2),  # after Ports (4), Network and IPs at their minimum
     Column("Runtime", 7, 6, priority=5, optional=True),
     Column("Network", 20, 8, priority=3),
     Column("IPs", 24, 11, priority=2),
@@ -95,6 +117,7 @@ INTERFACE_COLUMNS = (
     Column("Name", 15, 11, middle=True, priority=1),
     Column("Container", 22, 10, middle=True, priority=1),
     Column("State", 7, 4, priority=2),
+    *rate_columns(1, 2),  # after Address (4) and Bridge (3) go
     Column("Bridge", 15, 7, middle=True, priority=3, optional=True),
     Column("Address", 25, 9, priority=4, optional=True),
 )
@@ -117,10 +140,12 @@ def fit_widths(columns: Sequence[Column], content: Sequence[int], available: int
     """Column widths (0: hidden) for a pane ``available`` cells wide, ``GAP`` before each.
 
     Each column wants what its widest cell needs, up to its preferred ``width`` (a blank
-    column takes its label's width; one whose ``minimum`` is its width is fixed).  When that does not fit, the optional columns go
-    first (shrunk, then hidden, the highest ``priority`` first): a column that is there is
-    worth more than one cut short.  Then the others shrink to their ``minimum`` in the same
-    order, and only then below it.  Room left over goes to the columns that were cut,
+    column takes its label's width; one whose ``minimum`` is its width is fixed).  When
+    that does not fit, the optional columns go first (shrunk, then hidden, the highest
+    ``priority`` first): a column that is there is worth more than one cut short.  An
+    optional column as important as some required ones (a rate) waits for those to
+    shrink to their minimum before it is hidden.  Then the others shrink to their
+    ``minimum`` in the same order, and only then below it.  Room left over goes to the columns that were cut,
     most important first; none is made wider than its content (a blank column stays narrow).
     """
     want = [
@@ -130,15 +155,27 @@ def fit_widths(columns: Sequence[Column], content: Sequence[int], available: int
     widths = list(want)
     floors = [min(c.minimum, w) for c, w in zip(columns, want, strict=True)]
     order = sorted(range(len(columns)), key=lambda n: -columns[n].priority)
-    optional = [n for n in order if columns[n].optional]
     required = [n for n in order if not columns[n].optional]
+    top = max((columns[n].priority for n in required), default=0)
+    optional = [n for n in order if columns[n].optional and columns[n].priority >= top]
+    late = [n for n in order if columns[n].optional and columns[n].priority < top]
 
     def excess() -> int:
         return sum(w + GAP for w in widths if w) - available
 
-    for n in optional:
+    def shrink(n: int) -> None:
         widths[n] -= max(0, min(widths[n] - floors[n], excess()))
+
     for n in optional:
+        shrink(n)
+    for n in optional:
+        if excess() > 0:
+            widths[n] = 0
+    for n in late:  # worth as much as some required: those go to their minimum first
+        for m in required:
+            if columns[m].priority >= columns[n].priority:
+                shrink(m)
+        shrink(n)
         if excess() > 0:
             widths[n] = 0
     for n in required:
@@ -175,13 +212,14 @@ PORT_SORTS = sort_cycle(PORT_COLUMNS, None)
 
 def sort_rows(rows: Sequence[Row], columns: Sequence[Column], by: int | None) -> tuple[Row, ...]:
     """``rows`` ordered by column ``by`` (None: as given), children kept under their row
-    and sorted among themselves; ties in natural order of their keys (names)."""
+    and sorted among themselves; ties in natural order of their keys (names), also in a
+    descending column (the busiest first, equal ones by name)."""
     if by is None:
         return tuple(rows)
-    reverse = columns[by].descending
+    descending = columns[by].descending
 
     def key(r: Row) -> tuple[tuple[int, float, NaturalKey], NaturalKey]:
-        return (r.sort_key(by), natural_key(r.key))
+        return (r.sort_key(by, descending), natural_key(r.key))
 
     groups: list[list[Row]] = []
     for r in rows:
@@ -189,11 +227,11 @@ def sort_rows(rows: Sequence[Row], columns: Sequence[Column], by: int | None) ->
             groups[-1].append(r)
         else:
             groups.append([r])
-    groups.sort(key=lambda g: key(g[0]), reverse=reverse)
+    groups.sort(key=lambda g: key(g[0]))
     out: list[Row] = []
     for head, *children in groups:
         out.append(head)
-        out.extend(sorted(children, key=key, reverse=reverse))
+        out.extend(sorted(children, key=key))
     return tuple(out)
 
 
@@ -228,6 +266,101 @@ def marked(row: Row, status: str | None) -> Row:
         return row
     order = MARK_ORDER.get(status or "", 4.0)
     return Row(row.key, (symbol, *row.cells[1:]), row.style, (style,), (order,))
+
+
+def with_rates(row: Row, rate: Rate | None, at: int = RATES_AT) -> Row:
+    """``row`` with its receive and transmit rates put in at ``at`` (blank: none known)."""
+    cells = row.cells[:at] + (
+        (human_rate(rate.rx_bytes), human_rate(rate.tx_bytes)) if rate is not None else ("", "")
+    )
+    cells += row.cells[at:]
+    values = row.sort_values + (None,) * (at - len(row.sort_values))
+    numbers = (rate.rx_bytes, rate.tx_bytes) if rate is not None else (None, None)
+    blank: tuple[Style, ...] = tuple("" for _ in range(at - len(row.cell_styles)))
+    styles = row.cell_styles + blank
+    return Row(
+        row.key,
+        cells,
+        row.style,
+        (*styles[:at], "", "", *styles[at:]),
+        values[:at] + numbers + values[at:],
+        row.child,
+    )
+
+
+SPARK_CELLS = 30
+"""The sparkline's width: the last minute, two seconds a cell."""
+
+
+def rate_lines(
+    rate: Rate | None, history: Sequence[float], parts: Sequence[tuple[str, Rate]] = ()
+) -> list[Line]:
+    """The detail's traffic lines: the last minute as a sparkline, then bytes and packets
+    per second each way, drops and errors, and ``parts`` (a container's interfaces)."""
+    if rate is None:
+        return []
+    peak = max(history, default=0.0)
+    lines: list[Line] = [
+        (("Traffic", "heading"), (f"  last minute, peak {human_rate(peak)}B/s", "muted")),
+        ((" " + sparkline(history, SPARK_CELLS), "path"),),
+        (
+            (
+                f" rx {_flow(rate.rx_bytes, rate.rx_packets)}  tx {_flow(rate.tx_bytes, rate.tx_packets)}",
+                "",
+            ),
+        ),
+    ]
+    for name, r in parts:
+        lines.append(
+            (
+                (
+                    f"   {name}: rx {human_rate(r.rx_bytes)}B/s  tx {human_rate(r.tx_bytes)}B/s",
+                    "muted",
+                ),
+            )
+        )
+    lines.append(((f" {_trouble('drops', rate.rx_dropped, rate.tx_dropped)}  "
+                   f"{_trouble('errors', rate.rx_errors, rate.tx_errors)}",
+                   "warning" if rate.dropped > 0 or rate.errors > 0 else "muted"),))  # fmt: skip
+    return lines
+
+
+def _flow(size: float, packets: float) -> str:
+    return f"{human_rate(size)}B/s {_number(packets)} pkt/s"
+
+
+def _trouble(what: str, rx: float, tx: float) -> str:
+    """``drops 0/s``; when some, which way (``drops 3/s (in 3, out 0)``)."""
+    if rx + tx <= 0:
+        return f"{what} 0/s"
+    return f"{what} {_number(rx + tx)}/s (in {_number(rx)}, out {_number(tx)})"
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if value >= 9.95 or value == int(value) else f"{value:.1f}"
+
+
+def container_rates(rates: Rates | None, c: Container) -> list[Line]:
+    """A container's traffic in the detail: summed, and per interface (loopback left out)."""
+    if rates is None or not c.running:
+        return []
+    parts = [
+        (i.name, rates.interfaces[(c.name, i.name)])
+        for i in c.interfaces
+        if not is_loopback(i) and (c.name, i.name) in rates.interfaces
+    ]
+    return rate_lines(
+        rates.containers.get(c.name),
+        rates.container_history(c.name),
+        parts if len(parts) > 1 else (),
+    )
+
+
+def interface_rates(rates: Rates | None, i: Interface) -> list[Line]:
+    """A host link's traffic in the detail, as the link itself counts it."""
+    if rates is None:
+        return []
+    return rate_lines(rates.host.get(i.name), rates.host_history(i.name))
 
 
 @dataclass(frozen=True)
@@ -296,6 +429,8 @@ class SnapshotView:
             p.name: (b, p) for b in snapshot.bridges for p in b.ports
         }
         self.container_rows = {c.name: self._container_row(c) for c in snapshot.containers}
+        self.container_measure = tuple(with_rates(r, None) for r in self.container_rows.values())
+        """What the Containers columns are fitted to: every row, with its rate cells."""
         self.interface_rows = tuple(self._interface_row(i) for i in snapshot.host.interfaces)
         self.host_route_rows = route_rows(snapshot.host.routes)
         self.routes_by_key = dict(
