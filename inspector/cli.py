@@ -21,12 +21,13 @@ from inspector import __version__
 if TYPE_CHECKING:
     from inspector.model import Snapshot
 
-SUBCOMMANDS = ("snapshot", "ping", "rules", "doctor", "diff")
+SUBCOMMANDS = ("snapshot", "ping", "rules", "doctor", "diff", "exporter")
 
 LIVE_ONLY = {
     "ping": "ping sends packets from the live host's namespaces: it cannot use a saved snapshot",
     "rules": "rules reads the live host's firewall: reading the rules saved in a snapshot"
     " is not supported yet",
+    "exporter": "the exporter serves the live host: it cannot use a saved snapshot",
 }
 """Subcommands that refuse the global ``--load``/``--demo`` rather than ignore it."""
 
