@@ -42,6 +42,8 @@ from inspector.tui.view import (
     CONTAINER_COLUMNS,
     CONTAINER_SORTS,
     EMPTY_KEY,
+    HOSTED_CONTAINER_COLUMNS,
+    HOSTED_CONTAINER_SORTS,
     INTERFACE_COLUMNS,
     INTERFACE_SORTS,
     PORT_COLUMNS,
@@ -170,7 +172,12 @@ class MainScreen(Screen[None]):
             with Vertical(id="containers-pane", classes="pane") as box:
                 box.border_title = PANE_TITLES["containers"]
                 yield Input(placeholder="name, image, IP or interface", id="filter", compact=True)
-                yield Pane(CONTAINER_COLUMNS, id="containers", sorts=CONTAINER_SORTS)
+                hosts = getattr(self.app, "hosts", False)
+                yield Pane(
+                    HOSTED_CONTAINER_COLUMNS if hosts else CONTAINER_COLUMNS,
+                    id="containers",
+                    sorts=HOSTED_CONTAINER_SORTS if hosts else CONTAINER_SORTS,
+                )
             yield Detail(id="detail")
         with Horizontal(id="bottom"):
             for pane_id, columns, sorts in (
@@ -236,6 +243,8 @@ class CnetApp(App[int]):
         super().__init__()
         self._backends = backends
         self._feed = feed
+        self.hosts: bool = getattr(feed, "hosts", False)
+        """Several hosts (inspector/hosts.py's MergedFeed): the Host column is shown."""
         self.source = source
         self._clock = clock
         self.view: SnapshotView | None = SnapshotView(snapshot) if snapshot else None
@@ -895,6 +904,7 @@ def make_app(
     ping: Pinger | None = None,
     read_rules: RulesReader | None = None,
     doctor: Doctor | None = None,
+    local: bool = True,
 ) -> CnetApp:
     """The app, on a given snapshot (``--load``, ``--demo``, tests) or a live ``feed``.
 
@@ -904,13 +914,15 @@ def make_app(
     ``ping``, ``read_rules`` and ``doctor`` are what the actions call (``backends.py``),
     always from thread workers.  Left out, a live app uses the real ones; on a saved
     snapshot ping and rules are greyed out and the doctor checks only what the snapshot
-    holds.  Tests and the screenshots inject recorded ones.
+    holds.  Tests and the screenshots inject recorded ones.  A feed from other hosts
+    (``local=False``, ``cnet --host``) gets the saved snapshot's actions: nothing here
+    pings or reads rules for a remote's containers.
     """
     if snapshot is None and feed is None:
         raise ValueError("make_app needs a snapshot or a feed")
     if source is None:
         source = Source("live") if feed is not None else Source("file", "snapshot")
-    defaults = default_backends(live=feed is not None)
+    defaults = default_backends(live=feed is not None and local)
     rules = read_rules or defaults.read_rules
     backends = Backends(  # detached: quitting never waits on iptables-save or Docker
         ping=ping or defaults.ping,
