@@ -342,7 +342,7 @@ class SnapshotView:
     # -- filter -------------------------------------------------------------------------
 
     def _haystack_of(self, c: Container) -> str:
-        words = [c.name, c.image, *c.ips, getattr(c, "host", "")]
+        words = [c.name, c.image, *c.ips]
         for i in c.interfaces:
             words.append(i.name)
             words.extend(a.split("/", 1)[0] for a in i.addresses)
