@@ -96,10 +96,21 @@ def interface_labels(c: Container, i: Interface) -> list[str]:
     ]
 
 
+def all_interface_labels(snapshot: Snapshot) -> dict[InterfaceKey, list[str]]:
+    """Every container interface's labels, by (container, interface).  Pure."""
+    return {
+        (c.name, i.name): interface_labels(c, i) for c in snapshot.containers for i in c.interfaces
+    }
+
+
 def counter_families(
-    snapshot: Snapshot, counters: Mapping[InterfaceKey, Counters]
+    snapshot: Snapshot,
+    counters: Mapping[InterfaceKey, Counters],
+    labelled: Mapping[InterfaceKey, list[str]] | None = None,
 ) -> list[CounterMetricFamily]:
-    """The per-interface totals.  Pure."""
+    """The per-interface totals (``labelled``: ``all_interface_labels``, if known).  Pure."""
+    if labelled is None:
+        labelled = all_interface_labels(snapshot)
     families = [
         (
             field,
@@ -107,14 +118,12 @@ def counter_families(
         )
         for part, field, doc in COUNTER_METRICS
     ]
-    for c in snapshot.containers:
-        for i in c.interfaces:
-            found = counters.get((c.name, i.name))
-            if found is None:
-                continue
-            labels = interface_labels(c, i)
-            for field, family in families:
-                family.add_metric(labels, float(getattr(found, field)))
+    for key, labels in labelled.items():
+        found = counters.get(key)
+        if found is None:
+            continue
+        for field, family in families:
+            family.add_metric(labels, float(getattr(found, field)))
     return [f for _, f in families]
 
 
@@ -139,7 +148,8 @@ def info_family(snapshot: Snapshot) -> InfoMetricFamily:
 
 
 def doctor_family(reports: Iterable[ContainerReport]) -> GaugeMetricFamily:
-    """cnet_doctor_check_failed: 1 for a failing check, 0 for any other verdict.  Pure."""
+    """cnet_doctor_check_failed: 1 for a failing check, 0 for a passing or warning one;
+    a skipped check (no IPv6, host mode...) judged nothing and is left out.  Pure."""
     family = GaugeMetricFamily(
         "cnet_doctor_check_failed",
         "1 when the doctor's check fails for the container (checks without the gateway ping).",
@@ -147,6 +157,8 @@ def doctor_family(reports: Iterable[ContainerReport]) -> GaugeMetricFamily:
     )
     for r in reports:
         for check in r.checks:
+            if check.status == "skip":
+                continue
             family.add_metric([r.name, check.id], 1.0 if check.status == "fail" else 0.0)
     return family
 
@@ -251,6 +263,8 @@ class Exporter(Collector):
         self._pass_seconds: float | None = None
         self._errors = 0
         self.updates = 0
+        self._built: tuple[Snapshot, dict[InterfaceKey, list[str]], InfoMetricFamily] | None = None
+        self._doctor_built: tuple[tuple[ContainerReport, ...], GaugeMetricFamily] | None = None
 
     def publish(self, update: LiveUpdate) -> None:
         """The feed's callback: keep the update, time the feed's full passes."""
@@ -263,6 +277,22 @@ class Exporter(Collector):
             elif not update.status.reading and self._pass_started is not None:
                 self._pass_seconds = now - self._pass_started
                 self._pass_started = None
+
+    def _per_snapshot(
+        self, snapshot: Snapshot
+    ) -> tuple[dict[InterfaceKey, list[str]], InfoMetricFamily]:
+        """What only changes with the snapshot, built once for it (the families are only
+        read by the exposition)."""
+        built = self._built
+        if built is None or built[0] is not snapshot:
+            built = self._built = (snapshot, all_interface_labels(snapshot), info_family(snapshot))
+        return built[1], built[2]
+
+    def _doctor_family(self, reports: tuple[ContainerReport, ...]) -> GaugeMetricFamily:
+        built = self._doctor_built
+        if built is None or built[0] is not reports:
+            built = self._doctor_built = (reports, doctor_family(reports))
+        return built[1]
 
     def describe(self) -> list[Metric]:
         return []  # nothing to pre-register: registering must not collect
@@ -278,9 +308,10 @@ class Exporter(Collector):
                 counters = self._counters(snapshot)
             except Exception:  # counters vanish with their namespaces: say so, keep the rest
                 counters, errors = {}, errors + 1
-            yield from counter_families(snapshot, counters)
-            yield info_family(snapshot)
-            yield doctor_family(self._doctor.reports(snapshot))
+            labelled, info = self._per_snapshot(snapshot)
+            yield from counter_families(snapshot, counters, labelled)
+            yield info
+            yield self._doctor_family(self._doctor.reports(snapshot))
         else:
             yield doctor_family(())
         with self._lock:

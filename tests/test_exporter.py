@@ -166,9 +166,18 @@ def test_no_environment_or_command_line_is_exported(recorded: Snapshot) -> None:
 
 
 def test_doctor_family_is_one_for_failing_checks_only() -> None:
-    family = doctor_family([report("a", "bridge"), report("b", None)])
+    skipped = ContainerReport(
+        "c", "running", (Check("route6", "skip", ""), Check("mtu", "warn", ""))
+    )
+    family = doctor_family([report("a", "bridge"), report("b", None), skipped])
     values = {(s.labels["container"], s.labels["check"]): s.value for s in family.samples}
-    assert values == {("a", "veth"): 0, ("a", "bridge"): 1, ("b", "veth"): 0, ("b", "bridge"): 0}
+    assert values == {
+        ("a", "veth"): 0,
+        ("a", "bridge"): 1,
+        ("b", "veth"): 0,
+        ("b", "bridge"): 0,
+        ("c", "mtu"): 0,
+    }
 
 
 def test_parse_listen() -> None:
