@@ -21,10 +21,12 @@ from inspector import __version__
 if TYPE_CHECKING:
     from inspector.model import Snapshot
 
-SUBCOMMANDS = ("snapshot", "ping", "rules", "doctor", "diff")
+SUBCOMMANDS = ("snapshot", "ping", "rules", "doctor", "diff", "exporter", "stream")
 
 LIVE_ONLY = {
     "ping": "ping sends packets from the live host's namespaces: it cannot use a saved snapshot",
+    "exporter": "the exporter serves the live host: it cannot use a saved snapshot",
+    "stream": "stream follows the live host: it cannot use a saved snapshot",
 }
 """Subcommands that refuse the global ``--load``/``--demo`` rather than ignore it."""
 
@@ -138,6 +140,21 @@ def build_parser() -> Parser:
         help="the TUI follows kernel and Docker events; it also reads everything again "
         "every SECONDS as a safety net (default 30; 0 for never)",
     )
+    remote = parser.add_argument_group("remote hosts (docs/remote.md)")
+    remote.add_argument(
+        "--host",
+        action="append",
+        metavar="ssh://[user@]host[:port]",
+        help="run on that host through ssh (the TUI, snapshot, doctor, rules, ping); "
+        "repeat it to see several hosts in one TUI",
+    )
+    remote.add_argument(
+        "--remote-command",
+        default="cnet",
+        metavar="PATH",
+        help="the cnet to run on the remote host (default: cnet on its PATH)",
+    )
+    remote.add_argument("--ssh-config", metavar="FILE", help="an ssh config file (ssh -F)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in SUBCOMMANDS:
         importlib.import_module(f"inspector.commands.{name}").add_parser(subparsers)
@@ -146,8 +163,13 @@ def build_parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     try:
+        if args.host:
+            from inspector.commands import on_host
+
+            return on_host.run(args, argv)
         if (args.load or args.demo) and args.command in LIVE_ONLY:
             raise CliError(LIVE_ONLY[args.command], EXIT_USAGE)
         if args.load == "-" and args.command is None:

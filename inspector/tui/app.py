@@ -49,10 +49,13 @@ from inspector.tui.view import (
     CONTAINER_COLUMNS,
     CONTAINER_SORTS,
     EMPTY_KEY,
+    HOSTED_CONTAINER_COLUMNS,
+    HOSTED_CONTAINER_SORTS,
     INTERFACE_COLUMNS,
     INTERFACE_SORTS,
     PORT_COLUMNS,
     PORT_SORTS,
+    RATES_AT,
     ROUTE_COLUMNS,
     ROUTE_SORTS,
     Line,
@@ -195,7 +198,12 @@ class MainScreen(Screen[None]):
                 yield Input(
                     placeholder="name, image, runtime, IP or interface", id="filter", compact=True
                 )
-                yield Pane(CONTAINER_COLUMNS, id="containers", sorts=CONTAINER_SORTS)
+                hosts = getattr(self.app, "hosts", False)
+                yield Pane(
+                    HOSTED_CONTAINER_COLUMNS if hosts else CONTAINER_COLUMNS,
+                    id="containers",
+                    sorts=HOSTED_CONTAINER_SORTS if hosts else CONTAINER_SORTS,
+                )
             yield Detail(id="detail")
         with Horizontal(id="bottom"):
             for pane_id, columns, sorts in (
@@ -275,6 +283,8 @@ class CnetApp(App[int]):
         self._feed = feed
         self._rates_feed = rates
         self.rates: Rates | None = None
+        self.hosts: bool = getattr(feed, "hosts", False)
+        """Several hosts (inspector/hosts.py's MergedFeed): the Host column is shown."""
         self.source = source
         self._clock = clock
         self.view: SnapshotView | None = SnapshotView(snapshot) if snapshot else None
@@ -518,7 +528,8 @@ class CnetApp(App[int]):
     def _show_container_rates(self, table: Pane) -> tuple[Row, ...]:
         assert self.view is not None
         rates = self.rates.containers if self.rates is not None else {}
-        rows = tuple(with_rates(r, rates.get(r.key)) for r in self._marked)
+        at = RATES_AT + 1 if self.hosts else RATES_AT  # after the Host column, when shown
+        rows = tuple(with_rates(r, rates.get(r.key), at) for r in self._marked)
         table.set_rows(rows, measure=self.view.container_measure)
         return rows
 
@@ -1034,6 +1045,7 @@ def make_app(
     doctor: Doctor | None = None,
     rates: RatesFeed | None = None,
     read_networks: NetworksReader | None = None,
+    local: bool = True,
 ) -> CnetApp:
     """The app, on a given snapshot (``--load``, ``--demo``, tests) or a live ``feed``.
 
@@ -1046,13 +1058,15 @@ def make_app(
     ``ping``, ``read_rules`` and ``doctor`` are what the actions call (``backends.py``),
     always from thread workers.  Left out, a live app uses the real ones; on a saved
     snapshot ping and rules are greyed out and the doctor checks only what the snapshot
-    holds.  Tests and the screenshots inject recorded ones.
+    holds.  Tests and the screenshots inject recorded ones.  A feed from other hosts
+    (``local=False``, ``cnet --host``) gets the saved snapshot's actions: nothing here
+    pings or reads rules for a remote's containers.
     """
     if snapshot is None and feed is None:
         raise ValueError("make_app needs a snapshot or a feed")
     if source is None:
         source = Source("live") if feed is not None else Source("file", "snapshot")
-    defaults = default_backends(live=feed is not None)
+    defaults = default_backends(live=feed is not None and local)
     rules = read_rules or defaults.read_rules
     backends = Backends(  # detached: quitting never waits on iptables-save or Docker
         ping=ping or defaults.ping,

@@ -113,6 +113,9 @@ CONTAINER_COLUMNS = (
     Column("IPs", 24, 11, priority=2),
     Column("Ports", 28, 6, priority=4, optional=True),
 )
+HOST_COLUMN = Column("Host", 14, 6, middle=True, priority=2)
+HOSTED_CONTAINER_COLUMNS = (*CONTAINER_COLUMNS[:2], HOST_COLUMN, *CONTAINER_COLUMNS[2:])
+"""With several ``--host``: which host each container is on (inspector/hosts.py)."""
 INTERFACE_COLUMNS = (
     Column("Name", 15, 11, middle=True, priority=1),
     Column("Container", 22, 10, middle=True, priority=1),
@@ -203,6 +206,7 @@ def sort_cycle(columns: Sequence[Column], default: int | None) -> tuple[int | No
 
 
 CONTAINER_SORTS = sort_cycle(CONTAINER_COLUMNS, 1)
+HOSTED_CONTAINER_SORTS = sort_cycle(HOSTED_CONTAINER_COLUMNS, 1)
 """Containers by name (natural order); the host panes as the kernel lists them (links by
 index, routes in table order) until ``s``."""
 INTERFACE_SORTS = sort_cycle(INTERFACE_COLUMNS, None)
@@ -446,11 +450,19 @@ class SnapshotView:
 
     @staticmethod
     def _container_row(c: Container) -> Row:
-        return Row(
+        cells: tuple[str, ...] = (
+            "",
             c.name,
-            ("", c.name, c.state, c.runtime, network_label(c), ", ".join(c.ips), ports_label(c)),
-            "" if c.running else "muted",
+            c.state,
+            c.runtime,
+            network_label(c),
+            ", ".join(c.ips),
+            ports_label(c),
         )
+        host = getattr(c, "host", None)  # a HostedContainer: one host of several
+        if host is not None:
+            cells = (*cells[:2], host, *cells[2:])
+        return Row(c.name, cells, "" if c.running else "muted")
 
     def _interface_row(self, i: Interface) -> Row:
         owner = f"{i.container} {i.container_interface or ''}".strip() if i.container else ""
