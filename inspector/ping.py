@@ -305,6 +305,9 @@ def plan_ping(snapshot: Snapshot, container: str, target: str | None = None) -> 
         raise PingError(  # an ip netns namespace: only a bind mount keeps it
             f"{source.name} has no process to enter its namespace by: nothing to ping from"
         )
+    if source.running and source.pid is None:
+        why = source.problem or "cnet has not read its namespace yet (try again in a moment)"
+        raise PingError(f"container {source.name} is {source.state}, but {why}")
     if not source.running or source.pid is None:
         raise PingError(
             f"container {source.name} is not running ({source.state}): nothing to ping from"

@@ -443,3 +443,24 @@ def test_loopback_from_the_host_streams_and_stops() -> None:
             stop.set()
     last = stopped[-1]
     assert isinstance(last, PingSummary) and last.stopped and last.transmitted >= 2
+
+
+@pytest.mark.parametrize(
+    ("problem", "said"),
+    [
+        (None, "cnet has not read its namespace yet"),
+        ("the engine did not answer its inspect within 2 s", "did not answer its inspect"),
+    ],
+)
+def test_a_running_container_whose_namespace_is_unread_says_why(
+    recorded: Snapshot, problem: str | None, said: str
+) -> None:
+    """Not "not running (running)": the container runs, cnet just has no pid for it yet."""
+    bridge = role(recorded, "bridge")
+    unread = replace(bridge, pid=None, problem=problem)
+    snapshot = replace(
+        recorded, containers=tuple(unread if c is bridge else c for c in recorded.containers)
+    )
+    with pytest.raises(PingError, match=said) as caught:
+        plan_ping(snapshot, bridge.name)
+    assert "not running" not in str(caught.value)

@@ -42,7 +42,16 @@ async def open_rules(pilot: Any, app: CnetApp, *, after_ping: bool = False) -> R
 
 
 async def live_app_on(lab: Lab, pilot: Any, app: CnetApp, name: str) -> None:
-    await wait_for(pilot, lambda: app.view is not None and name in app.view.containers, 30)
+    await wait_for(  # the first read complete: every namespace in the picture
+        pilot,
+        lambda: (
+            app.view is not None
+            and name in app.view.containers
+            and app.live_status is not None
+            and not app.live_status.reading
+        ),
+        30,
+    )
     await select_container(app, pilot, name)
 
 
