@@ -203,3 +203,12 @@ def human_rate(value: float) -> str:
             return f"{value:.1f}{unit}"
         value /= 1024
     return f"{value:.0f}P"
+
+
+def shown_rates(rates: Rates) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
+    """What the rate cells say for ``rates``: two steps that say the same need no redraw."""
+
+    def cells(by: Mapping[str, Rate]) -> dict[str, tuple[str, str]]:
+        return {k: (human_rate(r.rx_bytes), human_rate(r.tx_bytes)) for k, r in by.items()}
+
+    return cells(rates.containers), cells(rates.host)

@@ -171,3 +171,25 @@ def test_the_sampler_thread_publishes_rates_from_its_reads(recorded: Snapshot) -
     assert done.wait(10)
     sampler.stop()
     assert got[0].containers["web"].rx_bytes > 0
+
+
+def test_steps_that_say_the_same_are_told_apart_from_those_that_do_not() -> None:
+    """An idle host's successive steps read alike (the TUI then redraws only the detail);
+    a rate that moves enough to show differently does not."""
+    from inspector.rates import Rate, Rates, shown_rates
+
+    quiet = Rates(
+        at=1.0, interval=1.0, interfaces={}, containers={"a": Rate()}, host={"eth0": Rate()}
+    )
+    again = Rates(
+        at=2.0, interval=1.0, interfaces={}, containers={"a": Rate()}, host={"eth0": Rate()}
+    )
+    busy = Rates(
+        at=3.0,
+        interval=1.0,
+        interfaces={},
+        containers={"a": Rate(rx_bytes=5e6)},
+        host={"eth0": Rate()},
+    )
+    assert shown_rates(quiet) == shown_rates(again)
+    assert shown_rates(busy) != shown_rates(again)

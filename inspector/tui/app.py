@@ -32,6 +32,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Header, Input, Static
 
 from inspector.model import Container, Snapshot
+from inspector.rates import shown_rates
 from inspector.tui.action_view import doctor_lines, mark_status, marks_summary
 from inspector.tui.actions import ACTIONS, selection_action, selection_action_bindings
 from inspector.tui.backends import (
@@ -369,10 +370,14 @@ class CnetApp(App[int]):
         """Only the rate cells that changed are redrawn; rows, cursors and scroll stay."""
         if self.panes_gone:
             return
-        self.rates = message.rates
-        if self.view is not None:
-            self._show_containers(rates_only=True)
-            self._link()
+        before, self.rates = self.rates, message.rates
+        if self.view is None:
+            return
+        if before is not None and shown_rates(before) == shown_rates(message.rates):
+            self._show_detail()  # the cells say the same (idle: all quiet); the sparkline moves
+            return
+        self._show_containers(rates_only=True)
+        self._link()
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
         if self.panes_gone:
