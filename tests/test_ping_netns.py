@@ -26,7 +26,6 @@ import site
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -43,6 +42,7 @@ from inspector.ping import (
     run_ping,
 )
 from tests.cli import ROOT, _interpreter_for_nobody
+from tests.netns_helpers import sleeper_in
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces and raw sockets need root"),
@@ -107,18 +107,6 @@ class Lab:
     def link_local(self, ns: str, dev: str) -> str:
         (link,) = json.loads(ip("-n", ns, "-j", "-6", "addr", "show", "dev", dev, "scope", "link"))
         return str(next(a["local"] for a in link["addr_info"] if "local" in a))
-
-
-def _sleeper(ns: str) -> subprocess.Popen[bytes]:
-    """A process whose namespace is ``ns`` (``ip netns exec`` enters it, then execs)."""
-    proc = subprocess.Popen(["ip", "netns", "exec", ns, "sleep", "600"])
-    want = os.stat(f"/run/netns/{ns}").st_ino
-    for _ in range(500):  # until exec'd inside: a bounded wait, no assertion on time
-        if os.stat(f"/proc/{proc.pid}/ns/net").st_ino == want:
-            return proc
-        time.sleep(0.01)
-    proc.kill()
-    raise RuntimeError(f"sleep never entered {ns}")
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +175,7 @@ def lab() -> Iterator[Lab]:
         ip("-n", c, "route", "add", "10.255.79.0/24", "via", B2_IP)
         ip("-n", c, "route", "add", "10.255.77.0/30", "via", B2_IP)
         for ns in (a, c, lab.lo):
-            sleepers.append(_sleeper(ns))
+            sleepers.append(sleeper_in(ns))
             lab.pids[ns] = sleepers[-1].pid
         yield lab
     finally:
@@ -361,7 +349,7 @@ def test_loopback_only_namespace_says_unreachable(lab: Lab) -> None:
 
 
 def test_a_gone_process_is_said_in_one_line(lab: Lab) -> None:
-    proc = _sleeper(lab.lo)
+    proc = sleeper_in(lab.lo)
     proc.kill()
     proc.wait()
     plan = PingPlan("gone", lab.lo, proc.pid, "127.0.0.1", "", socket.AF_INET)

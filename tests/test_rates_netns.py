@@ -25,6 +25,7 @@ from inspector.collect.counters import container_counters, namespace_counters
 from inspector.live_rates import sample
 from inspector.model import Container, HostNetwork, Interface, PeerRef, Snapshot
 from inspector.rates import RateMeter, Sample, rates_between
+from tests.netns_helpers import sleeper_in
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root"),
@@ -91,17 +92,6 @@ class Pair:
         )
 
 
-def _sleeper(ns: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(["ip", "netns", "exec", ns, "sleep", "600"])
-    want = os.stat(f"/run/netns/{ns}").st_ino
-    for _ in range(500):  # until exec'd inside: a bounded wait, no assertion on time
-        if os.stat(f"/proc/{proc.pid}/ns/net").st_ino == want:
-            return proc
-        time.sleep(0.01)
-    proc.kill()
-    raise RuntimeError(f"sleep never entered {ns}")
-
-
 @pytest.fixture(scope="module")
 def pair() -> Iterator[Pair]:
     tag = "cnrt-" + secrets.token_hex(2)
@@ -129,7 +119,7 @@ def pair() -> Iterator[Pair]:
         ip("-n", p.b, "neigh", "replace", A_IP, "lladdr", mac[p.veth_a], "dev", p.veth_b,
            "nud", "permanent")  # fmt: skip
         for ns in (p.a, p.b):
-            sleepers.append(_sleeper(ns))
+            sleepers.append(sleeper_in(ns))
             p.pids[ns] = sleepers[-1].pid
         yield p
     finally:
