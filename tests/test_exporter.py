@@ -373,6 +373,30 @@ def test_metrics_parse_and_carry_the_real_lo_counters(
 PROMETHEUS = shutil.which("prometheus")
 
 
+def start_prometheus(tmp_path: Path, target_port: int) -> tuple[subprocess.Popen[bytes], int]:
+    """Debian's Prometheus on 127.0.0.1, scraping ``127.0.0.1:target_port`` every second,
+    its config and storage under ``tmp_path``; the caller terminates it."""
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        "scrape_configs:\n  - job_name: cnet\n    static_configs:\n"
+        f"      - targets: ['127.0.0.1:{target_port}']\n"
+    )
+    port = free_port()
+    assert PROMETHEUS is not None
+    proc = subprocess.Popen(
+        [
+            PROMETHEUS,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return proc, port
+
+
 def prom_query(port: int, query: str) -> list[dict[str, object]]:
     url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": query})
     with urllib.request.urlopen(url, timeout=5) as r:
@@ -387,24 +411,7 @@ def test_a_real_prometheus_scrapes_the_exporter(
     serving: tuple[Serving, CountingFeed, list[int]], tmp_path: Path
 ) -> None:
     s, _, _ = serving
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        "scrape_configs:\n  - job_name: cnet\n    static_configs:\n"
-        f"      - targets: ['127.0.0.1:{s.port}']\n"
-    )
-    port = free_port()
-    assert PROMETHEUS is not None
-    proc = subprocess.Popen(
-        [
-            PROMETHEUS,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc, port = start_prometheus(tmp_path, s.port)
     try:
         up: list[dict[str, object]] = []
         counter: list[dict[str, object]] = []

@@ -3,7 +3,6 @@ counter, labelled as iproute2 and docker name it, scraped by a real Prometheus t
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from inspector.exporter import Exporter, Serving
 from inspector.live import Live
-from tests.lab import Lab, free_port, host_links
-from tests.test_exporter import PROMETHEUS, prom_query, scrape
+from tests.lab import Lab, host_links
+from tests.test_exporter import PROMETHEUS, prom_query, scrape, start_prometheus
 
 
 @pytest.fixture
@@ -61,24 +60,7 @@ def test_a_lab_containers_veth_counter_is_labelled_like_iproute2(
 def test_prometheus_scrapes_a_lab_containers_counter(
     lab: Lab, live_exporter: Serving, tmp_path: Path
 ) -> None:
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
-        "global:\n  scrape_interval: 1s\n"
-        "scrape_configs:\n  - job_name: cnet\n    static_configs:\n"
-        f"      - targets: ['127.0.0.1:{live_exporter.port}']\n"
-    )
-    port = free_port()
-    assert PROMETHEUS is not None
-    proc = subprocess.Popen(
-        [
-            PROMETHEUS,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc, port = start_prometheus(tmp_path, live_exporter.port)
     try:
         query = f'cnet_interface_transmit_bytes_total{{container="{lab.bridge}",interface="eth0"}}'
         found: list[dict[str, object]] = []
