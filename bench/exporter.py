@@ -170,47 +170,20 @@ def first_links(start: object, timeout: float = 60) -> float:
 
 def bench_remote() -> float:
     from inspector.remote import RemoteFeed, Ssh, parse_host
-    from tests.test_remote import keygen, wait_listening
+    from tests.test_remote import loopback_sshd
 
     os.environ["DOCKER_HOST"] = "unix:///nonexistent"  # the local Live, like the remote
     with tempfile.TemporaryDirectory(prefix="cnrm-bench-") as d:
         tmp = Path(d)
-        keygen(tmp / "hostkey")
-        keygen(tmp / "client")
-        (tmp / "authorized_keys").write_text((tmp / "client.pub").read_text())
-        port = _free_port()
-        (tmp / "sshd_config").write_text(
-            f"Port {port}\nListenAddress 127.0.0.1\nHostKey {tmp / 'hostkey'}\n"
-            f"PidFile {tmp / 'sshd.pid'}\nAuthorizedKeysFile {tmp / 'authorized_keys'}\n"
-            "StrictModes no\nUsePAM no\nPasswordAuthentication no\n"
-        )
-        (tmp / "ssh_config").write_text(
-            f"Host *\n  IdentityFile {tmp / 'client'}\n  IdentitiesOnly yes\n"
-            f"  UserKnownHostsFile {tmp / 'known_hosts'}\n  StrictHostKeyChecking accept-new\n"
-        )
-        remote = tmp / "cnet"
-        remote.write_text(
-            "#!/bin/sh\nDOCKER_HOST=unix:///nonexistent "
-            f'PYTHONPATH={ROOT} exec {sys.executable} -m inspector "$@"\n'
-        )
-        remote.chmod(0o755)
-        os.makedirs("/run/sshd", exist_ok=True)
-        sshd = subprocess.Popen(
-            ["/usr/sbin/sshd", "-D", "-e", "-f", str(tmp / "sshd_config")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_listening(port, sshd)
+        with loopback_sshd(tmp) as server:
             ssh = Ssh(
-                parse_host(f"ssh://root@127.0.0.1:{port}"), str(remote), str(tmp / "ssh_config")
+                parse_host(f"ssh://root@127.0.0.1:{server.port}"),
+                str(server.remote_command),
+                str(server.config),
             )
             first_links(lambda: RemoteFeed(ssh))  # host key accepted, caches warm
             local = statistics.median(first_links(lambda: Live(reconcile=0)) for _ in range(3))
             far = statistics.median(first_links(lambda: RemoteFeed(ssh)) for _ in range(3))
-        finally:
-            sshd.terminate()
-            sshd.wait(20)
     print(
         f"first update with the host's links: local {local * 1000:.0f} ms, over loopback ssh "
         f"{far * 1000:.0f} ms, {(far - local) * 1000:+.0f} ms (target: within 1000 ms)"

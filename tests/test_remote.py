@@ -7,6 +7,7 @@ interfaces are what is compared."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -233,11 +234,10 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
     raise AssertionError("sshd did not listen")
 
 
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
-    if not (os.path.exists(SSHD) and shutil.which("ssh") and os.geteuid() == 0):
-        pytest.skip("needs Debian's openssh-server and openssh-client, as root")
-    tmp = tmp_path_factory.mktemp("cnrm-sshd")
+@contextlib.contextmanager
+def loopback_sshd(tmp: Path) -> Iterator[SshServer]:
+    """Debian's sshd on 127.0.0.1 with keys, configs and a ``cnet`` wrapper made under
+    ``tmp`` (the remote end runs this checkout, with no Docker engine); stopped after."""
     keygen(tmp / "hostkey")
     keygen(tmp / "client")
     (tmp / "authorized_keys").write_text((tmp / "client.pub").read_text())
@@ -271,6 +271,14 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
+    if not (os.path.exists(SSHD) and shutil.which("ssh") and os.geteuid() == 0):
+        pytest.skip("needs Debian's openssh-server and openssh-client, as root")
+    with loopback_sshd(tmp_path_factory.mktemp("cnrm-sshd")) as server:
+        yield server
 
 
 def host_names(snapshot_json: str) -> set[str]:

@@ -97,16 +97,16 @@ class Reader:
         Asked twice at most: a connection kept from before the engine went away fails
         once, and a new one may then answer.
         """
-        for attempt in (1, 2):
+        try:
+            listed = self.engine.containers()
+        except EngineUnavailable:
+            self.drop_engine()
             try:
                 listed = self.engine.containers()
             except EngineUnavailable as exc:
                 self.drop_engine()
-                if attempt == 2:
-                    return [ev.EngineLost(str(exc)), *self._remote_notice()]
-            else:
-                return [ev.ContainersListed(listed), *self._remote_notice()]
-        raise AssertionError("unreachable")
+                return [ev.EngineLost(str(exc)), *self._remote_notice()]
+        return [ev.ContainersListed(listed), *self._remote_notice()]
 
     def _remote_notice(self) -> list[ev.Event]:
         if not self._remote:
