@@ -344,12 +344,16 @@ async def test_the_remote_feed_fills_the_tui(sshd: SshServer) -> None:
     app = make_app(feed=feed)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
-            # The first update is the engine's list (none here); the host's links follow.
+            # The first update is the engine's list (none: no engine); the host's links follow.
             await wait_for(
                 pilot,
                 lambda: app.view is not None and "lo" in app.view.host_interfaces,
                 seconds=30,
             )
+            # Other tests' namespaces may be on this host: a workload selected narrows the
+            # host panes to it.  A filter that matches none puts them back on the host.
+            await pilot.press("slash", *"cnrm-matches-nothing", "enter")
+            await wait_for(pilot, lambda: not app.pane("containers").rows_shown)
             assert any(r.key == "lo" for r in app.pane("interfaces").rows_shown)
             assert feed.lost is None
     finally:
