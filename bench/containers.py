@@ -21,7 +21,25 @@ def remove_bench_containers() -> None:
     )
 
 
-def start_bench_containers(n: int) -> None:
+def running_bench_containers() -> list[str]:
+    return sh(
+        "docker",
+        "ps",
+        "-q",
+        "--filter",
+        f"name=^/{PREFIX}",
+        "--filter",
+        "status=running",
+        check=False,
+    ).split()
+
+
+def start_bench_containers(n: int, reuse: bool = False) -> None:
+    """``n`` fresh containers; ``reuse``: keep the ones an earlier ``--keep`` left when
+    exactly ``n`` are running (starting 200 takes a minute)."""
+    if reuse and len(running_bench_containers()) == n:
+        print(f"reusing the {n} running containers", file=sys.stderr)
+        return
     remove_bench_containers()
     print(f"starting {n} containers ...", file=sys.stderr)
     for i in range(n):

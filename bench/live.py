@@ -81,9 +81,14 @@ def main() -> int:
     parser.add_argument("--idle", type=float, default=60.0, help="covers one 30 s reconciliation")
     parser.add_argument("--quiet", type=float, default=10.0, help="wait after the first read")
     parser.add_argument("--settle", type=float, default=5.0)
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the containers running afterwards, and reuse them if already there",
+    )
     args = parser.parse_args()
 
-    start_bench_containers(args.containers)
+    start_bench_containers(args.containers, reuse=args.keep)
     cnet = shlex.quote(str(Path(sys.executable).with_name("cnet")))
     results: dict[str, str] = {}
     try:
@@ -130,7 +135,8 @@ def main() -> int:
     finally:
         subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True, check=False)
         print("removing containers ...", file=sys.stderr)
-        remove_bench_containers()
+        if not args.keep:
+            remove_bench_containers()
     running = len(sh("docker", "ps", "-q").split())
     print(f"\nlive TUI, {running} running containers (after removal), 120x40 in tmux\n")
     for name, value in results.items():

@@ -33,12 +33,17 @@ def main() -> int:
     parser.add_argument("-n", "--containers", type=int, default=50)
     parser.add_argument("-r", "--runs", type=int, default=7)
     parser.add_argument("--settle", type=float, default=5.0, help="seconds to wait after starting")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the containers running afterwards, and reuse them if already there",
+    )
     args = parser.parse_args()
 
     # An installed cnet runs from bytecode (pip compiles it at install time). An editable
     # install under PYTHONDONTWRITEBYTECODE would recompile the package in every process.
     compileall.compile_dir(ROOT / "inspector", quiet=1)
-    start_bench_containers(args.containers)
+    start_bench_containers(args.containers, reuse=args.keep)
     try:
         ids = sh("docker", "ps", "-aq").split()
         running = sh("docker", "ps", "-q").split()
@@ -81,7 +86,8 @@ def main() -> int:
         results = {name: statistics.median(values) for name, values in times.items()}
     finally:
         print("removing containers ...", file=sys.stderr)
-        remove_bench_containers()
+        if not args.keep:
+            remove_bench_containers()
 
     print(
         f"\n{len(running)} running containers ({len(ids)} in all), median of {args.runs} interleaved rounds\n"
