@@ -137,8 +137,9 @@ def build_parser() -> Parser:
         type=non_negative_float,
         default=30.0,
         metavar="SECONDS",
-        help="the TUI follows kernel and Docker events; it also reads everything again "
-        "every SECONDS as a safety net (default 30; 0 for never)",
+        help="the TUI follows kernel and Docker events; as a safety net it also reads the "
+        "host, the engine's list and up to 50 namespaces again every SECONDS, each "
+        "namespace in turn (default 30; 0 for never)",
     )
     remote = parser.add_argument_group("remote hosts (docs/remote.md)")
     remote.add_argument(

@@ -28,6 +28,7 @@ pour in.  ``Collector`` is the same reads done once, for ``cnet snapshot`` and s
 
 from __future__ import annotations
 
+import bisect
 import os
 import queue
 import socket
@@ -50,9 +51,14 @@ from inspector.collect.netlink import (
     route_record,
 )
 from inspector.collect.reader import Reader
-from inspector.model import Snapshot
+from inspector.model import Container, Snapshot
 
 RECONCILE_S = 30.0
+RECONCILE_BATCH = 50
+"""Namespaces a reconciliation re-reads (the host, the engine's list and discovery are
+read whole): the safety net's cost stays bounded however many containers run, and each
+namespace is re-read at least every ``ceil(n / RECONCILE_BATCH)`` passes.  The first
+pass and ``refresh()`` read every one."""
 MIN_GAP_S = 0.05
 CHUNK = 25
 PROGRESS_S = 0.5
@@ -193,6 +199,7 @@ class Live:
         self._changed_at = time.time()
         self._threads: list[threading.Thread] = []
         self._podman_events: podman.PodmanEvents | None = None
+        self._reconciled_up_to: str | None = None
         self.dumps = 0
         """Full host dumps so far (start, ENOBUFS, reconciliation): for tests."""
         self.discoveries = 0
@@ -450,7 +457,8 @@ class Live:
 
     def _full(self, reader: Reader, first: bool = False, asked: bool = False) -> None:
         """A full pass.  The first is published in steps (host and list, then namespaces
-        every ``PROGRESS_S``); a later one only if it found a change, or was ``asked`` for."""
+        every ``PROGRESS_S``); a later one only if it found a change, or was ``asked`` for.
+        A reconciliation (neither) re-reads the next ``RECONCILE_BATCH`` namespaces only."""
         before = self._state
         self._reading = first or asked
         self.dumps += 1
@@ -466,37 +474,54 @@ class Live:
             running = [
                 c for c in self._state.containers.values() if c.state in inventory.LIVE_STATES
             ]
+            share = None if first or asked else self._reconcile_share(running)
+            if share is not None:
+                running = [c for c in running if f"c:{c.id}" in share]
             for start in range(0, len(running), CHUNK):
                 for event in reader.namespaces(running[start : start + CHUNK]):
                     self._apply(event)
                 if first and time.monotonic() - last >= PROGRESS_S:
                     self._emit()
                     last = time.monotonic()
-            self._discover(reader, everything=True, scan=False)
+            for event in reader.podman():
+                self._apply(event)
+            others = self._other_namespaces()
+            if share is not None:
+                others = [n for n in others if _namespace_key(n) in share]
+            for event in reader.read_namespaces(others):
+                self._apply(event)
         finally:
             self._reading = False
         if first or asked or before != self._state:
             self._emit()
+
+    def _other_namespaces(self) -> list[ev.NamespaceId]:
+        """Every namespace discovery found that is no Docker container's."""
+        docker = {ns for ns in self._state.namespace_of.values() if ns is not None}
+        return [n for n in self._state.found if n not in docker]
+
+    def _reconcile_share(self, running: list[Container]) -> set[str]:
+        """This reconciliation's namespaces (containers' and others'): the batch after
+        the last one's, in turn."""
+        keys = [f"c:{c.id}" for c in running]
+        keys.extend(_namespace_key(n) for n in self._other_namespaces())
+        share = next_share(keys, self._reconciled_up_to, RECONCILE_BATCH)
+        if share:
+            self._reconciled_up_to = share[-1]
+        return set(share)
 
     def _scan(self, reader: Reader) -> None:
         self.discoveries += 1
         for event in reader.discover():
             self._apply(event)
 
-    def _discover(self, reader: Reader, everything: bool = False, scan: bool = True) -> None:
-        """Find the namespaces again and read those not read yet (all of them, on a
-        full pass: a namespace that stays may have changed unannounced)."""
-        if scan:
-            self._scan(reader)
-        if everything or inventory.podman_changed(self._state):
+    def _discover(self, reader: Reader) -> None:
+        """Find the namespaces again and read those not read yet."""
+        self._scan(reader)
+        if inventory.podman_changed(self._state):
             for event in reader.podman():
                 self._apply(event)
-        docker = {ns for ns in self._state.namespace_of.values() if ns is not None}
-        if everything:
-            wanted = [n for n in self._state.found if n not in docker]
-        else:
-            wanted = inventory.unread_namespaces(self._state)
-        for event in reader.read_namespaces(wanted):
+        for event in reader.read_namespaces(inventory.unread_namespaces(self._state)):
             self._apply(event)
 
     def _emit(self) -> None:
@@ -509,6 +534,21 @@ class Live:
         )
         snap = inventory.snapshot(self._state, taken_at=_now_iso(), hostname=socket.gethostname())
         self._publish(LiveUpdate(snap, status))
+
+
+def _namespace_key(identity: ev.NamespaceId) -> str:
+    return f"n:{identity[0]}:{identity[1]}"
+
+
+def next_share(keys: list[str], after: str | None, budget: int) -> list[str]:
+    """The ``budget`` keys that follow ``after`` in sorted order, wrapping around: passes
+    that each take the next share read every key within ``ceil(len(keys) / budget)``,
+    whatever came and went in between."""
+    ordered = sorted(keys)
+    if len(ordered) <= budget:
+        return ordered
+    start = bisect.bisect_right(ordered, after) if after is not None else 0
+    return (ordered[start:] + ordered[:start])[:budget]
 
 
 def _changed_veth_namespaces(old: Any, new: Any) -> set[int]:

@@ -54,3 +54,64 @@ def test_an_address_is_no_reason_to_scan_proc_and_a_veth_into_the_unknown_is() -
     live._handle(reader, [ev.LinkChanged(LinkRecord(veth))])  # type: ignore[arg-type]
     assert live.discoveries == 1 and "discover" in reader.calls
     assert "podman" not in reader.calls  # discovery found no Podman change: not asked
+
+
+def test_each_reconciliation_takes_the_next_share_and_all_are_read_in_turn() -> None:
+    from inspector.live import next_share
+
+    keys = [f"c:{n:03d}" for n in range(120)]
+    seen: list[str] = []
+    after = None
+    for _ in range(3):  # ceil(120 / 50)
+        share = next_share(keys, after, 50)
+        assert len(share) == 50
+        seen.extend(share)
+        after = share[-1]
+    assert set(seen) == set(keys)
+    # keys that came and went between passes: it carries on after the last one taken
+    assert next_share([*keys[:5], "c:999"], "c:003", 3) == ["c:004", "c:999", "c:000"]
+    assert next_share(keys[:10], "c:005", 50) == keys[:10]  # a small host: all, every pass
+
+
+class ManyNamespacesReader(FakeReader):
+    """A host with 120 running containers; records whose namespaces were read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from inspector.model import Container
+
+        self.listed = tuple(
+            Container(f"{n:03d}", f"c{n}", "i", "running", None, "bridge") for n in range(120)
+        )
+        self.read: list[str] = []
+
+    def host(self) -> ev.HostDumped:
+        from inspector.records import NamespaceDump
+
+        return ev.HostDumped(NamespaceDump(links=(), addresses=(), routes=()))
+
+    def containers(self) -> list[ev.Event]:
+        return [ev.ContainersListed(self.listed)]
+
+    def namespaces(self, containers: list[object]) -> list[ev.Event]:
+        self.read.extend(c.id for c in containers)  # type: ignore[attr-defined]
+        return []
+
+
+def test_a_reconciliation_reads_a_bounded_share_and_refresh_reads_all() -> None:
+    from inspector.live import RECONCILE_BATCH
+
+    live = Live(reconcile=30)
+    reader = ManyNamespacesReader()
+    for event in reader.containers():  # the runner lists before the first pass
+        live._apply(event)
+    live._full(reader, first=True)  # type: ignore[arg-type]
+    assert len(reader.read) == 120
+    reader.read.clear()
+    for _ in range(3):
+        live._full(reader)  # type: ignore[arg-type]
+    assert len(reader.read) == 3 * RECONCILE_BATCH
+    assert set(reader.read) == {c.id for c in reader.listed}
+    reader.read.clear()
+    live._full(reader, asked=True)  # type: ignore[arg-type]
+    assert sorted(reader.read) == sorted(c.id for c in reader.listed)

@@ -341,3 +341,36 @@ def test_live_finds_a_namespace_plumbed_after_it_started(scratch: Scratch) -> No
                 subprocess.run(["ip", "netns", "del", c], capture_output=True, timeout=30)
         finally:
             live.stop()
+
+
+def test_a_reconciliation_sees_a_change_no_event_announces(scratch: Scratch) -> None:
+    """An address added inside a namespace reaches no host event: only the safety net's
+    re-reads find it, a batch of namespaces per pass (``RECONCILE_BATCH``), in turn."""
+    address = f"10.246.{scratch.n}.9"
+    updates: queue.Queue[LiveUpdate] = queue.Queue()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DOCKER_HOST", "unix:///nonexistent/cnns.sock")
+        mp.setattr(podman, "available", lambda: None)
+        live = Live(reconcile=0.5)
+        live.start(updates.put)
+        try:
+            _wait(updates, lambda s: s.container(scratch.b) is not None, scratch.b)
+            run("ip", "-n", scratch.b, "addr", "add", f"{address}/32", "dev", "lo")
+            try:
+                listed = [
+                    a["local"]
+                    for link in ip_json(scratch.b, "addr", "show", "dev", "lo")
+                    for a in link["addr_info"]
+                ]
+                assert address in listed  # iproute2's word that it is there
+
+                def seen(s: Snapshot) -> bool:
+                    w = s.container(scratch.b)
+                    lo = next((i for i in w.interfaces if i.name == "lo"), None) if w else None
+                    return lo is not None and f"{address}/32" in lo.addresses
+
+                _wait(updates, seen, f"{address} on {scratch.b}'s lo")
+            finally:
+                run("ip", "-n", scratch.b, "addr", "del", f"{address}/32", "dev", "lo")
+        finally:
+            live.stop()

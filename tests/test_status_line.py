@@ -13,7 +13,7 @@ SUMMARY = "7 containers, 12 host links, 3 bridges"
 
 def test_live_says_live_and_when_the_data_last_changed() -> None:
     line = status_line(Freshness("live", SUMMARY, changed_at=T0, reconcile=30))
-    assert line.text == f"{SUMMARY} · live · last change {CLOCK} · full read every 30 s"
+    assert line.text == f"{SUMMARY} · live · last change {CLOCK} · checked every 30 s"
     assert not line.alarm
 
 

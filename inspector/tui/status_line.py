@@ -57,5 +57,5 @@ def status_line(f: Freshness) -> StatusLine:
             f"not following {' or '.join(f.not_following)} events (reconnecting): "
             "changes show at the next full read"
         )
-    parts.append(f"full read every {f.reconcile:g} s" if f.reconcile > 0 else "r reads again")
+    parts.append(f"checked every {f.reconcile:g} s" if f.reconcile > 0 else "r reads again")
     return StatusLine(" · ".join(parts), bool(f.not_following))
