@@ -4,8 +4,9 @@ Pure, so it is tested on recorded pairs, and the same ``Diff`` feeds ``cnet diff
 and JSON) and the TUI, which marks the containers, host interfaces and bridges named in
 ``Diff.containers`` / ``.interfaces`` / ``.bridges``.  Items are matched by name (a
 container by its name, an interface by its namespace and name, a route by destination,
-gateway, device and metric); the time a snapshot was taken is never a change.  Rules are
-compared line by line per source, without their counters.
+gateway, device and metric); the time a snapshot was taken, and the rates it recorded
+(measurements, not state), are never a change.  Rules are compared line by line per
+source, without their counters.
 """
 
 from __future__ import annotations

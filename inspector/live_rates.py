@@ -4,6 +4,7 @@ It reads counters only (psutil's host table, and ``/proc/PID/net/dev`` for the f
 containers with an interface that has no host end), never a namespace's links or
 addresses: which interfaces exist comes from the last snapshot it was given
 (``follow``).  Each step's immutable ``Rates`` goes to ``publish`` on the sampler's thread.
+``measure`` is the same read done twice, for ``cnet snapshot --rates``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 
 from inspector.collect import counters
 from inspector.model import Snapshot
-from inspector.rates import RateMeter, Rates, Sample
+from inspector.rates import RateMeter, Rates, Sample, rates_between
 
 INTERVAL_S = 1.0
 
@@ -30,6 +31,21 @@ def sample(snapshot: Snapshot, at: float) -> Sample:
         if c.pid is not None and counters.needs_namespace(c)
     }
     return sample_of(snapshot, at, host, inside)
+
+
+def measure(
+    snapshot: Snapshot,
+    seconds: float,
+    *,
+    read: Callable[[Snapshot, float], Sample] = sample,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Rates:
+    """The rates of ``snapshot``'s interfaces over ``seconds``: two samples that far apart
+    (``cnet snapshot --rates``).  OSError when the counters cannot be read."""
+    first = read(snapshot, clock())
+    sleep(seconds)
+    return rates_between(first, read(snapshot, clock()))
 
 
 def sample_of(

@@ -7,7 +7,7 @@ renderers and the TUI only read them.  The JSON contract is in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 SCHEMA_VERSION = 1
 
@@ -207,6 +207,73 @@ class RulesetText:
 
 
 @dataclass(frozen=True)
+class Rate:
+    """Per second, from the interface's own point of view (``inspector.rates`` measures
+    them; a snapshot records them)."""
+
+    rx_bytes: float = 0.0
+    tx_bytes: float = 0.0
+    rx_packets: float = 0.0
+    tx_packets: float = 0.0
+    rx_dropped: float = 0.0
+    tx_dropped: float = 0.0
+    rx_errors: float = 0.0
+    tx_errors: float = 0.0
+
+    @property
+    def total_bytes(self) -> float:
+        return self.rx_bytes + self.tx_bytes
+
+    @property
+    def dropped(self) -> float:
+        return self.rx_dropped + self.tx_dropped
+
+    @property
+    def errors(self) -> float:
+        return self.rx_errors + self.tx_errors
+
+    def __add__(self, other: Rate) -> Rate:
+        return Rate(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Rate)))
+
+
+@dataclass(frozen=True)
+class ContainerRate:
+    """A container's traffic, summed over its interfaces (loopback left out)."""
+
+    container: str
+    rate: Rate
+
+
+@dataclass(frozen=True)
+class InterfaceRate:
+    """One container interface's traffic, from the container's side."""
+
+    container: str
+    interface: str
+    rate: Rate
+
+
+@dataclass(frozen=True)
+class LinkRate:
+    """One host link's traffic, as the host counts it (``ip -s link``)."""
+
+    name: str
+    rate: Rate
+
+
+@dataclass(frozen=True)
+class RecordedRates:
+    """The rates at the time of the snapshot: measurements, not state (``cnet diff``
+    never compares them).  Each list in natural order of its names."""
+
+    interval: float
+    """Seconds the rates are averaged over."""
+    containers: tuple[ContainerRate, ...] = ()
+    interfaces: tuple[InterfaceRate, ...] = ()
+    host: tuple[LinkRate, ...] = ()
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything cnet knows about one host at one moment."""
 
@@ -218,6 +285,9 @@ class Snapshot:
     warnings: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
     rulesets: tuple[RulesetText, ...] = ()
+    rates: RecordedRates | None = None
+    """Measured when the snapshot was taken (``cnet snapshot --rates``, the TUI's export);
+    None when not measured."""
 
     def container(self, name_or_id: str) -> Container | None:
         """Find a container by exact name, full id or unique id prefix (like the docker CLI)."""

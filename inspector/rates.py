@@ -1,9 +1,10 @@
 """Rates from successive counter samples: bytes, packets, drops and errors per second.
 
 Pure: the sampler (``inspector.live_rates``) reads the counters and hands each ``Sample``
-to a ``RateMeter``, which returns an immutable ``Rates`` for the TUI.  A counter that goes
-down, or an interface whose identity (ifindex) changed between two samples, was recreated:
-that interface has no rate for that step rather than a negative or a huge one.
+to a ``RateMeter``, which returns an immutable ``Rates`` for the TUI; ``recorded_rates``
+turns one into what a snapshot keeps (``inspector.model.RecordedRates``).  A counter that
+goes down, or an interface whose identity (ifindex) changed between two samples, was
+recreated: that interface has no rate for that step rather than a negative or a huge one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, TypeVar
+
+from inspector.model import ContainerRate, InterfaceRate, LinkRate, RecordedRates
+from inspector.model import Rate as Rate  # re-exported: the TUI and the tests take it from here
+from inspector.natural import natural_key
 
 if TYPE_CHECKING:  # a record only: nothing here reads a counter
     from inspector.collect.counters import Counters
@@ -23,35 +28,6 @@ HISTORY_S = 60.0
 """How far back the sparkline looks."""
 MIN_INTERVAL_S = 0.2
 """Two samples closer than this are too close to divide by: the second is skipped."""
-
-
-@dataclass(frozen=True)
-class Rate:
-    """Per second, from the interface's own point of view."""
-
-    rx_bytes: float = 0.0
-    tx_bytes: float = 0.0
-    rx_packets: float = 0.0
-    tx_packets: float = 0.0
-    rx_dropped: float = 0.0
-    tx_dropped: float = 0.0
-    rx_errors: float = 0.0
-    tx_errors: float = 0.0
-
-    @property
-    def total_bytes(self) -> float:
-        return self.rx_bytes + self.tx_bytes
-
-    @property
-    def dropped(self) -> float:
-        return self.rx_dropped + self.tx_dropped
-
-    @property
-    def errors(self) -> float:
-        return self.rx_errors + self.tx_errors
-
-    def __add__(self, other: Rate) -> Rate:
-        return Rate(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Rate)))
 
 
 ZERO = Rate()
@@ -156,6 +132,25 @@ def rates_between(before: Sample, after: Sample, history: Sequence[Frame] = ()) 
     return Rates(after.at, seconds, ifaces, containers, host, kept)
 
 
+def recorded_rates(rates: Rates) -> RecordedRates:
+    """What a snapshot keeps of ``rates``: this step's, without the history, each list in
+    natural order of its names."""
+    return RecordedRates(
+        rates.interval,
+        tuple(
+            ContainerRate(name, rates.containers[name])
+            for name in sorted(rates.containers, key=natural_key)
+        ),
+        tuple(
+            InterfaceRate(c, i, rates.interfaces[(c, i)])
+            for c, i in sorted(
+                rates.interfaces, key=lambda k: (natural_key(k[0]), natural_key(k[1]))
+            )
+        ),
+        tuple(LinkRate(name, rates.host[name]) for name in sorted(rates.host, key=natural_key)),
+    )
+
+
 class RateMeter:
     """Turns successive samples into ``Rates``; keeps the previous sample and the history."""
 
@@ -205,10 +200,27 @@ def human_rate(value: float) -> str:
     return f"{value:.0f}P"
 
 
+def rate_cells(rate: Rate) -> tuple[str, str]:
+    """The Rx/s and Tx/s cells of the TUI's panes and of the reports' tables."""
+    return human_rate(rate.rx_bytes), human_rate(rate.tx_bytes)
+
+
+def count_words(value: float) -> str:
+    """Packets, drops or errors per second: whole from 10 up, else one decimal if any."""
+    return f"{value:.0f}" if value >= 9.95 or value == int(value) else f"{value:.1f}"
+
+
+def trouble_words(what: str, rx: float, tx: float) -> str:
+    """``drops 0/s``; when some, which way (``drops 3/s (in 3, out 0)``)."""
+    if rx + tx <= 0:
+        return f"{what} 0/s"
+    return f"{what} {count_words(rx + tx)}/s (in {count_words(rx)}, out {count_words(tx)})"
+
+
 def shown_rates(rates: Rates) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
     """What the rate cells say for ``rates``: two steps that say the same need no redraw."""
 
     def cells(by: Mapping[str, Rate]) -> dict[str, tuple[str, str]]:
-        return {k: (human_rate(r.rx_bytes), human_rate(r.tx_bytes)) for k, r in by.items()}
+        return {k: rate_cells(r) for k, r in by.items()}
 
     return cells(rates.containers), cells(rates.host)

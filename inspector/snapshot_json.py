@@ -29,6 +29,7 @@ TOP_LEVEL_ORDER = (
     "bridges",
     "containers",
     "rulesets",
+    "rates",
 )
 
 
@@ -231,6 +232,7 @@ def schema_problem(data: Any) -> str | None:
 _TYPE_WORDS = {
     "string": "a string",
     "integer": "an integer",
+    "number": "a number",
     "boolean": "true or false",
     "object": "an object",
     "array": "a list",
@@ -283,6 +285,8 @@ def _build(tp: Any, value: Any) -> Any:
         )
     if tp is int and isinstance(value, float):  # JSON Schema counts 2.0 as an integer
         return int(value)
+    if tp is float and isinstance(value, int):  # a rate written as 0: the model's 0.0
+        return float(value)
     return value
 
 

@@ -40,8 +40,13 @@ def test_from_saved_json_rerenders_without_docker(tmp_path) -> None:
 def test_from_saved_json_to_stdout_is_the_same_json() -> None:
     proc = cnet("snapshot", "--from", str(RECORDED))
     assert proc.returncode == 0
-    # The recorded file predates ``rulesets``: read as none, written as an empty list.
-    assert json.loads(proc.stdout) == {**json.loads(RECORDED.read_text()), "rulesets": []}
+    # The recorded file predates ``rulesets`` and ``rates``: read as none, written as an
+    # empty list and null.
+    assert json.loads(proc.stdout) == {
+        **json.loads(RECORDED.read_text()),
+        "rulesets": [],
+        "rates": None,
+    }
 
 
 def test_unknown_format_is_usage_error() -> None:
@@ -102,7 +107,8 @@ def test_demo_snapshot_is_the_demo_not_the_live_host() -> None:
     proc = cnet("--demo", "snapshot", env=NO_DOCKER)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # a live collect would warn that Docker is unreachable
-    assert json.loads(proc.stdout) == {**json.loads(DEMO.read_text()), "rulesets": []}
+    want = {**json.loads(DEMO.read_text()), "rulesets": [], "rates": None}
+    assert json.loads(proc.stdout) == want
 
 
 def test_load_snapshot_renders_the_loaded_file() -> None:
@@ -140,6 +146,25 @@ def test_live_only_subcommands_and_rules_without_recorded_rules_refuse_a_saved_s
     source: tuple[str, ...], args: tuple[str, ...], fragment: str
 ) -> None:
     assert fragment in assert_one_line_error(cnet(*source, *args, env=NO_DOCKER), 2)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [("--demo", "snapshot"), ("--load", str(RECORDED), "snapshot"), ("snapshot", "--from", "-")],
+)
+def test_rates_of_a_saved_snapshot_are_refused(source: tuple[str, ...]) -> None:
+    """``--rates`` measures the live host: like ping, it refuses a saved snapshot."""
+    proc = cnet(*source, "--rates", "1", env=NO_DOCKER, input=RECORDED.read_text())
+    line = assert_one_line_error(proc, 2)
+    assert line == "cnet: --rates measures the live host: it cannot use a saved snapshot"
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "60.5", "1e9", "nan", "inf", "soon", ""])
+def test_rates_seconds_must_be_more_than_0_and_at_most_60(value: str) -> None:
+    line = assert_one_line_error(cnet("snapshot", "--rates", value, env=NO_DOCKER), 2)
+    assert line.startswith("cnet snapshot: error: argument --rates: "), line
+    assert "not a number" in line or "must be more than 0 and at most 60 seconds" in line
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,10 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from inspector.model import RulesetText
+from inspector.rates import recorded_rates
 from inspector.snapshot_json import dumps
 from tests.conftest import DATA
+from tests.tui_fakes import scripted_rates
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "docs" / "snapshot.schema.json").read_text())
 DEMO = Path(__file__).parent.parent / "inspector" / "tui" / "demo-snapshot.json"
@@ -40,6 +42,16 @@ def test_what_dumps_writes_satisfies_it(recorded) -> None:
     )
     for snapshot in (recorded, with_rules):
         Draft202012Validator(SCHEMA).validate(json.loads(dumps(snapshot)))
+
+
+def test_a_snapshot_with_rates_satisfies_it(recorded) -> None:
+    rates = scripted_rates(recorded, 1, lambda t, name: 1000)[-1]
+    data = json.loads(dumps(replace(recorded, rates=recorded_rates(rates))))
+    assert data["rates"]["containers"] and data["rates"]["host"]
+    Draft202012Validator(SCHEMA).validate(data)
+    data["rates"]["containers"][0]["rate"]["tx_bytes"] = -1.0  # a rate is never negative
+    assert not Draft202012Validator(SCHEMA).is_valid(data)
+    assert Draft202012Validator(SCHEMA).is_valid({**data, "rates": None})
 
 
 def test_the_schema_refuses_what_the_model_cannot_hold(recorded) -> None:

@@ -40,6 +40,7 @@ def test_documented_top_level_and_field_names(recorded) -> None:
         "bridges",
         "containers",
         "rulesets",
+        "rates",
     ]
     assert data["schema_version"] == 1
     iface = data["host"]["interfaces"][0]
@@ -238,6 +239,11 @@ def test_the_json_schema_is_the_model() -> None:
             model.Container,
             model.HostNetwork,
             model.RulesetText,
+            model.Rate,
+            model.ContainerRate,
+            model.InterfaceRate,
+            model.LinkRate,
+            model.RecordedRates,
         )
     }
     assert set(defs) == set(classes)

@@ -6,10 +6,17 @@ cells come through the same code as on a live host; containers are found by what
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
+from textual.widgets import Input
+
 from inspector.model import Snapshot
 from inspector.natural import natural_key, natural_sorted
-from inspector.rates import BARS, Rates, human_rate, sparkline
+from inspector.rates import BARS, Rates, human_rate, recorded_rates, sparkline
+from inspector.snapshot_json import load_snapshot
 from inspector.tui.app import CnetApp, make_app
+from inspector.tui.screens import ExportScreen
 from inspector.tui.view import CONTAINER_COLUMNS, INTERFACE_COLUMNS, RATES_AT, SPARK_CELLS
 from tests.test_tui import (
     SIZE,
@@ -148,6 +155,36 @@ async def test_a_new_snapshot_from_the_feed_is_followed_by_the_sampler(recorded:
         await wait_for(pilot, lambda: rates.followed[-1:] == [later])
         assert recorded in rates.followed
     assert rates.stopped
+
+
+@sync
+async def test_the_export_writes_the_rates_shown_when_e_was_pressed(
+    recorded: Snapshot, tmp_path: Path
+) -> None:
+    rates = script(recorded, seconds=3, grow=500)
+    feed = ScriptedRates()
+    app = make_app(recorded, rates=feed)
+    name = multi(recorded).name
+    target = tmp_path / "with-rates.json"
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, feed.started.is_set)
+        shown = rates[1]
+        feed.push(shown)
+        want = human_rate(shown.containers[name].rx_bytes)
+        await wait_for(pilot, lambda: cells(app)[name][RX] == want)
+        await pilot.press("e")
+        assert isinstance(app.screen, ExportScreen)
+        feed.push(rates[2])  # a later step while the dialog is open: not the one exported
+        app.screen.query_one("#export-path", Input).value = str(target)
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    written = load_snapshot(target)
+    assert written.rates == recorded_rates(shown)
+    assert written.rates != recorded_rates(rates[2])
+    assert replace(written, rates=None) == recorded
+    by = {r.container: r.rate for r in written.rates.containers}
+    assert human_rate(by[name].rx_bytes) == want
 
 
 def test_rate_columns_wait_for_network_and_ips_to_shrink_before_hiding() -> None:

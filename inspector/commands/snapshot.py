@@ -4,9 +4,30 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from inspector.render import FORMATS
+
+if TYPE_CHECKING:
+    from inspector.model import Snapshot
+
+MAX_RATES_S = 60.0
+"""The longest ``--rates`` measures over: a snapshot is of a moment."""
+SAVED_HAS_NO_RATES = "--rates measures the live host: it cannot use a saved snapshot"
+
+
+def rate_seconds(text: str) -> float:
+    """``--rates SECONDS``: more than 0, at most ``MAX_RATES_S``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= MAX_RATES_S:  # NaN is neither
+        raise argparse.ArgumentTypeError(
+            f"must be more than 0 and at most {MAX_RATES_S:g} seconds: {text!r}"
+        )
+    return value
 
 
 def add_parser(subparsers: Any) -> None:
@@ -34,18 +55,30 @@ def add_parser(subparsers: Any) -> None:
         metavar="SAVED.json",
         help="re-render a saved JSON snapshot (- for stdin)",
     )
+    p.add_argument(
+        "--rates",
+        type=rate_seconds,
+        metavar="SECONDS",
+        help="after collecting, read every interface's counters twice, SECONDS apart (at "
+        "most 60), and record the rates with the snapshot; without it none are measured",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.cli import CliError, print_warnings, saved_snapshot
+    from inspector.cli import EXIT_USAGE, CliError, print_warnings, saved_snapshot
     from inspector.render import render
 
+    if args.rates is not None and (args.source is not None or args.load or args.demo):
+        raise CliError(SAVED_HAS_NO_RATES, EXIT_USAGE)
     snapshot = saved_snapshot(args, args.source)
     if snapshot is None:
         from inspector.live import collect_snapshot
         from inspector.rules.recorded import record
 
-        snapshot = record(collect_snapshot())  # with its rules, for reading elsewhere
+        snapshot = collect_snapshot()
+        if args.rates is not None:
+            snapshot = with_rates(snapshot, args.rates)
+        snapshot = record(snapshot)  # with its rules, for reading elsewhere
         print_warnings(snapshot)
     text = render(snapshot, args.format)
     if args.output and args.output != "-":
@@ -59,3 +92,15 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
     return 0
+
+
+def with_rates(snapshot: Snapshot, seconds: float) -> Snapshot:
+    """``snapshot`` with its interfaces' rates over the next ``seconds``."""
+    from inspector.cli import CliError
+    from inspector.live_rates import measure
+    from inspector.rates import recorded_rates
+
+    try:
+        return replace(snapshot, rates=recorded_rates(measure(snapshot, seconds)))
+    except OSError as exc:
+        raise CliError(f"cannot read the interface counters: {exc.strerror or exc}") from None

@@ -22,6 +22,7 @@ from inspector.render.report import (
     container_table,
     summary_lines,
     tables,
+    trouble_table,
     verdict_tally,
     verdicts,
 )
@@ -207,6 +208,9 @@ def render_html(s: Snapshot) -> str:
         parts.append("<div class='box good'><strong>No check failed or warned.</strong></div>")
     parts.append(f"<p class='sub'>{_e(DOCTOR_NOTE)}</p>")
     parts.append(_table(container_table(s, found), chip_column=found))
+    trouble = trouble_table(s)
+    if trouble.rows:
+        parts.append(_table(trouble))
     parts.append("<h2>Container paths</h2>")
     parts += [_section(sec) for sec in sections]
     parts += [_table(t) for t in tables(s)]

@@ -16,6 +16,7 @@ from inspector.render.report import (
     container_table,
     summary_lines,
     tables,
+    trouble_table,
     verdict_tally,
     verdicts,
 )
@@ -64,6 +65,9 @@ def render_markdown(s: Snapshot) -> str:
     ]
     lines += ["", f"_{DOCTOR_NOTE}_", ""]
     lines += _table(container_table(s, found))
+    trouble = trouble_table(s)
+    if trouble.rows:
+        lines += _table(trouble)
     lines += ["## Container paths", ""]
     for sec in sections:
         lines += [f"### {sec.name} ({sec.verdict.headline})", "", sec.summary, ""]

@@ -3,7 +3,8 @@
 Each renderer only decides how it looks; what goes in is decided once here, in the
 TUI's words (``inspector.words``: ``bridge``, ``container:NAME``, every network), in
 natural order (``hx-2`` before ``hx-10``), with the doctor's verdict for each container.
-The doctor is the offline one: a report never sends traffic.
+The doctor is the offline one: a report never sends traffic.  Rates are the ones the
+snapshot recorded (``cnet snapshot --rates``, the TUI's export), in the TUI's cells.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Literal
 
 from inspector.doctor import ContainerReport, worst_status
 from inspector.doctor.offline import NOT_CHECKED, offline_reports
-from inspector.model import Container, Interface, Snapshot
+from inspector.model import Container, Interface, Rate, Snapshot
 from inspector.paths import (
     container_paths,
     container_summary,
@@ -24,6 +25,7 @@ from inspector.paths import (
     route_gateway,
     route_words,
 )
+from inspector.rates import rate_cells, trouble_words
 from inspector.words import natural_key, network_label, ports_label
 
 Status = Literal["pass", "warn", "fail", "skip"]
@@ -103,7 +105,79 @@ def summary_lines(s: Snapshot) -> list[str]:
         f"{_count(len(s.host.interfaces), 'host interface')}, "
         f"{_count(len(s.bridges), 'bridge')} with {_count(ports, 'port')}, "
         f"{_count(len(s.host.routes), 'host route')}",
+        rates_line(s),
     ]
+
+
+# -- rates ----------------------------------------------------------------------------
+
+RATES_NOT_MEASURED = (
+    "Rates not measured: run cnet snapshot --rates 1, or export (e) from the live TUI"
+)
+RATE_HEADER = ("Rx/s", "Tx/s")
+"""The TUI's rate columns; the cells are its cells (``rate_cells``)."""
+
+
+def rates_line(s: Snapshot) -> str:
+    """Over what interval the rates were measured, and whether anything dropped, or that
+    they were not measured."""
+    if s.rates is None:
+        return RATES_NOT_MEASURED
+    troubled = len(trouble_table(s).rows)
+    where = (
+        f"drops or errors on {troubled} (see Drops and errors)"
+        if troubled
+        else "no drops or errors"
+    )
+    return f"Rates over {_seconds(s.rates.interval)} s in bytes a second (K = 1024): {where}"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}" if value >= 0.1 else f"{value:.3f}"
+
+
+RATES_AT = 3
+"""Where the rate columns go in the Containers and Host interfaces tables: after State,
+as in the TUI's panes."""
+
+
+def _rated(header: tuple[str, ...], s: Snapshot) -> tuple[str, ...]:
+    """``header`` with the rate columns, when the snapshot has rates."""
+    if s.rates is None:
+        return header
+    return (*header[:RATES_AT], *RATE_HEADER, *header[RATES_AT:])
+
+
+def _rate_cells(by: dict[str, Rate] | None, name: str) -> tuple[str, ...]:
+    """``name``'s Rx/s and Tx/s cells: none when nothing was measured, dashes for no rate
+    (stopped, no interface of its own)."""
+    if by is None:
+        return ()
+    rate = by.get(name)
+    return rate_cells(rate) if rate is not None else ("-", "-")
+
+
+def _container_rates(s: Snapshot) -> dict[str, Rate] | None:
+    return None if s.rates is None else {r.container: r.rate for r in s.rates.containers}
+
+
+def _host_rates(s: Snapshot) -> dict[str, Rate] | None:
+    return None if s.rates is None else {r.name: r.rate for r in s.rates.host}
+
+
+def trouble_table(s: Snapshot) -> Table:
+    """Containers and host links that dropped or erred over the interval, in the words of
+    the TUI's detail (``drops 3/s (in 3, out 0)``)."""
+    rows: list[tuple[str, ...]] = []
+    for kind, by in (("container", _container_rates(s)), ("host link", _host_rates(s))):
+        for name, r in sorted((by or {}).items(), key=lambda item: natural_key(item[0])):
+            if r.dropped > 0 or r.errors > 0:
+                words = (
+                    f"{trouble_words('drops', r.rx_dropped, r.tx_dropped)}, "
+                    f"{trouble_words('errors', r.rx_errors, r.tx_errors)}"
+                )
+                rows.append((kind, name, words))
+    return Table("Drops and errors", ("Where", "Name", "Per second"), tuple(rows))
 
 
 # -- the doctor's verdicts ------------------------------------------------------------
@@ -158,14 +232,16 @@ def _label(i: Interface) -> str:
 
 def container_table(s: Snapshot, found: dict[str, Verdict]) -> Table:
     """The TUI's containers pane, with the doctor's verdict in words."""
+    rates = _container_rates(s)
     return Table(
         "Containers",
-        ("Doctor", "Name", "State", "Runtime", "Network", "IPs", "Ports"),
+        _rated(("Doctor", "Name", "State", "Runtime", "Network", "IPs", "Ports"), s),
         tuple(
             (
                 found[c.name].headline if c.name in found else "-",
                 c.name,
                 c.state,
+                *_rate_cells(rates, c.name),
                 c.runtime,
                 network_label(c, s),
                 ", ".join(c.ips),
@@ -179,15 +255,17 @@ def container_table(s: Snapshot, found: dict[str, Verdict]) -> Table:
 def tables(s: Snapshot) -> list[Table]:
     """The host's side: interfaces, bridges and their ports, routes."""
     bridges = sorted(s.bridges, key=lambda b: natural_key(b.name))
+    rates = _host_rates(s)
     return [
         Table(
             "Host interfaces",
-            ("Name", "Kind", "State", "MTU", "MAC", "Addresses", "Bridge", "Container"),
+            _rated(("Name", "Kind", "State", "MTU", "MAC", "Addresses", "Bridge", "Container"), s),
             tuple(
                 (
                     i.name,
                     _dash(i.kind),
                     i.state,
+                    *_rate_cells(rates, i.name),
                     _dash(i.mtu),
                     _dash(i.mac),
                     ", ".join(i.addresses),

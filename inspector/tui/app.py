@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -32,7 +32,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Header, Input, Static
 
 from inspector.model import Container, Snapshot
-from inspector.rates import shown_rates
+from inspector.rates import recorded_rates, shown_rates
 from inspector.tui.action_view import doctor_lines, mark_status, marks_summary
 from inspector.tui.actions import ACTIONS, selection_action, selection_action_bindings
 from inspector.tui.backends import (
@@ -929,21 +929,24 @@ class CnetApp(App[int]):
 
         if self.view is None:
             return
-        snapshot = self.view.snapshot
+        snapshot, rates = self.view.snapshot, self.rates
 
         def done(request: ExportRequest | None) -> None:
             if request is not None:
-                self._export(snapshot, request.fmt, request.path)
+                self._export(snapshot, rates, request.fmt, request.path)
 
         self.push_screen(ExportScreen(snapshot), done)
 
     @work(thread=True, group="export")
-    def _export(self, snapshot: Snapshot, fmt: str, path: str) -> None:
+    def _export(self, snapshot: Snapshot, rates: Rates | None, fmt: str, path: str) -> None:
         """Render and write atomically off the UI thread, then say where it went.  A live
-        snapshot is written with the host's rules as they are now, for reading elsewhere."""
+        snapshot is written with the rates shown when ``e`` was pressed, and the host's
+        rules as they are now, for reading elsewhere."""
         from inspector.atomic import write_text_atomic
         from inspector.render import render
 
+        if rates is not None:
+            snapshot = replace(snapshot, rates=recorded_rates(rates))
         if self._backends.live and not snapshot.rulesets:
             from inspector.rules.recorded import record
 

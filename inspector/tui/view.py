@@ -15,7 +15,15 @@ from typing import Literal
 from inspector.model import Bridge, BridgePort, Container, Interface, Route, Snapshot
 from inspector.natural import NaturalKey, natural_key, natural_sorted
 from inspector.paths import container_summary, interface_path, is_loopback, primary_address
-from inspector.rates import Rate, Rates, human_rate, sparkline
+from inspector.rates import (
+    Rate,
+    Rates,
+    count_words,
+    human_rate,
+    rate_cells,
+    sparkline,
+    trouble_words,
+)
 from inspector.words import network_label, ports_label
 
 Style = Literal["", "title", "heading", "muted", "path", "warning", "key", "bad", "good", "moved"]
@@ -274,9 +282,7 @@ def marked(row: Row, status: str | None) -> Row:
 
 def with_rates(row: Row, rate: Rate | None, at: int = RATES_AT) -> Row:
     """``row`` with its receive and transmit rates put in at ``at`` (blank: none known)."""
-    cells = row.cells[:at] + (
-        (human_rate(rate.rx_bytes), human_rate(rate.tx_bytes)) if rate is not None else ("", "")
-    )
+    cells = row.cells[:at] + (rate_cells(rate) if rate is not None else ("", ""))
     cells += row.cells[at:]
     values = row.sort_values + (None,) * (at - len(row.sort_values))
     numbers = (rate.rx_bytes, rate.tx_bytes) if rate is not None else (None, None)
@@ -323,25 +329,14 @@ def rate_lines(
                 ),
             )
         )
-    lines.append(((f" {_trouble('drops', rate.rx_dropped, rate.tx_dropped)}  "
-                   f"{_trouble('errors', rate.rx_errors, rate.tx_errors)}",
+    lines.append(((f" {trouble_words('drops', rate.rx_dropped, rate.tx_dropped)}  "
+                   f"{trouble_words('errors', rate.rx_errors, rate.tx_errors)}",
                    "warning" if rate.dropped > 0 or rate.errors > 0 else "muted"),))  # fmt: skip
     return lines
 
 
 def _flow(size: float, packets: float) -> str:
-    return f"{human_rate(size)}B/s {_number(packets)} pkt/s"
-
-
-def _trouble(what: str, rx: float, tx: float) -> str:
-    """``drops 0/s``; when some, which way (``drops 3/s (in 3, out 0)``)."""
-    if rx + tx <= 0:
-        return f"{what} 0/s"
-    return f"{what} {_number(rx + tx)}/s (in {_number(rx)}, out {_number(tx)})"
-
-
-def _number(value: float) -> str:
-    return f"{value:.0f}" if value >= 9.95 or value == int(value) else f"{value:.1f}"
+    return f"{human_rate(size)}B/s {count_words(packets)} pkt/s"
 
 
 def container_rates(rates: Rates | None, c: Container) -> list[Line]:
