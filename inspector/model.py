@@ -7,7 +7,7 @@ renderers and the TUI only read them.  The JSON contract is in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 SCHEMA_VERSION = 1
 
@@ -233,7 +233,16 @@ class Rate:
         return self.rx_errors + self.tx_errors
 
     def __add__(self, other: Rate) -> Rate:
-        return Rate(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Rate)))
+        return Rate(
+            self.rx_bytes + other.rx_bytes,
+            self.tx_bytes + other.tx_bytes,
+            self.rx_packets + other.rx_packets,
+            self.tx_packets + other.tx_packets,
+            self.rx_dropped + other.rx_dropped,
+            self.tx_dropped + other.tx_dropped,
+            self.rx_errors + other.rx_errors,
+            self.tx_errors + other.tx_errors,
+        )
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ recreated: that interface has no rate for that step rather than a negative or a 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from inspector.model import ContainerRate, InterfaceRate, LinkRate, RecordedRates
@@ -31,15 +31,28 @@ MIN_INTERVAL_S = 0.2
 
 
 ZERO = Rate()
-_NAMES = tuple(f.name for f in fields(Rate))  # the same fields as Counters
 
 
 def rate_between(before: Counters, after: Counters, seconds: float) -> Rate | None:
-    """``after - before`` per second; None when a counter went down (a reset)."""
-    deltas = [getattr(after, n) - getattr(before, n) for n in _NAMES]
-    if any(d < 0 for d in deltas) or seconds <= 0:
+    """``after - before`` per second; None when a counter went down (a reset).
+
+    Field by field, not by ``getattr`` over the names: it runs for every interface every
+    second (about 400 times at 200 containers), and this is a third of the cost."""
+    if seconds <= 0:
         return None
-    return Rate(*(d / seconds for d in deltas))
+    deltas = (
+        after.rx_bytes - before.rx_bytes,
+        after.tx_bytes - before.tx_bytes,
+        after.rx_packets - before.rx_packets,
+        after.tx_packets - before.tx_packets,
+        after.rx_dropped - before.rx_dropped,
+        after.tx_dropped - before.tx_dropped,
+        after.rx_errors - before.rx_errors,
+        after.tx_errors - before.tx_errors,
+    )
+    if min(deltas) < 0:
+        return None
+    return Rate(*[d / seconds for d in deltas])
 
 
 def total(rates: Iterable[Rate]) -> Rate:
@@ -174,13 +187,21 @@ class RateMeter:
 BARS = "▁▂▃▄▅▆▇█"
 
 
-def sparkline(values: Sequence[float], cells: int) -> str:
-    """``values`` (oldest first) as ``cells`` block characters, each the peak of its
-    share of the values, scaled to the largest; empty when there are none."""
-    if not values or cells <= 0:
+def sparkline(values: Sequence[float], cells: int, per: int = 1) -> str:
+    """The last ``cells * per`` of ``values`` (oldest first) as at most ``cells`` block
+    characters, each the peak of ``per`` values counted from the newest, scaled to the
+    largest; empty when there are none.
+
+    ``per`` is fixed, not worked out from how many values there are: a history that holds
+    60 values one step and 61 the next would otherwise change the line's width, and the
+    detail would be drawn again every second while nothing moves.
+    """
+    if not values or cells <= 0 or per <= 0:
         return ""
-    per = max(1, -(-len(values) // cells))
-    peaks = [max(values[n : n + per]) for n in range(0, len(values), per)]
+    values = values[-cells * per :]
+    oldest = len(values) % per  # a partial group at the old end
+    peaks = [max(values[:oldest])] if oldest else []
+    peaks.extend(max(values[n : n + per]) for n in range(oldest, len(values), per))
     top = max(peaks)
     if top <= 0:
         return BARS[0] * len(peaks)
@@ -217,7 +238,11 @@ def trouble_words(what: str, rx: float, tx: float) -> str:
     return f"{what} {count_words(rx + tx)}/s (in {count_words(rx)}, out {count_words(tx)})"
 
 
-def shown_rates(rates: Rates) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
+RateCells = tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]
+"""The rate cells of the containers and of the host links, by name."""
+
+
+def shown_rates(rates: Rates) -> RateCells:
     """What the rate cells say for ``rates``: two steps that say the same need no redraw."""
 
     def cells(by: Mapping[str, Rate]) -> dict[str, tuple[str, str]]:

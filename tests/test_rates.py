@@ -115,9 +115,17 @@ def test_the_history_keeps_the_last_minute() -> None:
 def test_sparkline_scales_to_the_peak_and_fits_its_cells() -> None:
     assert sparkline([0.0, 0.0], 30) == "▁▁"
     assert sparkline([], 30) == ""
-    line = sparkline([float(v) for v in range(60)], 30)
+    line = sparkline([float(v) for v in range(60)], 30, 2)
     assert len(line) == 30 and line[0] == "▁" and line[-1] == "█"
     assert sparkline([0.0, 10.0, 5.0], 3) == "▁█▅"
+    assert sparkline([1.0, 0.0, 8.0, 0.0, 4.0], 2, 2) == "█▅"  # the last 4, in 2s: [0,8] [0,4]
+    assert sparkline([2.0, 1.0, 8.0, 0.0, 4.0], 5, 2) == "▂█▅"  # the oldest group partial
+
+
+def test_a_full_history_keeps_the_sparkline_one_width() -> None:
+    """A minute's history holds 60 or 61 steps as the sampler's clock drifts: the line
+    (and so the detail) stays the same while nothing moves."""
+    assert sparkline([0.0] * 60, 30, 2) == sparkline([0.0] * 61, 30, 2) == "▁" * 30
 
 
 def test_human_rate_fits_four_cells() -> None:

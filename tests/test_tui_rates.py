@@ -17,7 +17,13 @@ from inspector.rates import BARS, Rates, human_rate, recorded_rates, sparkline
 from inspector.snapshot_json import load_snapshot
 from inspector.tui.app import CnetApp, make_app
 from inspector.tui.screens import ExportScreen
-from inspector.tui.view import CONTAINER_COLUMNS, INTERFACE_COLUMNS, RATES_AT, SPARK_CELLS
+from inspector.tui.view import (
+    CONTAINER_COLUMNS,
+    INTERFACE_COLUMNS,
+    RATES_AT,
+    SPARK_CELLS,
+    SPARK_PER,
+)
 from tests.test_tui import (
     SIZE,
     detail_text,
@@ -123,7 +129,7 @@ async def test_the_detail_shows_a_sparkline_of_the_last_minute(recorded: Snapsho
         for step in rates:
             feed.push(step)
         last = rates[-1]
-        line = sparkline(last.container_history(c.name), SPARK_CELLS)
+        line = sparkline(last.container_history(c.name), SPARK_CELLS, SPARK_PER)
         await wait_for(pilot, lambda: line in detail_text(app))
         text = detail_text(app)
         # growing traffic, oldest first
@@ -140,7 +146,7 @@ async def test_the_detail_shows_a_sparkline_of_the_last_minute(recorded: Snapsho
         await wait_for(pilot, lambda: app.pane("interfaces").has_focus)
         veth = app.pane("interfaces").current_key
         assert veth is not None
-        assert sparkline(last.host_history(veth), SPARK_CELLS) in detail_text(app)
+        assert sparkline(last.host_history(veth), SPARK_CELLS, SPARK_PER) in detail_text(app)
 
 
 @sync

@@ -32,7 +32,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Header, Input, Static
 
 from inspector.model import Container, Snapshot
-from inspector.rates import recorded_rates, shown_rates
+from inspector.rates import RateCells, recorded_rates, shown_rates
 from inspector.tui.action_view import doctor_lines, mark_status, marks_summary
 from inspector.tui.actions import ACTIONS, selection_action, selection_action_bindings
 from inspector.tui.backends import (
@@ -113,6 +113,9 @@ class RatesArrived(Message):
     def __init__(self, rates: Rates) -> None:
         super().__init__()
         self.rates = rates
+        self.cells = shown_rates(rates)
+        """What the rate cells will say: worked out where the message is made (the rates
+        feed's thread), so the UI only compares it with the last one."""
 
 
 class DoctorMarks(Message):
@@ -284,6 +287,7 @@ class CnetApp(App[int]):
         self._feed = feed
         self._rates_feed = rates
         self.rates: Rates | None = None
+        self._rate_cells: RateCells | None = None
         self.hosts: bool = getattr(feed, "hosts", False)
         """Several hosts (inspector/hosts.py's MergedFeed): the Host column is shown."""
         self.source = source
@@ -370,10 +374,11 @@ class CnetApp(App[int]):
         """Only the rate cells that changed are redrawn; rows, cursors and scroll stay."""
         if self.panes_gone:
             return
-        before, self.rates = self.rates, message.rates
+        self.rates = message.rates
+        before, self._rate_cells = self._rate_cells, message.cells
         if self.view is None:
             return
-        if before is not None and shown_rates(before) == shown_rates(message.rates):
+        if before == message.cells:
             self._show_detail()  # the cells say the same (idle: all quiet); the sparkline moves
             return
         self._show_containers(rates_only=True)

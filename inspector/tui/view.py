@@ -300,6 +300,8 @@ def with_rates(row: Row, rate: Rate | None, at: int = RATES_AT) -> Row:
 
 SPARK_CELLS = 30
 """The sparkline's width: the last minute, two seconds a cell."""
+SPARK_PER = 2
+"""Steps (one a second) in a sparkline's cell."""
 
 
 def rate_lines(
@@ -312,7 +314,7 @@ def rate_lines(
     peak = max(history, default=0.0)
     lines: list[Line] = [
         (("Traffic", "heading"), (f"  last minute, peak {human_rate(peak)}B/s", "muted")),
-        ((" " + sparkline(history, SPARK_CELLS), "path"),),
+        ((" " + sparkline(history, SPARK_CELLS, SPARK_PER), "path"),),
         (
             (
                 f" rx {_flow(rate.rx_bytes, rate.rx_packets)}  tx {_flow(rate.tx_bytes, rate.tx_packets)}",
