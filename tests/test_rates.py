@@ -119,7 +119,7 @@ def test_sparkline_scales_to_the_peak_and_fits_its_cells() -> None:
     assert len(line) == 30 and line[0] == "▁" and line[-1] == "█"
     assert sparkline([0.0, 10.0, 5.0], 3) == "▁█▅"
     assert sparkline([1.0, 0.0, 8.0, 0.0, 4.0], 2, 2) == "█▅"  # the last 4, in 2s: [0,8] [0,4]
-    assert sparkline([2.0, 1.0, 8.0, 0.0, 4.0], 5, 2) == "▂█▅"  # the oldest group partial
+    assert sparkline([2.0, 1.0, 8.0, 0.0, 4.0], 5, 2) == "▃█▅"  # the oldest group partial: [2]
 
 
 def test_a_full_history_keeps_the_sparkline_one_width() -> None:
