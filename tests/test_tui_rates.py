@@ -206,3 +206,33 @@ def test_rate_columns_wait_for_network_and_ips_to_shrink_before_hiding() -> None
     at_80 = fit_widths(CONTAINER_COLUMNS, content, 46)
     assert at_80[RX : RX + 2] == [0, 0] and min(w for w in at_80 if w) >= 1
     assert at_80[6:8] == [8, 11]  # Network and IPs at their minimum, not below
+
+
+@sync
+async def test_rates_that_change_nothing_shown_repaint_nothing(recorded: Snapshot) -> None:
+    """Steady traffic with a full minute of history: each second's rates say what the
+    last said, so neither the cells nor the detail (its frame or its text) are drawn
+    again; Textual repaints a widget on any title assignment, even of the same text."""
+    rates = script(recorded, seconds=70)  # the same bytes every second
+    feed = ScriptedRates()
+    app = make_app(recorded, rates=feed)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, feed.started.is_set)
+        await select_container(app, pilot, multi(recorded).name)
+        for step in rates[:64]:
+            feed.push(step)
+        await wait_for(pilot, lambda: app.rates is rates[63])
+        await pilot.pause()
+        repaints: list[str] = []
+        for widget in (app.detail, *app.detail.children, app.pane("containers")):
+            original = widget.refresh
+
+            def counted(*args: object, widget: object = widget, original=original, **kw: object):  # type: ignore[no-untyped-def]
+                repaints.append(type(widget).__name__)
+                return original(*args, **kw)
+
+            widget.refresh = counted  # type: ignore[method-assign]
+        for step in rates[64:]:
+            feed.push(step)
+            await wait_for(pilot, lambda step=step: app.rates is step)
+        assert repaints == []

@@ -69,7 +69,7 @@ from inspector.tui.view import (
     marked,
     with_rates,
 )
-from inspector.tui.widgets import Detail, FittedFooter, Pane
+from inspector.tui.widgets import Detail, FittedFooter, Pane, set_titles
 
 if TYPE_CHECKING:
     from inspector.diff import Diff
@@ -529,10 +529,12 @@ class CnetApp(App[int]):
         total = len(self.view.container_rows)
         box = self.screen_main.query_one("#containers-pane")
         title = PANE_TITLES["containers"]
-        box.border_title = f"{title} {len(rows)}/{total}" if self._filter else f"{title} {total}"
-        box.border_subtitle = marks_summary(self.mark(name) for name in self.view.containers)
+        subtitle = marks_summary(self.mark(name) for name in self.view.containers)
         if self.compared is not None:
-            box.border_subtitle += f" · Δ {len(since)} changed since the compared snapshot"
+            subtitle += f" · Δ {len(since)} changed since the compared snapshot"
+        set_titles(
+            box, f"{title} {len(rows)}/{total}" if self._filter else f"{title} {total}", subtitle
+        )
         self._selected = table.current_key if rows else None
 
     def _show_container_rates(self, table: Pane) -> tuple[Row, ...]:
@@ -561,9 +563,9 @@ class CnetApp(App[int]):
         rows = (tuple(with_rates(r, host_rates.get(r.key)) for r in rows[0]), *rows[1:])
         for pane_id, pane_rows in zip(HOST_PANES, rows, strict=True):
             self.pane(pane_id).set_rows(pane_rows)
-            box = self.screen_main.query_one(f"#{pane_id}-pane")
-            box.border_title = PANE_TITLES[pane_id]
-            box.border_subtitle = scope_name
+            set_titles(
+                self.screen_main.query_one(f"#{pane_id}-pane"), PANE_TITLES[pane_id], scope_name
+            )
         self._show_detail()
 
     def _show_detail(self) -> None:
@@ -572,7 +574,7 @@ class CnetApp(App[int]):
         doctor = self._doctor_shown()
         key = self._selected if self._pane == "containers" else self.pane(self._pane).current_key
         self.detail.show(self.detail_lines(), subject=(self._pane, key, doctor))
-        self.detail.border_title = f"Doctor · {doctor}" if doctor else "Detail"
+        set_titles(self.detail, f"Doctor · {doctor}" if doctor else "Detail")
 
     def _doctor_shown(self) -> str | None:
         """The container whose checks the detail panel shows, if it shows them."""

@@ -278,6 +278,16 @@ class Pane(DataTable[Text]):
         return True
 
 
+def set_titles(widget: Widget, title: str, subtitle: str | None = None) -> None:
+    """A frame's titles, assigned only when they change: Textual repaints the whole
+    widget on every assignment, even of the same text (the detail panel was repainted
+    once a second for the rates that left it as it was)."""
+    if widget.border_title != title:
+        widget.border_title = title
+    if subtitle is not None and widget.border_subtitle != subtitle:
+        widget.border_subtitle = subtitle
+
+
 def lines_content(lines: Sequence[Line]) -> Content:
     """Styled lines as one Content (theme variables, so themes and NO_COLOR work)."""
     parts: list[Content] = []
