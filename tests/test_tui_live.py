@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import pytest
+
 from inspector.live import Live
+from inspector.live_process import LiveProcess
 from inspector.tui.app import make_app
 from tests.lab import Lab, host_links
 from tests.test_tui import detail_text, select_container, sync, wait_for
 
 
+@pytest.mark.parametrize("where", ["in-process", "child process"])
 @sync
-async def test_live_app_lists_the_lab_and_shows_the_host_veth(lab: Lab) -> None:
+async def test_live_app_lists_the_lab_and_shows_the_host_veth(lab: Lab, where: str) -> None:
     inside = {link["ifname"]: link for link in lab.ip_links_in(lab.bridge)}
     host = {link["ifindex"]: link for link in host_links()}
     veth = host[inside["eth0"]["link_index"]]["ifname"]  # iproute2's answer, not cnet's
 
-    app = make_app(feed=Live(reconcile=0))
+    # cnet runs its collectors in a child (LiveProcess); the Live inside is the same
+    feed = Live(reconcile=0) if where == "in-process" else LiveProcess(0)
+    app = make_app(feed=feed)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.view is not None, seconds=15)
         listed = {r.key for r in app.pane("containers").rows_shown}

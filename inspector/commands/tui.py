@@ -7,24 +7,34 @@ user gets one line and exit code 2 instead of a flash of UI.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from inspector.tui.feed import Feed
 
 
 def run(args: argparse.Namespace) -> int:
     from inspector.cli import EXIT_USAGE, CliError
+
+    feed: Feed | None = None
+    if not (args.load or args.demo):
+        # Forked before the UI is imported: the collectors start on a core of their own
+        # while Textual loads (inspector.live_process).
+        from inspector.live_process import LiveProcess
+
+        feed = LiveProcess(args.interval)
+
     from inspector.snapshot_json import SnapshotFormatError, load_snapshot
     from inspector.tui.app import Source, load_demo_snapshot, make_app
 
-    feed = None
     try:
         if args.load:
             app = make_app(load_snapshot(args.load), source=Source("file", args.load))
         elif args.demo:
             app = make_app(load_demo_snapshot(), source=Source("demo"))
         else:
-            from inspector.live import Live
             from inspector.live_rates import LiveRates
 
-            feed = Live(reconcile=args.interval)
             app = make_app(feed=feed, source=Source("live"), rates=LiveRates())
     except SnapshotFormatError as exc:
         raise CliError(str(exc), code=EXIT_USAGE) from None
