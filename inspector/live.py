@@ -1,4 +1,5 @@
-"""The one place that runs collectors on threads and feeds the inventory.
+"""The one place that runs collectors on threads and feeds the inventory (the TUI runs it
+in a child process: ``inspector.live_process``).
 
 ``Live`` keeps a host's picture current from events, not polling:
 

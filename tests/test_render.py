@@ -231,3 +231,34 @@ def test_summary_counts_read_as_english(recorded) -> None:
     md = render(one, "markdown")
     assert "1 container (" in md and "1 bridge with" in md
     assert f"{len(recorded.containers)} containers (" in render(recorded, "markdown")
+
+
+def _crowd(recorded: Snapshot, n: int) -> Snapshot:
+    """The recorded lab with ``n`` more copies of one bridged container (the uplink's 1400
+    below their 1500 warns on each), names in natural order after the original."""
+    base = recorded.container(BRIDGED)
+    assert base is not None
+    copies = tuple(replace(base, id=f"{k:064x}", name=f"crowd-{k}") for k in range(n))
+    return replace(recorded, containers=(*recorded.containers, *copies))
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_one_finding_in_many_containers_is_one_line_of_attention(recorded, fmt: str) -> None:
+    crowded = _crowd(recorded, 200)
+    text = render(crowded, fmt)
+    attention = text.split("Needs attention", 1)[1]
+    attention = attention.split("</ul>" if fmt == "html" else "## Containers", 1)[0]
+    said = "has MTU 1500, above the host uplink eth0's 1400"
+    said = escape(said) if fmt == "html" else said
+    lines = [line for line in attention.split("<li>" if fmt == "html" else "\n") if said in line]
+    assert len(lines) == 1, lines
+    # the doctor's own word: which containers' first problem is that one
+    first = [
+        next(c for c in r.checks if c.status in ("fail", "warn"))
+        for r in offline_doctor(crowded, (), False)
+        if any(c.status in ("fail", "warn") for c in r.checks)
+    ]
+    same = [c for c in first if "has MTU 1500, above the host uplink eth0's 1400" in c.summary]
+    assert len(same) > 200
+    assert f"and {len(same) - 3} others" in lines[0]
+    assert "crowd-199" not in attention  # counted, not listed

@@ -20,6 +20,7 @@ from inspector.render.report import (
     Verdict,
     container_sections,
     container_table,
+    needing_attention,
     summary_lines,
     tables,
     trouble_table,
@@ -91,6 +92,11 @@ def _e(text: object) -> str:
     return escape(str(text), quote=True)
 
 
+def _link(name: str) -> str:
+    """A container's name as a link to its section."""
+    return f"<a href='#c-{_e(name)}'>{_e(name)}</a>"
+
+
 def _chip(v: Verdict) -> str:
     return f"<span class='chip {v.status}'>{_e(v.headline)}</span>"
 
@@ -106,7 +112,7 @@ def _table(t: Table, chip_column: dict[str, Verdict] | None = None) -> str:
             if chip_column is not None and n == 0 and row[1] in chip_column:
                 cells.append(f"<td>{_chip(chip_column[row[1]])}</td>")
             elif chip_column is not None and n == 1:
-                cells.append(f"<td><a href='#c-{_e(c)}'>{_e(c)}</a></td>")
+                cells.append(f"<td>{_link(c)}</td>")
             else:
                 cells.append(f"<td>{_e(c)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -195,13 +201,12 @@ def render_html(s: Snapshot) -> str:
             + "".join(f"<li>{_e(w)}</li>" for w in s.warnings)
             + "</ul></div>"
         )
-    attention = [sec for sec in sections if sec.verdict.problems]
+    attention = needing_attention(sections)
     if attention:
         parts.append("<div class='box attention'><strong>Needs attention</strong><ul>")
         parts += [
-            f"<li><a href='#c-{_e(sec.name)}'>{_e(sec.name)}</a> {_chip(sec.verdict)} "
-            f"{_e(sec.verdict.problems[0].summary)}</li>"
-            for sec in attention
+            f"<li>{a.who(_link)} {_chip(a.verdict)} {_e(a.verdict.problems[0].summary)}</li>"
+            for a in attention
         ]
         parts.append("</ul></div>")
     else:

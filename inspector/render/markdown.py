@@ -14,6 +14,7 @@ from inspector.render.report import (
     Verdict,
     container_sections,
     container_table,
+    needing_attention,
     summary_lines,
     tables,
     trouble_table,
@@ -55,13 +56,12 @@ def render_markdown(s: Snapshot) -> str:
     lines += [f"- Doctor: {tally or 'no containers'}", ""]
     if s.warnings:
         lines += ["## Warnings", ""] + [f"- {w}" for w in s.warnings] + [""]
-    attention = [sec for sec in sections if sec.verdict.problems]
+    attention = needing_attention(sections)
     lines += ["## Needs attention", ""]
     if not attention:
         lines.append("No check failed or warned.")
     lines += [
-        f"- **{sec.name}**: {sec.verdict.headline}: {sec.verdict.problems[0].summary}"
-        for sec in attention
+        f"- **{a.who()}**: {a.verdict.headline}: {a.verdict.problems[0].summary}" for a in attention
     ]
     lines += ["", f"_{DOCTOR_NOTE}_", ""]
     lines += _table(container_table(s, found))

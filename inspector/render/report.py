@@ -9,6 +9,7 @@ snapshot recorded (``cnet snapshot --rates``, the TUI's export), in the TUI's ce
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -314,6 +315,38 @@ def tables(s: Snapshot) -> list[Table]:
             ),
         ),
     ]
+
+
+# -- what needs attention ---------------------------------------------------------------
+
+NAMED = 3
+"""Containers named in one line of "Needs attention"; the rest are counted."""
+
+
+@dataclass(frozen=True)
+class Attention:
+    """One finding (a headline and its first problem) and every container that has it: 200
+    containers behind one too-small uplink MTU make one line, not 200."""
+
+    names: tuple[str, ...]
+    verdict: Verdict
+
+    def who(self, name: Callable[[str], str] = str) -> str:
+        """``web``; ``a, b, c and 197 others`` (each name as ``name`` writes it)."""
+        shown = ", ".join(name(n) for n in self.names[:NAMED])
+        rest = len(self.names) - NAMED
+        return f"{shown} and {_count(rest, 'other')}" if rest > 0 else shown
+
+
+def needing_attention(sections: list[ContainerSection]) -> list[Attention]:
+    """The containers with a failing or warning check, those with the same finding
+    together, in the order of their first container."""
+    groups: dict[tuple[str, str], list[ContainerSection]] = {}
+    for sec in sections:
+        if sec.verdict.problems:
+            key = (sec.verdict.headline, sec.verdict.problems[0].summary)
+            groups.setdefault(key, []).append(sec)
+    return [Attention(tuple(s.name for s in same), same[0].verdict) for same in groups.values()]
 
 
 # -- each container -------------------------------------------------------------------
