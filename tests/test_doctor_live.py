@@ -93,3 +93,30 @@ def test_read_dns_reads_resolv_conf_through_proc() -> None:
         assert facts.resolv_conf == f.read()
     gone = read_dns(Container("y", "y", "i", "running", 2**22 + 7, "bridge"))
     assert gone.resolv_conf is None and gone.problem
+
+
+def test_sockets_are_read_only_where_a_check_looks_at_them(namespace_process: int) -> None:
+    """A published port needs the namespace's listeners; a namespace with neither a port
+    nor Docker's resolver does not (each /proc/PID/net/tcp read walks the kernel's whole
+    socket table)."""
+    from inspector.doctor.live import _namespace_facts, _publishing
+    from inspector.model import PublishedPort, Snapshot
+
+    pid = namespace_process
+    web = Container(
+        "w",
+        "web",
+        "i",
+        "running",
+        pid,
+        "bridge",
+        ports=(PublishedPort(8080, "tcp", "0.0.0.0", 18080),),
+    )
+    quiet = Container("q", "quiet", "i", "running", pid, "bridge")
+    snapshot = Snapshot("t", "h", containers=(web, quiet))
+    publishing = _publishing(snapshot, [web, quiet])
+    assert publishing == {"web"}
+    listeners, dns = _namespace_facts([web, quiet], publishing)
+    assert set(dns) == {"web", "quiet"}
+    assert set(listeners) == {"web"}
+    assert Listener("tcp", "0.0.0.0", 8080) in listeners["web"]
