@@ -201,6 +201,7 @@ class Live:
         self._threads: list[threading.Thread] = []
         self._podman_events: podman.PodmanEvents | None = None
         self._reconciled_up_to: str | None = None
+        self._emitted: tuple[inventory.State, tuple[bool, bool, bool]] | None = None
         self.dumps = 0
         """Full host dumps so far (start, ENOBUFS, reconciliation): for tests."""
         self.discoveries = 0
@@ -379,7 +380,7 @@ class Live:
             if items and self._handle(reader, items):
                 dirty_since = dirty_since or now
             if dirty_since is not None and now - last_publish >= self._min_gap:
-                self._emit()
+                self._emit(only_if_new=True)
                 last_publish, dirty_since = time.monotonic(), None
 
     def _apply(self, event: ev.Event) -> None:
@@ -525,7 +526,14 @@ class Live:
         for event in reader.read_namespaces(inventory.unread_namespaces(self._state)):
             self._apply(event)
 
-    def _emit(self) -> None:
+    def _emit(self, only_if_new: bool = False) -> None:
+        """Publish the picture; ``only_if_new``: not when it and the streams' flags are
+        those last published (an event stream saying it is connected, after the first
+        pass published it all, would make the UI draw and mark everything again)."""
+        flags = (self._reading, self._kernel_ok, self._engine_ok)
+        if only_if_new and self._emitted == (self._state, flags):
+            return
+        self._emitted = (self._state, flags)
         status = LiveStatus(
             reading=self._reading,
             kernel_events=self._kernel_ok,

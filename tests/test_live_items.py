@@ -115,3 +115,18 @@ def test_a_reconciliation_reads_a_bounded_share_and_refresh_reads_all() -> None:
     reader.read.clear()
     live._full(reader, asked=True)  # type: ignore[arg-type]
     assert sorted(reader.read) == sorted(c.id for c in reader.listed)
+
+
+def test_a_stream_reconnecting_after_the_first_pass_publishes_nothing_new() -> None:
+    """The first pass publishes everything; an event stream that says it is connected
+    just after changes neither the picture nor the flags: nothing is published again (the
+    UI would draw and mark every container for it)."""
+    live = Live(reconcile=0)
+    published: list[object] = []
+    live._publish = published.append
+    live._emit()
+    live._emit(only_if_new=True)
+    assert len(published) == 1
+    live._kernel_ok = True  # a stream came or went: the status line has news
+    live._emit(only_if_new=True)
+    assert len(published) == 2
