@@ -113,18 +113,24 @@ def bind_mounts(
             continue
     nsfs_dev = _nsfs_dev()
     found: dict[tuple[int, int], list[str]] = {}
-    real: dict[str, str] = {}
+    real: set[str] = set()
+    directories: dict[str, str] = {}
     for path in paths:
+        # /var/run is /run: one path, said once.  Only the directory is resolved (once
+        # each): realpath on 400 paths at 200 containers was 3000 lstat calls a scan.
+        head, name = os.path.split(path)
+        if head not in directories:
+            directories[head] = os.path.realpath(head)
+        key = os.path.join(directories[head], name)
+        if key in real:
+            continue
         try:
             st = os.stat(path)
         except OSError:
             continue
         if st.st_dev != nsfs_dev:  # an empty file of ip netns whose mount is gone
             continue
-        key = os.path.realpath(path)  # /var/run is /run: one path, said once
-        if key in real:
-            continue
-        real[key] = path
+        real.add(key)
         found.setdefault((st.st_dev, st.st_ino), []).append(key)
     return found
 
