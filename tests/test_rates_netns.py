@@ -25,7 +25,7 @@ from inspector.collect.counters import container_counters, namespace_counters
 from inspector.live_rates import sample
 from inspector.model import Container, HostNetwork, Interface, PeerRef, Snapshot
 from inspector.rates import RateMeter, Sample, rates_between
-from tests.netns_helpers import sleeper_in
+from tests.netns_helpers import ip, link_stats, sleeper_in, veth_pair
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root"),
@@ -36,13 +36,6 @@ A_IP, B_IP, SILENT_IP = "10.251.77.1", "10.251.77.2", "10.251.77.3"
 PINGS = 20
 """Echoes both ways, then as many requests to an address B takes but never answers (its
 neighbour entry is B's MAC): A sends more than it receives, so a swap that went wrong shows."""
-
-
-def ip(*args: str) -> str:
-    proc = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
-    if proc.returncode != 0:
-        raise RuntimeError(f"ip {' '.join(args)} failed: {proc.stderr.strip()}")
-    return proc.stdout
 
 
 def ping_argv() -> list[str]:
@@ -62,14 +55,7 @@ class Pair:
     pids: dict[str, int]
 
     def stats(self, ns: str, dev: str) -> dict[str, int]:
-        (link,) = json.loads(ip("-n", ns, "-s", "-j", "link", "show", "dev", dev))
-        s = link["stats64"]
-        return {
-            "rx_bytes": s["rx"]["bytes"],
-            "tx_bytes": s["tx"]["bytes"],
-            "rx_packets": s["rx"]["packets"],
-            "tx_packets": s["tx"]["packets"],
-        }
+        return link_stats(ns, dev)
 
     def ifindex(self, ns: str, dev: str) -> int:
         (link,) = json.loads(ip("-n", ns, "-j", "link", "show", "dev", dev))
@@ -96,39 +82,19 @@ class Pair:
 def pair() -> Iterator[Pair]:
     tag = "cnrt-" + secrets.token_hex(2)
     p = Pair(f"{tag}-a", f"{tag}-b", tag + "a", tag + "b", {})
-    made: list[str] = []
     sleepers: list[subprocess.Popen[bytes]] = []
-    try:
-        for ns in (p.a, p.b):
-            ip("netns", "add", ns)
-            made.append(ns)
-            ip("-n", ns, "link", "set", "lo", "up")
-        ip("link", "add", p.veth_a, "netns", p.a, "type", "veth", "peer", p.veth_b, "netns", p.b)
-        for ns, dev, addr in ((p.a, p.veth_a, A_IP), (p.b, p.veth_b, B_IP)):
-            ip("netns", "exec", ns, "sysctl", "-qw", f"net.ipv6.conf.{dev}.disable_ipv6=1")
-            ip("-n", ns, "addr", "add", f"{addr}/29", "dev", dev)
-            ip("-n", ns, "link", "set", dev, "up")
-        mac = {
-            dev: json.loads(ip("-n", ns, "-j", "link", "show", "dev", dev))[0]["address"]
-            for ns, dev in ((p.a, p.veth_a), (p.b, p.veth_b))
-        }
-        ip("-n", p.a, "neigh", "replace", B_IP, "lladdr", mac[p.veth_b], "dev", p.veth_a,
-           "nud", "permanent")  # fmt: skip
-        ip("-n", p.a, "neigh", "replace", SILENT_IP, "lladdr", mac[p.veth_b], "dev", p.veth_a,
-           "nud", "permanent")  # fmt: skip
-        ip("-n", p.b, "neigh", "replace", A_IP, "lladdr", mac[p.veth_a], "dev", p.veth_b,
-           "nud", "permanent")  # fmt: skip
-        for ns in (p.a, p.b):
-            sleepers.append(sleeper_in(ns))
-            p.pids[ns] = sleepers[-1].pid
-        yield p
-    finally:
-        for proc in sleepers:
-            proc.kill()
-            proc.wait()
-        for ns in made:  # the veth goes with its namespaces
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
-        assert not any(n.startswith(tag) for n in os.listdir("/run/netns"))
+    with veth_pair(tag, A_IP, B_IP) as mac:
+        try:
+            ip("-n", p.a, "neigh", "replace", SILENT_IP, "lladdr", mac[p.veth_b], "dev", p.veth_a,
+               "nud", "permanent")  # fmt: skip
+            for ns in (p.a, p.b):
+                sleepers.append(sleeper_in(ns))
+                p.pids[ns] = sleepers[-1].pid
+            yield p
+        finally:
+            for proc in sleepers:
+                proc.kill()
+                proc.wait()
 
 
 def _ping(p: Pair) -> None:

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from tests.cli import ROOT
-from tests.netns_helpers import sleeper_in
-from tests.test_rates_netns import ip, ping_argv
+from tests.netns_helpers import link_stats, sleeper_in, veth_pair
+from tests.test_rates_netns import ping_argv
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root"),
@@ -44,50 +44,21 @@ class Nets:
     veth_a: str
 
     def stats(self, ns: str, dev: str) -> dict[str, int]:
-        (link,) = json.loads(ip("-n", ns, "-s", "-j", "link", "show", "dev", dev))
-        s = link["stats64"]
-        return {
-            "rx_bytes": s["rx"]["bytes"],
-            "tx_bytes": s["tx"]["bytes"],
-            "rx_packets": s["rx"]["packets"],
-            "tx_packets": s["tx"]["packets"],
-        }
+        return link_stats(ns, dev)
 
 
 @pytest.fixture(scope="module")
 def nets() -> Iterator[Nets]:
     tag = "cnrr-" + secrets.token_hex(2)
-    nets = Nets(f"{tag}-h", f"{tag}-a", tag + "h", tag + "a")
-    made: list[str] = []
-    sleeper: subprocess.Popen[bytes] | None = None
-    try:
-        for ns in (nets.h, nets.a):
-            ip("netns", "add", ns)
-            made.append(ns)
-            ip("-n", ns, "link", "set", "lo", "up")
-        ip("link", "add", nets.veth_h, "netns", nets.h, "type", "veth",
-           "peer", nets.veth_a, "netns", nets.a)  # fmt: skip
-        for ns, dev, addr in ((nets.h, nets.veth_h, H_IP), (nets.a, nets.veth_a, A_IP)):
-            ip("netns", "exec", ns, "sysctl", "-qw", f"net.ipv6.conf.{dev}.disable_ipv6=1")
-            ip("-n", ns, "addr", "add", f"{addr}/29", "dev", dev)
-            ip("-n", ns, "link", "set", dev, "up")
-        mac = {
-            dev: json.loads(ip("-n", ns, "-j", "link", "show", "dev", dev))[0]["address"]
-            for ns, dev in ((nets.h, nets.veth_h), (nets.a, nets.veth_a))
-        }
-        ip("-n", nets.a, "neigh", "replace", H_IP, "lladdr", mac[nets.veth_h], "dev", nets.veth_a,
-           "nud", "permanent")  # fmt: skip
-        ip("-n", nets.h, "neigh", "replace", A_IP, "lladdr", mac[nets.veth_a], "dev", nets.veth_h,
-           "nud", "permanent")  # fmt: skip
+    # veth_pair's A stands for the host here (H), its B for the workload (A)
+    nets = Nets(f"{tag}-a", f"{tag}-b", tag + "a", tag + "b")
+    with veth_pair(tag, H_IP, A_IP):
         sleeper = sleeper_in(nets.a)  # A is a workload with a pid, as a container is
-        yield nets
-    finally:
-        if sleeper is not None:
+        try:
+            yield nets
+        finally:
             sleeper.kill()
             sleeper.wait()
-        for ns in made:  # the veth goes with its namespaces
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
-        assert not any(n.startswith(tag) for n in os.listdir("/run/netns"))
 
 
 def cnet_in(ns: str, *args: str) -> subprocess.CompletedProcess[str]:
