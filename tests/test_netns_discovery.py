@@ -20,6 +20,7 @@ import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -301,76 +302,73 @@ def _wait(updates: queue.Queue[LiveUpdate], ok: Any, what: str) -> Snapshot:
             return update.snapshot
 
 
+@contextmanager
+def live_without_docker(reconcile: float) -> Iterator[tuple[Live, queue.Queue[LiveUpdate]]]:
+    """A running ``Live`` that sees no engine and no Podman events (another Podman user's
+    would make it look again), and the queue of what it publishes."""
+    updates: queue.Queue[LiveUpdate] = queue.Queue()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DOCKER_HOST", "unix:///nonexistent/cnns.sock")
+        mp.setattr(podman, "available", lambda: None)
+        live = Live(reconcile=reconcile)
+        live.start(updates.put)
+        try:
+            yield live, updates
+        finally:
+            live.stop()
+
+
 def test_live_finds_a_namespace_plumbed_after_it_started(scratch: Scratch) -> None:
     """The host veth that appears, pointing into a namespace cnet does not know, is what
     makes the live runner look for namespaces again (tests/test_live_items.py shows that
     an address change does not)."""
     c = f"cnns-{scratch.suffix}c"
-    updates: queue.Queue[LiveUpdate] = queue.Queue()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DOCKER_HOST", "unix:///nonexistent/cnns.sock")
-        # another Podman user's events would make it look again: keep the count this test's
-        mp.setattr(podman, "available", lambda: None)
-        live = Live(reconcile=0)
-        live.start(updates.put)
+    with live_without_docker(reconcile=0) as (live, updates):
+        _wait(updates, lambda s: s.container(scratch.a) is not None, scratch.a)
+        before = live.discoveries
+        run("ip", "netns", "add", c)
         try:
-            _wait(updates, lambda s: s.container(scratch.a) is not None, scratch.a)
-            before = live.discoveries
-            run("ip", "netns", "add", c)
-            try:
-                run(
-                    *f"ip link add cnns-{scratch.suffix}k type veth peer name eth0 netns {c}".split()
-                )
-                run(*f"ip link set cnns-{scratch.suffix}k master {scratch.bridge} up".split())
-                run("ip", "-n", c, "link", "set", "eth0", "up")
+            run(*f"ip link add cnns-{scratch.suffix}k type veth peer name eth0 netns {c}".split())
+            run(*f"ip link set cnns-{scratch.suffix}k master {scratch.bridge} up".split())
+            run("ip", "-n", c, "link", "set", "eth0", "up")
 
-                def joined(s: Snapshot) -> bool:
-                    w = s.container(c)
-                    eth0 = next((i for i in w.interfaces if i.name == "eth0"), None) if w else None
-                    return eth0 is not None and eth0.peer is not None
+            def joined(s: Snapshot) -> bool:
+                w = s.container(c)
+                eth0 = next((i for i in w.interfaces if i.name == "eth0"), None) if w else None
+                return eth0 is not None and eth0.peer is not None
 
-                s = _wait(updates, joined, f"{c} joined to its host end")
-                assert live.discoveries > before
-                port = next(
-                    p
-                    for p in (s.bridge(scratch.bridge) or s.bridges[0]).ports
-                    if p.name == f"cnns-{scratch.suffix}k"
-                )
-                assert port.container == c
-            finally:
-                subprocess.run(["ip", "netns", "del", c], capture_output=True, timeout=30)
+            s = _wait(updates, joined, f"{c} joined to its host end")
+            assert live.discoveries > before
+            port = next(
+                p
+                for p in (s.bridge(scratch.bridge) or s.bridges[0]).ports
+                if p.name == f"cnns-{scratch.suffix}k"
+            )
+            assert port.container == c
         finally:
-            live.stop()
+            subprocess.run(["ip", "netns", "del", c], capture_output=True, timeout=30)
 
 
 def test_a_reconciliation_sees_a_change_no_event_announces(scratch: Scratch) -> None:
     """An address added inside a namespace reaches no host event: only the safety net's
     re-reads find it, a batch of namespaces per pass (``RECONCILE_BATCH``), in turn."""
     address = f"10.246.{scratch.n}.9"
-    updates: queue.Queue[LiveUpdate] = queue.Queue()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DOCKER_HOST", "unix:///nonexistent/cnns.sock")
-        mp.setattr(podman, "available", lambda: None)
-        live = Live(reconcile=0.5)
-        live.start(updates.put)
+    with live_without_docker(reconcile=0.5) as (_live, updates):
+        _wait(updates, lambda s: s.container(scratch.b) is not None, scratch.b)
+        run("ip", "-n", scratch.b, "addr", "add", f"{address}/32", "dev", "lo")
         try:
-            _wait(updates, lambda s: s.container(scratch.b) is not None, scratch.b)
-            run("ip", "-n", scratch.b, "addr", "add", f"{address}/32", "dev", "lo")
-            try:
-                listed = [
-                    a["local"]
-                    for link in ip_json(scratch.b, "addr", "show", "dev", "lo")
-                    for a in link["addr_info"]
-                ]
-                assert address in listed  # iproute2's word that it is there
+            listed = [
+                a["local"]
+                for link in ip_json(scratch.b, "addr", "show", "dev", "lo")
+                for a in link["addr_info"]
+            ]
+            assert address in listed  # iproute2's word that it is there
 
-                def seen(s: Snapshot) -> bool:
-                    w = s.container(scratch.b)
-                    lo = next((i for i in w.interfaces if i.name == "lo"), None) if w else None
-                    return lo is not None and f"{address}/32" in lo.addresses
+            def seen(s: Snapshot) -> bool:
+                w = s.container(scratch.b)
+                lo = next((i for i in w.interfaces if i.name == "lo"), None) if w else None
+                return lo is not None and f"{address}/32" in lo.addresses
 
-                _wait(updates, seen, f"{address} on {scratch.b}'s lo")
-            finally:
-                run("ip", "-n", scratch.b, "addr", "del", f"{address}/32", "dev", "lo")
+            _wait(updates, seen, f"{address} on {scratch.b}'s lo")
         finally:
-            live.stop()
+            run("ip", "-n", scratch.b, "addr", "del", f"{address}/32", "dev", "lo")
