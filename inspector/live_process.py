@@ -92,7 +92,12 @@ class LiveProcess:
         self._stopped = threading.Event()
         self.lost: str | None = None
         """Why the child ended (the feed is then stale); None while it runs."""
-        self.pid = os.fork()
+        try:
+            self.pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            raise
         if self.pid == 0:  # the child: never returns
             ours.close()
             _child(Channel(theirs), reconcile, make)

@@ -162,3 +162,17 @@ def test_a_message_past_the_bound_ends_the_feed_instead_of_eating_memory() -> No
     finally:
         a.close()
         b.close()
+
+
+def test_without_a_process_to_spare_the_tui_collects_in_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from inspector.commands.tui import live_feed
+    from inspector.live import Live
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    feed = live_feed(30)
+    assert isinstance(feed, Live)

@@ -13,16 +13,25 @@ if TYPE_CHECKING:
     from inspector.tui.feed import Feed
 
 
+def live_feed(interval: float) -> Feed:
+    """The live host's feed: ``Live`` in a child process, or in this one when no process
+    can be made (fork failing with EAGAIN or ENOMEM, no descriptor for the socket pair)."""
+    from inspector.live_process import LiveProcess
+
+    try:
+        return LiveProcess(interval)
+    except OSError:
+        from inspector.live import Live
+
+        return Live(reconcile=interval)
+
+
 def run(args: argparse.Namespace) -> int:
     from inspector.cli import EXIT_USAGE, CliError
 
-    feed: Feed | None = None
-    if not (args.load or args.demo):
-        # Forked before the UI is imported: the collectors start on a core of their own
-        # while Textual loads (inspector.live_process).
-        from inspector.live_process import LiveProcess
-
-        feed = LiveProcess(args.interval)
+    # Forked before the UI is imported: the collectors start on a core of their own while
+    # Textual loads (inspector.live_process).
+    feed = None if args.load or args.demo else live_feed(args.interval)
 
     from inspector.snapshot_json import SnapshotFormatError, load_snapshot
     from inspector.tui.app import Source, load_demo_snapshot, make_app
