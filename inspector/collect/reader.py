@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from inspector import events as ev
+from inspector.background import on_daemon_thread
 from inspector.collect import cri, discover, netns, podman
 from inspector.collect.attribute import attribute
 from inspector.collect.cgroups import CgroupPids, pid_belongs_to
@@ -304,6 +305,9 @@ class Reader:
         """A full pass: the host, the list, discovery, every namespace (Docker's, then
         every other one found).  When the engine cannot be asked, the containers already
         ``known`` are read again instead."""
+        # Podman's list is a subprocess to wait for (40-50 ms): asked now, taken after the
+        # namespaces are read.  Only discovery (root) makes use of it.
+        podman_listed = on_daemon_thread(self.podman, "cnet-podman-list") if self._root else None
         events: list[ev.Event] = [self.host()]
         listed = self.containers()
         events.extend(listed)
@@ -312,8 +316,8 @@ class Reader:
         events.extend(found)
         read = self.namespaces(containers)
         events.extend(read)
-        if found:
-            events.extend(self.podman())
+        if found and podman_listed is not None:
+            events.extend(podman_listed.result())
             docker = {e.namespace for e in read if isinstance(e, ev.NamespaceRead)}
             assert isinstance(found[0], ev.NamespacesFound)
             events.extend(

@@ -52,9 +52,10 @@ def run(args: argparse.Namespace) -> int:
     old = load_saved(args.old)
     if new is None:
         from inspector.live import collect_snapshot
-        from inspector.rules.recorded import record
+        from inspector.rules.recorded import recorder
 
-        new = record(collect_snapshot())  # the rules too, to compare with OLD's
+        with_rules = recorder()  # the rules too, to compare with OLD's, read meanwhile
+        new = with_rules(collect_snapshot())
         print_warnings(new)
         new_label = "the live host"
     else:

@@ -73,12 +73,13 @@ def run(args: argparse.Namespace) -> int:
     snapshot = saved_snapshot(args, args.source)
     if snapshot is None:
         from inspector.live import collect_snapshot
-        from inspector.rules.recorded import record
+        from inspector.rules.recorded import recorder
 
+        with_rules = recorder()  # its tools run while the host is read
         snapshot = collect_snapshot()
         if args.rates is not None:
             snapshot = with_rates(snapshot, args.rates)
-        snapshot = record(snapshot)  # with its rules, for reading elsewhere
+        snapshot = with_rules(snapshot)  # with its rules, for reading elsewhere
         print_warnings(snapshot)
     text = render(snapshot, args.format)
     if args.output and args.output != "-":

@@ -8,8 +8,10 @@ root, no tool): the snapshot then records none and says why in a warning.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
+from inspector.background import on_daemon_thread
 from inspector.model import RulesetText, Snapshot
 from inspector.rules.model import Rulesets, RulesUnavailable
 from inspector.rules.read import capture, parse_captured
@@ -17,13 +19,25 @@ from inspector.rules.read import capture, parse_captured
 
 def record(snapshot: Snapshot) -> Snapshot:
     """``snapshot`` with this host's rulesets as they are now."""
-    try:
-        texts = capture(ipv6=True)
-    except RulesUnavailable as exc:
-        return replace(
-            snapshot, warnings=(*snapshot.warnings, f"no firewall rules recorded: {exc}")
-        )
-    return replace(snapshot, rulesets=tuple(RulesetText(s, t) for s, t in texts))
+    return recorder()(snapshot)
+
+
+def recorder() -> Callable[[Snapshot], Snapshot]:
+    """Start reading this host's rulesets now, on a daemon thread (the tools are
+    subprocesses: they run while the caller collects); the function returned adds them
+    to a snapshot, waiting for them if need be."""
+    captured = on_daemon_thread(lambda: capture(ipv6=True), "cnet-rules-record")
+
+    def attach(snapshot: Snapshot) -> Snapshot:
+        try:
+            texts = captured.result()
+        except RulesUnavailable as exc:
+            return replace(
+                snapshot, warnings=(*snapshot.warnings, f"no firewall rules recorded: {exc}")
+            )
+        return replace(snapshot, rulesets=tuple(RulesetText(s, t) for s, t in texts))
+
+    return attach
 
 
 class NoRecordedRules(Exception):
