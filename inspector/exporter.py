@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from inspector.live import LiveUpdate
     from inspector.tui.feed import Feed
 
-DEFAULT_LISTEN = "127.0.0.1:9877"
 FINGERPRINT_EVERY_S = 5.0
 DOCTOR_MAX_AGE_S = 300.0
 

@@ -13,7 +13,10 @@ import sys
 import threading
 from typing import Any
 
-from inspector.exporter import DEFAULT_LISTEN
+DEFAULT_LISTEN = "127.0.0.1:9877"
+"""Loopback: the metrics name every container, and the exporter has no authentication.
+Here, not in ``inspector.exporter``: every cnet command builds this parser, and that
+module imports prometheus_client (30 ms)."""
 
 
 def add_parser(subparsers: Any) -> None:
