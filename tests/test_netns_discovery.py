@@ -372,3 +372,40 @@ def test_a_reconciliation_sees_a_change_no_event_announces(scratch: Scratch) -> 
             _wait(updates, seen, f"{address} on {scratch.b}'s lo")
         finally:
             run("ip", "-n", scratch.b, "addr", "del", f"{address}/32", "dev", "lo")
+
+
+def test_the_doctor_takes_a_veth_to_another_namespace_as_such(
+    scratch: Scratch, snapshot: Snapshot
+) -> None:
+    """B's only link is a veth to A: no host end, no bridge, no uplink on its way.  The
+    doctor passes it (it used to fail it as "host end not found") and compares its MTU
+    with the other end's; with that end down it says so and brings up that end."""
+    from dataclasses import replace
+
+    from inspector.doctor import run_checks
+
+    (to_b,) = ip_json(scratch.a, "link", "show", "dev", "toB")  # iproute2's word
+    (to_a,) = ip_json(scratch.b, "link", "show", "dev", "toA")
+    assert to_a["link_index"] == to_b["ifindex"]
+    report = run_checks(snapshot, scratch.b)
+    veth = report.check("veth")
+    assert veth.status == "pass", veth
+    assert f"toA is a veth to toB in {scratch.a}" in veth.summary
+    assert report.check("bridge").status == "skip"
+    mtu = report.check("mtu")
+    assert (
+        mtu.status == "pass" and ("toB in " + scratch.a + " mtu", str(to_b["mtu"])) in mtu.evidence
+    )
+
+    a = workload(snapshot, scratch.a)
+    down = replace(
+        a,
+        interfaces=tuple(replace(i, state="down") if i.name == "toB" else i for i in a.interfaces),
+    )
+    broken = replace(
+        snapshot, containers=tuple(down if c.name == a.name else c for c in snapshot.containers)
+    )
+    veth = run_checks(broken, scratch.b).check("veth")
+    assert veth.status == "fail"
+    assert veth.summary == f"the other end of toA, toB in {scratch.a}, is down"
+    assert veth.fix == f"ip -n {scratch.a} link set toB up"

@@ -56,6 +56,12 @@ class Link:
     def is_veth(self) -> bool:
         return self.iface.kind == "veth" or self.iface.peer is not None
 
+    @property
+    def to_workload(self) -> bool:
+        """A veth whose other end is in another container or namespace, not the host's:
+        no host end, no bridge and no uplink on its way."""
+        return self.iface.peer is not None and self.iface.peer.workload is not None
+
 
 @dataclass(frozen=True)
 class Context:
@@ -75,7 +81,17 @@ class Context:
 
     @property
     def bridged(self) -> tuple[Link, ...]:
-        return tuple(link for link in self.links if link.is_veth)
+        """The veths that lead to the host (those to another workload do not)."""
+        return tuple(link for link in self.links if link.is_veth and not link.to_workload)
+
+    def other_end(self, link: Link) -> tuple[Container, Interface] | None:
+        """The workload and interface a veth to another workload leads to."""
+        peer = link.iface.peer
+        other = self.snapshot.container(peer.workload) if peer and peer.workload else None
+        if peer is None or other is None:
+            return None
+        end = next((i for i in other.interfaces if i.ifindex == peer.ifindex), None)
+        return (other, end) if end is not None else None
 
     @cached_property
     def rules_report(self) -> RulesReport | None:
@@ -210,9 +226,17 @@ def check_interface(ctx: Context) -> Check:
             evidence.append(
                 (f"Docker's address on {link.attachment.name}", link.attachment.ip or "")
             )
+        other = ctx.other_end(link) if link.to_workload else None
         if i.state == "lowerlayerdown" and link.host_end is not None:
             problems.append(f"{i.name} has no carrier: its host end {link.host_end.name} is down")
             fixes.append(f"ip link set {link.host_end.name} up")
+        elif i.state not in _UP_STATES and other is not None and other[1].state not in _UP_STATES:
+            # a veth is down while its other end is: that end is what to bring up (veth
+            # check's fix), this one may well be up already
+            problems.append(
+                f"{i.name} has no carrier: its other end {other[1].name} in {other[0].name} "
+                f"is {other[1].state}"
+            )
         elif i.state not in _UP_STATES:
             problems.append(f"{i.name} is {i.state}")
             fixes.append(f"{ctx.ns}ip link set {i.name} up")
@@ -266,6 +290,24 @@ def check_veth(ctx: Context) -> Check:
             continue
         if not link.is_veth:
             statuses.append("skip")
+            continue
+        if link.to_workload:
+            assert i.peer is not None and i.peer.workload is not None
+            where = f"{i.peer.name} in {i.peer.workload}"
+            evidence.append((f"{i.name} other end", where))
+            found = ctx.other_end(link)
+            if found is not None and found[1].state not in _UP_STATES:
+                other, end = found
+                problems.append(f"the other end of {i.name}, {where}, is {end.state}")
+                if other.runtime == "netns":  # ip netns NAME: no process may be in it
+                    fixes.append(f"ip -n {other.name} link set {end.name} up")
+                else:
+                    prefix = f"nsenter -t {other.pid} -n " if other.pid else "nsenter -t PID -n "
+                    fixes.append(f"{prefix}ip link set {end.name} up")
+                statuses.append("fail")
+            else:
+                good.append(f"{i.name} is a veth to {where}, not through the host")
+                statuses.append("pass")
             continue
         if i.peer is None or link.host_end is None:
             evidence.append((f"{i.name} peer ifindex in host", str(i.iflink)))
@@ -916,6 +958,16 @@ def check_mtu(ctx: Context) -> Check:
                     f"{veth.name} has MTU {veth.mtu} but {bridge_if.name} has {bridge_if.mtu}"
                 )
                 fixes.append(f"ip link set dev {veth.name} mtu {bridge_if.mtu}")
+        elif link.to_workload and (found := ctx.other_end(link)) is not None:
+            checked = True
+            other, end = found
+            evidence.append((f"{end.name} in {other.name} mtu", str(end.mtu)))
+            if i.mtu is not None and end.mtu is not None and i.mtu != end.mtu:
+                problems.append(
+                    f"{i.name} has MTU {i.mtu} but its other end {end.name} in {other.name} "
+                    f"has {end.mtu}"
+                )
+                fixes.append(f"{ctx.ns}ip link set dev {i.name} mtu {min(i.mtu, end.mtu)}")
         elif link.parent is not None:
             checked = True
             evidence.append((f"{link.parent.name} mtu", str(link.parent.mtu)))
