@@ -32,7 +32,12 @@ def ip(*args: str) -> str:
 
 def link_stats(ns: str, dev: str) -> dict[str, int]:
     """Bytes and packets each way of ``dev`` in ``ns``, as ``ip -s -j link`` counts them."""
-    (link,) = json.loads(ip("-n", ns, "-s", "-j", "link", "show", "dev", dev))
+    return stats_of(ip("-n", ns, "-s", "-j", "link", "show", "dev", dev))
+
+
+def stats_of(ip_json: str) -> dict[str, int]:
+    """Bytes and packets each way of the one link ``ip -s -j link show DEV`` printed."""
+    (link,) = json.loads(ip_json)
     s = link["stats64"]
     return {
         "rx_bytes": s["rx"]["bytes"],

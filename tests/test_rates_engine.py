@@ -8,7 +8,6 @@ inside the container over the same interval.
 
 from __future__ import annotations
 
-import json
 import queue
 import subprocess
 import time
@@ -17,20 +16,15 @@ from inspector.live import collect_snapshot
 from inspector.live_rates import LiveRates, sample
 from inspector.rates import RateMeter, Rates
 from tests.lab import LAB_ENV, Lab, sh
+from tests.netns_helpers import stats_of
 
 FIELDS = ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets")
 
 
 def _stats(lab: Lab, name: str, dev: str = "eth0") -> dict[str, int]:
-    out = sh("nsenter", "-t", str(lab.pid(name)), "-n", "ip", "-s", "-j", "link", "show", dev)
-    (link,) = json.loads(out)
-    s = link["stats64"]
-    return {
-        "rx_bytes": s["rx"]["bytes"],
-        "tx_bytes": s["tx"]["bytes"],
-        "rx_packets": s["rx"]["packets"],
-        "tx_packets": s["tx"]["packets"],
-    }
+    return stats_of(
+        sh("nsenter", "-t", str(lab.pid(name)), "-n", "ip", "-s", "-j", "link", "show", dev)
+    )
 
 
 def _ping(lab: Lab, gateway: str) -> subprocess.Popen[bytes]:

@@ -22,7 +22,12 @@ async def test_live_app_lists_the_lab_and_shows_the_host_veth(lab: Lab, where: s
     feed = Live(reconcile=0) if where == "in-process" else LiveProcess(0)
     app = make_app(feed=feed)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.view is not None, seconds=15)
+        # the whole first read, not just the engine's list (namespaces not read yet)
+        await wait_for(
+            pilot,
+            lambda: app.live_status is not None and not app.live_status.reading,
+            seconds=30,
+        )
         listed = {r.key for r in app.pane("containers").rows_shown}
         assert {
             lab.bridge,
