@@ -15,20 +15,20 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from inspector.model import Snapshot
+    from inspector.model.snapshot import Snapshot
 
 __all__ = ["__version__", "collect_snapshot", "load_snapshot"]
 
 
 def collect_snapshot() -> Snapshot:
     """Collect the live host's container networking (see ``inspector.collect``)."""
-    from inspector.live import collect_snapshot as _collect
+    from inspector.live.runner import collect_snapshot as _collect
 
     return _collect()
 
 
 def load_snapshot(path: str | Path) -> Snapshot:
     """Read and validate a saved JSON snapshot."""
-    from inspector.snapshot_json import load_snapshot as _load
+    from inspector.render.snapshot_json import load_snapshot as _load
 
     return _load(path)

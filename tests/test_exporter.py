@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from inspector.collect.counters import Counters
 from inspector.collect.nftgen import NFT_MSG_NEWGEN, NFTA_GEN_ID, parse_generation
 from inspector.doctor import Check, ContainerReport
-from inspector.exporter import (
+from inspector.exporter.metrics import (
     DOCTOR_MAX_AGE_S,
     DoctorCache,
     Exporter,
@@ -34,8 +34,8 @@ from inspector.exporter import (
     network_of,
     parse_listen,
 )
-from inspector.live import LiveStatus, LiveUpdate
-from inspector.model import (
+from inspector.live.runner import LiveStatus, LiveUpdate
+from inspector.model.snapshot import (
     Container,
     Interface,
     NetworkAttachment,

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
 from inspector.rules import RulesUnavailable
 from inspector.tui.action_view import (
     doctor_lines,

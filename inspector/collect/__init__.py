@@ -7,5 +7,5 @@
 - ``netns``: stepping a thread into a namespace and back (``setns``);
 - ``reader``: the reads above combined into the events the inventory applies.
 
-Nothing here imports the inventory, the renderers or the UI; ``inspector.live`` runs them.
+Nothing here imports the inventory, the renderers or the UI; ``inspector.live.runner`` runs them.
 """

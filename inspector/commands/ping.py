@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from inspector.commands.shared import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, print_warnings
+
 
 def _count(text: str) -> int:
     try:
@@ -75,8 +77,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import threading
 
-    from inspector.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, print_warnings
-    from inspector.ping import (
+    from inspector.actions.ping import (
         PingError,
         PingSummary,
         check_parameters,
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     except PingError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
 
-    from inspector.live import collect_snapshot
+    from inspector.live.runner import collect_snapshot
 
     snapshot = collect_snapshot()
     try:
@@ -130,7 +131,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read_rules() -> Any:
-    from inspector.cli import EXIT_FAILED, CliError
     from inspector.rules import RulesUnavailable, read_rulesets
 
     try:

@@ -17,8 +17,16 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from inspector.commands.shared import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    CliError,
+    print_warnings,
+    saved_snapshot,
+)
+
 if TYPE_CHECKING:
-    from inspector.model import Snapshot
+    from inspector.model.snapshot import Snapshot
     from inspector.rules import NetworkRef, RulesReport
 
 
@@ -84,7 +92,6 @@ def _print(report: RulesReport, as_json: bool) -> None:
 
 def run_saved(args: argparse.Namespace) -> int:
     """ITEM against a saved ruleset: no snapshot, no tool run."""
-    from inspector.cli import EXIT_USAGE, CliError
     from inspector.rules import (
         ParseError,
         UnknownItem,
@@ -110,7 +117,6 @@ def run_saved(args: argparse.Namespace) -> int:
 
 def run_recorded(args: argparse.Namespace, snapshot: Snapshot) -> int:
     """ITEM against the rules a saved snapshot recorded: no tool run, nothing live."""
-    from inspector.cli import EXIT_USAGE, CliError
     from inspector.rules import UnknownItem, rules_for
     from inspector.rules.recorded import NoRecordedRules, recorded
 
@@ -123,7 +129,6 @@ def run_recorded(args: argparse.Namespace, snapshot: Snapshot) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.cli import EXIT_FAILED, EXIT_USAGE, CliError, print_warnings, saved_snapshot
     from inspector.rules import RulesUnavailable, UnknownItem, read_rulesets, rules_for
 
     if args.ruleset:
@@ -138,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     except RulesUnavailable as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
 
-    from inspector.live import collect_snapshot
+    from inspector.live.runner import collect_snapshot
 
     snapshot = collect_snapshot()
     try:

@@ -26,8 +26,15 @@ from inspector.doctor.model import (
     Listener,
     Status,
 )
-from inspector.model import Bridge, Container, Interface, NetworkAttachment, Route, Snapshot
-from inspector.paths import loopback_only
+from inspector.model.paths import loopback_only
+from inspector.model.snapshot import (
+    Bridge,
+    Container,
+    Interface,
+    NetworkAttachment,
+    Route,
+    Snapshot,
+)
 from inspector.rules import Chain, RuleMatch, Rulesets, RulesReport, Table
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -161,7 +168,7 @@ def _bridge_for_subnet(snapshot: Snapshot, subnet: IPNetwork | None) -> Bridge |
 
 def build_context(snapshot: Snapshot, container: Container, facts: DoctorFacts) -> Context:
     """Pair each container interface with Docker's endpoint, its veth, bridge and parent."""
-    from inspector.ping import namespace_owner
+    from inspector.model.queries import namespace_owner
 
     owner = namespace_owner(snapshot, container)
     links: list[Link] = []
@@ -405,7 +412,7 @@ def check_bridge(ctx: Context) -> Check:
 
 
 def _default_route(routes: Sequence[Route]) -> Route | None:
-    from inspector.ping import default_route
+    from inspector.model.queries import default_route
 
     return default_route(tuple(routes))
 
@@ -492,7 +499,7 @@ def _bridge_gateways6(ctx: Context) -> list[str]:
 
 
 def check_route6(ctx: Context) -> Check:
-    from inspector.ping import default_route
+    from inspector.model.queries import default_route
 
     if not ctx.ipv6:
         return _check("route6", "skip", NO_IPV6)
@@ -1141,7 +1148,7 @@ def nameservers(resolv_conf: str) -> list[str]:
 
 
 def _route_to(routes: Sequence[Route], address: str) -> Route | None:
-    from inspector.ping import default_route
+    from inspector.model.queries import default_route
 
     ip = ipaddress.ip_address(address)
     best: tuple[int, Route] | None = None
@@ -1356,7 +1363,7 @@ def run_checks(
         if found is None:
             raise KeyError(container)
         container = found
-    from inspector.ping import namespace_owner
+    from inspector.model.queries import namespace_owner
 
     if not container.running:
         return ContainerReport(

@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from inspector.background import on_daemon_thread
 from inspector.doctor.checks import EMBEDDED_DNS, nameservers, run_checks
 from inspector.doctor.model import ContainerReport, DnsFacts, DoctorFacts, GatewayPing, Listener
 from inspector.doctor.procnet import parse_proc_net
-from inspector.model import Container, Snapshot
-from inspector.paths import loopback_only
+from inspector.model.background import on_daemon_thread
+from inspector.model.paths import loopback_only
+from inspector.model.snapshot import Container, Snapshot
 from inspector.rules import Rulesets, RulesUnavailable, read_rulesets
 
 IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
@@ -90,7 +90,7 @@ def ping_gateway(
 ) -> GatewayPing:
     """Ping the namespace's own gateway (or ``target``, its IPv6 gateway) from inside it
     (``skipped`` says why not)."""
-    from inspector.ping import PingError, PingReply, PingSummary, plan_ping, run_ping
+    from inspector.actions.ping import PingError, PingReply, PingSummary, plan_ping, run_ping
 
     try:
         plan = plan_ping(snapshot, owner.name, target)
@@ -110,7 +110,7 @@ def ping_gateway(
 
 def _ping_targets(snapshot: Snapshot, containers: Sequence[Container]) -> list[Container]:
     """One namespace owner per distinct namespace that has a network of its own."""
-    from inspector.ping import namespace_owner
+    from inspector.model.queries import namespace_owner
 
     owners: dict[str, Container] = {}
     for c in containers:
@@ -132,7 +132,7 @@ def gateway6_target(owner: Container) -> str | None:
     """The IPv6 default gateway of the namespace (``addr%dev`` when link-local)."""
     import ipaddress
 
-    from inspector.ping import default_route
+    from inspector.model.queries import default_route
 
     route = default_route(tuple(owner.routes), 6)
     if route is None or route.gateway is None:
@@ -218,7 +218,7 @@ def _namespace_facts(
 
 def _publishing(snapshot: Snapshot, containers: Sequence[Container]) -> set[str]:
     """The namespace owners behind the containers that publish a port on the host."""
-    from inspector.ping import namespace_owner
+    from inspector.model.queries import namespace_owner
 
     return {
         namespace_owner(snapshot, c).name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
 
 FORMATS = ("json", "markdown", "html")
 EXTENSIONS = {"json": "json", "markdown": "md", "html": "html"}
@@ -11,7 +11,7 @@ EXTENSIONS = {"json": "json", "markdown": "md", "html": "html"}
 def render(snapshot: Snapshot, fmt: str) -> str:
     """Render in one of FORMATS (ValueError otherwise)."""
     if fmt == "json":
-        from inspector.snapshot_json import dumps
+        from inspector.render.snapshot_json import dumps
 
         return dumps(snapshot)
     if fmt == "markdown":

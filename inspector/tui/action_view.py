@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from inspector.tui.view import MARKS, Line, Style
 
 if TYPE_CHECKING:
+    from inspector.actions.ping import PingEvent, PingPlan, PingSummary
     from inspector.doctor import Check, ContainerReport
-    from inspector.ping import PingEvent, PingPlan, PingSummary
     from inspector.rules import ChainReport, CounterChange, Counters, RuleMatch, RulesReport
 
 # --- ping --------------------------------------------------------------------------------
@@ -27,7 +27,7 @@ def ping_header(plan: PingPlan) -> Line:
 def ping_event_lines(event: PingEvent, timeout_s: float) -> list[Line]:
     """One line per event, as ping prints them; a timeout, which ping keeps quiet about,
     is a line here so a silent target shows."""
-    from inspector.ping import PingProblem, PingReply, PingTimeout, format_event
+    from inspector.actions.ping import PingProblem, PingReply, PingTimeout, format_event
 
     if isinstance(event, PingReply):
         return [((format_event(event), ""),)]
@@ -39,7 +39,7 @@ def ping_event_lines(event: PingEvent, timeout_s: float) -> list[Line]:
 
 
 def ping_summary_lines(summary: PingSummary) -> list[Line]:
-    from inspector.ping import format_summary
+    from inspector.actions.ping import format_summary
 
     style: Style = "good" if summary.received else "bad"
     text = format_summary(summary).splitlines()

@@ -31,8 +31,9 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Header, Input, Static
 
-from inspector.model import Container, Snapshot
-from inspector.rates import RateCells, recorded_rates, shown_rates
+from inspector.live.feed import Feed, RatesFeed
+from inspector.live.rates import RateCells, recorded_rates, shown_rates
+from inspector.model.snapshot import Container, Snapshot
 from inspector.tui.action_view import doctor_lines, mark_status, marks_summary
 from inspector.tui.actions import ACTIONS, selection_action, selection_action_bindings
 from inspector.tui.backends import (
@@ -44,7 +45,6 @@ from inspector.tui.backends import (
     default_backends,
 )
 from inspector.tui.detached import Abandoned, detached
-from inspector.tui.feed import Feed, RatesFeed
 from inspector.tui.status_line import Freshness, status_line
 from inspector.tui.view import (
     CONTAINER_COLUMNS,
@@ -72,10 +72,10 @@ from inspector.tui.view import (
 from inspector.tui.widgets import Detail, FittedFooter, Pane, set_titles
 
 if TYPE_CHECKING:
-    from inspector.diff import Diff
     from inspector.doctor import Check, ContainerReport
-    from inspector.live import LiveStatus, LiveUpdate
-    from inspector.rates import Rates
+    from inspector.live.rates import Rates
+    from inspector.live.runner import LiveStatus, LiveUpdate
+    from inspector.render.diff import Diff
 
 Clock = Callable[[], datetime]
 PaneId = Literal["containers", "interfaces", "routes", "ports"]
@@ -289,7 +289,7 @@ class CnetApp(App[int]):
         self.rates: Rates | None = None
         self._rate_cells: RateCells | None = None
         self.hosts: bool = getattr(feed, "hosts", False)
-        """Several hosts (inspector/hosts.py's MergedFeed): the Host column is shown."""
+        """Several hosts (inspector/remote/hosts.py's MergedFeed): the Host column is shown."""
         self.source = source
         self._clock = clock
         self.view: SnapshotView | None = SnapshotView(snapshot) if snapshot else None
@@ -949,8 +949,8 @@ class CnetApp(App[int]):
         """Render and write atomically off the UI thread, then say where it went.  A live
         snapshot is written with the rates shown when ``e`` was pressed, and the host's
         rules as they are now, for reading elsewhere."""
-        from inspector.atomic import write_text_atomic
         from inspector.render import render
+        from inspector.render.atomic import write_text_atomic
 
         if rates is not None:
             snapshot = replace(snapshot, rates=recorded_rates(rates))
@@ -1064,10 +1064,10 @@ def make_app(
 ) -> CnetApp:
     """The app, on a given snapshot (``--load``, ``--demo``, tests) or a live ``feed``.
 
-    ``feed`` (``inspector.live.Live`` for the real host) pushes snapshots from its own
+    ``feed`` (``inspector.live.runner.Live`` for the real host) pushes snapshots from its own
     threads; the app starts it when the main screen is up and stops it at exit.
 
-    ``rates`` (``inspector.live_rates.LiveRates`` on the live host) samples the interface
+    ``rates`` (``inspector.live.sampler.LiveRates`` on the live host) samples the interface
     counters once a second for the rate columns and the detail's sparkline.
 
     ``ping``, ``read_rules`` and ``doctor`` are what the actions call (``backends.py``),
@@ -1097,7 +1097,7 @@ def load_demo_snapshot() -> Snapshot:
     """The small snapshot shipped in the package (made from the real lab)."""
     from importlib.resources import as_file, files
 
-    from inspector.snapshot_json import load_snapshot
+    from inspector.render.snapshot_json import load_snapshot
 
     with as_file(files("inspector.tui").joinpath("demo-snapshot.json")) as path:
         return load_snapshot(path)

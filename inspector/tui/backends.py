@@ -2,7 +2,7 @@
 network list.
 
 Plain callables, injected through ``make_app`` so tests (and the screenshots) run them
-on recorded data; the live ones here only wrap ``inspector.ping``, ``inspector.rules``
+on recorded data; the live ones here only wrap ``inspector.actions.ping``, ``inspector.rules``
 and ``inspector.doctor``.  Every one of them is called from a thread worker, never on
 the UI thread, and none changes the host.  No Textual here; the libraries are imported
 when first called, so starting the TUI stays cheap.
@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
 
 if TYPE_CHECKING:
+    from inspector.actions.ping import PingEvent, PingPlan
     from inspector.doctor import ContainerReport
-    from inspector.ping import PingEvent, PingPlan
     from inspector.rules import Rulesets
 
 PING_INTERVAL_S = 1.0
@@ -66,7 +66,7 @@ def live_ping(
     snapshot: Snapshot, container: str, target: str | None, stop: threading.Event
 ) -> PingSession:
     """Ping from the container's namespace once a second until ``stop``, like ``ping``."""
-    from inspector.ping import plan_ping, run_ping
+    from inspector.actions.ping import plan_ping, run_ping
 
     plan = plan_ping(snapshot, container, target or None)
     events = run_ping(plan, count=None, interval=PING_INTERVAL_S, timeout=PING_TIMEOUT_S, stop=stop)

@@ -23,7 +23,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
 from inspector.tui.action_view import ping_event_lines, ping_header, ping_status
 from inspector.tui.backends import PING_TIMEOUT_S, Backends
 from inspector.tui.detached import Abandoned
@@ -31,7 +31,7 @@ from inspector.tui.view import Line
 from inspector.tui.widgets import FittedFooter, LinesView
 
 if TYPE_CHECKING:
-    from inspector.ping import PingEvent, PingPlan
+    from inspector.actions.ping import PingEvent, PingPlan
     from inspector.rules import Rulesets
 
 
@@ -72,7 +72,7 @@ class PingEnded(Message):
 
 def default_target(snapshot: Snapshot, container: str) -> str:
     """The container's gateway address, shown in the target field ("" when it has none)."""
-    from inspector.ping import container_gateway
+    from inspector.model.queries import container_gateway
 
     c = snapshot.container(container)
     found = container_gateway(snapshot, c) if c is not None else None
@@ -169,7 +169,7 @@ class PingScreen(ModalScreen[None]):
     def _ping_between_counter_reads(
         self, run: int, target: str | None, stop: threading.Event
     ) -> None:
-        from inspector.ping import PingError
+        from inspector.actions.ping import PingError
 
         pinger = self.backends.ping
         before = self._read_counters()
@@ -209,7 +209,7 @@ class PingScreen(ModalScreen[None]):
 
     @on(PingEventArrived)
     def _event(self, message: PingEventArrived) -> None:
-        from inspector.ping import PingProblem, PingReply, PingSummary, PingTimeout
+        from inspector.actions.ping import PingProblem, PingReply, PingSummary, PingTimeout
 
         if message.run != self.run_number:
             return

@@ -16,7 +16,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
 from inspector.tui.action_view import rules_lines, rules_problem_lines
 from inspector.tui.backends import Backends
 from inspector.tui.detached import Abandoned

@@ -18,7 +18,7 @@ import types
 import typing
 from typing import Any
 
-from inspector.model import SCHEMA_VERSION, Snapshot
+from inspector.model.snapshot import SCHEMA_VERSION, Snapshot
 
 TOP_LEVEL_ORDER = (
     "schema_version",

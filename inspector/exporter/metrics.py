@@ -1,6 +1,6 @@
 """The Prometheus exporter: metrics over the latest live snapshot, built by prometheus_client.
 
-One feed (``inspector.live.Live``) keeps the inventory current; the exporter only keeps the
+One feed (``inspector.live.runner.Live``) keeps the inventory current; the exporter only keeps the
 latest ``LiveUpdate`` it published.  A scrape never collects: it reads the interface
 counters (psutil's one read of the host's table, plus ``/proc/PID/net/dev`` where a link
 has no host end) and the cached doctor verdicts, so any number of concurrent scrapes cost
@@ -32,12 +32,12 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from inspector.collect.counters import Counters, InterfaceKey
-from inspector.model import Container, Interface, Snapshot
+from inspector.model.snapshot import Container, Interface, Snapshot
 
 if TYPE_CHECKING:
     from inspector.doctor import ContainerReport
-    from inspector.live import LiveUpdate
-    from inspector.tui.feed import Feed
+    from inspector.live.feed import Feed
+    from inspector.live.runner import LiveUpdate
 
 FINGERPRINT_EVERY_S = 5.0
 DOCTOR_MAX_AGE_S = 300.0
