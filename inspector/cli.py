@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.host:
-            from inspector.commands import on_host
+            from inspector.commands import on_host  # why: start-up
 
             return on_host.run(args, argv)
         if (args.load or args.demo) and args.command in LIVE_ONLY:

@@ -373,7 +373,7 @@ def _open_socket(plan: PingPlan) -> _Socket:
         if plan.pid is None:
             sock: _Socket = kind(privileged=True)
             return sock
-        from inspector.collect import netns
+        from inspector.collect import netns  # why: only when it sends
 
         try:
             fd = netns.open_netns(plan.pid)

@@ -56,13 +56,13 @@ def run(args: argparse.Namespace) -> int:
     import os
     import sys
 
-    from inspector.doctor import diagnose, failing, format_reports, reports_to_dict
-    from inspector.doctor.offline import NOT_CHECKED, offline_reports
+    from inspector.doctor import diagnose, failing, format_reports, reports_to_dict  # why: start-up
+    from inspector.doctor.offline import NOT_CHECKED, offline_reports  # why: start-up
 
     snapshot = saved_snapshot(args, args.source)
     offline = snapshot is not None
     if snapshot is None:
-        from inspector.live.runner import collect_snapshot
+        from inspector.live.runner import collect_snapshot  # why: start-up
 
         snapshot = collect_snapshot()
     unknown = [n for n in args.containers if snapshot.container(n) is None]

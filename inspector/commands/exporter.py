@@ -41,8 +41,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.exporter.metrics import Exporter, Serving, parse_listen
-    from inspector.live.runner import Live
+    from inspector.exporter.metrics import Exporter, Serving, parse_listen  # why: start-up
+    from inspector.live.runner import Live  # why: start-up
 
     try:
         listen = parse_listen(args.listen)

@@ -40,7 +40,7 @@ def relayed_argv(argv: Sequence[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from inspector.remote.ssh import RemoteError, Ssh, parse_host, run_command
+    from inspector.remote.ssh import RemoteError, Ssh, parse_host, run_command  # why: start-up
 
     try:
         hosts = [parse_host(h) for h in args.host]
@@ -69,9 +69,9 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _tui(sshes: Sequence[object], interval: float) -> int:
-    from inspector.live.feed import Feed
-    from inspector.remote.ssh import RemoteFeed, Ssh
-    from inspector.tui.app import Source, make_app
+    from inspector.live.feed import Feed  # why: start-up
+    from inspector.remote.ssh import RemoteFeed, Ssh  # why: start-up
+    from inspector.tui.app import Source, make_app  # why: start-up
 
     feeds: list[RemoteFeed] = []
     try:
@@ -82,7 +82,7 @@ def _tui(sshes: Sequence[object], interval: float) -> int:
             feeds.append(feed)
         shown: Feed = feeds[0]
         if len(feeds) > 1:
-            from inspector.remote.hosts import MergedFeed
+            from inspector.remote.hosts import MergedFeed  # why: start-up
 
             shown = MergedFeed(feeds)
         app = make_app(feed=shown, source=Source("live"), local=False)

@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import threading
 
+    # why: start-up
     from inspector.actions.ping import (
         PingError,
         PingSummary,
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     except PingError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
 
-    from inspector.live.runner import collect_snapshot
+    from inspector.live.runner import collect_snapshot  # why: start-up
 
     snapshot = collect_snapshot()
     try:
@@ -131,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read_rules() -> Any:
-    from inspector.rules import RulesUnavailable, read_rulesets
+    from inspector.rules import RulesUnavailable, read_rulesets  # why: start-up
 
     try:
         return read_rulesets()
@@ -141,7 +142,7 @@ def _read_rules() -> Any:
 
 def _moved_rules(snapshot: Any, container: str, before: Any, after: Any) -> list[str]:
     """The rules concerning ``container`` whose counters moved between the two reads."""
-    from inspector.rules import counter_delta, path_order, rules_for
+    from inspector.rules import counter_delta, path_order, rules_for  # why: start-up
 
     report = rules_for(snapshot, after, container)
     changes = counter_delta(before, after, report)

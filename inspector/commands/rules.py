@@ -63,8 +63,8 @@ def add_parser(subparsers: Any) -> None:
 
 def docker_networks(timeout: float = 5.0) -> tuple[NetworkRef, ...]:
     """Docker's networks with their bridge and subnets; empty when Docker cannot be asked."""
-    from inspector.collect.engine import read_networks
-    from inspector.rules import NetworkRef
+    from inspector.collect.engine import read_networks  # why: start-up
+    from inspector.rules import NetworkRef  # why: start-up
 
     refs = []
     for n in read_networks(timeout):
@@ -80,7 +80,7 @@ def docker_networks(timeout: float = 5.0) -> tuple[NetworkRef, ...]:
 
 
 def _print(report: RulesReport, as_json: bool) -> None:
-    from inspector.rules import format_report, report_to_dict
+    from inspector.rules import format_report, report_to_dict  # why: start-up
 
     if as_json:
         sys.stdout.write(json.dumps(report_to_dict(report), indent=2) + "\n")
@@ -92,6 +92,7 @@ def _print(report: RulesReport, as_json: bool) -> None:
 
 def run_saved(args: argparse.Namespace) -> int:
     """ITEM against a saved ruleset: no snapshot, no tool run."""
+    # why: start-up
     from inspector.rules import (
         ParseError,
         UnknownItem,
@@ -99,7 +100,7 @@ def run_saved(args: argparse.Namespace) -> int:
         parse_saved,
         spec_from_ruleset,
     )
-    from inspector.rules.match import report_for_spec
+    from inspector.rules.match import report_for_spec  # why: start-up
 
     try:
         with open(args.ruleset, encoding="utf-8", errors="replace") as f:
@@ -117,8 +118,8 @@ def run_saved(args: argparse.Namespace) -> int:
 
 def run_recorded(args: argparse.Namespace, snapshot: Snapshot) -> int:
     """ITEM against the rules a saved snapshot recorded: no tool run, nothing live."""
-    from inspector.rules import UnknownItem, rules_for
-    from inspector.rules.recorded import NoRecordedRules, recorded
+    from inspector.rules import UnknownItem, rules_for  # why: start-up
+    from inspector.rules.recorded import NoRecordedRules, recorded  # why: start-up
 
     try:
         report = rules_for(snapshot, recorded(snapshot), args.item)
@@ -129,7 +130,12 @@ def run_recorded(args: argparse.Namespace, snapshot: Snapshot) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.rules import RulesUnavailable, UnknownItem, read_rulesets, rules_for
+    from inspector.rules import (  # why: start-up
+        RulesUnavailable,
+        UnknownItem,
+        read_rulesets,
+        rules_for,
+    )
 
     if args.ruleset:
         if args.source or args.load or args.demo:
@@ -143,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     except RulesUnavailable as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
 
-    from inspector.live.runner import collect_snapshot
+    from inspector.live.runner import collect_snapshot  # why: start-up
 
     snapshot = collect_snapshot()
     try:

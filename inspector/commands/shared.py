@@ -48,7 +48,7 @@ def saved_snapshot(args: argparse.Namespace, from_file: str | None = None) -> Sn
 
 def load_saved(path: str) -> Snapshot:
     """A saved snapshot, or a CliError (exit 2) that says in one line why not."""
-    from inspector.render.snapshot_json import SnapshotFormatError, load_snapshot
+    from inspector.render.snapshot_json import SnapshotFormatError, load_snapshot  # why: start-up
 
     try:
         return load_snapshot(path)
@@ -60,7 +60,7 @@ def load_demo_snapshot() -> Snapshot:
     """The small snapshot shipped in the package (made from the real lab)."""
     from importlib.resources import as_file, files
 
-    from inspector.render.snapshot_json import load_snapshot
+    from inspector.render.snapshot_json import load_snapshot  # why: start-up
 
     with as_file(files("inspector.tui").joinpath("demo-snapshot.json")) as path:
         return load_snapshot(path)

@@ -66,14 +66,14 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.render import render
+    from inspector.render import render  # why: start-up
 
     if args.rates is not None and (args.source is not None or args.load or args.demo):
         raise CliError(SAVED_HAS_NO_RATES, EXIT_USAGE)
     snapshot = saved_snapshot(args, args.source)
     if snapshot is None:
-        from inspector.live.runner import collect_snapshot
-        from inspector.rules.recorded import recorder
+        from inspector.live.runner import collect_snapshot  # why: start-up
+        from inspector.rules.recorded import recorder  # why: start-up
 
         with_rules = recorder()  # its tools run while the host is read
         snapshot = collect_snapshot()
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         print_warnings(snapshot)
     text = render(snapshot, args.format)
     if args.output and args.output != "-":
-        from inspector.render.atomic import write_text_atomic
+        from inspector.render.atomic import write_text_atomic  # why: start-up
 
         try:
             write_text_atomic(args.output, text)
@@ -97,8 +97,8 @@ def run(args: argparse.Namespace) -> int:
 
 def with_rates(snapshot: Snapshot, seconds: float) -> Snapshot:
     """``snapshot`` with its interfaces' rates over the next ``seconds``."""
-    from inspector.live.rates import recorded_rates
-    from inspector.live.sampler import measure
+    from inspector.live.rates import recorded_rates  # why: start-up
+    from inspector.live.sampler import measure  # why: start-up
 
     try:
         return replace(snapshot, rates=recorded_rates(measure(snapshot, seconds)))

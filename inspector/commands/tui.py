@@ -18,12 +18,12 @@ if TYPE_CHECKING:
 def live_feed(interval: float) -> Feed:
     """The live host's feed: ``Live`` in a child process, or in this one when no process
     can be made (fork failing with EAGAIN or ENOMEM, no descriptor for the socket pair)."""
-    from inspector.live.process import LiveProcess
+    from inspector.live.process import LiveProcess  # why: start-up
 
     try:
         return LiveProcess(interval)
     except OSError:
-        from inspector.live.runner import Live
+        from inspector.live.runner import Live  # why: start-up
 
         return Live(reconcile=interval)
 
@@ -34,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
     # Textual loads (inspector.live.process).
     feed = None if args.load or args.demo else live_feed(args.interval)
 
-    from inspector.render.snapshot_json import SnapshotFormatError, load_snapshot
-    from inspector.tui.app import Source, load_demo_snapshot, make_app
+    from inspector.render.snapshot_json import SnapshotFormatError, load_snapshot  # why: start-up
+    from inspector.tui.app import Source, load_demo_snapshot, make_app  # why: start-up
 
     try:
         if args.load:
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.demo:
             app = make_app(load_demo_snapshot(), source=Source("demo"))
         else:
-            from inspector.live.sampler import LiveRates
+            from inspector.live.sampler import LiveRates  # why: start-up
 
             app = make_app(feed=feed, source=Source("live"), rates=LiveRates())
     except SnapshotFormatError as exc:

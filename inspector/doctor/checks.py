@@ -27,6 +27,7 @@ from inspector.doctor.model import (
     Status,
 )
 from inspector.model.paths import loopback_only
+from inspector.model.queries import default_route, namespace_owner
 from inspector.model.snapshot import (
     Bridge,
     Container,
@@ -35,7 +36,19 @@ from inspector.model.snapshot import (
     Route,
     Snapshot,
 )
-from inspector.rules import Chain, RuleMatch, Rulesets, RulesReport, Table
+from inspector.rules import (
+    Chain,
+    RuleMatch,
+    Rulesets,
+    RulesReport,
+    Table,
+    UnknownItem,
+    blocking_rules_for_address,
+    explain,
+    masquerade_rules_for_subnet,
+    rules_for,
+)
+from inspector.rules.walk import NewConnection, first_accept
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -103,8 +116,6 @@ class Context:
     @cached_property
     def rules_report(self) -> RulesReport | None:
         """The rules that concern its namespace (read once: several checks ask)."""
-        from inspector.rules import UnknownItem, rules_for
-
         if self.facts.rulesets is None:
             return None
         try:
@@ -168,8 +179,6 @@ def _bridge_for_subnet(snapshot: Snapshot, subnet: IPNetwork | None) -> Bridge |
 
 def build_context(snapshot: Snapshot, container: Container, facts: DoctorFacts) -> Context:
     """Pair each container interface with Docker's endpoint, its veth, bridge and parent."""
-    from inspector.model.queries import namespace_owner
-
     owner = namespace_owner(snapshot, container)
     links: list[Link] = []
     placed: set[str] = set()
@@ -412,8 +421,6 @@ def check_bridge(ctx: Context) -> Check:
 
 
 def _default_route(routes: Sequence[Route]) -> Route | None:
-    from inspector.model.queries import default_route
-
     return default_route(tuple(routes))
 
 
@@ -499,8 +506,6 @@ def _bridge_gateways6(ctx: Context) -> list[str]:
 
 
 def check_route6(ctx: Context) -> Check:
-    from inspector.model.queries import default_route
-
     if not ctx.ipv6:
         return _check("route6", "skip", NO_IPV6)
     default = default_route(tuple(ctx.owner.routes), 6)
@@ -686,8 +691,6 @@ def _drop_fix(m: RuleMatch, address: str) -> str:
 
 
 def _forward_drop(ctx: Context, check_id: str, version: int) -> Check:
-    from inspector.rules import blocking_rules_for_address
-
     unknown = _rules_unknown(ctx, check_id)
     if unknown is not None:
         return unknown
@@ -801,8 +804,6 @@ def _unaccepted_bridges(
     FORWARD removes the ACCEPTs and keeps the policy.  Checked in each iptables filter
     table (nft and legacy backends), since a packet must pass both.
     """
-    from inspector.rules.walk import NewConnection, first_accept
-
     rulesets = ctx.facts.rulesets
     assert rulesets is not None
     uplink = _uplink(ctx.snapshot)
@@ -882,8 +883,6 @@ def _designed_drops(ctx: Context, family: str) -> list[RuleMatch]:
 
 
 def check_masquerade(ctx: Context) -> Check:
-    from inspector.rules import masquerade_rules_for_subnet
-
     unknown = _rules_unknown(ctx, "masquerade")
     if unknown is not None:
         return unknown
@@ -1034,8 +1033,6 @@ _ANY = frozenset({"0.0.0.0", "::"})
 
 def _dnat_rules(ctx: Context, ips: Sequence[str], port: int, host_port: int) -> list[RuleMatch]:
     """DNAT rules that send ``host_port`` to one of its addresses at ``port``."""
-    from inspector.rules import explain
-
     rulesets = ctx.facts.rulesets
     assert rulesets is not None
     wanted = {f"{ip}:{port}" if ":" not in ip else f"[{ip}]:{port}" for ip in ips}
@@ -1148,8 +1145,6 @@ def nameservers(resolv_conf: str) -> list[str]:
 
 
 def _route_to(routes: Sequence[Route], address: str) -> Route | None:
-    from inspector.model.queries import default_route
-
     ip = ipaddress.ip_address(address)
     best: tuple[int, Route] | None = None
     for r in routes:
@@ -1363,7 +1358,6 @@ def run_checks(
         if found is None:
             raise KeyError(container)
         container = found
-    from inspector.model.queries import namespace_owner
 
     if not container.running:
         return ContainerReport(

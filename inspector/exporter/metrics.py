@@ -31,7 +31,9 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from inspector.collect.counters import Counters, InterfaceKey
+from inspector.collect.counters import Counters, InterfaceKey, read_container_counters
+from inspector.collect.nftgen import nft_generation
+from inspector.doctor import diagnose
 from inspector.model.snapshot import Container, Interface, Snapshot
 
 if TYPE_CHECKING:
@@ -163,14 +165,10 @@ def doctor_family(reports: Iterable[ContainerReport]) -> GaugeMetricFamily:
 
 
 def _default_fingerprint() -> object:
-    from inspector.collect.nftgen import nft_generation
-
     return nft_generation()
 
 
 def _default_diagnose(snapshot: Snapshot) -> Sequence[ContainerReport]:
-    from inspector.doctor import diagnose
-
     return diagnose(snapshot, (), ping=False)
 
 
@@ -250,8 +248,6 @@ class Exporter(Collector):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if counters is None:
-            from inspector.collect.counters import read_container_counters
-
             counters = read_container_counters
         self._counters = counters
         self._doctor = doctor if doctor is not None else DoctorCache()

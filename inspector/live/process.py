@@ -41,7 +41,7 @@ _LENGTH = struct.Struct("!Q")
 
 
 def _live(reconcile: float) -> Any:
-    from inspector.live.runner import Live
+    from inspector.live.runner import Live  # why: after the fork
 
     return Live(reconcile=reconcile)
 
@@ -110,7 +110,7 @@ class LiveProcess:
         ).start()
 
     def _read(self, publish: Callable[[LiveUpdate], None]) -> None:
-        from inspector.live.runner import LiveUpdate
+        from inspector.live.runner import LiveUpdate  # why: after the fork
 
         why = "the collecting process ended"
         try:
@@ -129,6 +129,7 @@ class LiveProcess:
         self.lost = why
         last = self._last
         if last is not None:
+            # why: after the fork
             from inspector.live.runner import (
                 stale_update,  # why: pyroute2 and docker, after the fork
             )

@@ -29,6 +29,7 @@ from typing import IO, Any
 
 from inspector import __version__
 from inspector.live.runner import LiveStatus, LiveUpdate, stale_update
+from inspector.render.snapshot_json import from_dict
 
 PROTOCOL = 1
 CONNECT_TIMEOUT_S = 10
@@ -239,8 +240,6 @@ FLAGS = frozenset({"reading", "kernel_events", "engine_events"})
 
 def update_from_json(data: Any) -> LiveUpdate:
     """One stream line's object as a LiveUpdate; ValueError when it is not one."""
-    from inspector.render.snapshot_json import from_dict
-
     if not isinstance(data, dict) or not isinstance(data.get("status"), dict):
         raise ValueError("not a cnet stream update")
     status = data["status"]

@@ -34,6 +34,10 @@ from textual.widgets import DataTable, Header, Input, Static
 from inspector.live.feed import Feed, RatesFeed
 from inspector.live.rates import RateCells, recorded_rates, shown_rates
 from inspector.model.snapshot import Container, Snapshot
+from inspector.render import render
+from inspector.render.atomic import write_text_atomic
+from inspector.render.snapshot_json import load_snapshot
+from inspector.rules.recorded import record
 from inspector.tui.action_view import doctor_lines, mark_status, marks_summary
 from inspector.tui.actions import ACTIONS, selection_action, selection_action_bindings
 from inspector.tui.backends import (
@@ -44,7 +48,10 @@ from inspector.tui.backends import (
     RulesReader,
     default_backends,
 )
+from inspector.tui.compare_screen import CompareAsk, CompareScreen
 from inspector.tui.detached import Abandoned, detached
+from inspector.tui.networks_screen import NetworksScreen
+from inspector.tui.screens import ExportRequest, ExportScreen, HelpScreen
 from inspector.tui.status_line import Freshness, status_line
 from inspector.tui.view import (
     CONTAINER_COLUMNS,
@@ -780,8 +787,6 @@ class CnetApp(App[int]):
 
     def open_networks(self) -> None:
         """``n``: every network; Enter on a member selects it here."""
-        from inspector.tui.networks_screen import NetworksScreen
-
         if self.view is None:
             return
 
@@ -884,8 +889,6 @@ class CnetApp(App[int]):
         self.notify("reading the host and every namespace again")
 
     def action_help(self) -> None:
-        from inspector.tui.screens import HelpScreen
-
         self.push_screen(HelpScreen(list(self.key_help())))
 
     def key_help(self) -> Iterable[tuple[str, str]]:
@@ -908,8 +911,6 @@ class CnetApp(App[int]):
 
     def action_compare(self) -> None:
         """``D``: compare with a saved snapshot; pressed again, clear the marks."""
-        from inspector.tui.compare_screen import CompareAsk, CompareScreen
-
         if self.view is None:
             return
         if self.compared is not None:
@@ -932,8 +933,6 @@ class CnetApp(App[int]):
         self.push_screen(CompareAsk(), asked)
 
     def action_export(self) -> None:
-        from inspector.tui.screens import ExportRequest, ExportScreen
-
         if self.view is None:
             return
         snapshot, rates = self.view.snapshot, self.rates
@@ -949,14 +948,9 @@ class CnetApp(App[int]):
         """Render and write atomically off the UI thread, then say where it went.  A live
         snapshot is written with the rates shown when ``e`` was pressed, and the host's
         rules as they are now, for reading elsewhere."""
-        from inspector.render import render
-        from inspector.render.atomic import write_text_atomic
-
         if rates is not None:
             snapshot = replace(snapshot, rates=recorded_rates(rates))
         if self._backends.live and not snapshot.rulesets:
-            from inspector.rules.recorded import record
-
             snapshot = record(snapshot)
         try:
             written = write_text_atomic(path, render(snapshot, fmt)).resolve()
@@ -1096,8 +1090,6 @@ def make_app(
 def load_demo_snapshot() -> Snapshot:
     """The small snapshot shipped in the package (made from the real lab)."""
     from importlib.resources import as_file, files
-
-    from inspector.render.snapshot_json import load_snapshot
 
     with as_file(files("inspector.tui").joinpath("demo-snapshot.json")) as path:
         return load_snapshot(path)
