@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from inspector.doctor.checks import EMBEDDED_DNS
+from inspector.doctor.dns import EMBEDDED_DNS
 from inspector.doctor.live import read_dns, read_listeners, read_namespace_rules
 from inspector.doctor.model import Listener
 from inspector.model.snapshot import Container

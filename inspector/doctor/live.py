@@ -20,7 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from inspector.actions.ping import PingError, PingReply, PingSummary, plan_ping, run_ping
-from inspector.doctor.checks import EMBEDDED_DNS, nameservers, run_checks
+from inspector.doctor.checks import run_checks
+from inspector.doctor.dns import EMBEDDED_DNS, nameservers
 from inspector.doctor.model import ContainerReport, DnsFacts, DoctorFacts, GatewayPing, Listener
 from inspector.doctor.procnet import parse_proc_net
 from inspector.model.background import on_daemon_thread
