@@ -31,7 +31,8 @@ from inspector.model.snapshot import BridgePort, Container, Interface, PeerRef, 
 CHILD = """
 import sys, time
 sys.path.insert(0, {root!r})
-from inspector.tui.app import make_app, Source
+from inspector.tui.app import make_app
+from inspector.tui.status_line import Source
 load = {load!r}
 if load:
     from inspector.render.snapshot_json import load_snapshot

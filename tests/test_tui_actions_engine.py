@@ -11,7 +11,8 @@ import json
 from typing import Any
 
 from inspector.live.runner import Live
-from inspector.tui.app import CnetApp, MainScreen, make_app
+from inspector.tui.app import CnetApp, make_app
+from inspector.tui.main_screen import MainScreen
 from inspector.tui.ping_screen import PingScreen
 from inspector.tui.rules_screen import RulesScreen
 from inspector.tui.view import plain

@@ -16,7 +16,8 @@ from textual.widgets._footer import FooterKey
 from inspector.model.natural import natural_sorted
 from inspector.model.snapshot import Snapshot
 from inspector.tui.action_view import NAT_NOTE, rules_lines
-from inspector.tui.app import CnetApp, SnapshotArrived, make_app
+from inspector.tui.app import CnetApp, make_app
+from inspector.tui.messages import SnapshotArrived
 from inspector.tui.ping_screen import PingScreen
 from inspector.tui.view import CONTAINER_SORTS, Line, plain, wrap_line
 from inspector.tui.widgets import footer_drops

@@ -71,7 +71,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _tui(sshes: Sequence[object], interval: float) -> int:
     from inspector.live.feed import Feed  # why: start-up
     from inspector.remote.ssh import RemoteFeed, Ssh  # why: start-up
-    from inspector.tui.app import Source, make_app  # why: start-up
+    from inspector.tui.app import make_app  # why: start-up
+    from inspector.tui.status_line import Source  # why: start-up
 
     feeds: list[RemoteFeed] = []
     try:

@@ -42,6 +42,8 @@ def saved_snapshot(args: argparse.Namespace, from_file: str | None = None) -> Sn
     if from_file is not None or args.load:
         return load_saved(from_file if from_file is not None else args.load)
     if args.demo:
+        from inspector.render.snapshot_json import load_demo_snapshot  # why: start-up
+
         return load_demo_snapshot()
     return None
 
@@ -54,13 +56,3 @@ def load_saved(path: str) -> Snapshot:
         return load_snapshot(path)
     except SnapshotFormatError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-
-
-def load_demo_snapshot() -> Snapshot:
-    """The small snapshot shipped in the package (made from the real lab)."""
-    from importlib.resources import as_file, files
-
-    from inspector.render.snapshot_json import load_snapshot  # why: start-up
-
-    with as_file(files("inspector.tui").joinpath("demo-snapshot.json")) as path:
-        return load_snapshot(path)

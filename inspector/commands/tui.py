@@ -34,8 +34,13 @@ def run(args: argparse.Namespace) -> int:
     # Textual loads (inspector.live.process).
     feed = None if args.load or args.demo else live_feed(args.interval)
 
-    from inspector.render.snapshot_json import SnapshotFormatError, load_snapshot  # why: start-up
-    from inspector.tui.app import Source, load_demo_snapshot, make_app  # why: start-up
+    from inspector.render.snapshot_json import (  # why: start-up
+        SnapshotFormatError,
+        load_demo_snapshot,  # why: start-up
+        load_snapshot,
+    )
+    from inspector.tui.app import make_app  # why: start-up
+    from inspector.tui.status_line import Source  # why: start-up
 
     try:
         if args.load:
