@@ -22,10 +22,11 @@ from inspector.commands.shared import EXIT_FAILED, EXIT_USAGE, CliError
 if TYPE_CHECKING:
     pass
 
-SUBCOMMANDS = ("snapshot", "ping", "rules", "doctor", "diff", "exporter", "stream")
+SUBCOMMANDS = ("snapshot", "ping", "capture", "rules", "doctor", "diff", "exporter", "stream")
 
 LIVE_ONLY = {
     "ping": "ping sends packets from the live host's namespaces: it cannot use a saved snapshot",
+    "capture": "capture reads packets on the live host: it cannot use a saved snapshot",
     "exporter": "the exporter serves the live host: it cannot use a saved snapshot",
     "stream": "stream follows the live host: it cannot use a saved snapshot",
 }
@@ -95,7 +96,7 @@ def build_parser() -> Parser:
         "--host",
         action="append",
         metavar="ssh://[user@]host[:port]",
-        help="run on that host through ssh (the TUI, snapshot, doctor, rules, ping); "
+        help="run on that host through ssh (the TUI, snapshot, doctor, rules, ping, capture); "
         "repeat it to see several hosts in one TUI",
     )
     remote.add_argument(

@@ -1,4 +1,4 @@
-"""Things cnet does on request, each in the right namespace (``ping``; capture joins it).
+"""Things cnet does on request, each in the right namespace: ``ping`` and ``capture``.
 
 An action sends or reads packets only when asked.  May import ``model`` and ``collect``
 (to step into a namespace); never the judgement, rendering or front ends above it, and

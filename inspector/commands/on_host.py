@@ -1,7 +1,7 @@
 """``cnet --host ssh://...``: the same command, run on other hosts through ssh.
 
 Not a subcommand: ``cli.main`` hands over here when ``--host`` is given.  ``snapshot``,
-``doctor``, ``rules`` and ``ping`` run there and their output and exit code are relayed;
+``doctor``, ``rules``, ``ping`` and ``capture`` run there and their output and exit code are relayed;
 without a subcommand the local TUI shows the remote's live inventory (several ``--host``
 in one TUI).  Everything a remote cannot do becomes one line naming the host, exit 1;
 a bad ``--host`` or a combination that cannot work is a usage error, exit 2.
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from inspector.commands.shared import EXIT_USAGE, CliError
 
-ONE_SHOT = ("snapshot", "doctor", "rules", "ping")
+ONE_SHOT = ("snapshot", "doctor", "rules", "ping", "capture")
 REMOTE_OPTIONS = ("--host", "--remote-command", "--ssh-config")
 """Global options that choose where cnet runs: not passed on to the remote cnet."""
 
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         raise CliError(f"{args.command} runs on one --host at a time", EXIT_USAGE)
     if getattr(args, "output", None) not in (None, "-") or getattr(args, "source", None):
         raise CliError(
-            "with --host, files stay local: redirect stdout instead of -o, drop --from",
+            "with --host, files stay local: redirect stdout instead of -o or -w FILE, drop --from",
             EXIT_USAGE,
         )
     if len({h.label for h in hosts}) < len(hosts):

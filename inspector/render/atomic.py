@@ -2,7 +2,9 @@
 
 A regular file (or a new path) is replaced atomically: a temporary file beside it, fsync,
 rename, so a reader (or a crash) never sees half a report and a failed write leaves
-nothing behind; the file keeps its mode (and, for root, its owner).  Anything else is
+nothing behind; the file keeps its mode (and, for root, its owner).  A file that must
+be readable while it grows (a capture Wireshark follows) is opened in place instead
+(``open_growing``), with the same rules for what a path may name.  Anything else is
 not a file to replace: a character device (``/dev/null``, a terminal), a FIFO or a
 socket is written into, as a shell redirect would; ``/dev/stdout`` and the like are
 written to the descriptor they name; a symlink is followed, so its target is replaced
@@ -18,12 +20,17 @@ import socket
 import stat
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path``; raises OSError, with nothing left behind in place of a
     regular file.  Returns ``path``."""
-    data = text.encode("utf-8")
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """``write_text_atomic`` for bytes (a pcapng file, say)."""
     fd = _own_descriptor(str(path))
     if fd is not None:
         _write_fd(fd, data)
@@ -48,6 +55,39 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     else:
         raise OSError(1, "is a block device or another special file: not written", str(path))
     return Path(path)
+
+
+def open_growing(path: str | Path) -> BinaryIO:
+    """A binary stream onto ``path`` for a file written as it grows: a regular file (or a
+    new path) is truncated and written in place, keeping its mode; a FIFO or a character
+    device is written into, a socket connected to, ``/dev/stdout`` and the like dup'ed.
+    A block device or a directory is refused (OSError), as ``write_text_atomic`` does."""
+    fd = _own_descriptor(str(path))
+    if fd is not None:
+        return os.fdopen(os.dup(fd), "wb")
+    target = Path(os.path.realpath(path))
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        mode = stat.S_IFREG
+    if stat.S_ISREG(mode) or stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        flags = os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC
+        if stat.S_ISREG(mode):
+            flags |= os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+        return os.fdopen(os.open(target, flags, 0o666), "wb")
+    if stat.S_ISSOCK(mode):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(str(target))
+            return os.fdopen(sock.detach(), "wb")
+        except BaseException:
+            sock.close()
+            raise
+    if stat.S_ISLNK(mode):
+        raise OSError(40, "too many levels of symbolic links", str(path))
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(21, "is a directory", str(path))
+    raise OSError(1, "is a block device or another special file: not written", str(path))
 
 
 def _replace(target: Path, data: bytes, old: os.stat_result | None) -> None:
