@@ -1,4 +1,5 @@
-"""Recorded and scripted stand-ins for the TUI's feed and action backends (ping, rules, doctor).
+"""Recorded and scripted stand-ins for the TUI's feed and action backends (ping, capture,
+rules, doctor).
 
 Shared by the Pilot tests, the SVG snapshot tests and ``scripts/screenshots`` (no tests
 of its own): nothing here touches the host.
@@ -13,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from inspector.actions.capture import CaptureCounts, Packet
+from inspector.actions.capture_plan import CaptureError, CapturePlan, Tap
 from inspector.actions.ping import PingError, PingPlan, PingReply, PingSummary, PingTimeout
 from inspector.collect.counters import Counters
 from inspector.doctor import Check, ContainerReport, Status, run_checks
@@ -324,3 +327,85 @@ def scripted_rates(
         if rates is not None:
             out.append(rates)
     return out
+
+
+def frames(tap: int = 0, count: int = 3) -> list[Packet]:
+    """``count`` pings to a gateway and back on the plan's ``tap``, then a TCP connection
+    refused, as Ethernet frames built with dpkt, a millisecond apart from a fixed time."""
+    import dpkt
+
+    mine, gateway = bytes.fromhex("02420aa00002"), bytes.fromhex("02420aa00001")
+    me, gw = socket.inet_aton("172.17.0.2"), socket.inet_aton("172.17.0.1")
+
+    def frame(out: bool, segment: dpkt.Packet, proto: int) -> bytes:
+        src, dst = (me, gw) if out else (gw, me)
+        ip = dpkt.ip.IP(src=src, dst=dst, p=proto, ttl=64, data=segment)
+        ip.len = len(bytes(ip))
+        eth = dpkt.ethernet.Ethernet(
+            src=mine if out else gateway, dst=gateway if out else mine, data=ip
+        )
+        return bytes(eth)
+
+    out: list[Packet] = []
+    start = 1_796_605_200_000_000  # a fixed instant, shown in the pictures
+    for seq in range(1, count + 1):
+        for outbound, kind in ((True, 8), (False, 0)):
+            echo = dpkt.icmp.ICMP.Echo(id=7, seq=seq, data=b"x" * 56)
+            data = frame(outbound, dpkt.icmp.ICMP(type=kind, data=echo), 1)
+            out.append(Packet(start + 1000 * len(out), tap, outbound, data, len(data)))
+    syn = dpkt.tcp.TCP(sport=40000, dport=81, flags=dpkt.tcp.TH_SYN, seq=1000)
+    rst = dpkt.tcp.TCP(
+        sport=81, dport=40000, flags=dpkt.tcp.TH_RST | dpkt.tcp.TH_ACK, seq=0, ack=1001
+    )
+    for outbound, segment in ((True, syn), (False, rst)):
+        data = frame(outbound, segment, 6)
+        out.append(Packet(start + 1000 * len(out), tap, outbound, data, len(data)))
+    return out
+
+
+class FakeCaptureSource:
+    """Hands out its packets at the first read, then nothing until closed."""
+
+    def __init__(self, plan: CapturePlan, packets: Sequence[Packet]) -> None:
+        self.plan = plan
+        self.linktypes = [1] * len(plan.taps)
+        self.problem: str | None = None
+        self._packets = list(packets)
+        self.closed = threading.Event()
+
+    def read(self, timeout: float) -> list[Packet]:
+        if self._packets:
+            out, self._packets = self._packets, []
+            return out
+        self.closed.wait(timeout)
+        return []
+
+    def drain(self) -> list[Packet]:
+        return []
+
+    def counts(self) -> CaptureCounts:
+        return CaptureCounts(received=len(self.plan.taps) * 8, dropped=0)
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+class FakeCapturer:
+    """A capturer on recorded frames (``frames``): records each call and its source."""
+
+    def __init__(self, error: str | None = None) -> None:
+        self.error = error
+        self.calls: list[tuple[str, str]] = []
+        self.sources: list[FakeCaptureSource] = []
+
+    def __call__(self, snapshot: Snapshot, item: str, expression: str) -> FakeCaptureSource:
+        self.calls.append((item, expression))
+        if self.error is not None:
+            raise CaptureError(self.error)
+        c = snapshot.container(item)
+        names = [i.name for i in c.interfaces] if c is not None else [item]
+        taps = tuple(Tap(item, n, None, n == "lo") for n in names)
+        first = next((n for n, t in enumerate(taps) if not t.loopback), 0)
+        source = FakeCaptureSource(CapturePlan(item, item, taps), frames(first))
+        self.sources.append(source)
+        return source

@@ -49,13 +49,21 @@ class SelectionAction:
     description: str
     run: Callable[[ActionHost, Selection], None]
     needs_container: bool = True
-    backend: Literal["ping", "read_rules", "doctor"] | None = None
+    backend: Literal["ping", "read_rules", "doctor", "capture"] | None = None
 
 
 def _ping(host: ActionHost, selection: Selection) -> None:
     snapshot = host.current_snapshot()
     if snapshot is not None and selection.container is not None:
         host.open_screen(PingScreen(snapshot, selection.container, host.backends))
+
+
+def _capture(host: ActionHost, selection: Selection) -> None:
+    from inspector.tui.capture_screen import CaptureScreen
+
+    snapshot = host.current_snapshot()
+    if snapshot is not None:
+        host.open_screen(CaptureScreen(snapshot, selection.item, host.backends))
 
 
 def _rules(host: ActionHost, selection: Selection) -> None:
@@ -77,6 +85,15 @@ ACTIONS: tuple[SelectionAction, ...] = (
         "Ping from the container (its gateway)",
         _ping,
         backend="ping",
+    ),
+    SelectionAction(
+        "capture",
+        "c",
+        "Capture",
+        "Capture packets on the selection (a workload's interfaces, or the interface)",
+        _capture,
+        needs_container=False,
+        backend="capture",
     ),
     SelectionAction(
         "rules",

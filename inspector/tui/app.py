@@ -33,6 +33,7 @@ from inspector.tui.action_view import marks_summary
 from inspector.tui.actions import selection_action, selection_action_bindings
 from inspector.tui.backends import (
     Backends,
+    Capturer,
     Doctor,
     NetworksReader,
     Pinger,
@@ -765,6 +766,7 @@ def make_app(
     doctor: Doctor | None = None,
     rates: RatesFeed | None = None,
     read_networks: NetworksReader | None = None,
+    capture: Capturer | None = None,
     local: bool = True,
 ) -> CnetApp:
     """The app, on a given snapshot (``--load``, ``--demo``, tests) or a live ``feed``.
@@ -775,9 +777,9 @@ def make_app(
     ``rates`` (``inspector.live.sampler.LiveRates`` on the live host) samples the interface
     counters once a second for the rate columns and the detail's sparkline.
 
-    ``ping``, ``read_rules`` and ``doctor`` are what the actions call (``backends.py``),
-    always from thread workers.  Left out, a live app uses the real ones; on a saved
-    snapshot ping and rules are greyed out and the doctor checks only what the snapshot
+    ``ping``, ``capture``, ``read_rules`` and ``doctor`` are what the actions call
+    (``backends.py``), always from thread workers.  Left out, a live app uses the real
+    ones; on a saved snapshot ping, capture and rules are greyed out and the doctor checks only what the snapshot
     holds.  Tests and the screenshots inject recorded ones.  A feed from other hosts
     (``local=False``, ``cnet --host``) gets the saved snapshot's actions: nothing here
     pings or reads rules for a remote's containers.
@@ -794,5 +796,6 @@ def make_app(
         doctor=detached(doctor or defaults.doctor),
         live=defaults.live,
         read_networks=read_networks or defaults.read_networks,
+        capture=capture or defaults.capture,
     )
     return CnetApp(snapshot, feed=feed, source=source, clock=clock, backends=backends, rates=rates)

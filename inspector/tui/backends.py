@@ -1,10 +1,10 @@
-"""Where the TUI's actions get their data: ping, the firewall rules, the doctor, Docker's
-network list.
+"""Where the TUI's actions get their data: ping, capture, the firewall rules, the doctor,
+Docker's network list.
 
 Plain callables, injected through ``make_app`` so tests (and the screenshots) run them
-on recorded data; the live ones here only wrap ``inspector.actions.ping``, ``inspector.rules``
-and ``inspector.doctor``.  Every one of them is called from a thread worker, never on
-the UI thread, and none changes the host.  No Textual here; the Docker reader is imported
+on recorded data; the live ones here only wrap ``inspector.actions`` (ping, capture),
+``inspector.rules`` and ``inspector.doctor``.  Every one of them is called from a thread
+worker, never on the UI thread, and none changes the host.  No Textual here; the Docker reader is imported
 when first called, so the TUI on a saved snapshot loads no collector.
 """
 
@@ -13,14 +13,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from inspector.actions.capture import Capture
+from inspector.actions.capture_plan import plan_capture
 from inspector.actions.ping import plan_ping, run_ping
 from inspector.doctor import diagnose, run_checks
 from inspector.model.snapshot import Snapshot
 from inspector.rules import read_rulesets
 
 if TYPE_CHECKING:
+    from inspector.actions.capture import CaptureCounts, Packet
+    from inspector.actions.capture_plan import CapturePlan
     from inspector.actions.ping import PingEvent, PingPlan
     from inspector.doctor import ContainerReport
     from inspector.rules import Rulesets
@@ -39,6 +43,28 @@ class PingSession(NamedTuple):
 Pinger = Callable[[Snapshot, str, "str | None", threading.Event], PingSession]
 """``(snapshot, container, target or None for the gateway, stop) -> PingSession``; raises
 ``PingError`` (one line) when it cannot start.  Runs until ``stop`` is set."""
+
+
+class CaptureSource(Protocol):
+    """What the capture screen reads (``inspector.actions.capture.Capture``; a fake in
+    the tests and screenshots)."""
+
+    plan: CapturePlan
+    linktypes: list[int]
+    problem: str | None
+
+    def read(self, timeout: float) -> list[Packet]: ...
+
+    def drain(self) -> list[Packet]: ...
+
+    def counts(self) -> CaptureCounts: ...
+
+    def close(self) -> None: ...
+
+
+Capturer = Callable[[Snapshot, str, str], CaptureSource]
+"""``(snapshot, item, filter) -> CaptureSource`` with its handles open; raises
+``CaptureError`` (one line) when it cannot start.  The caller closes it."""
 
 RulesReader = Callable[[], "Rulesets"]
 """Read the host's rulesets now; raises ``RulesUnavailable`` (one line)."""
@@ -63,6 +89,8 @@ class Backends:
     live: bool
     read_networks: NetworksReader | None = None
     """None: the networks view shows what the snapshot's containers say."""
+    capture: Capturer | None = None
+    """None: greyed (a saved snapshot, or a remote host's workloads)."""
 
 
 def live_ping(
@@ -72,6 +100,11 @@ def live_ping(
     plan = plan_ping(snapshot, container, target or None)
     events = run_ping(plan, count=None, interval=PING_INTERVAL_S, timeout=PING_TIMEOUT_S, stop=stop)
     return PingSession(plan, events)
+
+
+def live_capture(snapshot: Snapshot, item: str, expression: str) -> CaptureSource:
+    """Every interface of the workload, or the host interface, with ``expression``."""
+    return Capture(plan_capture(snapshot, item), expression)
 
 
 def live_read_rules() -> Rulesets:
@@ -99,6 +132,11 @@ def live_read_networks() -> list[dict[str, Any]]:
 def default_backends(live: bool) -> Backends:
     if live:
         return Backends(
-            live_ping, live_read_rules, live_doctor, live=True, read_networks=live_read_networks
+            live_ping,
+            live_read_rules,
+            live_doctor,
+            live=True,
+            read_networks=live_read_networks,
+            capture=live_capture,
         )
     return Backends(None, None, offline_doctor, live=False)
