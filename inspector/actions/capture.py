@@ -235,7 +235,7 @@ class Capture:
         except pcapy.PcapError as exc:
             self._read_stats()
             label = self.plan.taps[tap].label
-            self.problem = f"{label} went away: {_reason(str(exc))}"
+            self.problem = f"{label} {_reason(str(exc))}: the capture ended"
             return False
         return True
 
@@ -288,13 +288,14 @@ def _open_failure(label: str, message: str) -> CaptureError:
 
 
 def _reason(message: str) -> str:
-    """libpcap's words for a vanished interface, shortened."""
+    """libpcap's words for a vanished interface, shortened (a deleted link goes down
+    first, and libpcap reports that)."""
     text = message.lower()
     if "disappeared" in text or "no such device" in text:
-        return "the interface was deleted"
+        return "was deleted"
     if "went down" in text or "network is down" in text:
-        return "the interface went down"
-    return message
+        return "went down (or was deleted)"
+    return f"failed ({message})"
 
 
 class PacketRing:
