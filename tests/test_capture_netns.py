@@ -9,6 +9,7 @@ as an operator would run it, and what it wrote is read back by Debian's tools.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
 import shutil
@@ -18,11 +19,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.cli import ROOT, assert_one_line_error, cnet
 from tests.netns_helpers import ip, veth_pair
+from tests.test_tui import sync, wait_for
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and packet sockets need root"),
@@ -267,3 +270,95 @@ def test_ctrl_c_ends_with_the_counts_and_a_complete_file(
     assert code == 0, err
     assert "dropped by kernel" in err
     assert len(fields(out, "icmp.type == 8", "icmp.seq")) == PINGS
+
+
+# -- the TUI on a real namespace ---------------------------------------------------------
+
+
+@sync
+async def test_the_tui_capture_screen_shows_the_ping_lines(pair: dict[str, str]) -> None:
+    """``c`` on the workload, filter ``icmp``, Enter: B's pings and A's replies stream in,
+    read from A's namespace; Esc stops and the handles are closed."""
+    from inspector.live import collect_snapshot
+    from inspector.tui.app import make_app
+    from inspector.tui.backends import live_capture
+    from inspector.tui.capture_screen import CaptureScreen
+
+    snapshot = await asyncio.to_thread(collect_snapshot)  # pyroute2 is not for a running loop
+    assert snapshot.container(NS_A) is not None
+    opened: list[Any] = []
+
+    def capture(snap: Any, item: str, expression: str) -> Any:
+        source = live_capture(snap, item, expression)
+        opened.append(source)
+        return source
+
+    app = make_app(snapshot, capture=capture)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        screen = CaptureScreen(snapshot, NS_A, app.backends)
+        app.push_screen(screen)
+        await wait_for(pilot, lambda: screen.is_mounted and screen.filter_field.has_focus)
+        await pilot.press(*"icmp", "enter")
+        await wait_for(pilot, lambda: screen.labels != (), 30)
+        await asyncio.to_thread(send_traffic)
+        log = screen.log_view
+
+        def shown(what: str) -> int:
+            return sum(what in line for line in log.lines)
+
+        await wait_for(pilot, lambda: shown("ICMP echo reply") == PINGS, 30)
+        assert shown(f"{NS_A}/{VETH_A} In IP {B_IP} > {A_IP}: ICMP echo request") == PINGS
+        assert shown(f"{NS_A}/{VETH_A} Out IP {A_IP} > {B_IP}: ICMP echo reply") == PINGS
+        assert shown("TCP") == 0  # the filter
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not screen.running, 30)
+        assert any("packets captured" in line for line in log.lines)
+        assert len(opened) == 1 and opened[0]._handles == []  # closed
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, CaptureScreen))
+
+
+# -- through ssh -------------------------------------------------------------------------
+
+
+def test_a_remote_capture_streams_pcapng_through_ssh(pair: dict[str, str], tmp_path: Path) -> None:
+    """``cnet --host ssh://... capture A -w -`` through the loopback sshd of the remote
+    tests: the pcapng passes ssh and cnet's relay byte for byte (tshark reads it)."""
+    from tests.test_remote import SSHD, loopback_sshd
+
+    if not (os.path.exists(SSHD) and shutil.which("ssh")):
+        pytest.skip("needs Debian's openssh-server and openssh-client")
+    out = tmp_path / "remote.pcapng"
+    (tmp_path / "sshd").mkdir()
+    with loopback_sshd(tmp_path / "sshd") as server, out.open("wb") as fh:
+        args = [*server.args(), "--host", server.url, "capture", NS_A, "-w", "-"]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "inspector", *args, "-c", str(2 * PINGS), "-f", "icmp"],
+            stdout=fh,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            cwd=ROOT,
+        )
+        try:
+            wait_capturing(out)
+            send_traffic()
+            code, _, err = finish(proc)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert code == 0, err
+    assert f"{2 * PINGS} packets captured" in err
+    rows = fields(out, "", "frame.interface_name", "icmp.type")
+    assert rows == [[f"{NS_A}/{VETH_A}", t] for t in ("8", "0") * PINGS]
+
+
+def wait_capturing(out: Path) -> None:
+    """Until the remote capture has written its interface blocks (its handles are open)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if out.stat().st_size > 0:
+            time.sleep(0.2)  # the header is written just after the handles open
+            return
+        time.sleep(0.05)
+    raise AssertionError("the remote capture never started")
