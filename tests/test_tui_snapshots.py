@@ -9,7 +9,7 @@ marks (computed in a worker) so none depends on timing.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from textual.pilot import Pilot
 from inspector.model.snapshot import Snapshot
 from inspector.render.snapshot_json import load_snapshot
 from inspector.tui.app import CnetApp, make_app
+from inspector.tui.capture_screen import CaptureScreen
 from inspector.tui.ping_screen import PingScreen
 from inspector.tui.rules_screen import RulesScreen
 from inspector.tui.status_line import Source
@@ -26,6 +27,7 @@ from inspector.tui.view import plain
 from tests.tui_fakes import (
     CannedDoctor,
     CounterReader,
+    FakeCapturer,
     FakePinger,
     bridged_container,
     isolation_path,
@@ -190,6 +192,33 @@ def test_ping_panel_stopped(snap_compare: SnapCompare, frozen: Snapshot) -> None
     reader = CounterReader(frozen, isolation_path(frozen))
     backends = {"ping": FakePinger(replies=3), "read_rules": reader}
     assert snap_compare(app(frozen, **backends), terminal_size=(120, 40), run_before=run)
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The packet lines' time of day in UTC, whatever the machine's zone."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_capture_screen(
+    snap_compare: SnapCompare, frozen: Snapshot, size: tuple[int, int], utc: None
+) -> None:
+    """``c`` on the bridged container, filter ``icmp or tcp``, Enter: the recorded frames
+    (three pings and a refused connection) stream in; the picture waits for the rate to
+    settle at 0 pkt/s."""
+
+    async def captured(pilot: Pilot[Any]) -> None:
+        screen = pilot.app.screen
+        assert isinstance(screen, CaptureScreen)
+        await until(pilot, lambda: screen._tick.total == 8 and screen._tick.rate == 0)
+
+    run = then(marks, keys(*to_bridged(frozen), "c", *"icmp or tcp", "enter"), captured)
+    assert snap_compare(app(frozen, capture=FakeCapturer()), terminal_size=size, run_before=run)
 
 
 def rules_shown(pilot: Pilot[Any]) -> bool:

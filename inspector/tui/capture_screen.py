@@ -92,7 +92,7 @@ class Meter:
     def add(self, count: int, now: float) -> tuple[float, int]:
         self.total += count
         self._window.append((now, count))
-        while self._window and now - self._window[0][0] > 1.0:
+        while self._window and now - self._window[0][0] >= 1.0:
             self._window.popleft()
         rate = float(sum(n for _, n in self._window))
         return rate, max(1, math.ceil(rate / LINES_PER_SECOND))

@@ -35,7 +35,7 @@ PANE_TITLES: dict[str, str] = {
     "ports": "Bridge ports",
 }
 PANE_GROUP = Binding.Group("Pane")
-FOOTER_DROP_FIRST = ("enter", "tab", "escape", "e", "n", "r", "s", "y", "slash", "d", "i", "p")
+FOOTER_DROP_FIRST = ("enter", "tab", "escape", "e", "n", "r", "s", "y", "slash", "d", "i", "c", "p")
 """The footer keys left out first when the line is short (? help lists them all)."""
 
 
