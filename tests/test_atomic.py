@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector.render.atomic import write_text_atomic
+from inspector.render.atomic import open_growing, write_text_atomic
 
 TEXT = '{"schema_version": 1}\n'
 
@@ -154,3 +154,35 @@ def test_root_keeps_the_owner_of_a_file_it_replaces(tmp_path) -> None:
 def test_dev_stdout_writes_the_descriptor(capfd) -> None:
     write_text_atomic("/dev/stdout", TEXT)
     assert capfd.readouterr().out == TEXT
+
+
+def test_a_growing_file_is_written_in_place_and_readable_while_it_grows(tmp_path) -> None:
+    target = tmp_path / "live.pcapng"
+    target.write_text("old")
+    os.chmod(target, 0o640)
+    inode = os.stat(target).st_ino
+    with open_growing(target) as fh:
+        fh.write(b"first")
+        fh.flush()
+        assert target.read_bytes() == b"first"  # a reader sees it before the end
+        fh.write(b" second")
+    assert target.read_bytes() == b"first second"
+    st = os.stat(target)
+    assert st.st_ino == inode and stat.S_IMODE(st.st_mode) == 0o640
+    with open_growing(tmp_path / "new.pcapng") as fh:
+        fh.write(b"x")
+    assert (tmp_path / "new.pcapng").read_bytes() == b"x"
+
+
+def test_a_growing_file_refuses_a_directory_and_follows_a_fifo(tmp_path) -> None:
+    with pytest.raises(IsADirectoryError):
+        open_growing(tmp_path)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    with open_growing(fifo) as fh:
+        fh.write(b"packets")
+    reader.join(10)
+    assert got == [b"packets"] and stat.S_ISFIFO(os.lstat(fifo).st_mode)

@@ -69,7 +69,9 @@ def test_nothing_below_the_tui_imports_textual() -> None:
         "inspector.inventory.state, inspector.live.runner, inspector.live.feed, "
         "inspector.actions.ping, inspector.render, inspector.render.markdown, "
         "inspector.render.html, inspector.render.difftext, inspector.render.diff, "
-        "inspector.doctor, inspector.rules, inspector.exporter.metrics, inspector.cli"
+        "inspector.doctor, inspector.rules, inspector.exporter.metrics, inspector.cli, "
+        "inspector.actions.capture, inspector.actions.capture_plan, inspector.render.packet, "
+        "inspector.render.pcapng, inspector.commands.capture"
     )
     assert imported_by(below, ("textual",)) == []
 

@@ -570,7 +570,7 @@ def test_rules_lines_and_marks_words(recorded: Snapshot) -> None:
     )
 
 
-@pytest.mark.parametrize("key", ["p", "i", "d"])
+@pytest.mark.parametrize("key", ["p", "c", "i", "d"])
 @sync
 async def test_every_action_is_a_footer_binding_a_help_line_and_a_palette_entry(
     recorded: Snapshot, key: str

@@ -32,8 +32,8 @@ from inspector.actions.capture_plan import EXIT_FAILED, EXIT_USAGE, CaptureError
 DEFAULT_SNAPLEN = 262_144  # tcpdump's default: whole packets
 MIN_SNAPLEN = 64
 MAX_SNAPLEN = 262_144
-BUFFER_BYTES = 4 << 20
-"""Each handle's kernel ring: room for about 40 ms of 50,000 full-size packets/s."""
+BUFFER_BYTES = 8 << 20
+"""Each handle's kernel ring, as tcpdump -B 8192 asks for."""
 BLOCK_TIMEOUT_MS = 20
 """How long the kernel holds a part-filled block: the latest a lone packet shows up."""
 HOLD_US = 100_000
