@@ -133,7 +133,7 @@ def loss_to_file(rate: int, seconds: float, senders: int, tmp: Path) -> None:
         wait_started(proc, marker)
         cpu_before = cpu_seconds(proc.pid)
         sent, took = blast(rate, seconds, senders)
-        time.sleep(0.5)  # the last blocks reach the file
+        time.sleep(1.5)  # the last blocks reach the file (tcpdump hands a block over after 1 s)
         cpu = cpu_seconds(proc.pid) - cpu_before
         proc.send_signal(2)
         _, err = proc.communicate(timeout=60)
