@@ -288,7 +288,7 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=2, help="blaster processes")
     parser.add_argument("--tui-only", action="store_true", help="only the TUI's figures")
     args = parser.parse_args()
-    from inspector.live import collect_snapshot
+    from inspector.live.runner import collect_snapshot
 
     with veth_pair(TAG, A_IP, B_IP), tempfile.TemporaryDirectory() as tmp:
         print(f"{os.cpu_count()} cores; veth {VETH_A} between {NS_B} (sender) and {NS_A}")

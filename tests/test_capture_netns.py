@@ -279,7 +279,7 @@ def test_ctrl_c_ends_with_the_counts_and_a_complete_file(
 async def test_the_tui_capture_screen_shows_the_ping_lines(pair: dict[str, str]) -> None:
     """``c`` on the workload, filter ``icmp``, Enter: B's pings and A's replies stream in,
     read from A's namespace; Esc stops and the handles are closed."""
-    from inspector.live import collect_snapshot
+    from inspector.live.runner import collect_snapshot
     from inspector.tui.app import make_app
     from inspector.tui.backends import live_capture
     from inspector.tui.capture_screen import CaptureScreen

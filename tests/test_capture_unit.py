@@ -14,7 +14,7 @@ import pytest
 
 from inspector.actions.capture import Packet, PacketRing, check_filter
 from inspector.actions.capture_plan import CaptureError, namespace_path, plan_capture
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
 from inspector.render.packet import packet_line, shown
 from inspector.render.pcapng import PcapngWriter
 from inspector.tui.capture_screen import LINES_PER_SECOND, Meter, status_text

@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from inspector.model import Container, Snapshot
-from inspector.paths import is_loopback
+from inspector.model.paths import is_loopback
+from inspector.model.queries import namespace_owner
+from inspector.model.snapshot import Container, Snapshot
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -82,8 +83,6 @@ def plan_capture(
 
 
 def _workload(snapshot: Snapshot, container: Container, chosen: Sequence[str]) -> CapturePlan:
-    from inspector.ping import namespace_owner
-
     if not container.running:
         raise CaptureError(f"{container.name} is not running ({container.state})")
     owner = namespace_owner(snapshot, container)

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
+import select
 import signal
-from typing import IO, TYPE_CHECKING, Any
+import stat
+import sys
+import threading
+import time
+from typing import IO, Any
 
-if TYPE_CHECKING:
-    from inspector.actions.capture import Capture, Packet
-    from inspector.render.pcapng import PcapngWriter
+from inspector.actions.capture import Capture, Packet, check_filter, check_snaplen
+from inspector.actions.capture_plan import CaptureError, plan_capture
+from inspector.commands.shared import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, print_warnings
+from inspector.render.atomic import open_growing
+from inspector.render.packet import packet_line, shown
+from inspector.render.pcapng import PcapngWriter
 
 READ_SLICE_S = 0.1
 """How late a stop (Ctrl-C, the end of --duration, a closed pipe) may be noticed."""
@@ -80,12 +89,6 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
-    from inspector.actions.capture import check_filter, check_snaplen
-    from inspector.actions.capture_plan import CaptureError
-    from inspector.cli import EXIT_USAGE, CliError
-
     try:
         check_snaplen(args.snaplen)
         check_filter(args.filter, args.snaplen)
@@ -101,15 +104,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _open(args: argparse.Namespace) -> Capture:
-    from inspector.actions.capture import Capture
-    from inspector.actions.capture_plan import CaptureError, plan_capture
-    from inspector.cli import CliError, print_warnings
-    from inspector.live import collect_snapshot
+    from inspector.live.runner import collect_snapshot  # why: start-up (pyroute2, docker)
 
     snapshot = collect_snapshot()
     networks: list[dict[str, Any]] = []
     if snapshot.container(args.item) is None and snapshot.host_interface(args.item) is None:
-        from inspector.collect.engine import read_networks
+        from inspector.collect.engine import read_networks  # why: start-up (docker)
 
         networks = read_networks()
     try:
@@ -122,13 +122,6 @@ def _open(args: argparse.Namespace) -> Capture:
 
 
 def _run(capture: Capture, args: argparse.Namespace) -> int:
-    import sys
-    import threading
-    import time
-
-    from inspector.cli import EXIT_FAILED, EXIT_OK, CliError
-    from inspector.render.packet import shown
-
     writer: PcapngWriter | None = None
     stream: IO[bytes] | None = None
     if args.output is not None:
@@ -192,12 +185,6 @@ def _emit(
 
 
 def _writer(capture: Capture, output: str) -> tuple[IO[bytes], PcapngWriter]:
-    import sys
-
-    from inspector.atomic import open_growing
-    from inspector.cli import CliError
-    from inspector.render.pcapng import PcapngWriter
-
     try:
         stream: IO[bytes] = sys.stdout.buffer if output == "-" else open_growing(output)
     except OSError as exc:
@@ -210,10 +197,6 @@ def _writer(capture: Capture, output: str) -> tuple[IO[bytes], PcapngWriter]:
 
 
 def _print_lines(capture: Capture, batch: list[Packet]) -> None:
-    import sys
-
-    from inspector.render.packet import packet_line
-
     taps, linktypes = capture.plan.taps, capture.linktypes
     lines = [
         packet_line(p.ts_us, taps[p.tap].label, p.outbound, p.data, p.length, linktypes[p.tap])
@@ -227,10 +210,6 @@ def _reader_gone(stream: IO[bytes] | None) -> bool:
     """Whether whoever reads stdout has gone (the ssh session of ``cnet --host`` ended,
     the pipe's reader exited): a pipe or socket whose other end closed polls as an error
     or a hang-up, before any write fails."""
-    import select
-    import stat
-    import sys
-
     if stream is not None and stream is not sys.stdout.buffer:
         return False
     try:
@@ -245,16 +224,11 @@ def _reader_gone(stream: IO[bytes] | None) -> bool:
 
 
 def _mode(fd: int) -> int:
-    import os
-
     return os.fstat(fd).st_mode
 
 
 def _quiet_stdout() -> None:
     """After EPIPE: point stdout at /dev/null so the interpreter's last flush is silent."""
-    import os
-    import sys
-
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)

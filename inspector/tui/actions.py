@@ -20,6 +20,7 @@ from textual.binding import Binding
 
 from inspector.model.snapshot import Snapshot
 from inspector.tui.backends import Backends
+from inspector.tui.capture_screen import CaptureScreen
 from inspector.tui.ping_screen import PingScreen
 from inspector.tui.rules_screen import RulesScreen
 from inspector.tui.view import Selection
@@ -59,8 +60,6 @@ def _ping(host: ActionHost, selection: Selection) -> None:
 
 
 def _capture(host: ActionHost, selection: Selection) -> None:
-    from inspector.tui.capture_screen import CaptureScreen
-
     snapshot = host.current_snapshot()
     if snapshot is not None:
         host.open_screen(CaptureScreen(snapshot, selection.item, host.backends))

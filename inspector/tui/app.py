@@ -778,11 +778,10 @@ def make_app(
     counters once a second for the rate columns and the detail's sparkline.
 
     ``ping``, ``capture``, ``read_rules`` and ``doctor`` are what the actions call
-    (``backends.py``), always from thread workers.  Left out, a live app uses the real
-    ones; on a saved snapshot ping, capture and rules are greyed out and the doctor checks only what the snapshot
-    holds.  Tests and the screenshots inject recorded ones.  A feed from other hosts
-    (``local=False``, ``cnet --host``) gets the saved snapshot's actions: nothing here
-    pings or reads rules for a remote's containers.
+    (``backends.py``), from thread workers.  Left out, a live app uses the real ones; on a
+    saved snapshot ping, capture and rules are greyed out and the doctor checks only what
+    it holds.  Tests and the screenshots inject recorded ones.  Other hosts' feeds
+    (``local=False``, ``--host``) get the saved snapshot's actions: none on their hosts.
     """
     if snapshot is None and feed is None:
         raise ValueError("make_app needs a snapshot or a feed")

@@ -13,6 +13,7 @@ pcapng, asking for a path as export does.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import threading
@@ -31,8 +32,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Log, Static
 
 from inspector.actions.capture import RING_PACKETS, PacketRing
-from inspector.model import Snapshot
-from inspector.render.packet import shown
+from inspector.actions.capture_plan import CaptureError
+from inspector.model.snapshot import Snapshot
+from inspector.render.atomic import write_bytes_atomic
+from inspector.render.packet import packet_line, shown
+from inspector.render.pcapng import PcapngWriter
 from inspector.tui.backends import Backends
 from inspector.tui.widgets import FittedFooter
 
@@ -185,8 +189,6 @@ class CaptureScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="capture")
     def _capture(self, run: int, expression: str, stop: threading.Event, ring: PacketRing) -> None:
-        from inspector.actions.capture_plan import CaptureError
-
         capturer = self.backends.capture
         try:
             if capturer is None:
@@ -206,8 +208,6 @@ class CaptureScreen(ModalScreen[None]):
     def _read(
         self, run: int, source: CaptureSource, stop: threading.Event, ring: PacketRing
     ) -> None:
-        from inspector.render.packet import packet_line
-
         labels = tuple(t.label for t in source.plan.taps)
         linktypes = tuple(source.linktypes)
         self.post_message(CaptureStarted(run, labels, linktypes))
@@ -347,11 +347,6 @@ class CaptureScreen(ModalScreen[None]):
         labels: tuple[str, ...],
         linktypes: tuple[int, ...],
     ) -> None:
-        import io
-
-        from inspector.atomic import write_bytes_atomic
-        from inspector.render.pcapng import PcapngWriter
-
         buffer = io.BytesIO()
         PcapngWriter(buffer, labels, linktypes, 262_144).write(packets)
         try:
