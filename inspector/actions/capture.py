@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from inspector.actions.capture_plan import EXIT_FAILED, EXIT_USAGE, CaptureError, CapturePlan
-from inspector.collect import netns
 
 DEFAULT_SNAPLEN = 262_144  # tcpdump's default: whole packets
 MIN_SNAPLEN = 64
@@ -130,6 +129,8 @@ class Capture:
             raise
 
     def _open_all(self, expression: str, promisc: bool) -> None:
+        from inspector.collect import netns  # why: start-up (the TUI loads no collector)
+
         linktypes: dict[int, int] = {}
         by_netns: dict[str | None, list[int]] = {}
         for n, tap in enumerate(self.plan.taps):
