@@ -4,8 +4,11 @@ writer (read back by dpkt and by tshark), the sampling meter, the ring."""
 from __future__ import annotations
 
 import io
+import os
+import pty
 import shutil
 import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from inspector.model.snapshot import Snapshot
 from inspector.render.packet import packet_line, shown
 from inspector.render.pcapng import PcapngWriter
 from inspector.tui.capture_screen import LINES_PER_SECOND, Meter, status_text
+from tests.cli import ROOT
 from tests.tui_fakes import frames
 
 
@@ -183,3 +187,29 @@ def test_the_ring_keeps_the_last_packets() -> None:
     ring.extend(Packet(n, 0, True, b"", 0) for n in range(10))
     assert [p.ts_us for p in ring.packets()] == [7, 8, 9]
     assert len(ring) == 3
+
+
+@pytest.mark.parametrize("remote", [False, True])
+def test_pcapng_is_never_written_to_a_terminal(remote: bool) -> None:
+    """``-w -`` on a terminal is one line and exit 2, locally and before ssh is started."""
+    host = ["--host", "ssh://cnetcap-nowhere.invalid"] if remote else []
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "inspector", *host, "capture", "lo", "-w", "-", "-c", "1"],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "cnet: -w - writes pcapng: pipe it"
+        + (" (| wireshark -k -i -)" if remote else " (| tshark -r -)")
+        + " or redirect it"
+    ]

@@ -10,6 +10,7 @@ a bad ``--host`` or a combination that cannot work is a usage error, exit 2.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 from inspector.commands.shared import EXIT_USAGE, CliError
@@ -59,6 +60,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         )
     if len({h.label for h in hosts}) < len(hosts):
         raise CliError("--host: the same host given twice", EXIT_USAGE)
+    if args.command == "capture" and args.output == "-" and sys.stdout.isatty():
+        raise CliError(
+            "-w - writes pcapng: pipe it (| wireshark -k -i -) or redirect it", EXIT_USAGE
+        )
     sshes = [Ssh(h, args.remote_command, args.ssh_config) for h in hosts]
     try:
         if args.command is not None:
