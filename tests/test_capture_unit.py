@@ -187,6 +187,9 @@ def test_the_ring_keeps_the_last_packets() -> None:
     ring.extend(Packet(n, 0, True, b"", 0) for n in range(10))
     assert [p.ts_us for p in ring.packets()] == [7, 8, 9]
     assert len(ring) == 3
+    big = PacketRing(100, max_bytes=250)
+    big.extend(Packet(n, 0, True, b"x" * 100, 100) for n in range(5))
+    assert [p.ts_us for p in big.packets()] == [3, 4]  # 200 bytes kept, not 500
 
 
 @pytest.mark.parametrize("remote", [False, True])

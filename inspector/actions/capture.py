@@ -42,6 +42,7 @@ interface has its own, each handed over a block at a time), so lines come in ord
 DISPATCH_ROUNDS = 16
 """Blocks read from one handle per ``read`` before the others get their turn."""
 RING_PACKETS = 10_000
+RING_BYTES = 64 << 20
 
 _ROOT_HINT = "capturing needs root (raw sockets and entering namespaces): run cnet as root"
 
@@ -299,16 +300,26 @@ def _reason(message: str) -> str:
 
 
 class PacketRing:
-    """The last ``size`` packets, shared between the capturing thread and the UI:
-    memory stays bounded however long the capture runs."""
+    """The last ``size`` packets, and at most ``max_bytes`` of them (a veth hands over
+    64 KiB GSO segments: 10,000 of those would be 640 MB), shared between the capturing
+    thread and the UI: memory stays bounded however long the capture runs."""
 
-    def __init__(self, size: int = RING_PACKETS) -> None:
-        self._packets: deque[Packet] = deque(maxlen=size)
+    def __init__(self, size: int = RING_PACKETS, max_bytes: int = RING_BYTES) -> None:
+        self._packets: deque[Packet] = deque()
+        self._size = size
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def extend(self, packets: Iterable[Packet]) -> None:
         with self._lock:
-            self._packets.extend(packets)
+            for p in packets:
+                self._packets.append(p)
+                self._bytes += len(p.data)
+            while self._packets and (
+                len(self._packets) > self._size or self._bytes > self._max_bytes
+            ):
+                self._bytes -= len(self._packets.popleft().data)
 
     def packets(self) -> tuple[Packet, ...]:
         with self._lock:
