@@ -14,15 +14,18 @@ from pathlib import Path
 
 import dpkt
 import pytest
+from textual.content import Content
 
 from inspector.actions.capture import Packet, PacketRing, check_filter
 from inspector.actions.capture_plan import CaptureError, namespace_path, plan_capture
 from inspector.model.snapshot import Snapshot
 from inspector.render.packet import packet_line, shown
 from inspector.render.pcapng import PcapngWriter
-from inspector.tui.capture_screen import LINES_PER_SECOND, Meter, status_text
+from inspector.tui.app import make_app
+from inspector.tui.capture_screen import LINES_PER_SECOND, CaptureScreen, Meter, status_text
 from tests.cli import ROOT
-from tests.tui_fakes import frames
+from tests.test_tui import sync, wait_for
+from tests.tui_fakes import FakeCapturer, frames
 
 
 def test_a_workload_is_every_interface_of_its_namespace_lo_included(recorded: Snapshot) -> None:
@@ -216,3 +219,20 @@ def test_pcapng_is_never_written_to_a_terminal(remote: bool) -> None:
         + (" (| wireshark -k -i -)" if remote else " (| tshark -r -)")
         + " or redirect it"
     ]
+
+
+@sync
+async def test_a_hostile_item_name_is_shown_as_text(recorded: Snapshot) -> None:
+    """Markup and control characters in a name reach the screen as the text they are."""
+    evil = "[bold red]x\x1b[2J"
+    app = make_app(recorded, capture=FakeCapturer())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        screen = CaptureScreen(recorded, evil, app.backends)
+        app.push_screen(screen)
+        await wait_for(pilot, lambda: screen.is_mounted and screen.filter_field.has_focus)
+        title = screen.query_one("#capture-box").border_title  # kept as markup, escaped
+        assert Content.from_markup(str(title)).plain == "Capture on [bold red]x\\x1b[2J"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any("ICMP echo reply" in x for x in screen.log_view.lines))
+        assert screen.log_view.lines[0] == "capturing on [bold red]x\\x1b[2J/[bold red]x\\x1b[2J"

@@ -27,6 +27,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Log, Static
@@ -139,7 +140,7 @@ class CaptureScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="capture-box") as box:
-            box.border_title = f"Capture on {shown(self.item)}"
+            box.border_title = Content(f"Capture on {shown(self.item)}")  # never markup
             with Horizontal(id="capture-filter-row"):
                 yield Label("Filter ", id="capture-filter-label")
                 yield Input(
