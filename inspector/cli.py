@@ -185,6 +185,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_FAILED
+    finally:
+        # Whatever started a child (podman, ssh, iptables-save, nsenter) stops it now, or
+        # it would run on under pid 1; nothing to do when that module was never loaded.
+        started = sys.modules.get("inspector.children")
+        if started is not None:
+            started.stop_all()
 
 
 def entry() -> None:

@@ -1,16 +1,14 @@
 """``cnet exporter``: serve Prometheus/OpenMetrics metrics at /metrics from the live inventory.
 
 Listens on loopback by default; there is no authentication in front of it, so binding
-elsewhere is the operator's choice (docs/exporter.md).  Runs until SIGTERM or Ctrl-C.
+elsewhere is the operator's choice (docs/exporter.md).  Runs until SIGTERM, SIGHUP or Ctrl-C (exit 128 + the signal).
 Exit 2 for a bad ``--listen``, 1 when the address cannot be bound.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from typing import Any
 
 DEFAULT_LISTEN = "127.0.0.1:9877"
@@ -42,23 +40,21 @@ def run(args: argparse.Namespace) -> int:
     from inspector.cli import EXIT_USAGE, CliError
     from inspector.exporter import Exporter, Serving, parse_listen
     from inspector.live import Live
+    from inspector.shutdown import Caught
 
     try:
         listen = parse_listen(args.listen)
     except ValueError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    caught = Caught().install()
     try:
         serving = Serving(Live(reconcile=args.interval), Exporter(), listen)
     except OSError as exc:
         raise CliError(f"cannot listen on {args.listen}: {exc.strerror or exc}") from None
     print(f"cnet: serving metrics at http://{args.listen}/metrics", file=sys.stderr)
     try:
-        while not done.wait(3600):
+        while not caught.event.wait(3600):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         serving.close()
-    return 0
+    return caught.code()

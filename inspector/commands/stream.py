@@ -30,6 +30,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from inspector.live import Live, LiveUpdate
     from inspector.remote import handshake_line
+    from inspector.shutdown import Caught
     from inspector.snapshot_json import to_dict
 
     lock = threading.Lock()
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         record = {"status": dataclasses.asdict(update.status), "snapshot": to_dict(update.snapshot)}
         write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
 
+    caught = Caught(gone).install()
     write(handshake_line())
     live = Live(reconcile=args.interval)
     live.start(publish)
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         gone.wait()
     finally:
         live.stop()
-    return 0
+    return caught.code()
 
 
 def _commands(live: Any, gone: threading.Event) -> None:

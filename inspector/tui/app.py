@@ -315,11 +315,36 @@ class CnetApp(App[int]):
         self._gateway_checks: dict[str, tuple[float, Check]] = {}
         self._doctor: DoctorView | None = None
         self._doctor_runs = 0
+        self.exit_on_signals = False
+        """SIGTERM, SIGHUP, SIGINT quit as ``q`` does, exit code 128 + N (``cnet`` sets it;
+        tests running in the test runner's own process leave its handlers alone)."""
+        self._started = False
+        self._signalled: int | None = None  # an exit code asked for before ``start``
 
     # -- building -------------------------------------------------------------------------
 
     def get_default_screen(self) -> Screen[Any]:
         return MainScreen()
+
+    def on_load(self) -> None:
+        """Before the driver takes the terminal: from then on a signal leaves it the way
+        ``q`` does (alternate screen left, mouse tracking off; inspector/shutdown.py)."""
+        if self.exit_on_signals:
+            import asyncio
+
+            from inspector.shutdown import on_signals
+
+            on_signals(asyncio.get_running_loop(), self._exit_on_signal)
+
+    def _exit_on_signal(self, signum: int) -> None:
+        """Quit now, or once the main screen is up: an exit while it mounts would take its
+        panes away under ``start``."""
+        from inspector.shutdown import exit_code
+
+        if self._started:
+            self.exit(return_code=exit_code(signum))
+        elif self._signalled is None:
+            self._signalled = exit_code(signum)
 
     def start(self) -> None:
         """Called once the main screen exists: show what we have and start collecting."""
@@ -335,6 +360,9 @@ class CnetApp(App[int]):
         if self._feed is not None:
             self._feed.start(self._publish)
         self.pane("containers").focus()
+        self._started = True
+        if self._signalled is not None:
+            self.exit(return_code=self._signalled)
 
     def pane(self, pane_id: str) -> Pane:
         return self.screen_main.query_one(f"#{pane_id}", Pane)
@@ -948,18 +976,15 @@ class CnetApp(App[int]):
     def _export(self, snapshot: Snapshot, rates: Rates | None, fmt: str, path: str) -> None:
         """Render and write atomically off the UI thread, then say where it went.  A live
         snapshot is written with the rates shown when ``e`` was pressed, and the host's
-        rules as they are now, for reading elsewhere."""
-        from inspector.atomic import write_text_atomic
-        from inspector.render import render
-
+        rules as they are now, for reading elsewhere.  The work runs detached: a FIFO
+        nobody reads (its open waits for a reader) or a slow iptables-save never holds
+        ``q``."""
         if rates is not None:
             snapshot = replace(snapshot, rates=recorded_rates(rates))
-        if self._backends.live and not snapshot.rulesets:
-            from inspector.rules.recorded import record
-
-            snapshot = record(snapshot)
         try:
-            written = write_text_atomic(path, render(snapshot, fmt)).resolve()
+            written = detached(_write_export)(snapshot, fmt, path, self._backends.live)
+        except Abandoned:
+            return
         except OSError as exc:
             self.call_from_thread(
                 self.notify, f"cannot write {path}: {exc.strerror or exc}", severity="error"
@@ -1047,6 +1072,18 @@ class CnetApp(App[int]):
 
     def selected_container(self) -> Container | None:
         return self.view.containers.get(self._selected or "") if self.view else None
+
+
+def _write_export(snapshot: Snapshot, fmt: str, path: str, live: bool) -> Path:
+    """The export's blocking part: the host's rules (live), the rendering, the write."""
+    from inspector.atomic import write_text_atomic
+    from inspector.render import render
+
+    if live and not snapshot.rulesets:
+        from inspector.rules.recorded import record
+
+        snapshot = record(snapshot)
+    return write_text_atomic(path, render(snapshot, fmt)).resolve()
 
 
 def make_app(
