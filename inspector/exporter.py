@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from inspector.doctor import ContainerReport
     from inspector.live import LiveUpdate
     from inspector.tui.feed import Feed
+    from inspector.web_config import WebConfig
 
 FINGERPRINT_EVERY_S = 5.0
 DOCTOR_MAX_AGE_S = 300.0
@@ -347,20 +348,30 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 class Serving:
-    """A running exporter: the feed, the collector, and the HTTP server answering /metrics."""
+    """A running exporter: the feed, the collector, and the HTTP(S) server answering
+    /metrics (``web``: TLS and basic auth, inspector/web_config.py)."""
 
-    def __init__(self, feed: Feed, exporter: Exporter, listen: tuple[str, int]) -> None:
-        from prometheus_client import CollectorRegistry, start_http_server
+    def __init__(
+        self,
+        feed: Feed,
+        exporter: Exporter,
+        listen: tuple[str, int],
+        web: WebConfig | None = None,
+    ) -> None:
+        from prometheus_client import CollectorRegistry
+
+        from inspector.exporter_http import serve
 
         self.feed = feed
         self.exporter = exporter
         registry = CollectorRegistry(auto_describe=False)
         registry.register(exporter)
-        self._server, self._thread = start_http_server(listen[1], listen[0], registry=registry)
+        self._server, self._thread = serve(registry, listen, web)
         self.port: int = self._server.server_port
         feed.start(exporter.publish)
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        from inspector.exporter_http import stop
+
+        stop(self._server)
         self.feed.stop()
