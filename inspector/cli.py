@@ -12,6 +12,7 @@ import argparse
 import gc
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -163,6 +164,8 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from inspector.shutdown import Terminated, exit_code
+
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
@@ -182,7 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cnet: {exc}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
-        return 130
+        return exit_code(signal.SIGINT)
+    except Terminated as exc:
+        return exit_code(exc.signum)
     except BrokenPipeError:
         return EXIT_FAILED
     finally:
@@ -194,6 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
+    from inspector.shutdown import raise_on_signals
+
+    raise_on_signals()  # here, not in main: tests call main in the test runner's process
     code = main()
     # At exit the interpreter runs a last collection over every object of every module;
     # the OS frees them anyway. Freezing them skips that pass: ~4 ms of a cnet snapshot.

@@ -27,6 +27,27 @@ def exit_code(signum: int) -> int:
     return 128 + signum
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised in the main thread as Ctrl-C raises KeyboardInterrupt:
+    a one-shot command (``snapshot``, ``doctor``, a remote command) unwinds through its
+    ``finally`` blocks, and ``cli`` stops the children and exits 128 + N."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def raise_on_signals() -> None:
+    """SIGTERM and SIGHUP raise ``Terminated`` (SIGINT already raises KeyboardInterrupt);
+    the long-running commands take the signals over with ``Caught`` or ``on_signals``."""
+
+    def terminated(signum: int, frame: FrameType | None) -> None:
+        raise Terminated(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, terminated)
+
+
 class Caught:
     """The first terminating signal, for a command that waits on ``event`` in its main
     thread (a ``threading.Event`` wait is woken by a signal's handler)."""

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psutil
 import pytest
@@ -99,15 +100,19 @@ def descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
-def podman_events(pid: int) -> list[psutil.Process]:
+def descendants_named(pid: int, name: str, first_arg: str | None = None) -> list[psutil.Process]:
     found = []
     for p in descendants(pid):
         try:
-            if p.cmdline()[1:2] == ["events"] and "podman" in p.name():
+            if p.name() == name and (first_arg is None or p.cmdline()[1:2] == [first_arg]):
                 found.append(p)
-        except psutil.Error:
+        except psutil.Error:  # ended meanwhile
             continue
     return found
+
+
+def podman_events(pid: int) -> list[psutil.Process]:
+    return descendants_named(pid, "podman", "events")
 
 
 def still_running(procs: list[psutil.Process]) -> list[str]:
@@ -199,3 +204,35 @@ def test_long_running_commands_stop_their_children(command: str, sig: signal.Sig
         for stream in (proc.stdin, proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_remote_command_stops_its_ssh(tmp_path: Path, sig: signal.Signals) -> None:
+    """A one-shot command (``--host H snapshot``) unwinds on the signal: its ssh (a fake
+    that says the version, then waits) ends with it."""
+    from inspector import __version__
+
+    ssh = tmp_path / "ssh"
+    ssh.write_text(f'#!/bin/sh\necho "cnet {__version__}"\nexec sleep 300\n')
+    ssh.chmod(0o755)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "--host", "ssh://cnetse-nowhere", "snapshot"],
+        cwd=ROOT,
+        env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for("the fake ssh is waiting", lambda: descendants_named(proc.pid, "sleep"))
+        sleeping = descendants_named(proc.pid, "sleep")
+        proc.send_signal(sig)
+        assert proc.wait(GUARD_S) == 128 + sig
+        assert proc.stderr is not None
+        assert b"Traceback" not in proc.stderr.read()
+        assert still_running(sleeping) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
