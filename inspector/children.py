@@ -21,7 +21,7 @@ from typing import Any
 STOP_GRACE_S = 1.0
 """How long a child has after SIGTERM before SIGKILL."""
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entered by a signal handler that stops the children
 _started: weakref.WeakSet[subprocess.Popen[Any]] = weakref.WeakSet()
 
 
