@@ -4,6 +4,7 @@ a real Prometheus, curl and Python's ssl, never cnet's own code."""
 
 from __future__ import annotations
 
+import base64
 import socket
 import ssl
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 
 from inspector.collect.counters import read_container_counters
 from inspector.exporter import DoctorCache, Exporter, Serving
+from inspector.exporter_http import BasicAuth
 from inspector.web_config import load_web_config
 from tests.cli import assert_one_line_error, cnet
 from tests.test_exporter import (
@@ -284,3 +286,44 @@ def test_relative_paths_are_the_files_directory(tmp_path: Path, pki: Pki) -> Non
     config.write_text("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")
     loaded = load_web_config(str(config))
     assert loaded.tls is not None and loaded.tls.cert_file == pki["server.crt"]
+
+
+def test_connections_beyond_the_cap_are_closed_at_once(
+    tmp_path: Path, pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("inspector.exporter_http.MAX_CONNECTIONS", 3)
+    # Longer than the test waits: a connection the cap did not close would still be open.
+    monkeypatch.setattr("inspector.exporter_http.HANDSHAKE_TIMEOUT_S", 2 * GUARD_S)
+    with serving(web_config(tmp_path, pki, users=False)) as s:
+        held = [socket.create_connection(("127.0.0.1", s.port)) for _ in range(3)]
+        try:
+            extra = socket.create_connection(("127.0.0.1", s.port))
+            extra.settimeout(GUARD_S)
+            with extra:
+                assert extra.recv(1) == b""  # closed by the server, not left waiting
+        finally:
+            for sock in held:
+                sock.close()
+        # Their threads end with them and give their places back.
+        deadline = time.monotonic() + GUARD_S
+        while status(curl(s.port, pki)) != "200":
+            assert time.monotonic() < deadline, "the places were never given back"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "Bearer abc",
+        "Basic !!!notbase64",
+        "Basic " + base64.b64encode(b"no colon").decode(),
+        "Basic " + base64.b64encode(f"{USER}:".encode() + b"x" * 100).decode(),  # > 72 bytes
+        "Basic " + base64.b64encode(f"{USER}:{PASSWORD[:-1]}".encode()).decode(),
+    ],
+)
+def test_basic_auth_refuses_what_is_not_the_password(header: str | None) -> None:
+    auth = BasicAuth({USER: hashed(PASSWORD).encode()})
+    assert not auth.allows(header)
+    good = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    assert auth.allows(good) and auth.allows(good)  # the second one remembered
