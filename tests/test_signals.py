@@ -236,3 +236,27 @@ def test_a_remote_command_stops_its_ssh(tmp_path: Path, sig: signal.Signals) -> 
             proc.wait()
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+def test_every_child_process_is_started_through_children() -> None:
+    """A ``subprocess.run``/``Popen`` elsewhere would be a child ``stop_all`` cannot see."""
+    import ast
+
+    direct = []
+    for path in sorted((ROOT / "inspector").rglob("*.py")):
+        if path.name == "children.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and (node.func.value.id, node.func.attr)
+                in {
+                    ("subprocess", n)
+                    for n in ("run", "Popen", "call", "check_call", "check_output")
+                }
+                | {("os", n) for n in ("system", "popen", "posix_spawn", "posix_spawnp")}
+            ):
+                direct.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert direct == [], "start children with inspector.children.Child or run"
