@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 import bcrypt  # noqa: E402
 from prometheus_client import CollectorRegistry, Gauge, start_http_server  # noqa: E402
 
-from inspector.exporter_http import serve, stop  # noqa: E402
-from inspector.web_config import TlsConfig, WebConfig  # noqa: E402
+from inspector.exporter.server import serve, stop  # noqa: E402
+from inspector.exporter.web_config import TlsConfig, WebConfig  # noqa: E402
 
 
 def certificate(d: Path) -> tuple[str, str]:

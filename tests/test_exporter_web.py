@@ -20,9 +20,9 @@ import bcrypt
 import pytest
 
 from inspector.collect.counters import read_container_counters
-from inspector.exporter import DoctorCache, Exporter, Serving
-from inspector.exporter_http import BasicAuth
-from inspector.web_config import load_web_config
+from inspector.exporter.metrics import DoctorCache, Exporter, Serving
+from inspector.exporter.server import BasicAuth
+from inspector.exporter.web_config import load_web_config
 from tests.cli import assert_one_line_error, cnet
 from tests.test_exporter import (
     PROMETHEUS,
@@ -291,9 +291,9 @@ def test_relative_paths_are_the_files_directory(tmp_path: Path, pki: Pki) -> Non
 def test_connections_beyond_the_cap_are_closed_at_once(
     tmp_path: Path, pki: Pki, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("inspector.exporter_http.MAX_CONNECTIONS", 3)
+    monkeypatch.setattr("inspector.exporter.server.MAX_CONNECTIONS", 3)
     # Longer than the test waits: a connection the cap did not close would still be open.
-    monkeypatch.setattr("inspector.exporter_http.HANDSHAKE_TIMEOUT_S", 2 * GUARD_S)
+    monkeypatch.setattr("inspector.exporter.server.HANDSHAKE_TIMEOUT_S", 2 * GUARD_S)
     with serving(web_config(tmp_path, pki, users=False)) as s:
         held = [socket.create_connection(("127.0.0.1", s.port)) for _ in range(3)]
         try:

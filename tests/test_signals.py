@@ -259,4 +259,4 @@ def test_every_child_process_is_started_through_children() -> None:
                 | {("os", n) for n in ("system", "popen", "posix_spawn", "posix_spawnp")}
             ):
                 direct.append(f"{path.relative_to(ROOT)}:{node.lineno}")
-    assert direct == [], "start children with inspector.children.Child or run"
+    assert direct == [], "start children with inspector.collect.children.Child or run"

@@ -14,8 +14,8 @@ import shutil
 import subprocess
 from typing import Any
 
-from inspector import children
-from inspector.records import CniResult
+from inspector.collect import children
+from inspector.model.records import CniResult
 
 CNI_RESULTS = "/var/lib/cni/results"
 CRICTL_TIMEOUT_S = 2.0

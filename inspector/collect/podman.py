@@ -15,8 +15,8 @@ import subprocess
 from collections.abc import Iterator
 from typing import Any
 
-from inspector import children
-from inspector.model import Container, NetworkAttachment
+from inspector.collect import children
+from inspector.model.snapshot import Container, NetworkAttachment
 
 PODMAN_TIMEOUT_S = 5.0
 

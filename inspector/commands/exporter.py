@@ -12,9 +12,11 @@ import argparse
 import sys
 from typing import Any
 
+from inspector.commands.shared import EXIT_USAGE, CliError
+
 DEFAULT_LISTEN = "127.0.0.1:9877"
 """Loopback: the metrics name every container; another address wants a web config.
-Here, not in ``inspector.exporter``: every cnet command builds this parser, and that
+Here, not in ``inspector.exporter.metrics``: every cnet command builds this parser, and that
 module imports prometheus_client (30 ms)."""
 
 
@@ -46,11 +48,13 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.cli import EXIT_USAGE, CliError
-    from inspector.exporter import Exporter, Serving, parse_listen
-    from inspector.live import Live
-    from inspector.shutdown import Caught
-    from inspector.web_config import WebConfigError, load_web_config
+    from inspector.exporter.metrics import Exporter, Serving, parse_listen  # why: start-up
+    from inspector.exporter.web_config import (  # why: start-up (yaml, ssl)
+        WebConfigError,
+        load_web_config,
+    )
+    from inspector.live.runner import Live  # why: start-up
+    from inspector.live.shutdown import Caught  # why: start-up
 
     try:
         listen = parse_listen(args.listen)

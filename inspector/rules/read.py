@@ -19,7 +19,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from inspector import children
+from inspector.collect import children
 from inspector.rules.model import Rulesets, RulesUnavailable, Table
 from inspector.rules.nftjson import parse_nft_json
 from inspector.rules.parse import (
