@@ -65,7 +65,8 @@ def test_quit_while_the_doctor_waits_on_docker_ends_the_process() -> None:
 EXPORT_TO_A_FIFO = textwrap.dedent(
     """
     import os, sys, threading, time
-    from inspector.tui.app import load_demo_snapshot, make_app
+    from inspector.render.snapshot_json import load_demo_snapshot
+    from inspector.tui.app import make_app
 
     fifo = sys.argv[1]
     snapshot = load_demo_snapshot()
