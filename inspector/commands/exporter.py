@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from inspector.commands.shared import EXIT_USAGE, CliError
+from inspector.live.shutdown import Caught
 
 DEFAULT_LISTEN = "127.0.0.1:9877"
 """Loopback: the metrics name every container; another address wants a web config.
@@ -54,7 +55,6 @@ def run(args: argparse.Namespace) -> int:
         load_web_config,
     )
     from inspector.live.runner import Live  # why: start-up
-    from inspector.live.shutdown import Caught  # why: start-up
 
     try:
         listen = parse_listen(args.listen)

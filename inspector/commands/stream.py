@@ -15,6 +15,8 @@ import sys
 import threading
 from typing import Any
 
+from inspector.live.shutdown import Caught
+
 
 def add_parser(subparsers: Any) -> None:
     subparsers.add_parser(
@@ -29,7 +31,6 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from inspector.live.runner import Live, LiveUpdate  # why: start-up
-    from inspector.live.shutdown import Caught  # why: start-up
     from inspector.remote.ssh import handshake_line  # why: start-up
     from inspector.render.snapshot_json import to_dict  # why: start-up
 
