@@ -398,14 +398,17 @@ def test_metrics_parse_and_carry_the_real_lo_counters(
 PROMETHEUS = shutil.which("prometheus")
 
 
-def start_prometheus(tmp_path: Path, target_port: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_prometheus(
+    tmp_path: Path, target_port: int, job: str = ""
+) -> tuple[subprocess.Popen[bytes], int]:
     """Debian's Prometheus on 127.0.0.1, scraping ``127.0.0.1:target_port`` every second,
-    its config and storage under ``tmp_path``; the caller terminates it."""
+    its config and storage under ``tmp_path``; the caller terminates it.  ``job``: more
+    of the scrape job's YAML (scheme, tls_config, basic_auth), indented by four."""
     config = tmp_path / "prometheus.yml"
     config.write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
         "scrape_configs:\n  - job_name: cnet\n    static_configs:\n"
-        f"      - targets: ['127.0.0.1:{target_port}']\n"
+        f"      - targets: ['127.0.0.1:{target_port}']\n{job}"
     )
     port = free_port()
     assert PROMETHEUS is not None

@@ -5,7 +5,9 @@
 - ``engine``: the Docker engine's list, inspects, networks and events (the docker SDK);
 - ``cgroups``: a container's pid from its cgroup, without asking the engine;
 - ``netns``: stepping a thread into a namespace and back (``setns``);
-- ``reader``: the reads above combined into the events the inventory applies.
+- ``reader``: the reads above combined into the events the inventory applies;
+- ``children``: every child process cnet starts (podman, crictl, iptables-save, ssh), so
+  that any way out stops them.
 
 May import ``inspector.model`` and the inventory's ``events`` (the records readers return);
 nothing of the inventory's state, the renderers or the UI.  ``inspector.live.runner`` runs them.

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 from typing import Any
 
+from inspector.collect import children
 from inspector.model.records import CniResult
 
 CNI_RESULTS = "/var/lib/cni/results"
@@ -76,9 +77,7 @@ def pod_names(timeout: float = CRICTL_TIMEOUT_S) -> dict[str, str]:
     if crictl is None:
         return {}
     try:
-        proc = subprocess.run(
-            [crictl, "pods", "-o", "json"], capture_output=True, timeout=timeout, check=False
-        )
+        proc = children.run([crictl, "pods", "-o", "json"], capture_output=True, timeout=timeout)
         data = json.loads(proc.stdout) if proc.returncode == 0 else {}
     except (OSError, subprocess.TimeoutExpired, ValueError):
         return {}

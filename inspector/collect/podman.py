@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Iterator
 from typing import Any
 
+from inspector.collect import children
 from inspector.model.snapshot import Container, NetworkAttachment
 
 PODMAN_TIMEOUT_S = 5.0
@@ -26,11 +27,10 @@ class PodmanUnavailable(Exception):
 
 def _run(podman: str, args: list[str], timeout: float) -> Any:
     try:
-        proc = subprocess.run(
+        proc = children.run(
             [podman, *args],
             capture_output=True,
             timeout=timeout,
-            check=False,
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
@@ -128,7 +128,7 @@ class PodmanEvents:
     """``podman events`` as a stream of (status, id), until ``close`` or podman ends it."""
 
     def __init__(self, podman: str) -> None:
-        self._proc = subprocess.Popen(
+        self._proc = children.Child(
             [podman, "events", "--format", "json", "--filter", "type=container"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -92,6 +92,7 @@ def _tui(sshes: Sequence[object], interval: float) -> int:
 
             shown = MergedFeed(feeds)
         app = make_app(feed=shown, source=Source("live"), local=False)
+        app.exit_on_signals = True
         app.run()
     finally:
         for f in feeds:

@@ -15,6 +15,8 @@ import sys
 import threading
 from typing import Any
 
+from inspector.live.shutdown import Caught
+
 
 def add_parser(subparsers: Any) -> None:
     subparsers.add_parser(
@@ -47,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         record = {"status": dataclasses.asdict(update.status), "snapshot": to_dict(update.snapshot)}
         write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
 
+    caught = Caught(gone).install()
     write(handshake_line())
     live = Live(reconcile=args.interval)
     live.start(publish)
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         gone.wait()
     finally:
         live.stop()
-    return 0
+    return caught.code()
 
 
 def _commands(live: Any, gone: threading.Event) -> None:

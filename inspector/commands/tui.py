@@ -53,9 +53,13 @@ def run(args: argparse.Namespace) -> int:
             app = make_app(feed=feed, source=Source("live"), rates=LiveRates())
     except SnapshotFormatError as exc:
         raise CliError(str(exc), code=EXIT_USAGE) from None
+    app.exit_on_signals = True
     try:
         app.run()
     finally:
         if feed is not None:
             feed.stop()
+            wait_stopped = getattr(feed, "wait_stopped", None)
+            if wait_stopped is not None:  # LiveProcess: its child and podman events gone too
+                wait_stopped()
     return app.return_code or 0

@@ -1,6 +1,8 @@
 """The Prometheus exporter: a front end over the same live feed as the TUI.
 
 ``metrics`` turns each ``LiveUpdate`` (and the doctor's verdicts) into metric families
-and serves them.  May import every floor below the front ends (``model`` up to
+and serves them through ``server`` (cnet's threaded HTTP(S) server: TLS handshakes and
+basic auth on each connection's thread), configured by ``web_config`` (exporter-toolkit's
+``--web.config.file``).  May import every floor below the front ends (``model`` up to
 ``render``); nothing imports it but ``commands``.
 """

@@ -29,15 +29,17 @@ from prometheus_client.core import (
     InfoMetricFamily,
     Metric,
 )
-from prometheus_client.registry import Collector
+from prometheus_client.registry import Collector, CollectorRegistry
 
 from inspector.collect.counters import Counters, InterfaceKey, read_container_counters
 from inspector.collect.nftgen import nft_generation
 from inspector.doctor import diagnose
+from inspector.exporter.server import serve, stop
 from inspector.model.snapshot import Container, Interface, Snapshot
 
 if TYPE_CHECKING:
     from inspector.doctor import ContainerReport
+    from inspector.exporter.web_config import WebConfig
     from inspector.live.feed import Feed
     from inspector.live.runner import LiveUpdate
 
@@ -343,20 +345,24 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 class Serving:
-    """A running exporter: the feed, the collector, and the HTTP server answering /metrics."""
+    """A running exporter: the feed, the collector, and the HTTP(S) server answering
+    /metrics (``web``: TLS and basic auth, inspector/exporter/web_config.py)."""
 
-    def __init__(self, feed: Feed, exporter: Exporter, listen: tuple[str, int]) -> None:
-        from prometheus_client import CollectorRegistry, start_http_server
-
+    def __init__(
+        self,
+        feed: Feed,
+        exporter: Exporter,
+        listen: tuple[str, int],
+        web: WebConfig | None = None,
+    ) -> None:
         self.feed = feed
         self.exporter = exporter
         registry = CollectorRegistry(auto_describe=False)
         registry.register(exporter)
-        self._server, self._thread = start_http_server(listen[1], listen[0], registry=registry)
+        self._server, self._thread = serve(registry, listen, web)
         self.port: int = self._server.server_port
         feed.start(exporter.publish)
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        stop(self._server)
         self.feed.stop()

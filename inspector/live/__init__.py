@@ -2,6 +2,8 @@
 
 ``runner`` (``Live``) runs the collectors and applies their events to the inventory,
 ``process`` runs it in a child process for the TUI, ``sampler`` reads counters for
-``rates`` (pure arithmetic over samples).  May import ``model``, ``inventory`` and
-``collect``; nothing of the judgement, rendering or front ends above it.
+``rates`` (pure arithmetic over samples); ``shutdown`` is how a signal ends a long-running
+cnet (exit 128 + N), for the collector child and every front end above.  May import
+``model``, ``inventory`` and ``collect``; nothing of the judgement, rendering or front ends
+above it.
 """

@@ -30,11 +30,17 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from inspector.collect import children
+from inspector.live.shutdown import TERMINATING, exit_code
+
 if TYPE_CHECKING:
     from inspector.live.runner import LiveUpdate
 
 PR_SET_PDEATHSIG = 1
-STOP_WAIT_S = 2.0
+STOP_WAIT_S = 3.0
+"""How long the child has to stop its feed (``podman events`` gets 2 s) before SIGTERM."""
+TERM_WAIT_S = 1.5
+"""How long it then has to stop its own children (``collect.children``) before SIGKILL."""
 MAX_MESSAGE = 256 * 1024 * 1024
 """A bound on one message: far above a snapshot of thousands of containers."""
 _LENGTH = struct.Struct("!Q")
@@ -90,6 +96,7 @@ class LiveProcess:
         ours, theirs = socket.socketpair()
         self._last: LiveUpdate | None = None
         self._stopped = threading.Event()
+        self._reaper: threading.Thread | None = None
         self.lost: str | None = None
         """Why the child ended (the feed is then stale); None while it runs."""
         try:
@@ -146,33 +153,50 @@ class LiveProcess:
             return
         self._stopped.set()
         self._send("stop")
-        threading.Thread(target=self._reap, daemon=True).start()
+        self._reaper = threading.Thread(target=self._reap, daemon=True)
+        self._reaper.start()
+
+    def wait_stopped(self) -> None:
+        """After ``stop``, on the way out: wait until the child has been reaped (bounded:
+        ``STOP_WAIT_S`` + ``TERM_WAIT_S``, then SIGKILL), so that it and its children are
+        gone before this process is."""
+        if self._reaper is not None:
+            self._reaper.join()
 
     def _send(self, command: str) -> None:
         with contextlib.suppress(OSError):
             self._channel.send(command)
 
     def _reap(self) -> None:
-        """Wait for the child a little, then kill it; never leaves a zombie."""
-        deadline = time.monotonic() + STOP_WAIT_S
+        """Wait for the child a little, then SIGTERM it (it stops its own children), then
+        kill it; never leaves a zombie."""
+        for wait, then in ((STOP_WAIT_S, signal.SIGTERM), (TERM_WAIT_S, signal.SIGKILL)):
+            if self._ended_within(wait):
+                return
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, then)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+    def _ended_within(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             try:
                 done, _ = os.waitpid(self.pid, os.WNOHANG)
             except ChildProcessError:
-                return
+                return True
             if done:
-                return
+                return True
             time.sleep(0.02)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(self.pid, 0)
+        return False
 
 
 def _child(conn: Channel, reconcile: float, make: Callable[[float], Any]) -> None:
     """The child's whole life: run the feed, send its updates, obey the parent."""
     code = 0
     try:
+        children.forget_inherited()
+        _stop_children_on_signals()
         _die_with_parent()
         _quiet_streams()
 
@@ -202,7 +226,20 @@ def _child(conn: Channel, reconcile: float, make: Callable[[float], Any]) -> Non
     except BaseException:  # a forked child must never return into the parent's code
         code = 1
     finally:
+        children.stop_all()  # a podman ps still running on a Live thread
         os._exit(code)
+
+
+def _stop_children_on_signals() -> None:
+    """SIGTERM (the parent's, or PR_SET_PDEATHSIG's when it died), SIGHUP or SIGINT: stop
+    ``podman events`` and the rest, then go; the default would orphan them to pid 1."""
+
+    def stop(signum: int, frame: object) -> None:
+        children.stop_all()
+        os._exit(exit_code(signum))
+
+    for signum in TERMINATING:
+        signal.signal(signum, stop)
 
 
 def _die_with_parent() -> None:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, fields
 from typing import IO, Any
 
 from inspector import __version__
+from inspector.collect import children
 from inspector.live.runner import LiveStatus, LiveUpdate, stale_update
 from inspector.render.snapshot_json import from_dict
 
@@ -205,7 +206,7 @@ def run_command(ssh: Ssh, args: Sequence[str], out: IO[bytes] | None = None) -> 
     stderr after it ends; returns its exit code.  RemoteError when it could not run."""
     out = out if out is not None else sys.stdout.buffer
     remote = [ssh.cnet("--version"), "&&", "exec", ssh.cnet(*args)]
-    proc = subprocess.Popen(
+    proc = children.Child(
         ssh.argv(remote), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     assert proc.stdout is not None and proc.stderr is not None
@@ -284,7 +285,7 @@ class RemoteFeed:
 
     def open(self) -> None:
         remote = ["exec", self.ssh.cnet("--interval", f"{self._interval:g}", "stream")]
-        proc = subprocess.Popen(
+        proc = children.Child(
             self.ssh.argv(remote),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -19,6 +19,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from inspector.collect import children
 from inspector.rules.model import Rulesets, RulesUnavailable, Table
 from inspector.rules.nftjson import parse_nft_json
 from inspector.rules.parse import (
@@ -50,14 +51,13 @@ def run_command(argv: Sequence[str], timeout: float) -> RunResult:
     """Run a tool without a shell; a timeout or a missing binary becomes a failed result."""
     env = {**os.environ, "LC_ALL": "C"}
     try:
-        proc = subprocess.run(
+        proc = children.run(
             list(argv),
             capture_output=True,
             text=True,
             timeout=timeout,
             env=env,
             stdin=subprocess.DEVNULL,
-            check=False,
         )
     except subprocess.TimeoutExpired:
         return RunResult(124, "", f"timed out after {timeout:g} s")

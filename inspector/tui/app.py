@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual import on, work
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.events import DescendantFocus
 from textual.screen import Screen
@@ -42,13 +43,14 @@ from inspector.tui.backends import (
 )
 from inspector.tui.compare_screen import CompareAsk, CompareScreen
 from inspector.tui.detached import Abandoned, detached
-from inspector.tui.export import export
+from inspector.tui.export import export_worker
 from inspector.tui.keys import key_help, palette
 from inspector.tui.main_screen import PANE_TITLES, MainScreen
 from inspector.tui.marks import DoctorMarks, DoctorReady, Marks
 from inspector.tui.messages import RatesArrived, SnapshotArrived
 from inspector.tui.networks_screen import NetworksScreen
 from inspector.tui.screens import ExportRequest, ExportScreen, HelpScreen
+from inspector.tui.signals import QuitsOnSignals
 from inspector.tui.status_line import (
     Freshness,
     Source,
@@ -82,7 +84,7 @@ PaneId = Literal["containers", "interfaces", "routes", "ports"]
 HOST_PANES = ("interfaces", "routes", "ports")
 
 
-class CnetApp(App[int]):
+class CnetApp(QuitsOnSignals):
     """Browse one host's container networking; see ``make_app``."""
 
     CSS_PATH = "cnet.tcss"
@@ -128,9 +130,9 @@ class CnetApp(App[int]):
         self.live_status: LiveStatus | None = None
         self._latest: Snapshot | None = None  # the feed's newest, set from its thread
         self.panes_gone = False
+        """The main screen is being taken down (quitting): late results draw nothing."""
         self.compared: Diff | None = None
         """The changes since the snapshot compared with ``D``; their containers are marked."""
-        """The main screen is being taken down (quitting): late results draw nothing."""
         self._selected: str | None = None  # container under the Containers cursor
         self._scope: str | None = None  # container the host panes are narrowed to
         self._pane: PaneId = "containers"  # the pane last focused
@@ -160,6 +162,7 @@ class CnetApp(App[int]):
         if self._feed is not None:
             self._feed.start(self._publish)
         self.pane("containers").focus()
+        self.ready_to_quit()  # a signal quits from now on (tui/signals.py)
 
     def pane(self, pane_id: str) -> Pane:
         return self.screen_main.query_one(f"#{pane_id}", Pane)
@@ -692,17 +695,10 @@ class CnetApp(App[int]):
 
         self.push_screen(ExportScreen(snapshot), done)
 
-    @work(thread=True, group="export")
     def _export(self, snapshot: Snapshot, rates: Rates | None, fmt: str, path: str) -> None:
-        """Export off the UI thread (tui/export.py), then say where it went."""
-        try:
-            written = export(snapshot, rates, fmt, path, self._backends.live)
-        except OSError as exc:
-            self.call_from_thread(
-                self.notify, f"cannot write {path}: {exc.strerror or exc}", severity="error"
-            )
-            return
-        self.call_from_thread(self.notify, f"wrote {written}", title="Exported")
+        """Export on a thread worker (tui/export.py), which says where it went."""
+        job = partial(export_worker, self, snapshot, rates, fmt, path, self._backends.live)
+        self.run_worker(job, thread=True, group="export")
 
     # -- actions on the selection (actions.py) ---------------------------------------------
 

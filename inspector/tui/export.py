@@ -2,19 +2,24 @@
 
 A live snapshot is written with the rates shown when ``e`` was pressed, and the host's
 rules as they are now, so the file can be read elsewhere; the text is written atomically
-(``render/atomic.py``), never half a file where the old one was.
+(``render/atomic.py``), never half a file where the old one was.  The work runs detached
+from its worker (``tui/detached.py``): a FIFO nobody reads (its open waits for a reader) or
+a slow iptables-save never holds ``q``.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from textual.app import App
 
 from inspector.live.rates import recorded_rates
 from inspector.render import render
 from inspector.render.atomic import write_text_atomic
 from inspector.rules.recorded import record
+from inspector.tui.detached import Abandoned, detached
 
 if TYPE_CHECKING:
     from inspector.live.rates import Rates
@@ -28,3 +33,20 @@ def export(snapshot: Snapshot, rates: Rates | None, fmt: str, path: str, live: b
     if live and not snapshot.rulesets:
         snapshot = record(snapshot)
     return write_text_atomic(path, render(snapshot, fmt)).resolve()
+
+
+def export_worker(
+    app: App[Any], snapshot: Snapshot, rates: Rates | None, fmt: str, path: str, live: bool
+) -> None:
+    """``e``'s thread worker: export detached, then tell the user where it went (or why not);
+    nothing when the app closed first."""
+    try:
+        written = detached(export)(snapshot, rates, fmt, path, live)
+    except Abandoned:
+        return
+    except OSError as exc:
+        app.call_from_thread(
+            app.notify, f"cannot write {path}: {exc.strerror or exc}", severity="error"
+        )
+        return
+    app.call_from_thread(app.notify, f"wrote {written}", title="Exported")
