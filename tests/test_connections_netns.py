@@ -111,7 +111,7 @@ def ss_listeners(ns: str) -> set[tuple[str, str, int, int, tuple[int, ...]]]:
         assert m, line
         addr = m["local"].strip("[]").split("%")[0]
         if addr == "*":
-            addr = "0.0.0.0"
+            addr = "::"  # ss prints a dual-stack "::" as "*"
         inode = int(re.search(r"ino:(\d+)", m["rest"])[1])  # type: ignore[index]
         pids = tuple(sorted({int(p) for p in re.findall(r"pid=(\d+)", m["rest"])}))
         found.add((m["proto"], addr, int(m["port"]), inode, pids))
