@@ -140,7 +140,7 @@ class GatewayPing:
 
 @dataclass(frozen=True)
 class Listener:
-    """A socket listening in a namespace (``/proc/PID/net/tcp``: state 0A; udp: 07)."""
+    """A socket listening in a namespace (sock_diag: a TCP listener, an unconnected UDP socket)."""
 
     protocol: str  # tcp, udp
     address: str  # "0.0.0.0", "::", "127.0.0.11"...
