@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import pytest
 
+from inspector.collect.snmp import TcpHealth
 from inspector.doctor import (
     CHECK_IDS,
     IPV6_CHECK_IDS,
@@ -157,6 +158,7 @@ def healthy_facts(snapshot: Snapshot, **changes: object) -> DoctorFacts:
         listeners=listeners,
         host_listeners=(),
         dns=dns,
+        tcp_health={c.name: TcpHealth(out_segs=5000, retrans_segs=10) for c in snapshot.containers},
     )
     return replace(facts, **changes)  # type: ignore[arg-type]
 

@@ -26,6 +26,7 @@ from inspector.doctor.model import (
     Listener,
     Status,
 )
+from inspector.doctor.tcp import check_tcp
 from inspector.model import Bridge, Container, Interface, NetworkAttachment, Route, Snapshot
 from inspector.paths import loopback_only
 from inspector.rules import Chain, RuleMatch, Rulesets, RulesReport, Table
@@ -1340,6 +1341,7 @@ WALK: tuple[tuple[str, Callable[[Context], Check]], ...] = (
     ("mtu", check_mtu),
     ("ports", check_ports),
     ("dns", check_dns),
+    ("tcp", check_tcp),
 )
 
 

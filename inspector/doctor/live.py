@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from inspector.background import on_daemon_thread
+from inspector.collect.snmp import read_health
 from inspector.doctor.checks import EMBEDDED_DNS, nameservers, run_checks
 from inspector.doctor.model import ContainerReport, DnsFacts, DoctorFacts, GatewayPing, Listener
 from inspector.model import Container, Snapshot
@@ -275,6 +276,7 @@ def gather_facts(
         listeners=listeners,
         host_listeners=read_listeners(None),
         dns=dns,
+        tcp_health={o.name: h for o in namespaces if (h := read_health(o.pid)) is not None},
         pinged=ping,
     )
 
