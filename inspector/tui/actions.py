@@ -47,7 +47,9 @@ class SelectionAction:
     description: str
     run: Callable[[ActionHost, Selection], None]
     needs_container: bool = True
-    backend: Literal["ping", "read_rules", "doctor"] | None = None
+    backend: Literal["ping", "read_rules", "doctor", "read_connections"] | None = None
+    footer: bool = True
+    """False: in ? help and the palette only (the main footer is full at 80 columns)."""
 
 
 def _ping(host: ActionHost, selection: Selection) -> None:
@@ -64,6 +66,14 @@ def _rules(host: ActionHost, selection: Selection) -> None:
     snapshot = host.current_snapshot()
     if snapshot is not None:
         host.open_screen(RulesScreen(snapshot, selection.item, host.backends, note=selection.note))
+
+
+def _connections(host: ActionHost, selection: Selection) -> None:
+    from inspector.tui.connections_screen import ConnectionsScreen
+
+    snapshot = host.current_snapshot()
+    if snapshot is not None and selection.container is not None:
+        host.open_screen(ConnectionsScreen(snapshot, selection.container, host.backends))
 
 
 def _doctor(host: ActionHost, selection: Selection) -> None:
@@ -97,6 +107,15 @@ ACTIONS: tuple[SelectionAction, ...] = (
         _doctor,
         backend="doctor",
     ),
+    SelectionAction(
+        "connections",
+        "o",
+        "Connections",
+        "Listeners, published-port chains, flows and TCP health of the container",
+        _connections,
+        backend="read_connections",
+        footer=False,
+    ),
 )
 
 
@@ -106,6 +125,13 @@ def selection_action(action_id: str) -> SelectionAction | None:
 
 def selection_action_bindings() -> list[Binding]:
     return [
-        Binding(a.key, f"selection_action('{a.id}')", a.label, id=a.id, tooltip=a.description)
+        Binding(
+            a.key,
+            f"selection_action('{a.id}')",
+            a.label,
+            id=a.id,
+            tooltip=a.description,
+            show=a.footer,
+        )
         for a in ACTIONS
     ]

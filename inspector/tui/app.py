@@ -37,6 +37,7 @@ from inspector.tui.action_view import doctor_lines, mark_status, marks_summary
 from inspector.tui.actions import ACTIONS, selection_action, selection_action_bindings
 from inspector.tui.backends import (
     Backends,
+    ConnectionsReader,
     Doctor,
     NetworksReader,
     Pinger,
@@ -1060,6 +1061,7 @@ def make_app(
     doctor: Doctor | None = None,
     rates: RatesFeed | None = None,
     read_networks: NetworksReader | None = None,
+    read_connections: ConnectionsReader | None = None,
     local: bool = True,
 ) -> CnetApp:
     """The app, on a given snapshot (``--load``, ``--demo``, tests) or a live ``feed``.
@@ -1083,12 +1085,14 @@ def make_app(
         source = Source("live") if feed is not None else Source("file", "snapshot")
     defaults = default_backends(live=feed is not None and local)
     rules = read_rules or defaults.read_rules
+    connections = read_connections or defaults.read_connections
     backends = Backends(  # detached: quitting never waits on iptables-save or Docker
         ping=ping or defaults.ping,
         read_rules=detached(rules) if rules is not None else None,
         doctor=detached(doctor or defaults.doctor),
         live=defaults.live,
         read_networks=read_networks or defaults.read_networks,
+        read_connections=detached(connections) if connections is not None else None,
     )
     return CnetApp(snapshot, feed=feed, source=source, clock=clock, backends=backends, rates=rates)
 

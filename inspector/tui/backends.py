@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from inspector.model import Snapshot
 
 if TYPE_CHECKING:
+    from inspector.collect.connections import Connections
     from inspector.doctor import ContainerReport
     from inspector.ping import PingEvent, PingPlan
     from inspector.rules import Rulesets
@@ -44,6 +45,10 @@ NetworksReader = Callable[[], "Sequence[Mapping[str, Any]]"]
 """Docker's network list now (``inspector.collect.engine.read_networks``): empty when
 Docker cannot be asked."""
 
+ConnectionsReader = Callable[[Snapshot, str], "Connections"]
+"""``(snapshot, container) -> its sockets, flows and TCP health now`` (each part says in
+its ``problem`` what could not be read); KeyError for a container the snapshot lacks."""
+
 Doctor = Callable[[Snapshot, Sequence[str], bool], "Sequence[ContainerReport]"]
 """``(snapshot, names or () for all, ping the gateways?) -> one report per container``."""
 
@@ -60,6 +65,8 @@ class Backends:
     live: bool
     read_networks: NetworksReader | None = None
     """None: the networks view shows what the snapshot's containers say."""
+    read_connections: ConnectionsReader | None = None
+    """None: the Connections view needs the live host (shown greyed)."""
 
 
 def live_ping(
@@ -101,9 +108,28 @@ def live_read_networks() -> list[dict[str, Any]]:
     return read_networks()
 
 
+def live_read_connections(snapshot: Snapshot, container: str) -> Connections:
+    """The sockets of the container's namespace, its flows and TCP health (sock_diag,
+    conntrack, /proc/PID/net): one workload, read when asked."""
+    from inspector.collect.connections import read_connections
+    from inspector.ping import namespace_owner
+
+    found = snapshot.container(container)
+    if found is None:
+        raise KeyError(container)
+    owner = namespace_owner(snapshot, found)
+    addresses = [*owner.ips, *(n.ipv6 for n in owner.networks if n.ipv6)]
+    return read_connections(owner.pid, addresses)
+
+
 def default_backends(live: bool) -> Backends:
     if live:
         return Backends(
-            live_ping, live_read_rules, live_doctor, live=True, read_networks=live_read_networks
+            live_ping,
+            live_read_rules,
+            live_doctor,
+            live=True,
+            read_networks=live_read_networks,
+            read_connections=live_read_connections,
         )
     return Backends(None, None, offline_doctor, live=False)
