@@ -116,3 +116,29 @@ def test_doctor_warns_on_overflows_and_retransmits_with_numbers() -> None:
     assert lossy.status == "warn" and "3.0% of TCP segments" in lossy.summary
     # too few segments to judge a ratio
     assert _tcp(TcpHealth(out_segs=10, retrans_segs=5)).status == "pass"
+
+
+def test_exporter_has_one_tcp_series_per_namespace() -> None:
+    from pathlib import Path
+
+    from inspector.exporter import tcp_families
+    from inspector.snapshot_json import load_snapshot
+
+    snapshot = load_snapshot(Path(__file__).parent / "data" / "tui-snapshot.json")
+    pids = {c.pid: c.name for c in snapshot.containers}
+    read = {pid: TcpHealth(retrans_segs=n, listen_drops=2 * n) for n, pid in enumerate(pids)}
+    families = {f.name: f for f in tcp_families(snapshot, lambda pid: read.get(pid))}
+    retrans = {
+        s.labels["container"]: s.value for s in families["cnet_tcp_retransmitted_segments"].samples
+    }
+    owners = {
+        c.name
+        for c in snapshot.containers
+        if c.running and c.netns_shared_with is None and c.network_mode != "host"
+    }
+    assert set(retrans) == owners  # no series for host mode, container:X or stopped ones
+    for name, value in retrans.items():
+        pid = next(c.pid for c in snapshot.containers if c.name == name)
+        assert value == read[pid].retrans_segs
+    drops = families["cnet_tcp_listen_drops"].samples
+    assert all(s.name == "cnet_tcp_listen_drops_total" for s in drops)

@@ -185,4 +185,6 @@ def test_connections_view_picture(snap_compare: Any, frozen: Snapshot) -> None:
     async def run(pilot: Pilot[Any]) -> None:
         await open_view(pilot, frozen)
 
-    assert snap_compare(app(frozen, lambda s, _name: canned(s)), terminal_size=(120, 40), run_before=run)
+    assert snap_compare(
+        app(frozen, lambda s, _name: canned(s)), terminal_size=(120, 40), run_before=run
+    )
