@@ -36,9 +36,9 @@ from inspector.collect.counters import Counters, InterfaceKey
 from inspector.model import Container, Interface, Snapshot
 
 if TYPE_CHECKING:
-    from inspector.collect.snmp import TcpHealth
     from inspector.doctor import ContainerReport
     from inspector.live import LiveUpdate
+    from inspector.model import TcpHealth
     from inspector.tui.feed import Feed
 
 FINGERPRINT_EVERY_S = 5.0
@@ -145,16 +145,6 @@ def counter_families(
     return [f for _, f in families]
 
 
-def namespace_owners(snapshot: Snapshot) -> list[Container]:
-    """One running container per network namespace of its own (not host mode): the one
-    whose name labels the namespace's TCP counters.  Pure."""
-    return [
-        c
-        for c in snapshot.containers
-        if c.running and c.pid is not None and namespace_of(c) == c.name
-    ]
-
-
 def tcp_families(snapshot: Snapshot, read: ReadHealth) -> list[CounterMetricFamily]:
     """Each namespace's TCP/UDP counters (``/proc/PID/net/snmp``, ``netstat``); a
     namespace gone since the snapshot is left out."""
@@ -162,6 +152,8 @@ def tcp_families(snapshot: Snapshot, read: ReadHealth) -> list[CounterMetricFami
         (field, CounterMetricFamily(f"cnet_{part}", doc, labels=TCP_LABELS))
         for part, field, doc in TCP_METRICS
     ]
+    from inspector.collect.connections import namespace_owners
+
     for c in namespace_owners(snapshot):
         assert c.pid is not None
         health = read(c.pid)

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
+from jsonschema import Draft202012Validator
+
 from inspector.collect.conntrack import Flow, Tuple, flow_from, involves, top_talkers
-from inspector.collect.snmp import TcpHealth, health_from, parse_mib
+from inspector.collect.snmp import health_from, parse_mib
+from inspector.diff import diff
 from inspector.doctor.model import Check, DoctorFacts
 from inspector.doctor.tcp import check_tcp
+from inspector.model import (
+    NamespaceConnections,
+    RecordedConnections,
+    RecordedFlow,
+    RecordedListener,
+    Snapshot,
+    TcpHealth,
+)
+from inspector.render.markdown import render_markdown
+from inspector.snapshot_json import dumps, from_dict
+from tests.test_schema import SCHEMA
+from tests.tui_fakes import bridged_container
 
 SNMP = """\
 Tcp: RtoAlgorithm RtoMin OutSegs RetransSegs OutRsts EstabResets AttemptFails InErrs
@@ -27,7 +43,6 @@ def test_mib_pairs_are_read_by_name() -> None:
     assert (h.out_segs, h.retrans_segs, h.out_rsts, h.estab_resets) == (12000, 22, 100, 1)
     assert (h.listen_overflows, h.listen_drops, h.udp_rcvbuf_errors) == (28, 29, 4)
     assert health_from("garbage\nTcp: 1 2\n", "") == TcpHealth()
-    assert TcpHealth.from_dict(h.as_dict() | {"future": 1}) == h
 
 
 def _msg(orig: tuple[str, int, str, int], reply: tuple[str, int, str, int]) -> dict[str, object]:
@@ -142,3 +157,64 @@ def test_exporter_has_one_tcp_series_per_namespace() -> None:
         assert value == read[pid].retrans_segs
     drops = families["cnet_tcp_listen_drops"].samples
     assert all(s.name == "cnet_tcp_listen_drops_total" for s in drops)
+
+
+# --- snapshots, diff, reports ---------------------------------------------------------
+
+
+def with_listeners(snapshot: Snapshot, *listeners: RecordedListener) -> Snapshot:
+    c = bridged_container(snapshot)
+    ns = NamespaceConnections(c.name, listeners, TcpHealth(out_segs=9, listen_drops=1))
+    return replace(snapshot, connections=RecordedConnections((ns,)))
+
+
+HTTPD = RecordedListener("tcp", "0.0.0.0", 80, "httpd")
+SSHD = RecordedListener("tcp", "::", 22, "sshd")
+
+
+def test_connections_round_trip_and_old_files_still_load(recorded: Snapshot) -> None:
+    assert recorded.connections is None  # recorded before connections existed
+    assert "connections" not in json.loads(dumps(recorded))  # what it wrote, unchanged
+    flow = RecordedFlow("tcp", "ESTABLISHED", "a:1 -> b:2", "c:3 -> a:1", "DNAT", None, None)
+    c = bridged_container(recorded)
+    ns = NamespaceConnections(c.name, (HTTPD,), TcpHealth(retrans_segs=3), (flow,))
+    full = replace(recorded, connections=RecordedConnections((ns,)))
+    data = json.loads(dumps(full))
+    Draft202012Validator(SCHEMA).validate(data)
+    assert from_dict(data) == full
+    data["connections"]["namespaces"][0]["listeners"][0]["port"] = 70000
+    assert not Draft202012Validator(SCHEMA).is_valid(data)
+
+
+def test_diff_names_a_listener_that_appeared_or_vanished(recorded: Snapshot) -> None:
+    c = bridged_container(recorded)
+    before = with_listeners(recorded, HTTPD)
+    after = with_listeners(recorded, SSHD)
+    changes = [ch for ch in diff(before, after).changes if ch.section == "listeners"]
+    assert [(ch.kind, ch.subject, ch.detail) for ch in changes] == [
+        ("added", c.name, "tcp [::]:22 (sshd)"),
+        ("removed", c.name, "tcp 0.0.0.0:80 (httpd)"),
+    ]
+    assert c.name in diff(before, after).containers
+    # counters and a snapshot without connections are never a change
+    louder = replace(
+        before,
+        connections=RecordedConnections(
+            (replace(before.connections.namespaces[0], tcp_health=TcpHealth(out_segs=99)),)  # type: ignore[union-attr]
+        ),
+    )
+    assert diff(before, louder).equal and diff(recorded, before).equal
+
+
+def test_report_shows_listeners_and_port_chains_with_verdicts(recorded: Snapshot) -> None:
+    c = bridged_container(recorded)
+    port = next(p for p in c.ports if p.host_port is not None)
+    listening = render_markdown(with_listeners(recorded, HTTPD))
+    assert "## Listeners" in listening and "## Published ports" in listening
+    assert f"| {c.name} | tcp | 0.0.0.0 | 80 | httpd |" in listening
+    assert "| httpd 0.0.0.0:80 | listening |" in listening
+    nothing = render_markdown(with_listeners(recorded, SSHD))
+    assert f"{port.host_port}/tcp | {c.ips[0]}:80 | none | nothing listens |" in nothing
+    loopback = render_markdown(with_listeners(recorded, RecordedListener("tcp", "127.0.0.1", 80)))
+    assert "| ? 127.0.0.1:80 | loopback only |" in loopback
+    assert "## Listeners" not in render_markdown(recorded)

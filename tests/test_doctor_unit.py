@@ -14,7 +14,6 @@ from dataclasses import replace
 
 import pytest
 
-from inspector.collect.snmp import TcpHealth
 from inspector.doctor import (
     CHECK_IDS,
     IPV6_CHECK_IDS,
@@ -30,7 +29,7 @@ from inspector.doctor import (
     run_checks,
     worst_status,
 )
-from inspector.model import Container, Interface, Snapshot
+from inspector.model import Container, Interface, Snapshot, TcpHealth
 from inspector.rules import Rulesets, parse_iptables_save
 
 

@@ -10,7 +10,7 @@ sent that a retransmit ratio needs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from inspector.model import TcpHealth
 
 # field name -> (file, MIB group, counter name); the nstat name is group + counter.
 COUNTERS: dict[str, tuple[str, str, str]] = {
@@ -25,31 +25,6 @@ COUNTERS: dict[str, tuple[str, str, str]] = {
     "udp_in_errors": ("snmp", "Udp", "InErrors"),
     "udp_rcvbuf_errors": ("snmp", "Udp", "RcvbufErrors"),
 }
-
-
-@dataclass(frozen=True)
-class TcpHealth:
-    """One namespace's counters since it was made (monotonic; rates come from deltas)."""
-
-    out_segs: int = 0
-    retrans_segs: int = 0
-    out_rsts: int = 0
-    estab_resets: int = 0
-    attempt_fails: int = 0
-    in_errs: int = 0
-    listen_overflows: int = 0
-    listen_drops: int = 0
-    udp_in_errors: int = 0
-    udp_rcvbuf_errors: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {f.name: int(getattr(self, f.name)) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, object]) -> TcpHealth:
-        """Read back from a snapshot; unknown keys are ignored, missing ones are 0."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: int(v) for k, v in data.items() if k in known and isinstance(v, int)})
 
 
 def nstat_name(field_name: str) -> str:

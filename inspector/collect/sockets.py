@@ -133,9 +133,10 @@ def _dump(established: bool) -> tuple[list[Socket], str | None]:
     return found, problem
 
 
-def namespace_pids(ns_ino: tuple[int, int], proc: str = "/proc") -> list[int]:
-    """The processes whose network namespace is ``ns_ino`` (st_dev, st_ino)."""
-    pids: list[int] = []
+def pids_by_namespace(proc: str = "/proc") -> dict[tuple[int, int], list[int]]:
+    """Every process, by its network namespace (st_dev, st_ino): one walk of ``/proc``
+    serves every namespace a caller reads."""
+    by_ns: dict[tuple[int, int], list[int]] = {}
     for entry in os.listdir(proc):
         if not entry.isdigit():
             continue
@@ -143,9 +144,8 @@ def namespace_pids(ns_ino: tuple[int, int], proc: str = "/proc") -> list[int]:
             st = os.stat(f"{proc}/{entry}/ns/net")
         except OSError:
             continue
-        if (st.st_dev, st.st_ino) == ns_ino:
-            pids.append(int(entry))
-    return pids
+        by_ns.setdefault((st.st_dev, st.st_ino), []).append(int(entry))
+    return by_ns
 
 
 def socket_owners(
@@ -182,11 +182,11 @@ def _comm(pid: int, proc: str = "/proc") -> str:
         return ""
 
 
-def with_processes(sockets: list[Socket], ns_ino: tuple[int, int]) -> list[Socket]:
-    """The sockets, each naming the processes of the namespace that hold it."""
+def with_processes(sockets: list[Socket], pids: Iterable[int]) -> list[Socket]:
+    """The sockets, each naming the processes (of ``pids``, the namespace's) that hold it."""
     if not sockets:
         return sockets
-    owners = socket_owners(namespace_pids(ns_ino), {s.inode for s in sockets})
+    owners = socket_owners(pids, {s.inode for s in sockets})
     out = []
     for s in sockets:
         pids = tuple(sorted(owners.get(s.inode, ())))
@@ -211,10 +211,15 @@ def _sorted(sockets: list[Socket]) -> tuple[Socket, ...]:
 
 
 def read_sockets(
-    pid: int | None, *, established: bool = False, processes: bool = True
+    pid: int | None,
+    *,
+    established: bool = False,
+    processes: bool = True,
+    by_namespace: Mapping[tuple[int, int], list[int]] | None = None,
 ) -> SocketRead:
     """The listening TCP and bound UDP sockets (and established TCP when asked) of the
     network namespace of ``pid``, or of this thread's own when ``pid`` is None.
+    ``by_namespace`` (``pids_by_namespace``) saves a walk of ``/proc`` per namespace.
 
     Never raises for a namespace gone or a kernel that refuses: ``problem`` says it.
     """
@@ -234,7 +239,9 @@ def read_sockets(
     except OSError as exc:
         return SocketRead(problem=_why(exc, pid))
     if processes:
-        found = with_processes(found, ns_ino)
+        if by_namespace is None:
+            by_namespace = pids_by_namespace()
+        found = with_processes(found, by_namespace.get(ns_ino, ()))
     return SocketRead(_sorted(found), problem)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from inspector.collect.snmp import TcpHealth
+    from inspector.model import TcpHealth
     from inspector.rules import Rulesets
 
 Status = Literal["pass", "warn", "fail", "skip"]

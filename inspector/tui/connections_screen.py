@@ -22,8 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from inspector.collect.connections import Connections
-from inspector.collect.snmp import TcpHealth
-from inspector.model import Snapshot
+from inspector.model import Snapshot, TcpHealth
 from inspector.rules import Rulesets
 from inspector.tui.backends import Backends
 from inspector.tui.connections_view import (

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 from inspector.collect.connections import Connections
 from inspector.collect.conntrack import Flow
-from inspector.collect.snmp import TcpHealth
 from inspector.collect.sockets import Socket
-from inspector.model import Container, PublishedPort
+from inspector.model import Container, PublishedPort, TcpHealth
 from inspector.rates import count_words, human_rate, sparkline
 from inspector.rules import Rulesets
 from inspector.tui.view import Column, Row, Style, sort_cycle
