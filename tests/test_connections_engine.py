@@ -10,6 +10,7 @@ container.  The only traffic is one HTTP request from this host to that publishe
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -17,11 +18,14 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from inspector.collect.conntrack import read_flows
+from inspector.collect.snmp import health_from
 from inspector.collect.sockets import read_sockets
+from tests.cli import assert_one_line_error, cnet, cnet_unprivileged
 from tests.lab import IMAGE, free_port, sh
 
 OCTET = 200 + 3 * int(os.environ.get("CNET_LAB_ID", "6") or "6")
@@ -132,3 +136,48 @@ def test_published_port_flow_matches_conntrack(web: Web) -> None:
         assert flow.bytes is None  # cnet never counts what the kernel did not
     # the quiet container has no flow at all
     assert read_flows([address(QUIET)]).flows == ()
+
+
+def test_cnet_snapshot_records_listeners_and_with_flows_the_dnat(web: Web) -> None:
+    """``cnet snapshot --flows`` end to end: the listener as ss sees it, the counters as
+    the namespace's own /proc file, the published port's flow as conntrack lists it."""
+    with socket.create_connection((GATEWAY, web.port), timeout=5) as s:
+        s.sendall(b"GET /passwd HTTP/1.0\r\n\r\n")
+        s.recv(100)
+        client_port = s.getsockname()[1]
+        proc = cnet("snapshot", "--flows")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    (ns,) = [n for n in data["connections"]["namespaces"] if n["container"] == WEB]
+    got = {(x["protocol"], x["address"], x["port"]) for x in ns["listeners"]}
+    assert got == {(p, a, port) for p, a, port, _ in ss_in(web.pid)}
+    assert {"protocol": "tcp", "address": "::", "port": 80, "process": "httpd"} in ns["listeners"]
+    snmp = Path(f"/proc/{web.pid}/net/snmp").read_text()
+    assert ns["tcp_health"]["out_segs"] <= health_from(snmp, "").out_segs  # monotonic
+    (flow,) = [f for f in ns["flows"] if f"{GATEWAY}:{client_port} ->" in f["original"]]
+    assert flow["nat"] == "DNAT"
+    assert flow["reply"] == f"{web.ip}:80 -> {GATEWAY}:{client_port}"
+    assert f"src={web.ip} dst={GATEWAY} sport=80 dport={client_port}" in kernel_flows()
+    (quiet,) = [n for n in data["connections"]["namespaces"] if n["container"] == QUIET]
+    assert quiet["flows"] == []
+    without = json.loads(cnet("snapshot").stdout)
+    assert all(n["flows"] is None for n in without["connections"]["namespaces"])
+
+
+def test_snapshot_flows_on_a_saved_file_is_a_usage_error() -> None:
+    proc = cnet(
+        "snapshot", "--flows", "--from", str(Path(__file__).parent / "data" / "lab-snapshot.json")
+    )
+    assert "--flows reads the live host" in assert_one_line_error(proc, 2)
+
+
+def test_without_root_each_namespace_says_so_in_one_line(web: Web) -> None:
+    """Namespaces stay closed to an unprivileged cnet: each says why, the snapshot still
+    comes out, with the flows' problem named too (no traceback)."""
+    proc = cnet_unprivileged("snapshot", "--flows")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    data = json.loads(proc.stdout)
+    (ns,) = [n for n in data["connections"]["namespaces"] if n["container"] == WEB]
+    assert ns["listeners"] == [] and ns["flows"] in (None, [])
+    assert ns["problem"] and "\n" not in ns["problem"]

@@ -169,6 +169,7 @@ def read_flows(addresses: Sequence[str] | None = None, *, limit: int = MAX_FLOWS
     so in one line.
     """
     from pyroute2 import NFCTSocket
+    from pyroute2.netlink.exceptions import NetlinkError
 
     accounting = accounting_on()
     found: list[Flow] = []
@@ -186,6 +187,8 @@ def read_flows(addresses: Sequence[str] | None = None, *, limit: int = MAX_FLOWS
                         truncated = True
                         break
                     found.append(flow)
+    except NetlinkError as exc:  # the kernel's answer: not an OSError in pyroute2
+        return FlowRead(tuple(found), accounting, _why(OSError(exc.code, str(exc))), truncated)
     except OSError as exc:
         return FlowRead(tuple(found), accounting, _why(exc), truncated)
     return FlowRead(tuple(found), accounting, None, truncated)

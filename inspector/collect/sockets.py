@@ -112,6 +112,7 @@ def _unmap(address: str) -> str:
 def _dump(established: bool) -> tuple[list[Socket], str | None]:
     """Run the filtered dumps on a sock_diag socket of this thread's namespace."""
     from pyroute2 import DiagSocket
+    from pyroute2.netlink.exceptions import NetlinkError
 
     found: list[Socket] = []
     problem: str | None = None
@@ -121,8 +122,8 @@ def _dump(established: bool) -> tuple[list[Socket], str | None]:
             name = "tcp" if proto == socket.IPPROTO_TCP else "udp"
             try:
                 msgs = ds.get_sock_stats(family=family, states=states, protocol=proto)
-            except OSError as exc:  # no udp_diag / no IPv6: say so, keep the rest
-                problem = problem or f"sock_diag {name}: {exc.strerror or exc}"
+            except (OSError, NetlinkError) as exc:  # no udp_diag / no IPv6: say it, keep the rest
+                problem = problem or f"sock_diag {name}: {getattr(exc, 'strerror', None) or exc}"
                 continue
             for msg in msgs:
                 if msg.get("header", {}).get("type") != 20:  # SOCK_DIAG_BY_FAMILY only
