@@ -23,7 +23,7 @@ from inspector.snapshot_json import load_snapshot
 from inspector.tui import connections_screen
 from inspector.tui.app import CnetApp, Source, make_app
 from inspector.tui.connections_screen import ConnectionsScreen
-from inspector.tui.connections_view import flow_rows
+from inspector.tui.connections_view import MAX_SHOWN_FLOWS, flow_rows
 from tests.test_tui import sync
 from tests.tui_fakes import bridged_container, recorded_rules
 
@@ -142,6 +142,21 @@ async def test_view_shows_listeners_chain_and_flows(frozen: Snapshot) -> None:
         pilot.app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
         await pilot.press("y")
         assert copied and "MASQUERADE as 192.0.2.2" in copied[0]
+
+
+@sync
+async def test_a_thousand_flows_show_the_busiest_first(frozen: Snapshot) -> None:
+    async with app(frozen, lambda s, _name: canned(s, 1000)).run_test(size=(160, 45)) as pilot:
+        screen = await open_view(pilot, frozen)
+        shown = screen.pane("flows").rows_shown
+        assert len(shown) == MAX_SHOWN_FLOWS
+        assert shown[0].sort_values[4] == 1000 * 1000.0  # the busiest of all 1,000
+        note = str(screen.query_one("#connections-note").render())
+        assert f"1000 flows · the first {MAX_SHOWN_FLOWS} shown" in note
+        await pilot.press("slash", *"10.9.3.", "enter")  # the filter reaches past the cut
+        assert {r.cells[2].split(":")[0] for r in screen.pane("flows").rows_shown} == {
+            f"10.9.3.{n}" for n in range(0, 250, 2)
+        }
 
 
 @sync

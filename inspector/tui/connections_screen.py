@@ -38,6 +38,7 @@ from inspector.tui.connections_view import (
     health_line,
     listener_rows,
     row_text,
+    shown_flows,
 )
 from inspector.tui.detached import Abandoned
 from inspector.tui.widgets import FittedFooter, Pane
@@ -168,14 +169,24 @@ class ConnectionsScreen(ModalScreen[None]):
         self.pane("listeners").set_rows(listener_rows(conns))
         chain_list = chains(owner, conns, self.rulesets) if owner is not None else []
         self.pane("chains").set_rows(chain_rows(chain_list))
-        self.query_one("#connections-note", Static).update("Flows · " + flows_note(conns))
-        self.pane("flows").set_rows(flow_rows(conns.flows.flows, self.needle))
+        self._show_flows()
+
+    def _show_flows(self) -> None:
+        """The first rows in the table's order: sorted here, then cut, then shown."""
+        if self.conns is None:
+            return
+        table = self.pane("flows")
+        rows, matching = shown_flows(
+            flow_rows(self.conns.flows.flows, self.needle), table.sort_column
+        )
+        note = flows_note(self.conns, len(rows), matching)
+        self.query_one("#connections-note", Static).update("Flows · " + note)
+        table.set_rows(rows)
 
     @on(Input.Changed, "#connections-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.needle = event.input.value
-        if self.conns is not None:
-            self.pane("flows").set_rows(flow_rows(self.conns.flows.flows, self.needle))
+        self._show_flows()
 
     @on(Input.Submitted, "#connections-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -190,6 +201,7 @@ class ConnectionsScreen(ModalScreen[None]):
 
     def action_sort(self) -> None:
         how = self.pane("flows").cycle_sort()
+        self._show_flows()  # the first rows of the new order
         self.notify(f"Flows sorted {how}", timeout=3)
 
     def action_copy(self) -> None:

@@ -19,7 +19,7 @@ from inspector.collect.sockets import Socket
 from inspector.model import Container, PublishedPort, TcpHealth
 from inspector.rates import count_words, human_rate, sparkline
 from inspector.rules import Rulesets
-from inspector.tui.view import Column, Row, Style, sort_cycle
+from inspector.tui.view import Column, Row, Style, sort_cycle, sort_rows
 
 LISTENER_COLUMNS = (
     Column("Proto", 5, 5),
@@ -44,6 +44,9 @@ FLOW_COLUMNS = (
 )
 FLOW_SORTS = sort_cycle(FLOW_COLUMNS, 4)
 """Flows by bytes first (the top talkers), then the other columns."""
+MAX_SHOWN_FLOWS = 200
+"""Rows of the flows table: the first ones in its order (a table of thousands costs the
+first paint ~0.2 ms a row and nobody reads past a screenful; ``/`` narrows the rest)."""
 ANY = ("0.0.0.0", "::", "*")
 HISTORY = 30  # health reads kept for the sparkline
 
@@ -197,17 +200,41 @@ def flow_rows(flows: Sequence[Flow], needle: str = "") -> tuple[Row, ...]:
     return tuple(rows)
 
 
+def shown_flows(rows: Sequence[Row], by: int | None) -> tuple[tuple[Row, ...], int]:
+    """The first ``MAX_SHOWN_FLOWS`` of ``rows`` in the table's order ``by``, and how many
+    there were."""
+    if by is None or len(rows) <= MAX_SHOWN_FLOWS:
+        ordered = sort_rows(rows, FLOW_COLUMNS, by)
+        return ordered[:MAX_SHOWN_FLOWS], len(ordered)
+    # Thousands of rows: a plain key (the natural order of names costs ~16 us a row),
+    # then the table orders the few it shows as it orders everything.
+    col = FLOW_COLUMNS[by]
+
+    def key(r: Row) -> tuple[int, float, str]:
+        value = r.sort_values[by] if by < len(r.sort_values) else None
+        if value is None:
+            return (1, 0.0, r.cells[by].casefold())
+        return (0, -value if col.descending else value, "")
+
+    busiest = sorted(rows, key=key)
+    return tuple(busiest[:MAX_SHOWN_FLOWS]), len(busiest)
+
+
 def row_text(row: Row) -> str:
     """What ``y`` copies: the row's cells, as shown, two spaces apart."""
     return "  ".join(c for c in row.cells if c)
 
 
-def flows_note(conns: Connections) -> str:
+def flows_note(conns: Connections, shown: int, matching: int) -> str:
     """One line about the flows: a problem, counting off, a table cut short."""
     read = conns.flows
     if read.problem:
         return read.problem
     parts = [f"{len(read.flows)} flows"]
+    if matching != len(read.flows):
+        parts.append(f"· {matching} match the filter")
+    if shown < matching:
+        parts.append(f"· the first {shown} shown (s: another order, /: filter)")
     if read.truncated:
         parts.append("(the first ones only)")
     if not read.accounting:
