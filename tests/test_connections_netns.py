@@ -37,6 +37,7 @@ t6 = socket.socket(socket.AF_INET6); t6.setsockopt(socket.IPPROTO_IPV6, socket.I
 t6.bind(("::1", 18182)); t6.listen(3)
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 15353))
 c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.connect(("127.0.0.1", 15354))
+client = socket.create_connection(("127.0.0.1", 18181)); served, _ = t.accept()
 print("ready", flush=True)
 time.sleep(600)
 """
@@ -134,6 +135,29 @@ def test_sockets_match_ss(namespaces: dict[str, int]) -> None:
     assert all(s.process.startswith("python") for s in listening)
     assert {s.backlog for s in listening if s.local_port == 18181} == {7}
     assert read_sockets(namespaces["cnetcn-q"]).sockets == ()
+
+
+def test_established_connections_match_ss(namespaces: dict[str, int]) -> None:
+    out = subprocess.run(
+        ["ip", "netns", "exec", "cnetcn-l", "ss", "-tnpeH", "state", "established"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    want = set()
+    for line in out.splitlines():
+        fields = line.split()  # Recv-Q Send-Q Local Peer users:... ino:N
+        local, peer = fields[2].rsplit(":", 1), fields[3].rsplit(":", 1)
+        inode = int(re.search(r"ino:(\d+)", line)[1])  # type: ignore[index]
+        want.add((local[0], int(local[1]), peer[0], int(peer[1]), inode))
+    read = read_sockets(namespaces["cnetcn-l"], established=True)
+    got = {
+        (s.local, s.local_port, s.remote, s.remote_port, s.inode)
+        for s in read.sockets
+        if s.state == "ESTAB"
+    }
+    assert got == want and len(got) == 2  # both ends of the one connection
+    assert all(s.state != "ESTAB" for s in read_sockets(namespaces["cnetcn-l"]).sockets)
 
 
 def test_gone_namespace_is_one_line() -> None:

@@ -124,11 +124,13 @@ async def test_view_shows_listeners_chain_and_flows(frozen: Snapshot) -> None:
         screen = await open_view(pilot, frozen)
         c = bridged_container(frozen)
         assert asked == [c.name]  # the selected workload only
-        listeners = screen.pane("listeners").rows_shown
-        assert [r.cells[:3] for r in listeners] == [
-            ("tcp", "0.0.0.0:80", "httpd (4726)"),
-            ("udp", "127.0.0.1:5353", "dns\\x1b[31m (4730)"),  # escaped, never markup
+        sockets = screen.pane("listeners").rows_shown
+        assert [r.cells[:4] for r in sockets] == [
+            ("tcp", "0.0.0.0:80", "*", "httpd (4726)"),
+            ("udp", "127.0.0.1:5353", "*", "dns\\x1b[31m (4730)"),  # escaped, never markup
+            ("tcp", f"{c.ips[0]}:80", "10.9.0.7:41000", "httpd (4726)"),  # established
         ]
+        assert sockets[0].cells[4] == "0/511"
         (chain,) = screen.pane("chains").rows_shown
         assert chain.cells[0].endswith(":55557/tcp")
         assert "DNAT" in chain.cells[1] and f"{c.ips[0]}:80" in chain.cells[1]

@@ -32,13 +32,17 @@ class Connections:
     health: TcpHealth | None  # None: the namespace's counters could not be read
 
 
-def read_connections(pid: int | None, addresses: Sequence[str]) -> Connections:
-    """The workload whose namespace holds ``pid``; its flows are those of ``addresses``."""
+def read_connections(
+    pid: int | None, addresses: Sequence[str], *, established: bool = True
+) -> Connections:
+    """The workload whose namespace holds ``pid``; its flows are those of ``addresses``.
+    ``established`` adds its established TCP connections (not for the host's namespace,
+    whose tens of thousands of connections would cost seconds)."""
     if pid is None:
         gone = "no process id: its namespace cannot be read"
         return Connections(SocketRead(problem=gone), FlowRead(problem=gone), None)
     return Connections(
-        read_sockets(pid, established=True),
+        read_sockets(pid, established=established),
         read_flows(list(addresses)) if addresses else FlowRead(problem="no address: no flows"),
         read_health(pid),
     )

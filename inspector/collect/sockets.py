@@ -17,7 +17,7 @@ import errno
 import os
 import socket
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from inspector.collect.netns import inside, open_netns
@@ -192,7 +192,7 @@ def with_processes(sockets: list[Socket], pids: Iterable[int]) -> list[Socket]:
     for s in sockets:
         pids = tuple(sorted(owners.get(s.inode, ())))
         if pids:
-            s = Socket(**{**s.__dict__, "pids": pids, "process": _comm(pids[0])})
+            s = replace(s, pids=pids, process=_comm(pids[0]))
         out.append(s)
     return out
 

@@ -119,7 +119,7 @@ def live_read_connections(snapshot: Snapshot, container: str) -> Connections:
         raise KeyError(container)
     owner = namespace_owner(snapshot, found)
     addresses = [*owner.ips, *(n.ipv6 for n in owner.networks if n.ipv6)]
-    return read_connections(owner.pid, addresses)
+    return read_connections(owner.pid, addresses, established=owner.network_mode != "host")
 
 
 def default_backends(live: bool) -> Backends:

@@ -98,7 +98,7 @@ class ConnectionsScreen(ModalScreen[None]):
         with Vertical(id="connections-box") as box:
             box.border_title = f"Connections · {self.container}"
             yield Static("", id="connections-health", markup=False)
-            yield Static("Listening", classes="connections-heading", markup=False)
+            yield Static("Sockets", classes="connections-heading", markup=False)
             yield Pane(LISTENER_COLUMNS, id="connections-listeners")
             yield Static("Published ports", classes="connections-heading", markup=False)
             yield Pane(CHAIN_COLUMNS, id="connections-chains")

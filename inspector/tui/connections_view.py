@@ -23,7 +23,8 @@ from inspector.tui.view import Column, Row, Style, sort_cycle, sort_rows
 
 LISTENER_COLUMNS = (
     Column("Proto", 5, 5),
-    Column("Listening on", 30, 12, middle=True),
+    Column("Local", 30, 12, middle=True),
+    Column("Peer", 30, 8, middle=True, priority=3),
     Column("Process", 24, 8, priority=1),
     Column("Queue", 10, 5, priority=2, sortable=False),
 )
@@ -68,15 +69,21 @@ def _process(s: Socket) -> str:
 
 
 def listener_rows(conns: Connections) -> tuple[Row, ...]:
+    """The listeners, then the established TCP connections (when they were read), each
+    with its process; a listener's queue is its accept queue against its backlog."""
     rows = []
-    for s in conns.sockets.listeners:
-        queue = f"{s.queue}/{s.backlog}" if s.protocol == "tcp" else ""
-        full = s.protocol == "tcp" and s.backlog > 0 and s.queue >= s.backlog
-        style: Style = "warning" if full else ""
+    for s in conns.sockets.sockets:
+        if s.listening:
+            peer = "*"
+            queue = f"{s.queue}/{s.backlog}" if s.protocol == "tcp" else ""
+            full = s.protocol == "tcp" and s.backlog > 0 and s.queue >= s.backlog
+            style: Style = "warning" if full else ""
+        else:
+            peer, queue, style = _hostport(s.remote, s.remote_port), "", "muted"
         rows.append(
             Row(
-                f"l:{s.protocol}:{s.local}:{s.local_port}:{s.inode}",
-                (s.protocol, _hostport(s.local, s.local_port), _process(s), queue),
+                f"s:{s.state}:{s.protocol}:{s.local}:{s.local_port}:{s.remote_port}:{s.inode}",
+                (s.protocol, _hostport(s.local, s.local_port), peer, _process(s), queue),
                 style,
             )
         )
