@@ -16,6 +16,7 @@ import re
 import shutil
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,3 +182,25 @@ def test_without_root_each_namespace_says_so_in_one_line(web: Web) -> None:
     (ns,) = [n for n in data["connections"]["namespaces"] if n["container"] == WEB]
     assert ns["listeners"] == [] and ns["flows"] in (None, [])
     assert ns["problem"] and "\n" not in ns["problem"]
+
+
+def test_cnet_diff_names_a_listener_that_appeared(web: Web, tmp_path: Path) -> None:
+    """A snapshot, then ``nc -l`` started inside: ``cnet diff OLD`` against the live host
+    names it (and ss in the namespace agrees that it listens)."""
+    old = tmp_path / "old.json"
+    proc = cnet("snapshot", "-o", str(old))
+    assert proc.returncode == 0, proc.stderr
+    sh("docker", "exec", "-d", WEB, "nc", "-l", "-p", "9999")
+    deadline = time.monotonic() + 10  # until it has bound: a condition, not a duration
+    while not any(port == 9999 for _, _, port, _ in ss_in(web.pid)):
+        assert time.monotonic() < deadline, "nc never listened"
+        time.sleep(0.05)
+    proc = cnet("diff", str(old), "--json")
+    assert proc.returncode == 1, proc.stderr
+    changes = [  # other people's containers on this shared engine change too
+        c
+        for c in json.loads(proc.stdout)["changes"]
+        if c["section"] == "listeners" and c["subject"].startswith("cnetcn-")
+    ]
+    assert [(c["change"], c["subject"]) for c in changes] == [("added", WEB)]
+    assert changes[0]["detail"].startswith("tcp ") and ":9999 (nc)" in changes[0]["detail"]

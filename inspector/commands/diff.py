@@ -55,7 +55,12 @@ def run(args: argparse.Namespace) -> int:
         from inspector.rules.recorded import recorder
 
         with_rules = recorder()  # the rules too, to compare with OLD's, read meanwhile
-        new = with_rules(collect_snapshot())
+        new = collect_snapshot()
+        if old.connections is not None:  # its listeners too, to compare with OLD's
+            from inspector.commands.snapshot import with_connections
+
+            new = with_connections(new, flows=False)
+        new = with_rules(new)
         print_warnings(new)
         new_label = "the live host"
     else:
