@@ -45,7 +45,7 @@ FLOW_COLUMNS = (
 )
 FLOW_SORTS = sort_cycle(FLOW_COLUMNS, 4)
 """Flows by bytes first (the top talkers), then the other columns."""
-MAX_SHOWN_FLOWS = 200
+MAX_SHOWN_FLOWS = 100
 """Rows of the flows table: the first ones in its order (a table of thousands costs the
 first paint ~0.2 ms a row and nobody reads past a screenful; ``/`` narrows the rest)."""
 ANY = ("0.0.0.0", "::", "*")
