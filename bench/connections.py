@@ -34,8 +34,8 @@ from bench.containers import quiet
 from inspector.collect.connections import read_connections, record_connections
 from inspector.collect.snmp import read_health
 from inspector.collect.sockets import pids_by_namespace, read_sockets
-from inspector.model import Container
-from inspector.model import Snapshot as ModelSnapshot
+from inspector.model.snapshot import Container
+from inspector.model.snapshot import Snapshot as ModelSnapshot
 from tests.lab import IMAGE, remove_one_at_a_time, sh
 
 PREFIX = "cnetcn-b"

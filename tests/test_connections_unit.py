@@ -9,10 +9,9 @@ from jsonschema import Draft202012Validator
 
 from inspector.collect.conntrack import Flow, Tuple, flow_from, involves, top_talkers
 from inspector.collect.snmp import health_from, parse_mib
-from inspector.diff import diff
 from inspector.doctor.model import Check, DoctorFacts
 from inspector.doctor.tcp import check_tcp
-from inspector.model import (
+from inspector.model.snapshot import (
     NamespaceConnections,
     RecordedConnections,
     RecordedFlow,
@@ -20,8 +19,9 @@ from inspector.model import (
     Snapshot,
     TcpHealth,
 )
+from inspector.render.diff import diff
 from inspector.render.markdown import render_markdown
-from inspector.snapshot_json import dumps, from_dict
+from inspector.render.snapshot_json import dumps, from_dict
 from tests.test_schema import SCHEMA
 from tests.tui_fakes import bridged_container
 
@@ -136,8 +136,8 @@ def test_doctor_warns_on_overflows_and_retransmits_with_numbers() -> None:
 def test_exporter_has_one_tcp_series_per_namespace() -> None:
     from pathlib import Path
 
-    from inspector.exporter import tcp_families
-    from inspector.snapshot_json import load_snapshot
+    from inspector.exporter.metrics import tcp_families
+    from inspector.render.snapshot_json import load_snapshot
 
     snapshot = load_snapshot(Path(__file__).parent / "data" / "tui-snapshot.json")
     pids = {c.pid: c.name for c in snapshot.containers}

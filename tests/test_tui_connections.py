@@ -18,8 +18,8 @@ from textual.pilot import Pilot
 from inspector.collect.connections import Connections
 from inspector.collect.conntrack import Flow, FlowRead, Tuple
 from inspector.collect.sockets import Socket, SocketRead
-from inspector.model import Snapshot, TcpHealth
-from inspector.snapshot_json import load_snapshot
+from inspector.model.snapshot import Snapshot, TcpHealth
+from inspector.render.snapshot_json import load_snapshot
 from inspector.tui import connections_screen
 from inspector.tui.app import CnetApp, Source, make_app
 from inspector.tui.connections_screen import ConnectionsScreen

@@ -5,7 +5,10 @@
 - ``engine``: the Docker engine's list, inspects, networks and events (the docker SDK);
 - ``cgroups``: a container's pid from its cgroup, without asking the engine;
 - ``netns``: stepping a thread into a namespace and back (``setns``);
-- ``reader``: the reads above combined into the events the inventory applies.
+- ``reader``: the reads above combined into the events the inventory applies;
+- ``sockets``, ``snmp``, ``conntrack``: a namespace's sockets (sock_diag), its TCP/UDP
+  counters and its flows (conntrack), combined per workload by ``connections``.
 
-Nothing here imports the inventory, the renderers or the UI; ``inspector.live`` runs them.
+May import ``inspector.model`` and the inventory's ``events`` (the records readers return);
+nothing of the inventory's state, the renderers or the UI.  ``inspector.live.runner`` runs them.
 """

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from inspector.collect.conntrack import Flow, FlowRead, involves, read_flows
 from inspector.collect.snmp import read_health
 from inspector.collect.sockets import SocketRead, pids_by_namespace, read_sockets
-from inspector.model import (
+from inspector.model.snapshot import (
     Container,
     NamespaceConnections,
     RecordedConnections,

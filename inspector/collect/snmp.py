@@ -10,7 +10,7 @@ sent that a retransmit ratio needs.
 
 from __future__ import annotations
 
-from inspector.model import TcpHealth
+from inspector.model.snapshot import TcpHealth
 
 # field name -> (file, MIB group, counter name); the nstat name is group + counter.
 COUNTERS: dict[str, tuple[str, str, str]] = {
@@ -71,16 +71,3 @@ def read_health(pid: int | None) -> TcpHealth | None:
     except OSError:
         return None
     return health_from(snmp, netstat)
-
-
-# Above this share of segments sent again, over at least MIN_SEGMENTS, the doctor warns:
-# a healthy LAN retransmits well under 1%; 2% is where throughput visibly suffers.
-RETRANSMIT_WARN_RATIO = 0.02
-MIN_SEGMENTS = 1000
-
-
-def retransmit_ratio(h: TcpHealth) -> float | None:
-    """Retransmitted over sent segments, or None when too few were sent to judge."""
-    if h.out_segs < MIN_SEGMENTS:
-        return None
-    return h.retrans_segs / h.out_segs

@@ -20,13 +20,23 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from inspector.background import on_daemon_thread
-from inspector.collect.snmp import read_health
-from inspector.doctor.checks import EMBEDDED_DNS, nameservers, run_checks
+from inspector.actions.ping import PingError, PingReply, PingSummary, plan_ping, run_ping
+from inspector.doctor.checks import run_checks
+from inspector.doctor.dns import EMBEDDED_DNS, nameservers
 from inspector.doctor.model import ContainerReport, DnsFacts, DoctorFacts, GatewayPing, Listener
-from inspector.model import Container, Snapshot
-from inspector.paths import loopback_only
-from inspector.rules import Rulesets, RulesUnavailable, read_rulesets
+from inspector.model.background import on_daemon_thread
+from inspector.model.paths import loopback_only
+from inspector.model.queries import default_route, namespace_owner
+from inspector.model.snapshot import Container, Snapshot
+from inspector.rules import (
+    Rulesets,
+    RulesUnavailable,
+    capture,
+    parse_captured,
+    read_rulesets,
+    run_command,
+)
+from inspector.rules.read import RunResult
 
 IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
 IP6_FORWARD = "/proc/sys/net/ipv6/conf/all/forwarding"
@@ -66,7 +76,7 @@ def read_no_nat_networks(timeout: float = 5.0) -> dict[str, str]:
     Best effort: when the engine cannot be asked, nothing is exempt and the masquerade
     check judges by the rules alone.
     """
-    from inspector.collect.engine import read_networks
+    from inspector.collect.engine import read_networks  # why: only on the live host
 
     exempt: dict[str, str] = {}
     for net in read_networks(timeout):
@@ -91,8 +101,6 @@ def ping_gateway(
 ) -> GatewayPing:
     """Ping the namespace's own gateway (or ``target``, its IPv6 gateway) from inside it
     (``skipped`` says why not)."""
-    from inspector.ping import PingError, PingReply, PingSummary, plan_ping, run_ping
-
     try:
         plan = plan_ping(snapshot, owner.name, target)
     except PingError as exc:
@@ -111,8 +119,6 @@ def ping_gateway(
 
 def _ping_targets(snapshot: Snapshot, containers: Sequence[Container]) -> list[Container]:
     """One namespace owner per distinct namespace that has a network of its own."""
-    from inspector.ping import namespace_owner
-
     owners: dict[str, Container] = {}
     for c in containers:
         if not c.running:
@@ -133,8 +139,6 @@ def gateway6_target(owner: Container) -> str | None:
     """The IPv6 default gateway of the namespace (``addr%dev`` when link-local)."""
     import ipaddress
 
-    from inspector.ping import default_route
-
     route = default_route(tuple(owner.routes), 6)
     if route is None or route.gateway is None:
         return None
@@ -146,7 +150,7 @@ def gateway6_target(owner: Container) -> str | None:
 def read_listeners(pid: int | None) -> tuple[Listener, ...] | None:
     """Sockets listening in the namespace of ``pid`` (this thread's own when None), read
     through sock_diag with a state filter; None if the namespace could not be read."""
-    from inspector.collect.sockets import read_sockets
+    from inspector.collect.sockets import read_sockets  # why: only on the live host
 
     read = read_sockets(pid, processes=False)
     if read.problem is not None and not read.sockets:
@@ -162,9 +166,6 @@ def read_listeners(pid: int | None) -> tuple[Listener, ...] | None:
 def read_namespace_rules(pid: int) -> tuple[Rulesets | None, str | None]:
     """The rules inside a namespace, read by the tools run under ``nsenter --net``."""
     import shutil
-
-    from inspector.rules import capture, parse_captured, run_command
-    from inspector.rules.read import RunResult
 
     nsenter = shutil.which("nsenter")
     if nsenter is None:
@@ -220,8 +221,6 @@ def _namespace_facts(
 
 def _publishing(snapshot: Snapshot, containers: Sequence[Container]) -> set[str]:
     """The namespace owners behind the containers that publish a port on the host."""
-    from inspector.ping import namespace_owner
-
     return {
         namespace_owner(snapshot, c).name
         for c in containers
@@ -238,6 +237,8 @@ def gather_facts(
 ) -> DoctorFacts:
     """Forwarding, the rulesets, sockets and resolvers, and (when ``ping``) each
     namespace's gateway pings."""
+    from inspector.collect.snmp import read_health  # why: only on the live host
+
     namespaces = _ping_targets(snapshot, containers)
     owners = namespaces if ping else []
     # The tools (iptables-save: 10 s timeout, Docker: 5 s) on daemon threads, so that a

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from inspector.model import TcpHealth
+    from inspector.model.snapshot import TcpHealth
     from inspector.rules import Rulesets
 
 Status = Literal["pass", "warn", "fail", "skip"]

@@ -7,19 +7,27 @@ trouble that happened, not that the path is broken now.  The numbers are the evi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from inspector.collect.snmp import RETRANSMIT_WARN_RATIO, retransmit_ratio
+from inspector.doctor.context import Context, new_check
 from inspector.doctor.model import Check
+from inspector.model.snapshot import TcpHealth
 
-if TYPE_CHECKING:
-    from inspector.doctor.checks import Context
+# Above this share of segments sent again, over at least MIN_SEGMENTS, the doctor warns:
+# a healthy LAN retransmits well under 1%; 2% is where throughput visibly suffers.
+RETRANSMIT_WARN_RATIO = 0.02
+MIN_SEGMENTS = 1000
+
+
+def retransmit_ratio(h: TcpHealth) -> float | None:
+    """Retransmitted over sent segments, or None when too few were sent to judge."""
+    if h.out_segs < MIN_SEGMENTS:
+        return None
+    return h.retrans_segs / h.out_segs
 
 
 def check_tcp(ctx: Context) -> Check:
     health = ctx.facts.tcp_health.get(ctx.owner.name)
     if health is None:
-        return Check("tcp", "skip", "the namespace's TCP counters were not read")
+        return new_check("tcp", "skip", "the namespace's TCP counters were not read")
     evidence = [
         ("segments sent / retransmitted", f"{health.out_segs} / {health.retrans_segs}"),
         ("listen overflows / drops", f"{health.listen_overflows} / {health.listen_drops}"),
@@ -41,5 +49,5 @@ def check_tcp(ctx: Context) -> Check:
             "loss or congestion on the path"
         )
     if problems:
-        return Check("tcp", "warn", "; ".join(problems), tuple(evidence))
-    return Check("tcp", "pass", "no listen overflow, retransmits within bounds", tuple(evidence))
+        return new_check("tcp", "warn", "; ".join(problems), evidence)
+    return new_check("tcp", "pass", "no listen overflow, retransmits within bounds", evidence)

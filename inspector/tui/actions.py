@@ -18,8 +18,11 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from textual.binding import Binding
 
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
 from inspector.tui.backends import Backends
+from inspector.tui.connections_screen import ConnectionsScreen
+from inspector.tui.ping_screen import PingScreen
+from inspector.tui.rules_screen import RulesScreen
 from inspector.tui.view import Selection
 
 if TYPE_CHECKING:
@@ -53,24 +56,18 @@ class SelectionAction:
 
 
 def _ping(host: ActionHost, selection: Selection) -> None:
-    from inspector.tui.ping_screen import PingScreen
-
     snapshot = host.current_snapshot()
     if snapshot is not None and selection.container is not None:
         host.open_screen(PingScreen(snapshot, selection.container, host.backends))
 
 
 def _rules(host: ActionHost, selection: Selection) -> None:
-    from inspector.tui.rules_screen import RulesScreen
-
     snapshot = host.current_snapshot()
     if snapshot is not None:
         host.open_screen(RulesScreen(snapshot, selection.item, host.backends, note=selection.note))
 
 
 def _connections(host: ActionHost, selection: Selection) -> None:
-    from inspector.tui.connections_screen import ConnectionsScreen
-
     snapshot = host.current_snapshot()
     if snapshot is not None and selection.container is not None:
         host.open_screen(ConnectionsScreen(snapshot, selection.container, host.backends))

@@ -11,7 +11,7 @@ only derives rows (``connections_view``) and renders them.  Nothing on the host 
 from __future__ import annotations
 
 import time
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,8 +21,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from inspector.collect.connections import Connections
-from inspector.model import Snapshot, TcpHealth
+from inspector.model.snapshot import Snapshot, TcpHealth
 from inspector.rules import Rulesets
 from inspector.tui.backends import Backends
 from inspector.tui.connections_view import (
@@ -42,6 +41,9 @@ from inspector.tui.connections_view import (
 )
 from inspector.tui.detached import Abandoned
 from inspector.tui.widgets import FittedFooter, Pane
+
+if TYPE_CHECKING:  # the collectors load only on the live host
+    from inspector.collect.connections import Connections
 
 REFRESH_S = 3.0
 """How often the open view reads the workload again: a few ms each, one workload only."""

@@ -12,14 +12,17 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from inspector.collect.connections import Connections
-from inspector.collect.conntrack import Flow
-from inspector.collect.sockets import Socket
-from inspector.model import Container, PublishedPort, TcpHealth
-from inspector.rates import count_words, human_rate, sparkline
+from inspector.live.rates import count_words, human_rate, sparkline
+from inspector.model.snapshot import Container, PublishedPort, TcpHealth
 from inspector.rules import Rulesets
 from inspector.tui.view import Column, Row, Style, sort_cycle, sort_rows
+
+if TYPE_CHECKING:  # the collectors load only on the live host
+    from inspector.collect.connections import Connections
+    from inspector.collect.conntrack import Flow
+    from inspector.collect.sockets import Socket
 
 LISTENER_COLUMNS = (
     Column("Proto", 5, 5),

@@ -6,7 +6,7 @@ socket would hold the user's shell for up to those tools' timeouts after ``q``. 
 backend call runs on a daemon thread of its own, and the worker waits for it while
 watching its own cancellation (Textual cancels every worker when the app exits, and a
 screen's workers when it closes).  The call is abandoned, never interrupted: it only
-reads, and ends on its own timeout (``inspector.background``).  The collector's loop in
+reads, and ends on its own timeout (``inspector.model.background``).  The collector's loop in
 ``app`` waits on its own daemon thread the same way (``result_unless_cancelled``).
 """
 
@@ -20,7 +20,15 @@ from typing import ParamSpec, TypeVar
 
 from textual.worker import get_current_worker
 
-from inspector.background import on_daemon_thread
+from inspector.model.background import on_daemon_thread
+from inspector.tui.backends import (
+    Backends,
+    ConnectionsReader,
+    Doctor,
+    NetworksReader,
+    Pinger,
+    RulesReader,
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -55,3 +63,26 @@ def detached(call: Callable[P, T]) -> Callable[P, T]:
         return result_unless_cancelled(future, name)
 
     return wait_for
+
+
+def assemble_backends(
+    defaults: Backends,
+    *,
+    ping: Pinger | None,
+    read_rules: RulesReader | None,
+    doctor: Doctor | None,
+    read_networks: NetworksReader | None,
+    read_connections: ConnectionsReader | None,
+) -> Backends:
+    """The given backends, ``defaults`` for those left out; the reads that may hang are
+    detached: quitting never waits on iptables-save, Docker or conntrack."""
+    rules = read_rules or defaults.read_rules
+    connections = read_connections or defaults.read_connections
+    return Backends(
+        ping=ping or defaults.ping,
+        read_rules=detached(rules) if rules is not None else None,
+        doctor=detached(doctor or defaults.doctor),
+        live=defaults.live,
+        read_networks=read_networks or defaults.read_networks,
+        read_connections=detached(connections) if connections is not None else None,
+    )

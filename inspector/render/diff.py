@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from inspector.model import (
+from inspector.model.snapshot import (
     Container,
     Interface,
     RecordedConnections,
@@ -28,7 +28,7 @@ from inspector.model import (
     RulesetText,
     Snapshot,
 )
-from inspector.words import natural_key, ports_label
+from inspector.model.words import natural_key, ports_label
 
 Kind = Literal["added", "removed", "changed"]
 

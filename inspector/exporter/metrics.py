@@ -1,6 +1,6 @@
 """The Prometheus exporter: metrics over the latest live snapshot, built by prometheus_client.
 
-One feed (``inspector.live.Live``) keeps the inventory current; the exporter only keeps the
+One feed (``inspector.live.runner.Live``) keeps the inventory current; the exporter only keeps the
 latest ``LiveUpdate`` it published.  A scrape never collects: it reads the interface
 counters (psutil's one read of the host's table, plus ``/proc/PID/net/dev`` where a link
 has no host end), each namespace's TCP/UDP counters (two small ``/proc/PID/net`` files)
@@ -32,14 +32,17 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from inspector.collect.counters import Counters, InterfaceKey
-from inspector.model import Container, Interface, Snapshot
+from inspector.collect.connections import namespace_owners
+from inspector.collect.counters import Counters, InterfaceKey, read_container_counters
+from inspector.collect.nftgen import nft_generation
+from inspector.collect.snmp import read_health
+from inspector.doctor import diagnose
+from inspector.model.snapshot import Container, Interface, Snapshot, TcpHealth
 
 if TYPE_CHECKING:
     from inspector.doctor import ContainerReport
-    from inspector.live import LiveUpdate
-    from inspector.model import TcpHealth
-    from inspector.tui.feed import Feed
+    from inspector.live.feed import Feed
+    from inspector.live.runner import LiveUpdate
 
 FINGERPRINT_EVERY_S = 5.0
 DOCTOR_MAX_AGE_S = 300.0
@@ -75,7 +78,7 @@ TCP_METRICS: tuple[tuple[str, str, str], ...] = (
 series per network namespace, named by the container that owns it."""
 
 ReadCounters = Callable[[Snapshot], Mapping[InterfaceKey, Counters]]
-ReadHealth = Callable[[int], "TcpHealth | None"]
+ReadHealth = Callable[[int], TcpHealth | None]
 Diagnose = Callable[[Snapshot], Sequence["ContainerReport"]]
 Fingerprint = Callable[[], object]
 
@@ -152,8 +155,6 @@ def tcp_families(snapshot: Snapshot, read: ReadHealth) -> list[CounterMetricFami
         (field, CounterMetricFamily(f"cnet_{part}", doc, labels=TCP_LABELS))
         for part, field, doc in TCP_METRICS
     ]
-    from inspector.collect.connections import namespace_owners
-
     for c in namespace_owners(snapshot):
         assert c.pid is not None
         health = read(c.pid)
@@ -201,14 +202,10 @@ def doctor_family(reports: Iterable[ContainerReport]) -> GaugeMetricFamily:
 
 
 def _default_fingerprint() -> object:
-    from inspector.collect.nftgen import nft_generation
-
     return nft_generation()
 
 
 def _default_diagnose(snapshot: Snapshot) -> Sequence[ContainerReport]:
-    from inspector.doctor import diagnose
-
     return diagnose(snapshot, (), ping=False)
 
 
@@ -288,14 +285,8 @@ class Exporter(Collector):
         clock: Callable[[], float] = time.monotonic,
         health: ReadHealth | None = None,
     ) -> None:
-        if health is None:
-            from inspector.collect.snmp import read_health
-
-            health = read_health
-        self._health = health
+        self._health = health if health is not None else read_health
         if counters is None:
-            from inspector.collect.counters import read_container_counters
-
             counters = read_container_counters
         self._counters = counters
         self._doctor = doctor if doctor is not None else DoctorCache()
