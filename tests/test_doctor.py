@@ -373,7 +373,7 @@ def _wait_listening(pid: int, port: int) -> None:
     from inspector.doctor.live import read_listeners
 
     deadline = time.monotonic() + 10
-    while not any(x.port == port for x in read_listeners(f"/proc/{pid}/net") or ()):
+    while not any(x.port == port for x in read_listeners(pid) or ()):
         assert time.monotonic() < deadline, f"nothing bound {port} inside pid {pid}"
         time.sleep(0.05)
 

@@ -21,7 +21,6 @@ from inspector.doctor import (
     failing,
     format_report,
     format_reports,
-    parse_proc_net,
     run_checks,
 )
 from inspector.model.snapshot import Container, Route, Snapshot
@@ -224,26 +223,6 @@ def test_published_port_with_nothing_listening_fails(fit: Snapshot) -> None:
     assert check is not None and check.status == "pass"
     unknown = healthy_facts(fit, listeners={})
     assert statuses(run_checks(fit, c.name, unknown))["ports"] == "skip"
-
-
-def test_proc_net_parser_on_a_recorded_podman_namespace() -> None:
-    """/proc/PID/net/tcp{,6} of a podman container running busybox httpd on :80 and
-    ``nc -l -p 8443`` (both bound to the IPv6 wildcard)."""
-    tcp = parse_proc_net((DATA / "proc-podman" / "tcp").read_text(), "tcp")
-    tcp6 = parse_proc_net((DATA / "proc-podman" / "tcp6").read_text(), "tcp")
-    assert tcp == ()
-    assert tcp6 == (Listener("tcp", "::", 80), Listener("tcp", "::", 8443))
-    header = "  sl  local_address rem_address   st\n"
-    v4 = (
-        header
-        + "   0: 0B00007F:9F1B 00000000:0000 0A 0 0\n   1: 0100007F:0050 0200007F:D431 01 0 0\n"
-    )
-    assert parse_proc_net(v4, "tcp") == (Listener("tcp", "127.0.0.11", 40731),)
-    udp = (
-        header
-        + "   0: 0B00007F:C7B3 00000000:0000 07 0 0\n   1: 00000000:0044 0101A8C0:0043 01 0\n"
-    )
-    assert parse_proc_net(udp, "udp") == (Listener("udp", "127.0.0.11", 51123),)
 
 
 # --- DNS ----------------------------------------------------------------------------------

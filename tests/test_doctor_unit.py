@@ -29,7 +29,7 @@ from inspector.doctor import (
     run_checks,
     worst_status,
 )
-from inspector.model.snapshot import Container, Interface, Snapshot
+from inspector.model.snapshot import Container, Interface, Snapshot, TcpHealth
 from inspector.rules import Rulesets, parse_iptables_save
 
 
@@ -157,6 +157,7 @@ def healthy_facts(snapshot: Snapshot, **changes: object) -> DoctorFacts:
         listeners=listeners,
         host_listeners=(),
         dns=dns,
+        tcp_health={c.name: TcpHealth(out_segs=5000, retrans_segs=10) for c in snapshot.containers},
     )
     return replace(facts, **changes)  # type: ignore[arg-type]
 

@@ -244,6 +244,11 @@ def test_the_json_schema_is_the_model() -> None:
             model.InterfaceRate,
             model.LinkRate,
             model.RecordedRates,
+            model.TcpHealth,
+            model.RecordedListener,
+            model.RecordedFlow,
+            model.NamespaceConnections,
+            model.RecordedConnections,
         )
     }
     assert set(defs) == set(classes)

@@ -8,6 +8,8 @@
 - ``reader``: the reads above combined into the events the inventory applies;
 - ``children``: every child process cnet starts (podman, crictl, iptables-save, ssh), so
   that any way out stops them.
+- ``sockets``, ``snmp``, ``conntrack``: a namespace's sockets (sock_diag), its TCP/UDP
+  counters and its flows (conntrack), combined per workload by ``connections``.
 
 May import ``inspector.model`` and the inventory's ``events`` (the records readers return);
 nothing of the inventory's state, the renderers or the UI.  ``inspector.live.runner`` runs them.

@@ -20,6 +20,7 @@ from inspector.commands.shared import (
     print_warnings,
     saved_snapshot,
 )
+from inspector.commands.snapshot import with_connections
 
 if TYPE_CHECKING:
     from inspector.model.snapshot import Snapshot
@@ -56,7 +57,10 @@ def run(args: argparse.Namespace) -> int:
         from inspector.rules.recorded import recorder  # why: start-up
 
         with_rules = recorder()  # the rules too, to compare with OLD's, read meanwhile
-        new = with_rules(collect_snapshot())
+        new = collect_snapshot()
+        if old.connections is not None:  # its listeners too, to compare with OLD's
+            new = with_connections(new, flows=False)
+        new = with_rules(new)
         print_warnings(new)
         new_label = "the live host"
     else:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 MAX_RATES_S = 60.0
 """The longest ``--rates`` measures over: a snapshot is of a moment."""
 SAVED_HAS_NO_RATES = "--rates measures the live host: it cannot use a saved snapshot"
+SAVED_HAS_NO_FLOWS = "--flows reads the live host's conntrack table: it cannot use a saved snapshot"
 
 
 def rate_seconds(text: str) -> float:
@@ -63,6 +64,12 @@ def add_parser(subparsers: Any) -> None:
         help="after collecting, read every interface's counters twice, SECONDS apart (at "
         "most 60), and record the rates with the snapshot; without it none are measured",
     )
+    p.add_argument(
+        "--flows",
+        action="store_true",
+        help="also record each namespace's conntrack flows (they change every second: "
+        "without it only listeners and TCP/UDP counters are recorded, and diffs stay quiet)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.rates is not None and (args.source is not None or args.load or args.demo):
         raise CliError(SAVED_HAS_NO_RATES, EXIT_USAGE)
+    if args.flows and (args.source is not None or args.load or args.demo):
+        raise CliError(SAVED_HAS_NO_FLOWS, EXIT_USAGE)
     snapshot = saved_snapshot(args, args.source)
     if snapshot is None:
         from inspector.live.runner import collect_snapshot  # why: start-up
@@ -77,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
         with_rules = recorder()  # its tools run while the host is read
         snapshot = collect_snapshot()
+        snapshot = with_connections(snapshot, flows=args.flows)
         if args.rates is not None:
             snapshot = with_rates(snapshot, args.rates)
         snapshot = with_rules(snapshot)  # with its rules, for reading elsewhere
@@ -93,6 +103,13 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
     return 0
+
+
+def with_connections(snapshot: Snapshot, *, flows: bool) -> Snapshot:
+    """``snapshot`` with each namespace's listeners and TCP/UDP counters (and flows)."""
+    from inspector.collect.connections import record_connections  # why: start-up
+
+    return replace(snapshot, connections=record_connections(snapshot, flows=flows))
 
 
 def with_rates(snapshot: Snapshot, seconds: float) -> Snapshot:

@@ -26,7 +26,6 @@ from inspector.doctor.model import (
     display_order,
     worst_status,
 )
-from inspector.doctor.procnet import parse_proc_net
 from inspector.doctor.text import failing, format_report, format_reports, reports_to_dict
 
 __all__ = [
@@ -47,7 +46,6 @@ __all__ = [
     "format_report",
     "format_reports",
     "gather_facts",
-    "parse_proc_net",
     "ping_gateway",
     "read_ip_forward",
     "reports_to_dict",

@@ -8,7 +8,7 @@ rulesets, the gateway pings, sockets, resolvers) come in ``DoctorFacts``, so eve
 runs on recorded data in tests.
 
 The steps live one module each (``link``, ``bridge``, ``route``, ``firewall``, ``mtu``,
-``ports``, ``dns``, over ``context``); here is the walk that runs them in order.
+``ports``, ``dns``, ``tcp``, over ``context``); here is the walk that runs them in order.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from inspector.doctor.route import (
     check_route,
     check_route6,
 )
+from inspector.doctor.tcp import check_tcp
 from inspector.model.paths import loopback_only
 from inspector.model.queries import namespace_owner
 from inspector.model.snapshot import (
@@ -118,6 +119,7 @@ WALK: tuple[tuple[str, Callable[[Context], Check]], ...] = (
     ("mtu", check_mtu),
     ("ports", check_ports),
     ("dns", check_dns),
+    ("tcp", check_tcp),
 )
 
 

@@ -6,7 +6,8 @@ one to its IPv6 gateway when it has IPv6); no DNS query is ever sent.  The pings
 parallel threads (each enters its namespace just to make a socket) and the ruleset and
 Docker's networks are read meanwhile, on daemon threads that a caller giving up does not
 wait for; a host of broken containers costs one ping timeout, not one per container.
-Sockets come from ``/proc/PID/net/{tcp,tcp6,udp,udp6}``, resolv.conf from
+Sockets come from sock_diag (``collect.sockets``, a thread steps into the namespace just
+to make its socket), resolv.conf from
 ``/proc/PID/root/etc/resolv.conf``, and the rules inside a namespace from
 ``nsenter --net=/proc/PID/ns/net iptables-save`` / ``nft -j list ruleset`` (a timeout
 each): nothing enters a namespace in this process for those.
@@ -23,7 +24,6 @@ from inspector.actions.ping import PingError, PingReply, PingSummary, plan_ping,
 from inspector.doctor.checks import run_checks
 from inspector.doctor.dns import EMBEDDED_DNS, nameservers
 from inspector.doctor.model import ContainerReport, DnsFacts, DoctorFacts, GatewayPing, Listener
-from inspector.doctor.procnet import parse_proc_net
 from inspector.model.background import on_daemon_thread
 from inspector.model.paths import loopback_only
 from inspector.model.queries import default_route, namespace_owner
@@ -147,19 +147,20 @@ def gateway6_target(owner: Container) -> str | None:
     return route.gateway
 
 
-def read_listeners(proc_net: str) -> tuple[Listener, ...] | None:
-    """Sockets listening in the namespace whose ``/proc/.../net`` this is; None if unreadable."""
+def read_listeners(pid: int | None) -> tuple[Listener, ...] | None:
+    """Sockets listening in the namespace of ``pid`` (this thread's own when None), read
+    through sock_diag with a state filter; None if the namespace could not be read."""
+    from inspector.collect.sockets import read_sockets  # why: only on the live host
+
+    read = read_sockets(pid, processes=False)
+    if read.problem is not None and not read.sockets:
+        return None
     found: list[Listener] = []
-    read_any = False
-    for name, protocol in (("tcp", "tcp"), ("tcp6", "tcp"), ("udp", "udp"), ("udp6", "udp")):
-        try:
-            with open(f"{proc_net}/{name}", encoding="ascii", errors="replace") as f:
-                text = f.read()
-        except OSError:
-            continue
-        read_any = True
-        found.extend(x for x in parse_proc_net(text, protocol) if x not in found)
-    return tuple(found) if read_any else None
+    for s in read.listeners:
+        listener = Listener(s.protocol, s.local, s.local_port)
+        if listener not in found:
+            found.append(listener)
+    return tuple(found)
 
 
 def read_namespace_rules(pid: int) -> tuple[Rulesets | None, str | None]:
@@ -202,9 +203,9 @@ def _namespace_facts(
     """Each namespace's resolver and, where a check looks at them (a published port, or
     Docker's embedded resolver), its listening sockets.
 
-    Only there: the kernel walks its whole socket table for every ``/proc/PID/net/tcp``
-    read (about 2 ms each here), and four files for each of 200 containers cost 1.5 s of
-    CPU on every change the TUI's marks were worked out for.
+    Only there: four ``/proc/PID/net`` files for each of 200 containers cost 1.5 s of CPU
+    on every change the TUI's marks were worked out for; sock_diag is cheaper (about 1 ms
+    a namespace) but still not free.
     """
     listeners: dict[str, tuple[Listener, ...]] = {}
     dns: dict[str, DnsFacts] = {}
@@ -212,7 +213,7 @@ def _namespace_facts(
         dns[owner.name] = read_dns(owner)
         if owner.name not in publishing and dns[owner.name].rulesets is None:
             continue
-        found = read_listeners(f"/proc/{owner.pid}/net")
+        found = read_listeners(owner.pid)
         if found is not None:
             listeners[owner.name] = found
     return listeners, dns
@@ -236,6 +237,8 @@ def gather_facts(
 ) -> DoctorFacts:
     """Forwarding, the rulesets, sockets and resolvers, and (when ``ping``) each
     namespace's gateway pings."""
+    from inspector.collect.snmp import read_health  # why: only on the live host
+
     namespaces = _ping_targets(snapshot, containers)
     owners = namespaces if ping else []
     # The tools (iptables-save: 10 s timeout, Docker: 5 s) on daemon threads, so that a
@@ -272,8 +275,9 @@ def gather_facts(
         ip6_forward=read_ip_forward(IP6_FORWARD),
         pings6=pings6,
         listeners=listeners,
-        host_listeners=read_listeners("/proc/net"),
+        host_listeners=read_listeners(None),
         dns=dns,
+        tcp_health={o.name: h for o in namespaces if (h := read_health(o.pid)) is not None},
         pinged=ping,
     )
 

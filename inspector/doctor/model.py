@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from inspector.model.snapshot import TcpHealth
     from inspector.rules import Rulesets
 
 Status = Literal["pass", "warn", "fail", "skip"]
@@ -33,6 +34,7 @@ CHECK_IDS: tuple[str, ...] = (
     "mtu",
     "ports",
     "dns",
+    "tcp",
 )
 
 IPV6_CHECK_IDS = frozenset({"route6", "gateway6", "ip6-forward", "forward-drop6"})
@@ -53,6 +55,7 @@ CHECK_TITLES: Mapping[str, str] = {
     "mtu": "MTUs agree along the path, up to the host's uplink",
     "ports": "each published port has its DNAT and a listener inside",
     "dns": "its resolver is set up and reachable (no query sent)",
+    "tcp": "no listen queue overflows, retransmits within bounds",
 }
 
 # The summary of a gateway check whose ping did not run: verdicts made without it say so.
@@ -140,7 +143,7 @@ class GatewayPing:
 
 @dataclass(frozen=True)
 class Listener:
-    """A socket listening in a namespace (``/proc/PID/net/tcp``: state 0A; udp: 07)."""
+    """A socket listening in a namespace (sock_diag: a TCP listener, an unconnected UDP socket)."""
 
     protocol: str  # tcp, udp
     address: str  # "0.0.0.0", "::", "127.0.0.11"...
@@ -167,7 +170,7 @@ class DoctorFacts:
     maps Docker networks that have no MASQUERADE by design to the reason (internal, or
     masquerading turned off).  ``listeners`` maps a namespace owner to the sockets
     listening inside it, ``host_listeners`` are the host's own (docker-proxy); ``dns``
-    maps a namespace owner to its resolver facts.
+    maps a namespace owner to its resolver facts, ``tcp_health`` to its TCP/UDP counters.
     """
 
     ip_forward: str | None = None
@@ -180,4 +183,5 @@ class DoctorFacts:
     listeners: Mapping[str, tuple[Listener, ...]] = field(default_factory=dict)
     host_listeners: tuple[Listener, ...] | None = None
     dns: Mapping[str, DnsFacts] = field(default_factory=dict)
+    tcp_health: Mapping[str, TcpHealth] = field(default_factory=dict)
     pinged: bool = True  # False: the pings were not asked for (``--no-ping``, marks)

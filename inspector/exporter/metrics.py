@@ -3,7 +3,8 @@
 One feed (``inspector.live.runner.Live``) keeps the inventory current; the exporter only keeps the
 latest ``LiveUpdate`` it published.  A scrape never collects: it reads the interface
 counters (psutil's one read of the host's table, plus ``/proc/PID/net/dev`` where a link
-has no host end) and the cached doctor verdicts, so any number of concurrent scrapes cost
+has no host end), each namespace's TCP/UDP counters (two small ``/proc/PID/net`` files)
+and the cached doctor verdicts, so any number of concurrent scrapes cost
 that much each and never start a parallel collection.
 
 The doctor runs without the ping, on one background thread, and only again when the
@@ -31,11 +32,13 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from inspector.collect.connections import namespace_owners
 from inspector.collect.counters import Counters, InterfaceKey, read_container_counters
 from inspector.collect.nftgen import nft_generation
+from inspector.collect.snmp import read_health
 from inspector.doctor import diagnose
 from inspector.exporter.server import serve, stop
-from inspector.model.snapshot import Container, Interface, Snapshot
+from inspector.model.snapshot import Container, Interface, Snapshot, TcpHealth
 
 if TYPE_CHECKING:
     from inspector.doctor import ContainerReport
@@ -60,7 +63,24 @@ COUNTER_METRICS: tuple[tuple[str, str, str], ...] = (
 )
 """(metric name part, ``Counters`` field, help); each becomes cnet_interface_<part>_total."""
 
+TCP_LABELS = ("container", "runtime")
+TCP_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("tcp_segments_sent", "out_segs", "TCP segments sent in the namespace."),
+    ("tcp_retransmitted_segments", "retrans_segs", "TCP segments sent again."),
+    ("tcp_resets_sent", "out_rsts", "TCP resets sent."),
+    ("tcp_established_resets", "estab_resets", "Established TCP connections reset."),
+    ("tcp_attempt_failures", "attempt_fails", "TCP connection attempts that failed."),
+    ("tcp_receive_errors", "in_errs", "TCP segments received in error."),
+    ("tcp_listen_overflows", "listen_overflows", "Times a listen queue was full."),
+    ("tcp_listen_drops", "listen_drops", "Connection requests dropped by a listener."),
+    ("udp_receive_errors", "udp_in_errors", "UDP datagrams received in error."),
+    ("udp_receive_buffer_errors", "udp_rcvbuf_errors", "UDP datagrams lost to a full buffer."),
+)
+"""(metric name part, ``TcpHealth`` field, help); each becomes cnet_<part>_total, one
+series per network namespace, named by the container that owns it."""
+
 ReadCounters = Callable[[Snapshot], Mapping[InterfaceKey, Counters]]
+ReadHealth = Callable[[int], TcpHealth | None]
 Diagnose = Callable[[Snapshot], Sequence["ContainerReport"]]
 Fingerprint = Callable[[], object]
 
@@ -127,6 +147,23 @@ def counter_families(
             continue
         for field, family in families:
             family.add_metric(labels, float(getattr(found, field)))
+    return [f for _, f in families]
+
+
+def tcp_families(snapshot: Snapshot, read: ReadHealth) -> list[CounterMetricFamily]:
+    """Each namespace's TCP/UDP counters (``/proc/PID/net/snmp``, ``netstat``); a
+    namespace gone since the snapshot is left out."""
+    families = [
+        (field, CounterMetricFamily(f"cnet_{part}", doc, labels=TCP_LABELS))
+        for part, field, doc in TCP_METRICS
+    ]
+    for c in namespace_owners(snapshot):
+        assert c.pid is not None
+        health = read(c.pid)
+        if health is None:
+            continue
+        for field, family in families:
+            family.add_metric([c.name, runtime_of(c)], float(getattr(health, field)))
     return [f for _, f in families]
 
 
@@ -248,7 +285,9 @@ class Exporter(Collector):
         counters: ReadCounters | None = None,
         doctor: DoctorCache | None = None,
         clock: Callable[[], float] = time.monotonic,
+        health: ReadHealth | None = None,
     ) -> None:
+        self._health = health if health is not None else read_health
         if counters is None:
             counters = read_container_counters
         self._counters = counters
@@ -307,6 +346,7 @@ class Exporter(Collector):
                 counters, errors = {}, errors + 1
             labelled, info = self._per_snapshot(snapshot)
             yield from counter_families(snapshot, counters, labelled)
+            yield from tcp_families(snapshot, self._health)
             yield info
             yield self._doctor_family(self._doctor.reports(snapshot))
         else:

@@ -283,6 +283,70 @@ class RecordedRates:
 
 
 @dataclass(frozen=True)
+class TcpHealth:
+    """A namespace's TCP/UDP counters since it was made (``/proc/PID/net/snmp`` and
+    ``netstat``, as ``nstat`` names them: TcpOutSegs, TcpRetransSegs, ...)."""
+
+    out_segs: int = 0
+    retrans_segs: int = 0
+    out_rsts: int = 0
+    estab_resets: int = 0
+    attempt_fails: int = 0
+    in_errs: int = 0
+    listen_overflows: int = 0
+    listen_drops: int = 0
+    udp_in_errors: int = 0
+    udp_rcvbuf_errors: int = 0
+
+
+@dataclass(frozen=True)
+class RecordedListener:
+    """A socket listening in a namespace: a TCP listener or an unconnected UDP socket."""
+
+    protocol: str
+    address: str
+    port: int
+    process: str = ""
+    """The command name of the process holding it ("" when none inside was found)."""
+
+
+@dataclass(frozen=True)
+class RecordedFlow:
+    """A conntrack entry: ``original`` and ``reply`` as ``src:port -> dst:port``."""
+
+    protocol: str
+    state: str
+    original: str
+    reply: str
+    nat: str = ""
+    """``DNAT``, ``SNAT`` (MASQUERADE) or ""."""
+    bytes: int | None = None
+    packets: int | None = None
+
+
+@dataclass(frozen=True)
+class NamespaceConnections:
+    """What one namespace listens on and how its TCP fared, named by its owner."""
+
+    container: str
+    listeners: tuple[RecordedListener, ...] = ()
+    tcp_health: TcpHealth | None = None
+    flows: tuple[RecordedFlow, ...] | None = None
+    """None: not recorded (``cnet snapshot --flows`` records them)."""
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordedConnections:
+    """Listeners and TCP/UDP counters per namespace at the time of the snapshot."""
+
+    namespaces: tuple[NamespaceConnections, ...] = ()
+
+    def of(self, container: str) -> NamespaceConnections | None:
+        return next((n for n in self.namespaces if n.container == container), None)
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything cnet knows about one host at one moment."""
 
@@ -297,6 +361,8 @@ class Snapshot:
     rates: RecordedRates | None = None
     """Measured when the snapshot was taken (``cnet snapshot --rates``, the TUI's export);
     None when not measured."""
+    connections: RecordedConnections | None = None
+    """Listeners and TCP health per namespace (``cnet snapshot``); None in older files."""
 
     def container(self, name_or_id: str) -> Container | None:
         """Find a container by exact name, full id or unique id prefix (like the docker CLI)."""

@@ -5,7 +5,8 @@ and JSON) and the TUI, which marks the containers, host interfaces and bridges n
 ``Diff.containers`` / ``.interfaces`` / ``.bridges``.  Items are matched by name (a
 container by its name, an interface by its namespace and name, a route by destination,
 gateway, device and metric); the time a snapshot was taken, and the rates it recorded
-(measurements, not state), are never a change.  Rules are compared line by line per
+(measurements, not state), are never a change; nor are flows and TCP counters, while a
+listener that appeared or vanished in a namespace is.  Rules are compared line by line per
 source, without their counters.
 """
 
@@ -18,12 +19,28 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from inspector.model.snapshot import Container, Interface, Route, RulesetText, Snapshot
+from inspector.model.snapshot import (
+    Container,
+    Interface,
+    RecordedConnections,
+    RecordedListener,
+    Route,
+    RulesetText,
+    Snapshot,
+)
 from inspector.model.words import natural_key, ports_label
 
 Kind = Literal["added", "removed", "changed"]
 
-SECTIONS = ("containers", "interfaces", "addresses", "routes", "bridge ports", "rules")
+SECTIONS = (
+    "containers",
+    "interfaces",
+    "addresses",
+    "routes",
+    "bridge ports",
+    "listeners",
+    "rules",
+)
 """The order the changes are listed in, most telling first."""
 
 SIGNS = {"added": "+", "removed": "-", "changed": "~"}
@@ -115,6 +132,11 @@ def diff(old: Snapshot, new: Snapshot) -> Diff:
                 interfaces.add(p.name)
                 containers.update(x for x in (p.container, q.container) if x)
 
+    if old.connections is not None and new.connections is not None:
+        found = _listener_changes(old.connections, new.connections)
+        changes += found
+        containers.update(ch.subject for ch in found)
+
     rule_changes, rule_notes = _rule_changes(old.rulesets, new.rulesets)
     changes += rule_changes
     notes += rule_notes
@@ -126,6 +148,30 @@ def diff(old: Snapshot, new: Snapshot) -> Diff:
         interfaces=frozenset(interfaces),
         bridges=frozenset(bridges),
     )
+
+
+def _listener_words(x: RecordedListener) -> str:
+    where = f"[{x.address}]" if ":" in x.address else x.address
+    return f"{x.protocol} {where}:{x.port}" + (f" ({x.process})" if x.process else "")
+
+
+def _listener_changes(old: RecordedConnections, new: RecordedConnections) -> list[Change]:
+    """A listener that appeared or vanished in a namespace both snapshots read (a
+    namespace only one of them has is the container's own change).  Flows and counters
+    are measurements: never a change."""
+    out: list[Change] = []
+    before = {n.container: n for n in old.namespaces}
+    for n in new.namespaces:
+        a = before.get(n.container)
+        if a is None or a.problem or n.problem:
+            continue
+        was = {(x.protocol, x.address, x.port): x for x in a.listeners}
+        now = {(x.protocol, x.address, x.port): x for x in n.listeners}
+        for key in sorted(now.keys() - was.keys(), key=lambda k: (k[2], k[0], k[1])):
+            out.append(Change("listeners", "added", n.container, _listener_words(now[key])))
+        for key in sorted(was.keys() - now.keys(), key=lambda k: (k[2], k[0], k[1])):
+            out.append(Change("listeners", "removed", n.container, _listener_words(was[key])))
+    return out
 
 
 def _merged(old: Mapping[str, object], new: Mapping[str, object]) -> list[str]:

@@ -26,7 +26,7 @@ from inspector.model.paths import (
     route_gateway,
     route_words,
 )
-from inspector.model.snapshot import Container, Interface, Rate, Snapshot
+from inspector.model.snapshot import Container, Interface, PublishedPort, Rate, Snapshot
 from inspector.model.words import natural_key, network_label, ports_label
 
 Status = Literal["pass", "warn", "fail", "skip"]
@@ -253,8 +253,59 @@ def container_table(s: Snapshot, found: dict[str, Verdict]) -> Table:
     )
 
 
+ANY_ADDRESS = ("0.0.0.0", "::")
+
+
+def port_chain(s: Snapshot, c: Container, port: PublishedPort) -> tuple[str, str]:
+    """What listens behind a published port inside the container's namespace, and the
+    verdict: ``listening``, ``loopback only``, ``nothing listens`` or ``not recorded``."""
+    owner = _owner(s, c)
+    found = s.connections.of(owner.name) if s.connections is not None else None
+    if found is None or found.problem:
+        return "-", "not recorded"
+    here = [
+        x for x in found.listeners if x.protocol == port.protocol and x.port == port.container_port
+    ]
+    reachable = [x for x in here if x.address in ANY_ADDRESS or x.address in owner.ips]
+    if reachable:
+        x = reachable[0]
+        return f"{x.process or '?'} {x.address}:{x.port}", "listening"
+    if here:
+        return f"{here[0].process or '?'} {here[0].address}:{here[0].port}", "loopback only"
+    return "none", "nothing listens"
+
+
+def connection_tables(s: Snapshot) -> list[Table]:
+    """Each namespace's listeners and each published port's chain, when recorded."""
+    if s.connections is None:
+        return []
+    listeners = tuple(
+        (n.container, x.protocol, x.address, str(x.port), _dash(x.process or None))
+        for n in sorted(s.connections.namespaces, key=lambda n: natural_key(n.container))
+        for x in n.listeners
+    )
+    chains: list[tuple[str, ...]] = []
+    for c in by_name(s.containers):
+        for p in c.ports:
+            if p.host_port is None:
+                continue
+            listener, verdict = port_chain(s, c, p)
+            host = f"{p.host_ip or '0.0.0.0'}:{p.host_port}/{p.protocol}"
+            target = f"{c.ips[0] if c.ips else '?'}:{p.container_port}"
+            chains.append((c.name, host, target, listener, verdict))
+    return [
+        Table("Listeners", ("Namespace of", "Proto", "Address", "Port", "Process"), listeners),
+        Table(
+            "Published ports",
+            ("Container", "Host port", "Container port", "Listener", "Verdict"),
+            tuple(chains),
+        ),
+    ]
+
+
 def tables(s: Snapshot) -> list[Table]:
-    """The host's side: interfaces, bridges and their ports, routes."""
+    """The host's side: interfaces, bridges and their ports, routes; then the listeners
+    and published-port chains when the snapshot recorded them."""
     bridges = sorted(s.bridges, key=lambda b: natural_key(b.name))
     rates = _host_rates(s)
     return [
@@ -314,6 +365,7 @@ def tables(s: Snapshot) -> list[Table]:
                 for r in s.host.routes
             ),
         ),
+        *connection_tables(s),
     ]
 
 

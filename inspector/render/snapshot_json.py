@@ -31,7 +31,10 @@ TOP_LEVEL_ORDER = (
     "containers",
     "rulesets",
     "rates",
+    "connections",
 )
+OPTIONAL_KEYS = frozenset({"connections"})
+"""Written only when recorded, so a snapshot without them reads as before."""
 
 
 class SnapshotFormatError(ValueError):
@@ -42,7 +45,11 @@ def to_dict(snapshot: Snapshot) -> dict[str, Any]:
     """The snapshot as plain JSON-able data, top-level keys in the documented order."""
     plain = _encode(snapshot)
     assert isinstance(plain, dict)
-    return {key: plain[key] for key in TOP_LEVEL_ORDER}
+    return {
+        key: plain[key]
+        for key in TOP_LEVEL_ORDER
+        if key not in OPTIONAL_KEYS or plain[key] is not None
+    }
 
 
 def dumps(snapshot: Snapshot) -> str:

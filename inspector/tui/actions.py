@@ -21,6 +21,7 @@ from textual.binding import Binding
 from inspector.model.snapshot import Snapshot
 from inspector.tui.backends import Backends
 from inspector.tui.capture_screen import CaptureScreen
+from inspector.tui.connections_screen import ConnectionsScreen
 from inspector.tui.ping_screen import PingScreen
 from inspector.tui.rules_screen import RulesScreen
 from inspector.tui.view import Selection
@@ -50,7 +51,9 @@ class SelectionAction:
     description: str
     run: Callable[[ActionHost, Selection], None]
     needs_container: bool = True
-    backend: Literal["ping", "read_rules", "doctor", "capture"] | None = None
+    backend: Literal["ping", "read_rules", "doctor", "capture", "read_connections"] | None = None
+    footer: bool = True
+    """False: in ? help and the palette only (the main footer is full at 80 columns)."""
 
 
 def _ping(host: ActionHost, selection: Selection) -> None:
@@ -69,6 +72,12 @@ def _rules(host: ActionHost, selection: Selection) -> None:
     snapshot = host.current_snapshot()
     if snapshot is not None:
         host.open_screen(RulesScreen(snapshot, selection.item, host.backends, note=selection.note))
+
+
+def _connections(host: ActionHost, selection: Selection) -> None:
+    snapshot = host.current_snapshot()
+    if snapshot is not None and selection.container is not None:
+        host.open_screen(ConnectionsScreen(snapshot, selection.container, host.backends))
 
 
 def _doctor(host: ActionHost, selection: Selection) -> None:
@@ -111,6 +120,15 @@ ACTIONS: tuple[SelectionAction, ...] = (
         _doctor,
         backend="doctor",
     ),
+    SelectionAction(
+        "connections",
+        "o",
+        "Connections",
+        "Listeners, published-port chains, flows and TCP health of the container",
+        _connections,
+        backend="read_connections",
+        footer=False,
+    ),
 )
 
 
@@ -120,6 +138,13 @@ def selection_action(action_id: str) -> SelectionAction | None:
 
 def selection_action_bindings() -> list[Binding]:
     return [
-        Binding(a.key, f"selection_action('{a.id}')", a.label, id=a.id, tooltip=a.description)
+        Binding(
+            a.key,
+            f"selection_action('{a.id}')",
+            a.label,
+            id=a.id,
+            tooltip=a.description,
+            show=a.footer,
+        )
         for a in ACTIONS
     ]

@@ -35,6 +35,7 @@ from inspector.tui.actions import selection_action, selection_action_bindings
 from inspector.tui.backends import (
     Backends,
     Capturer,
+    ConnectionsReader,
     Doctor,
     NetworksReader,
     Pinger,
@@ -42,7 +43,7 @@ from inspector.tui.backends import (
     default_backends,
 )
 from inspector.tui.compare_screen import CompareAsk, CompareScreen
-from inspector.tui.detached import Abandoned, detached
+from inspector.tui.detached import Abandoned, assemble_backends
 from inspector.tui.export import export_worker
 from inspector.tui.keys import key_help, palette
 from inspector.tui.main_screen import PANE_TITLES, MainScreen
@@ -763,6 +764,7 @@ def make_app(
     rates: RatesFeed | None = None,
     read_networks: NetworksReader | None = None,
     capture: Capturer | None = None,
+    read_connections: ConnectionsReader | None = None,
     local: bool = True,
 ) -> CnetApp:
     """The app, on a given snapshot (``--load``, ``--demo``, tests) or a live ``feed``.
@@ -773,24 +775,24 @@ def make_app(
     ``rates`` (``inspector.live.sampler.LiveRates`` on the live host) samples the interface
     counters once a second for the rate columns and the detail's sparkline.
 
-    ``ping``, ``capture``, ``read_rules`` and ``doctor`` are what the actions call
-    (``backends.py``), from thread workers.  Left out, a live app uses the real ones; on a
-    saved snapshot ping, capture and rules are greyed out and the doctor checks only what
-    it holds.  Tests and the screenshots inject recorded ones.  Other hosts' feeds
-    (``local=False``, ``--host``) get the saved snapshot's actions: none on their hosts.
+    ``ping``, ``capture``, ``read_rules``, ``doctor`` and the readers are what the actions
+    call (``backends.py``), always from thread workers.  Left out, a live app uses the real
+    ones; on a saved snapshot ping, capture and rules are greyed out and the doctor checks
+    only what the snapshot holds.  Tests and the screenshots inject recorded ones.  A feed
+    from other hosts (``local=False``, ``cnet --host``) gets the saved snapshot's actions:
+    nothing here pings, captures or reads rules for a remote's containers.
     """
     if snapshot is None and feed is None:
         raise ValueError("make_app needs a snapshot or a feed")
     if source is None:
         source = Source("live") if feed is not None else Source("file", "snapshot")
-    defaults = default_backends(live=feed is not None and local)
-    rules = read_rules or defaults.read_rules
-    backends = Backends(  # detached: quitting never waits on iptables-save or Docker
-        ping=ping or defaults.ping,
-        read_rules=detached(rules) if rules is not None else None,
-        doctor=detached(doctor or defaults.doctor),
-        live=defaults.live,
-        read_networks=read_networks or defaults.read_networks,
-        capture=capture or defaults.capture,
+    backends = assemble_backends(
+        default_backends(live=feed is not None and local),
+        ping=ping,
+        read_rules=read_rules,
+        doctor=doctor,
+        read_networks=read_networks,
+        read_connections=read_connections,
+        capture=capture,
     )
     return CnetApp(snapshot, feed=feed, source=source, clock=clock, backends=backends, rates=rates)

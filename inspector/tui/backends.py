@@ -3,8 +3,9 @@ Docker's network list.
 
 Plain callables, injected through ``make_app`` so tests (and the screenshots) run them
 on recorded data; the live ones here only wrap ``inspector.actions`` (ping, capture),
-``inspector.rules`` and ``inspector.doctor``.  Every one of them is called from a thread
-worker, never on the UI thread, and none changes the host.  No Textual here; the Docker reader is imported
+``inspector.rules``, ``inspector.doctor`` and ``inspector.collect.connections``.  Every one
+of them is called from a thread worker, never on the UI thread, and none changes the host.
+No Textual here; the Docker reader is imported
 when first called, so the TUI on a saved snapshot loads no collector.
 """
 
@@ -19,6 +20,7 @@ from inspector.actions.capture import Capture
 from inspector.actions.capture_plan import plan_capture
 from inspector.actions.ping import plan_ping, run_ping
 from inspector.doctor import diagnose, run_checks
+from inspector.model.queries import namespace_owner
 from inspector.model.snapshot import Snapshot
 from inspector.rules import read_rulesets
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from inspector.actions.capture import CaptureCounts, Packet
     from inspector.actions.capture_plan import CapturePlan
     from inspector.actions.ping import PingEvent, PingPlan
+    from inspector.collect.connections import Connections
     from inspector.doctor import ContainerReport
     from inspector.rules import Rulesets
 
@@ -73,6 +76,10 @@ NetworksReader = Callable[[], "Sequence[Mapping[str, Any]]"]
 """Docker's network list now (``inspector.collect.engine.read_networks``): empty when
 Docker cannot be asked."""
 
+ConnectionsReader = Callable[[Snapshot, str], "Connections"]
+"""``(snapshot, container) -> its sockets, flows and TCP health now`` (each part says in
+its ``problem`` what could not be read); KeyError for a container the snapshot lacks."""
+
 Doctor = Callable[[Snapshot, Sequence[str], bool], "Sequence[ContainerReport]"]
 """``(snapshot, names or () for all, ping the gateways?) -> one report per container``."""
 
@@ -91,6 +98,8 @@ class Backends:
     """None: the networks view shows what the snapshot's containers say."""
     capture: Capturer | None = None
     """None: greyed (a saved snapshot, or a remote host's workloads)."""
+    read_connections: ConnectionsReader | None = None
+    """None: the Connections view needs the live host (shown greyed)."""
 
 
 def live_ping(
@@ -129,6 +138,19 @@ def live_read_networks() -> list[dict[str, Any]]:
     return read_networks()
 
 
+def live_read_connections(snapshot: Snapshot, container: str) -> Connections:
+    """The sockets of the container's namespace, its flows and TCP health (sock_diag,
+    conntrack, /proc/PID/net): one workload, read when asked."""
+    from inspector.collect.connections import read_connections  # why: only on the live host
+
+    found = snapshot.container(container)
+    if found is None:
+        raise KeyError(container)
+    owner = namespace_owner(snapshot, found)
+    addresses = [*owner.ips, *(n.ipv6 for n in owner.networks if n.ipv6)]
+    return read_connections(owner.pid, addresses, established=owner.network_mode != "host")
+
+
 def default_backends(live: bool) -> Backends:
     if live:
         return Backends(
@@ -138,5 +160,6 @@ def default_backends(live: bool) -> Backends:
             live=True,
             read_networks=live_read_networks,
             capture=live_capture,
+            read_connections=live_read_connections,
         )
     return Backends(None, None, offline_doctor, live=False)

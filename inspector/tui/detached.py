@@ -21,6 +21,15 @@ from typing import ParamSpec, TypeVar
 from textual.worker import get_current_worker
 
 from inspector.model.background import on_daemon_thread
+from inspector.tui.backends import (
+    Backends,
+    Capturer,
+    ConnectionsReader,
+    Doctor,
+    NetworksReader,
+    Pinger,
+    RulesReader,
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -55,3 +64,28 @@ def detached(call: Callable[P, T]) -> Callable[P, T]:
         return result_unless_cancelled(future, name)
 
     return wait_for
+
+
+def assemble_backends(
+    defaults: Backends,
+    *,
+    ping: Pinger | None,
+    read_rules: RulesReader | None,
+    doctor: Doctor | None,
+    read_networks: NetworksReader | None,
+    read_connections: ConnectionsReader | None,
+    capture: Capturer | None,
+) -> Backends:
+    """The given backends, ``defaults`` for those left out; the reads that may hang are
+    detached: quitting never waits on iptables-save, Docker or conntrack."""
+    rules = read_rules or defaults.read_rules
+    connections = read_connections or defaults.read_connections
+    return Backends(
+        ping=ping or defaults.ping,
+        read_rules=detached(rules) if rules is not None else None,
+        doctor=detached(doctor or defaults.doctor),
+        live=defaults.live,
+        read_networks=read_networks or defaults.read_networks,
+        read_connections=detached(connections) if connections is not None else None,
+        capture=capture or defaults.capture,
+    )
