@@ -78,8 +78,10 @@ def non_negative_float(text: str) -> float:
 
 def print_warnings(snapshot: Snapshot) -> None:
     """A snapshot's warnings on stderr, one line each."""
+    from inspector.render.safe import safe
+
     for w in snapshot.warnings:
-        print(f"cnet: warning: {w}", file=sys.stderr)
+        print(f"cnet: warning: {safe(w)}", file=sys.stderr)
 
 
 def saved_snapshot(args: argparse.Namespace, from_file: str | None = None) -> Snapshot | None:
@@ -179,7 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = module.run(args)
         return code
     except CliError as exc:
-        print(f"cnet: {exc}", file=sys.stderr)
+        from inspector.render.safe import safe
+
+        print(f"cnet: {safe(str(exc))}", file=sys.stderr)  # file names, host names
         return exc.code
     except KeyboardInterrupt:
         return 130

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from inspector import bounded_json
 from inspector.model import Container, Interface, Route, RulesetText, Snapshot
 from inspector.words import natural_key, ports_label
 
@@ -293,8 +294,8 @@ def rule_lines(ruleset: RulesetText) -> list[str]:
 
 def _nft_lines(text: str) -> list[str]:
     try:
-        objects = json.loads(text).get("nftables", [])
-    except (ValueError, AttributeError):
+        objects = bounded_json.loads(text).get("nftables", [])
+    except (ValueError, AttributeError):  # JSONLimitError too: compared as lines
         return [line for line in text.splitlines() if line.strip()]
 
     def strip(value: object) -> object:

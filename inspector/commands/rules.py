@@ -93,12 +93,12 @@ def run_saved(args: argparse.Namespace) -> int:
         spec_from_ruleset,
     )
     from inspector.rules.match import report_for_spec
+    from inspector.snapshot_json import SnapshotFormatError, read_source
 
-    try:
-        with open(args.ruleset, encoding="utf-8", errors="replace") as f:
-            text = f.read()
-    except OSError as exc:
-        raise CliError(f"cannot read {args.ruleset}: {exc.strerror or exc}", EXIT_USAGE) from None
+    try:  # bounded like a snapshot: /dev/zero or a endless pipe is refused
+        text = read_source(args.ruleset).decode("utf-8", errors="replace")
+    except SnapshotFormatError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
     try:
         rulesets = parse_saved(detect_source(text), text)
         report = report_for_spec(spec_from_ruleset(rulesets, args.item), rulesets)
