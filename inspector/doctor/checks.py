@@ -11,6 +11,7 @@ runs on recorded data in tests.
 from __future__ import annotations
 
 import ipaddress
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -77,7 +78,7 @@ class Context:
     @property
     def ns(self) -> str:
         """The prefix of a command run inside the namespace."""
-        return f"nsenter -t {self.owner.pid} -n " if self.owner.pid else "nsenter -t PID -n "
+        return _nsenter(self.owner.pid)
 
     @property
     def bridged(self) -> tuple[Link, ...]:
@@ -206,6 +207,17 @@ def _worst(statuses: Sequence[Status]) -> Status:
     return "skip"
 
 
+def sh(*words: object) -> str:
+    """A command for the operator to paste: every word quoted for the shell, so a name
+    such as ``a;echo${IFS}PWN`` or ``$(id)`` stays one argument and runs nothing."""
+    return shlex.join(str(w) for w in words)
+
+
+def _nsenter(pid: int | None) -> str:
+    """The prefix of a command run inside a process's network namespace."""
+    return f"nsenter -t {int(pid)} -n " if pid else "nsenter -t PID -n "
+
+
 def _join_fixes(fixes: Sequence[str]) -> str | None:
     unique = list(dict.fromkeys(f for f in fixes if f))
     return " && ".join(unique) if unique else None
@@ -229,7 +241,7 @@ def check_interface(ctx: Context) -> Check:
         other = ctx.other_end(link) if link.to_workload else None
         if i.state == "lowerlayerdown" and link.host_end is not None:
             problems.append(f"{i.name} has no carrier: its host end {link.host_end.name} is down")
-            fixes.append(f"ip link set {link.host_end.name} up")
+            fixes.append(sh("ip", "link", "set", link.host_end.name, "up"))
         elif i.state not in _UP_STATES and other is not None and other[1].state not in _UP_STATES:
             # a veth is down while its other end is: that end is what to bring up (veth
             # check's fix), this one may well be up already
@@ -239,15 +251,16 @@ def check_interface(ctx: Context) -> Check:
             )
         elif i.state not in _UP_STATES:
             problems.append(f"{i.name} is {i.state}")
-            fixes.append(f"{ctx.ns}ip link set {i.name} up")
+            fixes.append(ctx.ns + sh("ip", "link", "set", i.name, "up"))
         if not i.addresses:
             problems.append(f"{i.name} has no address")
     for n in ctx.unplaced:
         evidence.append((f"Docker's address on {n.name}", n.ip or ""))
         problems.append(f"Docker's address {n.ip} (network {n.name}) is on no interface")
         fixes.append(
-            f"docker network disconnect {n.name} {ctx.owner.name} && "
-            f"docker network connect {n.name} {ctx.owner.name}"
+            sh("docker", "network", "disconnect", n.name, ctx.owner.name)
+            + " && "
+            + sh("docker", "network", "connect", n.name, ctx.owner.name)
         )
     if not ctx.links and not ctx.unplaced:
         return _check("interface", "fail", "no interface but loopback in the namespace", evidence)
@@ -280,7 +293,7 @@ def check_veth(ctx: Context) -> Check:
                 evidence.append((f"{name} state", parent.state))
                 if parent.state not in _UP_STATES:
                     problems.append(f"{i.name}'s parent {name} is {parent.state}")
-                    fixes.append(f"ip link set {name} up")
+                    fixes.append(sh("ip", "link", "set", name, "up"))
                     statuses.append("fail")
                 else:
                     good.append(
@@ -300,10 +313,9 @@ def check_veth(ctx: Context) -> Check:
                 other, end = found
                 problems.append(f"the other end of {i.name}, {where}, is {end.state}")
                 if other.runtime == "netns":  # ip netns NAME: no process may be in it
-                    fixes.append(f"ip -n {other.name} link set {end.name} up")
+                    fixes.append(sh("ip", "-n", other.name, "link", "set", end.name, "up"))
                 else:
-                    prefix = f"nsenter -t {other.pid} -n " if other.pid else "nsenter -t PID -n "
-                    fixes.append(f"{prefix}ip link set {end.name} up")
+                    fixes.append(_nsenter(other.pid) + sh("ip", "link", "set", end.name, "up"))
                 statuses.append("fail")
             else:
                 good.append(f"{i.name} is a veth to {where}, not through the host")
@@ -330,16 +342,16 @@ def check_veth(ctx: Context) -> Check:
         bad = False
         if veth.state not in _UP_STATES:
             problems.append(f"{veth.name} (host end of {i.name}) is {veth.state}")
-            fixes.append(f"ip link set {veth.name} up")
+            fixes.append(sh("ip", "link", "set", veth.name, "up"))
             bad = True
         if veth.master is None:
             target = expected or "BRIDGE"
             problems.append(f"{veth.name} is on no bridge; it should be on {target}")
-            fixes.append(f"ip link set {veth.name} master {target}")
+            fixes.append(sh("ip", "link", "set", veth.name, "master", target))
             bad = True
         elif expected is not None and veth.master != expected:
             problems.append(f"{veth.name} is on {veth.master}; it should be on {expected}")
-            fixes.append(f"ip link set {veth.name} master {expected}")
+            fixes.append(sh("ip", "link", "set", veth.name, "master", expected))
             bad = True
         if bad:
             statuses.append("fail")
@@ -385,12 +397,12 @@ def check_bridge(ctx: Context) -> Check:
             # Operstate alone cannot tell "set down" from "no port up": say both.
             why = "" if forwarding else " and none of its ports forwards (no port up, or set down)"
             problems.append(f"bridge {bridge.name} is {bridge.state}{why}")
-            fixes.append(f"ip link set {bridge.name} up")
+            fixes.append(sh("ip", "link", "set", bridge.name, "up"))
         gateway = link.gateway
         if gateway and not any(_bare(a) == gateway for a in bridge.addresses):
             prefix = link.subnet.prefixlen if link.subnet else 16
             problems.append(f"bridge {bridge.name} does not hold the gateway {gateway}")
-            fixes.append(f"ip addr add {gateway}/{prefix} dev {bridge.name}")
+            fixes.append(sh("ip", "addr", "add", f"{gateway}/{prefix}", "dev", bridge.name))
         elif not problems:
             good.append(f"{bridge.name} is up" + (f" and holds {gateway}" if gateway else ""))
     if not ctx.bridged:
@@ -447,7 +459,7 @@ def check_route(ctx: Context) -> Check:
             "fail",
             f"no default route; Docker's gateway is {gateways[0]}",
             evidence,
-            f"{ctx.ns}ip route add default via {gateways[0]}",
+            ctx.ns + sh("ip", "route", "add", "default", "via", gateways[0]),
         )
     assert default.gateway is not None
     if gateways and default.gateway not in gateways:
@@ -456,7 +468,7 @@ def check_route(ctx: Context) -> Check:
             "fail",
             f"the default route goes via {default.gateway}, not Docker's gateway {gateways[0]}",
             evidence,
-            f"{ctx.ns}ip route replace default via {gateways[0]}",
+            ctx.ns + sh("ip", "route", "replace", "default", "via", gateways[0]),
         )
     link_route = _on_link(routes, default.gateway, default.dev)
     evidence.append(
@@ -471,7 +483,7 @@ def check_route(ctx: Context) -> Check:
             "fail",
             f"gateway {default.gateway} is not on any link of the namespace",
             evidence,
-            f"{ctx.ns}ip route add {default.gateway} dev {default.dev or 'eth0'}",
+            ctx.ns + sh("ip", "route", "add", default.gateway, "dev", default.dev or "eth0"),
         )
     return _check("route", "pass", f"default via {default.gateway} dev {default.dev}", evidence)
 
@@ -507,7 +519,11 @@ def check_route6(ctx: Context) -> Check:
         ("IPv6 default route", f"via {default.gateway} dev {default.dev}" if default else "(none)"),
     ]
     if default is None:
-        fix = f"{ctx.ns}ip -6 route add default via {gateways[0]}" if gateways else None
+        fix = (
+            ctx.ns + sh("ip", "-6", "route", "add", "default", "via", gateways[0])
+            if gateways
+            else None
+        )
         where = f"; its bridge holds {gateways[0]}" if gateways else ""
         return _check(
             "route6",
@@ -524,7 +540,7 @@ def check_route6(ctx: Context) -> Check:
             "fail",
             f"the IPv6 default route goes via {default.gateway}, not its bridge's {gateways[0]}",
             evidence,
-            f"{ctx.ns}ip -6 route replace default via {gateways[0]}",
+            ctx.ns + sh("ip", "-6", "route", "replace", "default", "via", gateways[0]),
         )
     return _check(
         "route6", "pass", f"IPv6 default via {default.gateway} dev {default.dev}", evidence
@@ -672,10 +688,13 @@ def _drop_fix(m: RuleMatch, address: str) -> str:
         )
     if m.chain == "DOCKER-USER":
         spec = m.rule.text[3:] if m.rule.text.startswith("-A ") else m.rule.text
-        return f"{_tool(m)} -t filter -D {spec}"
+        try:  # iptables-save's words, quoted again for the shell (its "..." would expand $)
+            return sh(_tool(m), "-t", "filter", "-D", *shlex.split(spec))
+        except ValueError:
+            return sh(_tool(m), "-t", "filter", "-D", "DOCKER-USER", m.rule.position)
     # The same direction as the DROP: its -d (traffic to it) or else its -s (its own).
     direction = "-d" if m.reason.startswith("-d ") else "-s"
-    return f"{_tool(m)} -t filter -I DOCKER-USER {direction} {address} -j ACCEPT"
+    return sh(_tool(m), "-t", "filter", "-I", "DOCKER-USER", direction, address, "-j", "ACCEPT")
 
 
 def _forward_drop(ctx: Context, check_id: str, version: int) -> Check:
@@ -775,13 +794,18 @@ def _accept_fix(bridge: str, table: Table, chain: Chain) -> str:
     """Add (never edit) an ACCEPT ahead of the policy; an engine's own table is the
     engine's to rebuild."""
     if table.source != "nft":
-        return f"iptables -t filter -I {chain.name} -i {bridge} ! -o {bridge} -j ACCEPT"
+        return (
+            sh("iptables", "-t", "filter", "-I", chain.name, "-i", bridge)
+            + f" ! -o {sh(bridge)} -j ACCEPT"
+        )
     if table.name in ENGINE_TABLES:
         return "restart the engine (it rebuilds its own table)"
-    return (
-        f'nft insert rule {table.family} {table.name} {chain.name} iifname "{bridge}" '
-        f'oifname != "{bridge}" accept'
+    # nft joins its arguments and parses them again: the rule is one quoted word
+    rule = (
+        f"insert rule {table.family} {table.name} {chain.name} "
+        f'iifname "{bridge}" oifname != "{bridge}" accept'
     )
+    return sh("nft", rule)
 
 
 def _unaccepted_bridges(
@@ -910,7 +934,8 @@ def check_masquerade(ctx: Context) -> Check:
     if missing:
         subnets = ", ".join(str(subnet) for subnet, _ in missing)
         fixes = [
-            f"iptables -t nat -A POSTROUTING -s {subnet} ! -o {bridge} -j MASQUERADE"
+            sh("iptables", "-t", "nat", "-A", "POSTROUTING", "-s", subnet)
+            + f" ! -o {sh(bridge)} -j MASQUERADE"
             for subnet, bridge in missing
         ]
         return _check(
@@ -952,12 +977,12 @@ def check_mtu(ctx: Context) -> Check:
             where = bridge_if.name if bridge_if is not None else veth.name
             if i.mtu != reference:
                 problems.append(f"{i.name} has MTU {i.mtu} but {where} has {reference}")
-                fixes.append(f"{ctx.ns}ip link set dev {i.name} mtu {reference}")
+                fixes.append(ctx.ns + sh("ip", "link", "set", "dev", i.name, "mtu", reference))
             if bridge_if is not None and veth.mtu != bridge_if.mtu:
                 problems.append(
                     f"{veth.name} has MTU {veth.mtu} but {bridge_if.name} has {bridge_if.mtu}"
                 )
-                fixes.append(f"ip link set dev {veth.name} mtu {bridge_if.mtu}")
+                fixes.append(sh("ip", "link", "set", "dev", veth.name, "mtu", bridge_if.mtu))
         elif link.to_workload and (found := ctx.other_end(link)) is not None:
             checked = True
             other, end = found
@@ -967,7 +992,9 @@ def check_mtu(ctx: Context) -> Check:
                     f"{i.name} has MTU {i.mtu} but its other end {end.name} in {other.name} "
                     f"has {end.mtu}"
                 )
-                fixes.append(f"{ctx.ns}ip link set dev {i.name} mtu {min(i.mtu, end.mtu)}")
+                fixes.append(
+                    ctx.ns + sh("ip", "link", "set", "dev", i.name, "mtu", min(i.mtu, end.mtu))
+                )
         elif link.parent is not None:
             checked = True
             evidence.append((f"{link.parent.name} mtu", str(link.parent.mtu)))
@@ -975,7 +1002,9 @@ def check_mtu(ctx: Context) -> Check:
                 problems.append(
                     f"{i.name} has MTU {i.mtu}, above {link.parent.name}'s {link.parent.mtu}"
                 )
-                fixes.append(f"{ctx.ns}ip link set dev {i.name} mtu {link.parent.mtu}")
+                fixes.append(
+                    ctx.ns + sh("ip", "link", "set", "dev", i.name, "mtu", link.parent.mtu)
+                )
     uplink = _uplink(ctx.snapshot)
     if uplink is not None:
         evidence.append((f"host uplink {uplink.name} mtu", str(uplink.mtu)))
@@ -1001,7 +1030,8 @@ def check_mtu(ctx: Context) -> Check:
             network = link.attachment.name if link.attachment else None
             if network and network != "bridge":
                 fixes.append(
-                    f"recreate network {network} with -o com.docker.network.driver.mtu={uplink.mtu}"
+                    f"recreate network {shlex.quote(network)} with "
+                    f"-o com.docker.network.driver.mtu={uplink.mtu}"
                 )
             else:
                 fixes.append(
@@ -1209,7 +1239,7 @@ def check_dns(ctx: Context) -> Check:
                 f"resolv.conf uses Docker's embedded resolver {EMBEDDED_DNS} but no DNAT rule "
                 "inside the namespace leads to it: name lookups time out",
                 evidence,
-                f"docker restart {ctx.owner.name}",
+                sh("docker", "restart", ctx.owner.name),
             )
         inside = ctx.facts.listeners.get(ctx.owner.name)
         if inside is not None:
@@ -1227,7 +1257,7 @@ def check_dns(ctx: Context) -> Check:
                     f"the DNAT to Docker's resolver is there but nothing listens on "
                     f"{EMBEDDED_DNS} inside the namespace (dockerd's resolver is gone)",
                     evidence,
-                    f"docker restart {ctx.owner.name}",
+                    sh("docker", "restart", ctx.owner.name),
                 )
         return _check(
             "dns",
@@ -1297,7 +1327,7 @@ def _host_interface_check(snapshot: Snapshot) -> Check:
             "fail",
             f"host network mode: the host's uplink {uplink.name} is {uplink.state}",
             evidence,
-            f"ip link set {uplink.name} up",
+            sh("ip", "link", "set", uplink.name, "up"),
         )
     return _check(
         "interface",
