@@ -27,12 +27,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Header, Input, Static
 
 from inspector.model import Container, Snapshot
 from inspector.rates import RateCells, recorded_rates, shown_rates
+from inspector.render.safe import safe
 from inspector.tui.action_view import doctor_lines, mark_status, marks_summary
 from inspector.tui.actions import ACTIONS, selection_action, selection_action_bindings
 from inspector.tui.backends import (
@@ -194,7 +196,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(icon="")
-        yield Static("", id="status")
+        yield Static("", id="status", markup=False)
         yield Static("", id="notice", markup=False)
         with Horizontal(id="top"):
             with Vertical(id="containers-pane", classes="pane") as box:
@@ -271,6 +273,21 @@ class CnetApp(App[int]):
         ),
         *selection_action_bindings(),
     ]
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every toast is plain text: its names (``y`` copies one) are the host's, so
+        never markup, and their control characters are shown escaped."""
+        super().notify(
+            safe(message), title=safe(title), severity=severity, timeout=timeout, markup=False
+        )
 
     def __init__(
         self,
@@ -506,7 +523,7 @@ class CnetApp(App[int]):
         self._update_status()
         notice = self.screen_main.query_one("#notice", Static)
         warnings = self.view.snapshot.warnings
-        notice.update("\n".join(f"! {w}" for w in warnings))
+        notice.update("\n".join(f"! {safe(w)}" for w in warnings))
         notice.display = bool(warnings)
         self._show_containers()
         if self._pane == "containers":
@@ -616,12 +633,14 @@ class CnetApp(App[int]):
         snap = self.view.snapshot if self.view else None
         host = snap.hostname if snap else "collecting…"
         taken = snap.taken_at.replace("T", " ") if snap else ""
+        host, taken = safe(host), safe(taken)  # the header shows text as given: no ESC in it
         if self.source.kind == "live":
             self.sub_title = f"live · {host}"
         elif self.source.kind == "demo":
             self.sub_title = f"demo snapshot · {host} · {taken}"
         else:
-            self.sub_title = f"snapshot {Path(self.source.path or '').name} · {host} · {taken}"
+            name = safe(Path(self.source.path or "").name)
+            self.sub_title = f"snapshot {name} · {host} · {taken}"
 
     def freshness(self) -> Freshness:
         """What the status line is made from (``status_line.py`` words it)."""
@@ -656,7 +675,7 @@ class CnetApp(App[int]):
     def _update_status(self) -> None:
         status = self.screen_main.query_one("#status", Static)
         line = status_line(self.freshness())
-        status.update(line.text)
+        status.update(safe(line.text))
         status.set_class(line.alarm, "-stale")
 
     # -- selection and focus --------------------------------------------------------------

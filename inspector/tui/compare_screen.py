@@ -21,7 +21,7 @@ from textual.widgets import Input, Label
 from inspector.diff import Diff
 from inspector.model import Snapshot
 from inspector.tui.view import Style
-from inspector.tui.widgets import FittedFooter, LinesView
+from inspector.tui.widgets import FittedFooter, LinesView, plain
 
 
 class CompareAsk(ModalScreen[str | None]):
@@ -81,7 +81,7 @@ class CompareScreen(ModalScreen[Diff | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="compare-view-box") as box:
-            box.border_title = f"Changes since {self.path}"
+            box.border_title = plain(f"Changes since {self.path}")
             yield LinesView(id="compare-view")
         yield FittedFooter(show_command_palette=False)
 
