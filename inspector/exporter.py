@@ -33,6 +33,7 @@ from prometheus_client.registry import Collector
 
 from inspector.collect.counters import Counters, InterfaceKey
 from inspector.model import Container, Interface, Snapshot
+from inspector.render.safe import safe
 
 if TYPE_CHECKING:
     from inspector.doctor import ContainerReport
@@ -85,7 +86,7 @@ def network_of(c: Container, i: Interface) -> str:
 
 def interface_labels(c: Container, i: Interface) -> list[str]:
     peer = i.peer
-    return [
+    labels = [
         c.name,
         runtime_of(c),
         i.name,
@@ -93,6 +94,7 @@ def interface_labels(c: Container, i: Interface) -> list[str]:
         (peer.bridge or "") if peer is not None else "",
         network_of(c, i),
     ]
+    return [safe(v) for v in labels]  # a scrape shown on a terminal obeys no name
 
 
 def all_interface_labels(snapshot: Snapshot) -> dict[InterfaceKey, list[str]]:
@@ -135,12 +137,12 @@ def info_family(snapshot: Snapshot) -> InfoMetricFamily:
         family.add_metric(
             [],
             {
-                "container": c.name,
-                "id": c.id[:12],
-                "state": c.state,
-                "runtime": runtime_of(c),
-                "network_mode": c.network_mode,
-                "namespace": namespace_of(c),
+                "container": safe(c.name),
+                "id": safe(c.id[:12]),
+                "state": safe(c.state),
+                "runtime": safe(runtime_of(c)),
+                "network_mode": safe(c.network_mode),
+                "namespace": safe(namespace_of(c)),
             },
         )
     return family
@@ -158,7 +160,7 @@ def doctor_family(reports: Iterable[ContainerReport]) -> GaugeMetricFamily:
         for check in r.checks:
             if check.status == "skip":
                 continue
-            family.add_metric([r.name, check.id], 1.0 if check.status == "fail" else 0.0)
+            family.add_metric([safe(r.name), check.id], 1.0 if check.status == "fail" else 0.0)
     return family
 
 

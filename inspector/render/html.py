@@ -27,6 +27,7 @@ from inspector.render.report import (
     verdict_tally,
     verdicts,
 )
+from inspector.render.safe import safe, safe_lines
 
 STYLE = """
 :root{--fg:#1d2330;--muted:#5d6675;--bg:#fff;--card:#f6f8fa;--line:#d0d7de;--head:#eef1f5;
@@ -89,7 +90,8 @@ footer{color:var(--muted);font-size:.8rem;margin-top:3rem}
 
 
 def _e(text: object) -> str:
-    return escape(str(text), quote=True)
+    """Escaped for HTML, control characters shown (``safe``): one rule for host text."""
+    return escape(safe(str(text)), quote=True)
 
 
 def _link(name: str) -> str:
@@ -223,7 +225,7 @@ def render_html(s: Snapshot) -> str:
         parts.append("<h2>Firewall rules recorded with the snapshot</h2>")
         parts += [
             f"<details><summary>{_e(r.source)} ({len(r.text.splitlines())} lines)</summary>"
-            f"<pre>{_e(r.text)}</pre></details>"
+            f"<pre>{escape(safe_lines(r.text), quote=True)}</pre></details>"
             for r in s.rulesets
         ]
     parts.append(
