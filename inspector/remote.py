@@ -39,6 +39,8 @@ MAX_LINE = 64 * 1024 * 1024
 """The longest line taken from a remote: the largest snapshot cnet reads."""
 MAX_STDERR = 16 * 1024
 CHUNK = 64 * 1024
+MAX_SECONDS = 253402300799.0
+"""The last second of year 9999: a status time past it cannot be shown as a date."""
 SSH_FAILED = 255
 NOT_FOUND = 127
 
@@ -294,6 +296,8 @@ def update_from_json(data: Any) -> LiveUpdate:
         flag = f.name in FLAGS
         if isinstance(value, bool) != flag or not isinstance(value, (int, float)):
             raise ValueError(f"a stream update's status.{f.name} is not a {f.type}")
+        if not flag and not 0 <= value <= MAX_SECONDS:  # a time the UI can show
+            raise ValueError(f"a stream update's status.{f.name} is out of range")
         values[f.name] = value if flag else float(value)
     return LiveUpdate(from_dict(data.get("snapshot")), LiveStatus(**values))
 

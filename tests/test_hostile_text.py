@@ -332,3 +332,103 @@ def test_deep_nesting_in_every_loader_is_one_line_exit_2(tmp_path: Path, depth: 
     ):
         line = assert_one_line_error(cnet(*args), 2)
         assert "nested deeper than" in line or "not the JSON" in line, (args, line)
+
+
+# -- a remote that sends hostile stream lines -------------------------------------------------
+
+STREAM_STATUS = {
+    "reading": False,
+    "kernel_events": True,
+    "engine_events": True,
+    "changed_at": 5.0,
+    "reconcile": 30.0,
+}
+
+
+def stream_line(snapshot: Snapshot, **status: object) -> str:
+    return json.dumps({"status": {**STREAM_STATUS, **status}, "snapshot": to_dict(snapshot)})
+
+
+def bad_lines(recorded: Snapshot) -> dict[str, bytes]:
+    good = stream_line(recorded)
+    return {
+        "nan": stream_line(recorded, changed_at=float("nan")).encode(),
+        "far future": stream_line(recorded, changed_at=1e300).encode(),
+        "deep": b'{"status": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        "huge string": good.replace(
+            f'"hostname": "{recorded.hostname}"', '"hostname": "' + "x" * 17_000_000 + '"'
+        ).encode(),
+        "markup and escapes": b'{"status": "[bold red]X\x1b[2J", "snapshot": null}',
+        "digits": good.replace('"reconcile": 30.0', '"reconcile": ' + "9" * 5001).encode(),
+    }
+
+
+def hostile_remote(tmp_path: Path, recorded: Snapshot, bad: bytes) -> Any:
+    """A fake ``ssh`` whose cnet stream sends one update with hostile names, then ``bad``,
+    then stays connected (so only the bad line can make the feed stale)."""
+    from inspector.remote import RemoteFeed, RemoteHost, Ssh, handshake_line
+
+    tag = "[/]\x1b[2J\x1b]0;PWNED\x07"
+    first = stream_line(renamed(recorded, hostile_names(recorded, tag)))
+    lines = tmp_path / "lines"
+    lines.write_bytes(f"{handshake_line()}\n{first}\n".encode() + bad + b"\n")
+    program = tmp_path / "ssh"
+    program.write_text(f"#!/bin/sh\ncat {lines}\nexec sleep 600\n")
+    program.chmod(0o755)
+    return RemoteFeed(Ssh(RemoteHost("web1"), program=str(program)))
+
+
+@pytest.mark.parametrize("kind", ["nan", "far future", "deep", "huge string", "digits"])
+def test_a_bad_remote_line_makes_the_feed_stale_with_a_reason(
+    recorded: Snapshot, tmp_path: Path, kind: str
+) -> None:
+    import time
+
+    feed = hostile_remote(tmp_path, recorded, bad_lines(recorded)[kind])
+    got: list[Any] = []
+    feed.start(got.append)
+    deadline = time.monotonic() + 30
+    while len(got) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    feed.stop()
+    assert len(got) == 2, got
+    assert got[1].snapshot.warnings[-1].startswith("stale: web1: bad data from the remote")
+    assert not got[1].status.kernel_events and not got[1].status.engine_events
+    assert feed.lost is not None and "bad data" in feed.lost
+    assert_inert(feed.lost)
+
+
+def test_the_tui_survives_a_hostile_remote_and_says_stale(
+    recorded: Snapshot, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from inspector.tui.app import make_app
+    from tests.test_tui import wait_for
+
+    feed = hostile_remote(tmp_path, recorded, bad_lines(recorded)["markup and escapes"])
+    feed.open()
+
+    async def run() -> None:
+        app = make_app(feed=feed, local=False)
+        async with app.run_test(size=(160, 40)) as pilot:
+            await wait_for(
+                pilot,
+                lambda: app.view is not None and "stale" in " ".join(app.view.snapshot.warnings),
+                20,
+            )
+            assert app.title == "cnet"
+            pane = app.pane("containers")
+            for _ in pane.rows_shown:  # every row selected: no MarkupError, nothing raw
+                await pilot.press("down")
+                await pilot.press("y")
+            await pilot.pause()
+            assert_inert(app.sub_title)
+            assert_inert(app.status_text())
+            assert "bad data from the remote" in " ".join(app.view.snapshot.warnings)
+            await pilot.press("q")
+
+    try:
+        asyncio.run(run())
+    finally:
+        feed.stop()
