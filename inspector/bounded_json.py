@@ -30,8 +30,11 @@ class Limits:
 
     depth: int = 32
     """Nesting of lists and objects: a snapshot needs 6."""
-    string_bytes: int = 16 * 1024 * 1024
-    """One string, as written (escapes included): the recorded rules' text is the longest."""
+    string_bytes: int = 64 * 1024
+    """One string, as written (escapes included): a name, an address, a warning."""
+    long_string_bytes: int = 16 * 1024 * 1024
+    """The value of a ``long_keys`` key: the recorded rules' text of a big host."""
+    long_keys: frozenset[str] = frozenset({"text"})
     number_chars: int = 40
     """One number as written: digits, sign, point and exponent."""
     values: int = 2_000_000
@@ -43,8 +46,8 @@ DEFAULT = Limits()
 
 # One token a match: a string (escapes unrolled, so a long string is one linear match),
 # an opening or closing bracket, or a run of number characters.
-_TOKENS_B = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[{]|[\]}]|[-+0-9.eE]+', re.DOTALL)
-_TOKENS_S = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[{]|[\]}]|[-+0-9.eE]+', re.DOTALL)
+_TOKENS_B = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?(\s*:)?|[\[{]|[\]}]|[-+0-9.eE]+', re.DOTALL)
+_TOKENS_S = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?(\s*:)?|[\[{]|[\]}]|[-+0-9.eE]+', re.DOTALL)
 _OPEN = frozenset((ord("["), ord("{"), "[", "{"))
 _CLOSE = frozenset((ord("]"), ord("}"), "]", "}"))
 _QUOTE = frozenset((ord('"'), '"'))
@@ -57,14 +60,23 @@ def check(text: bytes | str, limits: Limits = DEFAULT) -> None:
     )
     depth = 0
     values = 0
+    long_keys = {k.encode() for k in limits.long_keys} | set(limits.long_keys)
+    key: bytes | str = ""
     for match in tokens:
         token = match.group()
         first = token[0]
         if first in _QUOTE:
-            if len(token) - 2 > limits.string_bytes:
+            if match.group(1):  # a key: the limit of the value after it is known by it
+                length = match.start(1) - match.start() - 2
+                key = token[1 : length + 1]
+                most = limits.string_bytes
+            else:
+                length = len(token) - 2
+                most = limits.long_string_bytes if key in long_keys else limits.string_bytes
+            if length > most:
                 raise JSONLimitError(
-                    f"a string of {len(token) - 2:,} bytes at byte {match.start():,}: "
-                    f"the most cnet reads is {limits.string_bytes:,}"
+                    f"a string of {length:,} bytes at byte {match.start():,}: "
+                    f"the most cnet reads there is {most:,}"
                 )
         elif first in _OPEN:
             depth += 1

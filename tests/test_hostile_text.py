@@ -13,6 +13,7 @@ import contextlib
 import json
 import re
 import subprocess
+import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -356,7 +357,7 @@ def bad_lines(recorded: Snapshot) -> dict[str, bytes]:
         "far future": stream_line(recorded, changed_at=1e300).encode(),
         "deep": b'{"status": ' + b"[" * 5000 + b"]" * 5000 + b"}",
         "huge string": good.replace(
-            f'"hostname": "{recorded.hostname}"', '"hostname": "' + "x" * 17_000_000 + '"'
+            f'"hostname": "{recorded.hostname}"', '"hostname": "' + "x" * 100_000 + '"'
         ).encode(),
         "markup and escapes": b'{"status": "[bold red]X\x1b[2J", "snapshot": null}',
         "digits": good.replace('"reconcile": 30.0', '"reconcile": ' + "9" * 5001).encode(),
@@ -432,3 +433,30 @@ def test_the_tui_survives_a_hostile_remote_and_says_stale(
         asyncio.run(run())
     finally:
         feed.stop()
+
+
+def test_the_largest_input_accepted_stays_within_ten_times_its_size(tmp_path: Path) -> None:
+    """15 MB of recorded rules (the one field allowed to be long), read and written as
+    HTML, the heaviest report: peak RSS (the kernel's ru_maxrss for that process alone)
+    within 10x the input plus 100 MB."""
+    from bench.hostile_input import big_snapshot, peak
+
+    snap = big_snapshot(tmp_path, 15, "rules")
+    out = tmp_path / "out.html"
+    rss_mb, _, code, last = peak(
+        [
+            sys.executable,
+            "-m",
+            "inspector",
+            "snapshot",
+            "--from",
+            str(snap),
+            "-f",
+            "html",
+            "-o",
+            str(out),
+        ]
+    )
+    assert code == 0, last
+    assert rss_mb <= 10 * snap.stat().st_size / 1e6 + 100
+    assert out.stat().st_size > 15_000_000
