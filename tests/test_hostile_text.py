@@ -460,3 +460,33 @@ def test_the_largest_input_accepted_stays_within_ten_times_its_size(tmp_path: Pa
     assert code == 0, last
     assert rss_mb <= 10 * snap.stat().st_size / 1e6 + 100
     assert out.stat().st_size > 15_000_000
+
+
+@pytest.mark.parametrize("kind", ["nan", "deep"])
+def test_d_with_a_hostile_file_is_a_notice_not_a_crash(
+    recorded: Snapshot, tmp_path: Path, kind: str
+) -> None:
+    import asyncio
+
+    from inspector.tui.app import make_app
+    from inspector.tui.view import plain
+    from tests.test_tui import SIZE, wait_for
+    from tests.test_tui_compare import compare_with
+
+    bad = tmp_path / f"{kind}.json"
+    if kind == "nan":
+        bad.write_bytes(with_rates_value(recorded, "NaN"))
+    else:
+        bad.write_text('{"schema_version": 1, "x": ' + "[" * 5000 + "]" * 5000 + "}")
+
+    async def run() -> None:
+        app = make_app(recorded)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await compare_with(app, pilot, bad)
+            view = screen.query_one("#compare-view")
+            await wait_for(pilot, lambda: "not read: " in plain(view.lines))  # type: ignore[attr-defined]
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.compared is None
+
+    asyncio.run(run())
