@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from inspector.doctor import diagnose, failing, format_reports, reports_to_dict
     from inspector.doctor.offline import NOT_CHECKED, offline_reports
+    from inspector.render.safe import safe
 
     snapshot = saved_snapshot(args, args.source)
     offline = snapshot is not None
@@ -91,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         if offline:
             sys.stdout.write(
-                f"offline: a snapshot of {snapshot.hostname} taken at {snapshot.taken_at}; "
+                f"offline: a snapshot of {safe(snapshot.hostname)} taken at "
+                f"{safe(snapshot.taken_at)}; "
                 "no ping was sent, and the host's ip_forward and firewall rules were not "
                 f"read, so {', '.join(NOT_CHECKED)} skip\n\n"
             )

@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         plan_ping,
         run_ping,
     )
+    from inspector.render.safe import safe
 
     try:
         check_parameters(args.count, args.interval, args.timeout)
@@ -108,14 +109,14 @@ def run(args: argparse.Namespace) -> int:
         events = run_ping(
             plan, count=args.count, interval=args.interval, timeout=args.timeout, stop=stop
         )
-        print(plan.header, flush=True)
+        print(safe(plan.header), flush=True)  # the container's name and the target's
         for event in events:
             if isinstance(event, PingSummary):
                 summary = event
                 print()
             line = format_event(event)
             if line:
-                print(line, flush=True)
+                print(safe(line), flush=True)
     except PingError as exc:
         raise CliError(str(exc), exc.code) from None
     finally:
@@ -125,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         container = snapshot.container(args.container)
         assert container is not None  # plan_ping found it
         for line in _moved_rules(snapshot, container.name, rules_before, _read_rules()):
-            print(line)
+            print(safe(line))
     return EXIT_OK if summary is not None and summary.received > 0 else EXIT_FAILED
 
 

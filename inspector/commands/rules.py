@@ -124,6 +124,7 @@ def run_recorded(args: argparse.Namespace, snapshot: Snapshot) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from inspector.cli import EXIT_FAILED, EXIT_USAGE, CliError, print_warnings, saved_snapshot
+    from inspector.render.safe import safe
     from inspector.rules import RulesUnavailable, UnknownItem, read_rulesets, rules_for
 
     if args.ruleset:
@@ -151,6 +152,6 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(str(exc), EXIT_USAGE) from None
     print_warnings(snapshot)
     for w in rulesets.warnings:
-        print(f"cnet: warning: {w}", file=sys.stderr)
+        print(f"cnet: warning: {safe(w)}", file=sys.stderr)
     _print(report, args.json)
     return 0
