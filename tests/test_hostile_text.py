@@ -490,3 +490,32 @@ def test_d_with_a_hostile_file_is_a_notice_not_a_crash(
             assert app.compared is None
 
     asyncio.run(run())
+
+
+@given(tag=any_text)
+@SETTINGS
+def test_metric_label_values_are_inert(recorded: Snapshot, tag: str) -> None:
+    from prometheus_client.core import Metric
+    from prometheus_client.exposition import generate_latest
+
+    from inspector.exporter import all_interface_labels, doctor_family, info_family
+
+    bad = renamed(recorded, hostile_names(recorded, tag))
+    families: list[Metric] = [
+        info_family(bad),
+        doctor_family(run_checks(bad, c.name) for c in bad.containers),
+    ]
+
+    class Once:
+        def collect(self) -> list[Metric]:
+            return families
+
+    from prometheus_client import CollectorRegistry
+
+    registry = CollectorRegistry()
+    registry.register(Once())  # type: ignore[arg-type]
+    assert_inert(generate_latest(registry).decode("utf-8"))
+    for labels in all_interface_labels(bad).values():
+        for value in labels:
+            assert_inert(value)
+            assert "\n" not in value
