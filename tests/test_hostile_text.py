@@ -519,3 +519,19 @@ def test_metric_label_values_are_inert(recorded: Snapshot, tag: str) -> None:
         for value in labels:
             assert_inert(value)
             assert "\n" not in value
+
+
+def test_a_remote_commands_output_on_a_terminal_is_escaped_line_by_line() -> None:
+    """What ``run_command`` relays to a terminal (to a file it is copied exact)."""
+    import io
+
+    from inspector.remote import _TerminalLines
+
+    out = io.BytesIO()
+    relay = _TerminalLines(out)
+    data = "web: ok\nx\x1b]0;PWNED\x07 \u202eevil\n".encode() + b"bad \xff byte\nend"
+    for n in range(0, len(data), 3):  # in pieces that cut lines and characters
+        relay.write(data[n : n + 3])
+    relay.close()
+    shown = out.getvalue().decode("utf-8")
+    assert shown == "web: ok\nx\\x1b]0;PWNED\\x07 \\u202eevil\nbad \\xff byte\nend"
