@@ -26,7 +26,7 @@ RECORDED = ROOT / "tests" / "data" / "lab-snapshot.json"
 
 TUI = """
 import asyncio, sys
-from inspector.snapshot_json import SnapshotFormatError, load_snapshot
+from inspector.render.snapshot_json import SnapshotFormatError, load_snapshot
 from inspector.tui.app import make_app
 try:
     snap = load_snapshot(sys.argv[1])
@@ -40,7 +40,7 @@ asyncio.run(run())
 
 REMOTE = """
 import sys, time
-from inspector.remote import RemoteFeed, RemoteHost, Ssh
+from inspector.remote.ssh import RemoteFeed, RemoteHost, Ssh
 feed = RemoteFeed(Ssh(RemoteHost("big"), program=sys.argv[1]))
 got = []
 feed.start(got.append)
@@ -89,7 +89,7 @@ def big_snapshot(directory: Path, mb: int, what: str) -> Path:
 
 
 def big_remote(directory: Path, mb: int, what: str) -> Path:
-    from inspector.remote import handshake_line
+    from inspector.remote.ssh import handshake_line
 
     data = big_data(mb, what)
     status = {

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector.snapshot_json import load_snapshot
+from inspector.render.snapshot_json import load_snapshot
 from tests.cli import cnet
 from tests.test_hostile_text import assert_inert, shell_words
 

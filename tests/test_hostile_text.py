@@ -24,17 +24,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from inspector import bounded_json
-from inspector.diff import diff
 from inspector.doctor import run_checks
-from inspector.doctor.checks import sh
+from inspector.doctor.context import sh
 from inspector.doctor.text import format_reports
-from inspector.model import Snapshot
+from inspector.model import bounded_json
+from inspector.model.safe import safe
+from inspector.model.snapshot import Snapshot
 from inspector.render import render
+from inspector.render.diff import diff
 from inspector.render.difftext import format_diff
 from inspector.render.markdown import code, md
-from inspector.render.safe import safe
-from inspector.snapshot_json import SnapshotFormatError, from_dict, load_snapshot, to_dict
+from inspector.render.snapshot_json import SnapshotFormatError, from_dict, load_snapshot, to_dict
 from tests.test_render import _broken
 
 # What no text for a person may carry raw: C0 but the line breaks cnet makes, DEL, C1,
@@ -367,7 +367,7 @@ def bad_lines(recorded: Snapshot) -> dict[str, bytes]:
 def hostile_remote(tmp_path: Path, recorded: Snapshot, bad: bytes) -> Any:
     """A fake ``ssh`` whose cnet stream sends one update with hostile names, then ``bad``,
     then stays connected (so only the bad line can make the feed stale)."""
-    from inspector.remote import RemoteFeed, RemoteHost, Ssh, handshake_line
+    from inspector.remote.ssh import RemoteFeed, RemoteHost, Ssh, handshake_line
 
     tag = "[/]\x1b[2J\x1b]0;PWNED\x07"
     first = stream_line(renamed(recorded, hostile_names(recorded, tag)))
@@ -498,7 +498,7 @@ def test_metric_label_values_are_inert(recorded: Snapshot, tag: str) -> None:
     from prometheus_client.core import Metric
     from prometheus_client.exposition import generate_latest
 
-    from inspector.exporter import all_interface_labels, doctor_family, info_family
+    from inspector.exporter.metrics import all_interface_labels, doctor_family, info_family
 
     bad = renamed(recorded, hostile_names(recorded, tag))
     families: list[Metric] = [
@@ -525,7 +525,7 @@ def test_a_remote_commands_output_on_a_terminal_is_escaped_line_by_line() -> Non
     """What ``run_command`` relays to a terminal (to a file it is copied exact)."""
     import io
 
-    from inspector.remote import _TerminalLines
+    from inspector.remote.ssh import _TerminalLines
 
     out = io.BytesIO()
     relay = _TerminalLines(out)

@@ -5,6 +5,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from inspector.commands.shared import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    print_warnings,
+    saved_snapshot,
+)
+from inspector.model.safe import safe
+
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -47,22 +57,13 @@ def run(args: argparse.Namespace) -> int:
     import os
     import sys
 
-    from inspector.cli import (
-        EXIT_FAILED,
-        EXIT_OK,
-        EXIT_USAGE,
-        CliError,
-        print_warnings,
-        saved_snapshot,
-    )
-    from inspector.doctor import diagnose, failing, format_reports, reports_to_dict
-    from inspector.doctor.offline import NOT_CHECKED, offline_reports
-    from inspector.render.safe import safe
+    from inspector.doctor import diagnose, failing, format_reports, reports_to_dict  # why: start-up
+    from inspector.doctor.offline import NOT_CHECKED, offline_reports  # why: start-up
 
     snapshot = saved_snapshot(args, args.source)
     offline = snapshot is not None
     if snapshot is None:
-        from inspector.live import collect_snapshot
+        from inspector.live.runner import collect_snapshot  # why: start-up
 
         snapshot = collect_snapshot()
     unknown = [n for n in args.containers if snapshot.container(n) is None]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from inspector.commands.shared import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, print_warnings
+from inspector.model.safe import safe
+
 
 def _count(text: str) -> int:
     try:
@@ -75,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import threading
 
-    from inspector.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, print_warnings
-    from inspector.ping import (
+    # why: start-up
+    from inspector.actions.ping import (
         PingError,
         PingSummary,
         check_parameters,
@@ -84,14 +87,13 @@ def run(args: argparse.Namespace) -> int:
         plan_ping,
         run_ping,
     )
-    from inspector.render.safe import safe
 
     try:
         check_parameters(args.count, args.interval, args.timeout)
     except PingError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
 
-    from inspector.live import collect_snapshot
+    from inspector.live.runner import collect_snapshot  # why: start-up
 
     snapshot = collect_snapshot()
     try:
@@ -131,8 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read_rules() -> Any:
-    from inspector.cli import EXIT_FAILED, CliError
-    from inspector.rules import RulesUnavailable, read_rulesets
+    from inspector.rules import RulesUnavailable, read_rulesets  # why: start-up
 
     try:
         return read_rulesets()
@@ -142,7 +143,7 @@ def _read_rules() -> Any:
 
 def _moved_rules(snapshot: Any, container: str, before: Any, after: Any) -> list[str]:
     """The rules concerning ``container`` whose counters moved between the two reads."""
-    from inspector.rules import counter_delta, path_order, rules_for
+    from inspector.rules import counter_delta, path_order, rules_for  # why: start-up
 
     report = rules_for(snapshot, after, container)
     changes = counter_delta(before, after, report)

@@ -19,13 +19,24 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from inspector.background import on_daemon_thread
-from inspector.doctor.checks import EMBEDDED_DNS, nameservers, run_checks
+from inspector.actions.ping import PingError, PingReply, PingSummary, plan_ping, run_ping
+from inspector.doctor.checks import run_checks
+from inspector.doctor.dns import EMBEDDED_DNS, nameservers
 from inspector.doctor.model import ContainerReport, DnsFacts, DoctorFacts, GatewayPing, Listener
 from inspector.doctor.procnet import parse_proc_net
-from inspector.model import Container, Snapshot
-from inspector.paths import loopback_only
-from inspector.rules import Rulesets, RulesUnavailable, read_rulesets
+from inspector.model.background import on_daemon_thread
+from inspector.model.paths import loopback_only
+from inspector.model.queries import default_route, namespace_owner
+from inspector.model.snapshot import Container, Snapshot
+from inspector.rules import (
+    Rulesets,
+    RulesUnavailable,
+    capture,
+    parse_captured,
+    read_rulesets,
+    run_command,
+)
+from inspector.rules.read import RunResult
 
 IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
 IP6_FORWARD = "/proc/sys/net/ipv6/conf/all/forwarding"
@@ -65,7 +76,7 @@ def read_no_nat_networks(timeout: float = 5.0) -> dict[str, str]:
     Best effort: when the engine cannot be asked, nothing is exempt and the masquerade
     check judges by the rules alone.
     """
-    from inspector.collect.engine import read_networks
+    from inspector.collect.engine import read_networks  # why: only on the live host
 
     exempt: dict[str, str] = {}
     for net in read_networks(timeout):
@@ -90,8 +101,6 @@ def ping_gateway(
 ) -> GatewayPing:
     """Ping the namespace's own gateway (or ``target``, its IPv6 gateway) from inside it
     (``skipped`` says why not)."""
-    from inspector.ping import PingError, PingReply, PingSummary, plan_ping, run_ping
-
     try:
         plan = plan_ping(snapshot, owner.name, target)
     except PingError as exc:
@@ -110,8 +119,6 @@ def ping_gateway(
 
 def _ping_targets(snapshot: Snapshot, containers: Sequence[Container]) -> list[Container]:
     """One namespace owner per distinct namespace that has a network of its own."""
-    from inspector.ping import namespace_owner
-
     owners: dict[str, Container] = {}
     for c in containers:
         if not c.running:
@@ -131,8 +138,6 @@ def _ping_targets(snapshot: Snapshot, containers: Sequence[Container]) -> list[C
 def gateway6_target(owner: Container) -> str | None:
     """The IPv6 default gateway of the namespace (``addr%dev`` when link-local)."""
     import ipaddress
-
-    from inspector.ping import default_route
 
     route = default_route(tuple(owner.routes), 6)
     if route is None or route.gateway is None:
@@ -160,9 +165,6 @@ def read_listeners(proc_net: str) -> tuple[Listener, ...] | None:
 def read_namespace_rules(pid: int) -> tuple[Rulesets | None, str | None]:
     """The rules inside a namespace, read by the tools run under ``nsenter --net``."""
     import shutil
-
-    from inspector.rules import capture, parse_captured, run_command
-    from inspector.rules.read import RunResult
 
     nsenter = shutil.which("nsenter")
     if nsenter is None:
@@ -218,8 +220,6 @@ def _namespace_facts(
 
 def _publishing(snapshot: Snapshot, containers: Sequence[Container]) -> set[str]:
     """The namespace owners behind the containers that publish a port on the host."""
-    from inspector.ping import namespace_owner
-
     return {
         namespace_owner(snapshot, c).name
         for c in containers

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from inspector.doctor.model import Check, ContainerReport, display_order, worst_status
-from inspector.render.safe import safe
+from inspector.model.safe import safe
 
 _COLOURS = {"fail": "\033[1;31m", "warn": "\033[33m", "pass": "\033[32m", "skip": "\033[2m"}
 _RESET = "\033[0m"

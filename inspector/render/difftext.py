@@ -6,9 +6,9 @@ and rule lines are the hosts' text: each goes through ``safe``.
 
 from __future__ import annotations
 
-from inspector.diff import SECTIONS, SIGNS, Diff
-from inspector.model import Snapshot
-from inspector.render.safe import safe
+from inspector.model.safe import safe
+from inspector.model.snapshot import Snapshot
+from inspector.render.diff import SECTIONS, SIGNS, Diff
 
 
 def format_diff(result: Diff, old: tuple[str, Snapshot], new: tuple[str, Snapshot]) -> str:

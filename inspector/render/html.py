@@ -10,7 +10,8 @@ from __future__ import annotations
 from html import escape
 
 from inspector import __version__
-from inspector.model import Snapshot
+from inspector.model.safe import safe, safe_lines
+from inspector.model.snapshot import Snapshot
 from inspector.render.report import (
     DOCTOR_NOTE,
     ContainerSection,
@@ -27,7 +28,6 @@ from inspector.render.report import (
     verdict_tally,
     verdicts,
 )
-from inspector.render.safe import safe, safe_lines
 
 STYLE = """
 :root{--fg:#1d2330;--muted:#5d6675;--bg:#fff;--card:#f6f8fa;--line:#d0d7de;--head:#eef1f5;

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from inspector.model import Snapshot
+from inspector.model.safe import safe, safe_lines
+from inspector.model.snapshot import Snapshot
 from inspector.render.report import (
     DOCTOR_NOTE,
     Table,
@@ -23,7 +24,6 @@ from inspector.render.report import (
     verdict_tally,
     verdicts,
 )
-from inspector.render.safe import safe, safe_lines
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
 _LINE_START = re.compile(r"^(\d{0,9})([-+.)])(?=[ \t]|$)")  # a list item

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from inspector import bounded_json
+from inspector.model import bounded_json
 from inspector.rules.model import Chain, Counters, Match, Option, Rule, Table, Target
 from inspector.rules.parse import ParseError
 

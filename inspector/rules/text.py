@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from inspector.render.safe import safe
+from inspector.model.safe import safe
 from inspector.rules.model import ChainReport, CounterChange, Counters, RuleMatch, RulesReport
 
 RED_BOLD = "\x1b[1;31m"

@@ -23,15 +23,18 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from inspector.model import Snapshot
+from inspector.actions.ping import PingError, PingProblem, PingReply, PingSummary, PingTimeout
+from inspector.model.queries import container_gateway
+from inspector.model.snapshot import Snapshot
 from inspector.tui.action_view import ping_event_lines, ping_header, ping_status
 from inspector.tui.backends import PING_TIMEOUT_S, Backends
 from inspector.tui.detached import Abandoned
+from inspector.tui.rules_screen import RulesScreen
 from inspector.tui.view import Line
 from inspector.tui.widgets import FittedFooter, LinesView, plain
 
 if TYPE_CHECKING:
-    from inspector.ping import PingEvent, PingPlan
+    from inspector.actions.ping import PingEvent, PingPlan
     from inspector.rules import Rulesets
 
 
@@ -72,8 +75,6 @@ class PingEnded(Message):
 
 def default_target(snapshot: Snapshot, container: str) -> str:
     """The container's gateway address, shown in the target field ("" when it has none)."""
-    from inspector.ping import container_gateway
-
     c = snapshot.container(container)
     found = container_gateway(snapshot, c) if c is not None else None
     return found[0] if found is not None else ""
@@ -169,8 +170,6 @@ class PingScreen(ModalScreen[None]):
     def _ping_between_counter_reads(
         self, run: int, target: str | None, stop: threading.Event
     ) -> None:
-        from inspector.ping import PingError
-
         pinger = self.backends.ping
         before = self._read_counters()
         error: str | None = None
@@ -209,8 +208,6 @@ class PingScreen(ModalScreen[None]):
 
     @on(PingEventArrived)
     def _event(self, message: PingEventArrived) -> None:
-        from inspector.ping import PingProblem, PingReply, PingSummary, PingTimeout
-
         if message.run != self.run_number:
             return
         event = message.event
@@ -299,8 +296,6 @@ class PingScreen(ModalScreen[None]):
         self.start()
 
     def action_rules_moved(self) -> None:
-        from inspector.tui.rules_screen import RulesScreen
-
         counters = self.counters
         if counters is None or counters.before is None or counters.after is None:
             return

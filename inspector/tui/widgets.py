@@ -18,7 +18,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Static
 from textual.widgets._footer import FooterKey
 
-from inspector.render.safe import safe
+from inspector.model.safe import safe
 from inspector.tui.view import (
     GAP,
     Column,

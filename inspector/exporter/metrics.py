@@ -1,0 +1,364 @@
+"""The Prometheus exporter: metrics over the latest live snapshot, built by prometheus_client.
+
+One feed (``inspector.live.runner.Live``) keeps the inventory current; the exporter only keeps the
+latest ``LiveUpdate`` it published.  A scrape never collects: it reads the interface
+counters (psutil's one read of the host's table, plus ``/proc/PID/net/dev`` where a link
+has no host end) and the cached doctor verdicts, so any number of concurrent scrapes cost
+that much each and never start a parallel collection.
+
+The doctor runs without the ping, on one background thread, and only again when the
+snapshot object changed (the feed publishes a new one only when something changed), the
+nftables generation moved (one netlink round trip, read at most every
+``FINGERPRINT_EVERY_S``), or its verdicts are ``DOCTOR_MAX_AGE_S`` old (legacy iptables
+does not move the generation).  A scrape serves the last finished verdicts.
+
+Environment variables and command lines are never exported: the labels are names.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from inspector.collect.counters import Counters, InterfaceKey, read_container_counters
+from inspector.collect.nftgen import nft_generation
+from inspector.doctor import diagnose
+from inspector.model.safe import safe
+from inspector.model.snapshot import Container, Interface, Snapshot
+
+if TYPE_CHECKING:
+    from inspector.doctor import ContainerReport
+    from inspector.live.feed import Feed
+    from inspector.live.runner import LiveUpdate
+
+FINGERPRINT_EVERY_S = 5.0
+DOCTOR_MAX_AGE_S = 300.0
+
+INTERFACE_LABELS = ("container", "runtime", "interface", "host_interface", "bridge", "network")
+
+COUNTER_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("receive_bytes", "rx_bytes", "Bytes received by the container's interface."),
+    ("transmit_bytes", "tx_bytes", "Bytes sent by the container's interface."),
+    ("receive_packets", "rx_packets", "Packets received by the container's interface."),
+    ("transmit_packets", "tx_packets", "Packets sent by the container's interface."),
+    ("receive_drops", "rx_dropped", "Received packets dropped on the container's interface."),
+    ("transmit_drops", "tx_dropped", "Packets to send dropped on the container's interface."),
+    ("receive_errors", "rx_errors", "Receive errors on the container's interface."),
+    ("transmit_errors", "tx_errors", "Transmit errors on the container's interface."),
+)
+"""(metric name part, ``Counters`` field, help); each becomes cnet_interface_<part>_total."""
+
+ReadCounters = Callable[[Snapshot], Mapping[InterfaceKey, Counters]]
+Diagnose = Callable[[Snapshot], Sequence["ContainerReport"]]
+Fingerprint = Callable[[], object]
+
+
+def runtime_of(c: Container) -> str:
+    """The container's runtime; "docker" until the model says otherwise."""
+    return str(getattr(c, "runtime", "docker") or "docker")
+
+
+def namespace_of(c: Container) -> str:
+    """Whose network namespace the container uses: its own name, another container's, or
+    "host"."""
+    if c.network_mode == "host" or c.netns_shared_with == "host":
+        return "host"
+    return c.netns_shared_with or c.name
+
+
+def network_of(c: Container, i: Interface) -> str:
+    """The engine network an interface is on: matched by MAC, then by address."""
+    for n in c.networks:
+        if n.mac and i.mac and n.mac.lower() == i.mac.lower():
+            return n.name
+    own = {a.split("/", 1)[0] for a in i.addresses}
+    return next((n.name for n in c.networks if n.ip and n.ip in own), "")
+
+
+def interface_labels(c: Container, i: Interface) -> list[str]:
+    peer = i.peer
+    labels = [
+        c.name,
+        runtime_of(c),
+        i.name,
+        peer.name if peer is not None else "",
+        (peer.bridge or "") if peer is not None else "",
+        network_of(c, i),
+    ]
+    return [safe(v) for v in labels]  # a scrape shown on a terminal obeys no name
+
+
+def all_interface_labels(snapshot: Snapshot) -> dict[InterfaceKey, list[str]]:
+    """Every container interface's labels, by (container, interface).  Pure."""
+    return {
+        (c.name, i.name): interface_labels(c, i) for c in snapshot.containers for i in c.interfaces
+    }
+
+
+def counter_families(
+    snapshot: Snapshot,
+    counters: Mapping[InterfaceKey, Counters],
+    labelled: Mapping[InterfaceKey, list[str]] | None = None,
+) -> list[CounterMetricFamily]:
+    """The per-interface totals (``labelled``: ``all_interface_labels``, if known).  Pure."""
+    if labelled is None:
+        labelled = all_interface_labels(snapshot)
+    families = [
+        (
+            field,
+            CounterMetricFamily(f"cnet_interface_{part}", doc, labels=INTERFACE_LABELS),
+        )
+        for part, field, doc in COUNTER_METRICS
+    ]
+    for key, labels in labelled.items():
+        found = counters.get(key)
+        if found is None:
+            continue
+        for field, family in families:
+            family.add_metric(labels, float(getattr(found, field)))
+    return [f for _, f in families]
+
+
+def info_family(snapshot: Snapshot) -> InfoMetricFamily:
+    """One cnet_container_info per container.  Pure."""
+    family = InfoMetricFamily(
+        "cnet_container", "A container cnet sees: its runtime, network mode and namespace."
+    )
+    for c in snapshot.containers:
+        family.add_metric(
+            [],
+            {
+                "container": safe(c.name),
+                "id": safe(c.id[:12]),
+                "state": safe(c.state),
+                "runtime": safe(runtime_of(c)),
+                "network_mode": safe(c.network_mode),
+                "namespace": safe(namespace_of(c)),
+            },
+        )
+    return family
+
+
+def doctor_family(reports: Iterable[ContainerReport]) -> GaugeMetricFamily:
+    """cnet_doctor_check_failed: 1 for a failing check, 0 for a passing or warning one;
+    a skipped check (no IPv6, host mode...) judged nothing and is left out.  Pure."""
+    family = GaugeMetricFamily(
+        "cnet_doctor_check_failed",
+        "1 when the doctor's check fails for the container (checks without the gateway ping).",
+        labels=("container", "check"),
+    )
+    for r in reports:
+        for check in r.checks:
+            if check.status == "skip":
+                continue
+            family.add_metric([safe(r.name), check.id], 1.0 if check.status == "fail" else 0.0)
+    return family
+
+
+def _default_fingerprint() -> object:
+    return nft_generation()
+
+
+def _default_diagnose(snapshot: Snapshot) -> Sequence[ContainerReport]:
+    return diagnose(snapshot, (), ping=False)
+
+
+@dataclass(frozen=True)
+class _DoctorRun:
+    snapshot: Snapshot
+    fingerprint: object
+    finished: float
+    reports: tuple[ContainerReport, ...]
+
+
+class DoctorCache:
+    """The doctor's last verdicts, re-run on one background thread when they went stale."""
+
+    def __init__(
+        self,
+        diagnose: Diagnose = _default_diagnose,
+        fingerprint: Fingerprint = _default_fingerprint,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._diagnose = diagnose
+        self._fingerprint = fingerprint
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last: _DoctorRun | None = None
+        self._running = False
+        self._print: object = None
+        self._print_at: float | None = None
+        self.runs = 0
+        """Doctor runs started: for tests."""
+        self.failures = 0
+        """Doctor runs that raised: counted into cnet_scrape_errors_total."""
+
+    def reports(self, snapshot: Snapshot) -> tuple[ContainerReport, ...]:
+        """The last finished verdicts (empty before the first); starts a run if stale."""
+        with self._lock:
+            last = self._last
+            now = self._clock()
+            if self._print_at is None or now - self._print_at >= FINGERPRINT_EVERY_S:
+                self._print, self._print_at = self._fingerprint(), now
+            stale = (
+                last is None
+                or last.snapshot is not snapshot
+                or last.fingerprint != self._print
+                or now - last.finished >= DOCTOR_MAX_AGE_S
+            )
+            if stale and not self._running:
+                self._running = True
+                self.runs += 1
+                fingerprint = self._print
+                thread = threading.Thread(
+                    target=self._run, args=(snapshot, fingerprint), daemon=True, name="cnet-doctor"
+                )
+                thread.start()
+        return last.reports if last is not None else ()
+
+    def _run(self, snapshot: Snapshot, fingerprint: object) -> None:
+        try:
+            reports = tuple(self._diagnose(snapshot))
+        except Exception:  # one bad run must not stop the next scrape's
+            with self._lock:
+                self.failures += 1
+                self._running = False
+            return
+        with self._lock:
+            self._last = _DoctorRun(snapshot, fingerprint, self._clock(), reports)
+            self._running = False
+
+
+class Exporter(Collector):
+    """The custom collector: every scrape turns the latest update into metric families."""
+
+    def __init__(
+        self,
+        counters: ReadCounters | None = None,
+        doctor: DoctorCache | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if counters is None:
+            counters = read_container_counters
+        self._counters = counters
+        self._doctor = doctor if doctor is not None else DoctorCache()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._latest: LiveUpdate | None = None
+        self._pass_started: float | None = clock()
+        self._pass_seconds: float | None = None
+        self._errors = 0
+        self.updates = 0
+        self._built: tuple[Snapshot, dict[InterfaceKey, list[str]], InfoMetricFamily] | None = None
+        self._doctor_built: tuple[tuple[ContainerReport, ...], GaugeMetricFamily] | None = None
+
+    def publish(self, update: LiveUpdate) -> None:
+        """The feed's callback: keep the update, time the feed's full passes."""
+        with self._lock:
+            self._latest = update
+            self.updates += 1
+            now = self._clock()
+            if update.status.reading and self._pass_started is None:
+                self._pass_started = now
+            elif not update.status.reading and self._pass_started is not None:
+                self._pass_seconds = now - self._pass_started
+                self._pass_started = None
+
+    def _per_snapshot(
+        self, snapshot: Snapshot
+    ) -> tuple[dict[InterfaceKey, list[str]], InfoMetricFamily]:
+        """What only changes with the snapshot, built once for it (the families are only
+        read by the exposition)."""
+        built = self._built
+        if built is None or built[0] is not snapshot:
+            built = self._built = (snapshot, all_interface_labels(snapshot), info_family(snapshot))
+        return built[1], built[2]
+
+    def _doctor_family(self, reports: tuple[ContainerReport, ...]) -> GaugeMetricFamily:
+        built = self._doctor_built
+        if built is None or built[0] is not reports:
+            built = self._doctor_built = (reports, doctor_family(reports))
+        return built[1]
+
+    def describe(self) -> list[Metric]:
+        return []  # nothing to pre-register: registering must not collect
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            latest = self._latest
+            pass_seconds = self._pass_seconds
+        errors = 0
+        if latest is not None:
+            snapshot = latest.snapshot
+            try:
+                counters = self._counters(snapshot)
+            except Exception:  # counters vanish with their namespaces: say so, keep the rest
+                counters, errors = {}, errors + 1
+            labelled, info = self._per_snapshot(snapshot)
+            yield from counter_families(snapshot, counters, labelled)
+            yield info
+            yield self._doctor_family(self._doctor.reports(snapshot))
+        else:
+            yield doctor_family(())
+        with self._lock:
+            self._errors += errors
+            total = self._errors + self._doctor.failures
+        duration = GaugeMetricFamily(
+            "cnet_collect_duration_seconds",
+            "How long the live inventory's last full read of the host took.",
+        )
+        if pass_seconds is not None:
+            duration.add_metric([], pass_seconds)
+        yield duration
+        yield CounterMetricFamily(
+            "cnet_scrape_errors",
+            "Scrapes or doctor runs where part of the data could not be read.",
+            value=float(total),
+        )
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``ADDR:PORT`` (``[v6]:PORT`` for IPv6) -> (address, port); ValueError says why not."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"--listen wants ADDR:PORT, got {text!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        number = int(port)
+    except ValueError:
+        raise ValueError(f"--listen: not a port number: {port!r}") from None
+    if not 0 <= number <= 65535:
+        raise ValueError(f"--listen: port out of range: {number}")
+    return host, number
+
+
+class Serving:
+    """A running exporter: the feed, the collector, and the HTTP server answering /metrics."""
+
+    def __init__(self, feed: Feed, exporter: Exporter, listen: tuple[str, int]) -> None:
+        from prometheus_client import CollectorRegistry, start_http_server
+
+        self.feed = feed
+        self.exporter = exporter
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(exporter)
+        self._server, self._thread = start_http_server(listen[1], listen[0], registry=registry)
+        self.port: int = self._server.server_port
+        feed.start(exporter.publish)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self.feed.stop()

@@ -1,0 +1,118 @@
+"""The rates sampler: one daemon thread that reads interface counters once a second.
+
+It reads counters only (psutil's host table, and ``/proc/PID/net/dev`` for the few
+containers with an interface that has no host end), never a namespace's links or
+addresses: which interfaces exist comes from the last snapshot it was given
+(``follow``).  Each step's immutable ``Rates`` goes to ``publish`` on the sampler's thread.
+``measure`` is the same read done twice, for ``cnet snapshot --rates``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from inspector.collect import counters
+from inspector.live.rates import RateMeter, Rates, Sample, rates_between
+from inspector.model.snapshot import Snapshot
+
+INTERVAL_S = 1.0
+
+PublishRates = Callable[[Rates], None]
+
+
+def sample(snapshot: Snapshot, at: float) -> Sample:
+    """The counters of ``snapshot``'s host links and container interfaces now."""
+    host = counters.host_counters()
+    inside = {
+        c.name: counters.namespace_counters(c.pid)
+        for c in snapshot.containers
+        if c.pid is not None and counters.needs_namespace(c)
+    }
+    return sample_of(snapshot, at, host, inside)
+
+
+def measure(
+    snapshot: Snapshot,
+    seconds: float,
+    *,
+    read: Callable[[Snapshot, float], Sample] = sample,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Rates:
+    """The rates of ``snapshot``'s interfaces over ``seconds``: two samples that far apart
+    (``cnet snapshot --rates``).  OSError when the counters cannot be read."""
+    first = read(snapshot, clock())
+    sleep(seconds)
+    return rates_between(first, read(snapshot, clock()))
+
+
+def sample_of(
+    snapshot: Snapshot,
+    at: float,
+    host: dict[str, counters.Counters],
+    inside: dict[str, dict[str, counters.Counters]],
+) -> Sample:
+    """A ``Sample`` from counters already read (pure; ``sample`` and the bench use it)."""
+    identity: dict[counters.InterfaceKey | str, int] = {
+        i.name: i.ifindex for i in snapshot.host.interfaces
+    }
+    for c in snapshot.containers:
+        for i in c.interfaces:
+            identity[(c.name, i.name)] = i.peer.ifindex if i.peer is not None else i.ifindex
+    return Sample(
+        at,
+        counters.container_counters(snapshot, host, inside),
+        {n: v for n, v in host.items() if n in identity},
+        identity,
+    )
+
+
+class LiveRates:
+    """Samples the followed snapshot's counters every ``interval`` seconds."""
+
+    def __init__(
+        self,
+        *,
+        interval: float = INTERVAL_S,
+        read: Callable[[Snapshot, float], Sample] = sample,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._interval = interval
+        self._read = read
+        self._clock = clock
+        self._snapshot: Snapshot | None = None
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._meter = RateMeter()
+
+    def start(self, publish: PublishRates) -> None:
+        self._thread = threading.Thread(
+            target=self._run, args=(publish,), name="cnet-rates", daemon=True
+        )
+        self._thread.start()
+
+    def follow(self, snapshot: Snapshot) -> None:
+        """Sample these interfaces from now on (any thread: one reference swapped)."""
+        self._snapshot = snapshot
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _run(self, publish: PublishRates) -> None:
+        next_at = self._clock()
+        while not self._stopped.is_set():
+            snapshot = self._snapshot
+            if snapshot is not None:
+                try:
+                    rates = self._meter.add(self._read(snapshot, self._clock()))
+                except OSError:  # psutil or /proc unreadable this time: try next second
+                    rates = None
+                if rates is not None:
+                    publish(rates)
+            next_at += self._interval
+            delay = next_at - self._clock()
+            if delay < 0:  # fell behind (suspended, a slow read): start again from now
+                next_at, delay = self._clock(), 0.0
+            self._stopped.wait(delay)
