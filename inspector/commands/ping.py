@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from inspector.commands.shared import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, print_warnings
-from inspector.model.safe import safe
+from inspector.model.safe import safe, safe_lines
 
 
 def _count(text: str) -> int:
@@ -117,8 +117,8 @@ def run(args: argparse.Namespace) -> int:
                 summary = event
                 print()
             line = format_event(event)
-            if line:
-                print(safe(line), flush=True)
+            if line:  # the summary is cnet's own lines (its target an address)
+                print(safe_lines(line), flush=True)
     except PingError as exc:
         raise CliError(str(exc), exc.code) from None
     finally:
