@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from inspector import __version__
 from inspector.commands.shared import EXIT_FAILED, EXIT_USAGE, CliError
 from inspector.live.shutdown import Terminated, exit_code, raise_on_signals
+from inspector.model.safe import safe
 
 if TYPE_CHECKING:
     pass
@@ -131,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = module.run(args)
         return code
     except CliError as exc:
-        print(f"cnet: {exc}", file=sys.stderr)
+        print(f"cnet: {safe(str(exc))}", file=sys.stderr)  # file names, host names
         return exc.code
     except KeyboardInterrupt:
         return exit_code(signal.SIGINT)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector.render.atomic import open_growing, write_text_atomic
+from inspector.render.atomic import ProtectedSymlinkError, open_growing, write_text_atomic
 
 TEXT = '{"schema_version": 1}\n'
 
@@ -186,3 +186,89 @@ def test_a_growing_file_refuses_a_directory_and_follows_a_fifo(tmp_path) -> None
         fh.write(b"packets")
     reader.join(10)
     assert got == [b"packets"] and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+# -- fs.protected_symlinks, checked by cnet itself (the sysctl is 0 on some hosts) ---------
+
+OTHER_UID = 65534  # nobody: a user who is not the writer and does not own the directory
+
+
+@pytest.fixture
+def sticky_dir():
+    """A sticky world-writable directory of the test's own under /tmp (as /tmp is)."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="cnethx-sticky-", dir="/tmp"))
+    try:
+        path.chmod(0o1777)
+        yield path
+    finally:
+        shutil.rmtree(path)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a link to another uid needs root")
+def test_another_users_link_in_a_sticky_dir_is_not_followed(sticky_dir, tmp_path) -> None:
+    victim = tmp_path / "shadow"
+    victim.write_text("root's secret\n")
+    link = sticky_dir / "report.md"
+    link.symlink_to(victim)
+    os.lchown(link, OTHER_UID, OTHER_UID)
+    assert os.lstat(link).st_uid == OTHER_UID and os.stat(victim).st_uid == 0
+    with pytest.raises(ProtectedSymlinkError, match="protected_symlinks"):
+        write_text_atomic(link, TEXT)
+    assert victim.read_text() == "root's secret\n"  # untouched
+    assert link.is_symlink() and _only(sticky_dir) == ["report.md"]
+    # the same link, one directory deeper in the path, is refused the same way
+    os.unlink(link)
+    (sticky_dir / "dir").symlink_to(tmp_path)
+    os.lchown(sticky_dir / "dir", OTHER_UID, OTHER_UID)
+    with pytest.raises(ProtectedSymlinkError):
+        write_text_atomic(sticky_dir / "dir" / "shadow", TEXT)
+    assert victim.read_text() == "root's secret\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root")
+def test_own_link_or_the_dir_owners_link_in_a_sticky_dir_is_followed(sticky_dir, tmp_path) -> None:
+    target = tmp_path / "report.md"
+    mine = sticky_dir / "mine.md"
+    mine.symlink_to(target)  # the writer's own link
+    write_text_atomic(mine, TEXT)
+    assert target.read_text() == TEXT
+    owned = tmp_path / "owned"
+    owned.mkdir(mode=0o1777)
+    owned.chmod(0o1777)
+    os.chown(owned, OTHER_UID, OTHER_UID)
+    theirs = owned / "theirs.md"
+    theirs.symlink_to(target)
+    os.lchown(theirs, OTHER_UID, OTHER_UID)  # the directory's owner's link: followed
+    write_text_atomic(theirs, TEXT + "2")
+    assert target.read_text() == TEXT + "2"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a link to another uid needs root")
+def test_cnet_snapshot_o_through_such_a_link_is_one_line_exit_2(sticky_dir, tmp_path) -> None:
+    from tests.cli import assert_one_line_error, cnet
+
+    victim = tmp_path / "shadow"
+    victim.write_text("secret\n")
+    link = sticky_dir / "report.md"
+    link.symlink_to(victim)
+    os.lchown(link, OTHER_UID, OTHER_UID)
+    proc = cnet("--demo", "snapshot", "-f", "markdown", "-o", str(link))
+    line = assert_one_line_error(proc, 2)
+    assert "protected_symlinks" in line
+    assert victim.read_text() == "secret\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a link to another uid needs root")
+def test_a_growing_file_refuses_another_users_link_in_a_sticky_dir(sticky_dir, tmp_path) -> None:
+    """A capture's pcapng (written in place as it grows) obeys the same symlink rule."""
+    victim = tmp_path / "shadow"
+    victim.write_text("secret\n")
+    link = sticky_dir / "live.pcapng"
+    link.symlink_to(victim)
+    os.lchown(link, OTHER_UID, OTHER_UID)
+    with pytest.raises(ProtectedSymlinkError):
+        open_growing(link)
+    assert victim.read_text() == "secret\n"

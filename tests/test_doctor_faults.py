@@ -379,5 +379,5 @@ def test_an_nft_forward_policy_drop_is_walked_through_its_verdict_map(fit: Snaps
     )
     assert (
         check.fix
-        == 'nft insert rule inet cnrl_fw forward_drop iifname "docker0" oifname != "docker0" accept'
+        == 'nft \'insert rule inet cnrl_fw forward_drop iifname "docker0" oifname != "docker0" accept\''
     )

@@ -143,7 +143,7 @@ def fake_ssh(tmp_path: Path, script: str) -> Ssh:
 
 def test_a_version_that_does_not_match_is_one_line(tmp_path: Path) -> None:
     ssh = fake_ssh(tmp_path, 'echo "cnet 0.0.0-old"; echo "{}"\n')
-    with pytest.raises(RemoteError, match=r"^web1: cnet says 'cnet 0.0.0-old', this is cnet "):
+    with pytest.raises(RemoteError, match=r'^web1: cnet says "cnet 0.0.0-old", this is cnet '):
         run_command(ssh, ["snapshot"])
     old = fake_ssh(tmp_path, 'echo \'{"cnet": "stream", "version": "0.0.0", "protocol": 1}\'\n')
     with pytest.raises(RemoteError, match=r"^web1: .*install the same version there"):

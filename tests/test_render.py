@@ -3,6 +3,7 @@ words, in natural order, with the doctor's verdict for each container."""
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import replace
 from html import escape
@@ -25,7 +26,12 @@ def _md_rows(md: str, title: str) -> list[list[str]]:
     """The body rows of the Markdown table under ``## title``."""
     block = md.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in block.splitlines() if line.startswith("| ")][1:]
-    return [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows]
+    return [[_plain(cell.strip()) for cell in row.strip("|").split(" | ")] for row in rows]
+
+
+def _plain(cell: str) -> str:
+    """A cell's text as Markdown shows it: backslash escapes and HTML entities undone."""
+    return html.unescape(re.sub(r"\\(.)", r"\1", cell))
 
 
 def _broken(recorded: Snapshot) -> Snapshot:

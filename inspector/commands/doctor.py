@@ -13,6 +13,7 @@ from inspector.commands.shared import (
     print_warnings,
     saved_snapshot,
 )
+from inspector.model.safe import safe
 
 
 def add_parser(subparsers: Any) -> None:
@@ -92,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         if offline:
             sys.stdout.write(
-                f"offline: a snapshot of {snapshot.hostname} taken at {snapshot.taken_at}; "
+                f"offline: a snapshot of {safe(snapshot.hostname)} taken at "
+                f"{safe(snapshot.taken_at)}; "
                 "no ping was sent, and the host's ip_forward and firewall rules were not "
                 f"read, so {', '.join(NOT_CHECKED)} skip\n\n"
             )

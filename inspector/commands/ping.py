@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from inspector.commands.shared import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, print_warnings
+from inspector.model.safe import safe, safe_lines
 
 
 def _count(text: str) -> int:
@@ -110,14 +111,14 @@ def run(args: argparse.Namespace) -> int:
         events = run_ping(
             plan, count=args.count, interval=args.interval, timeout=args.timeout, stop=stop
         )
-        print(plan.header, flush=True)
+        print(safe(plan.header), flush=True)  # the container's name and the target's
         for event in events:
             if isinstance(event, PingSummary):
                 summary = event
                 print()
             line = format_event(event)
-            if line:
-                print(line, flush=True)
+            if line:  # the summary is cnet's own lines (its target an address)
+                print(safe_lines(line), flush=True)
     except PingError as exc:
         raise CliError(str(exc), exc.code) from None
     finally:
@@ -127,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         container = snapshot.container(args.container)
         assert container is not None  # plan_ping found it
         for line in _moved_rules(snapshot, container.name, rules_before, _read_rules()):
-            print(line)
+            print(safe(line))
     return EXIT_OK if summary is not None and summary.received > 0 else EXIT_FAILED
 
 

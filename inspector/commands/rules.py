@@ -24,6 +24,7 @@ from inspector.commands.shared import (
     print_warnings,
     saved_snapshot,
 )
+from inspector.model.safe import safe
 
 if TYPE_CHECKING:
     from inspector.model.snapshot import Snapshot
@@ -93,6 +94,7 @@ def _print(report: RulesReport, as_json: bool) -> None:
 def run_saved(args: argparse.Namespace) -> int:
     """ITEM against a saved ruleset: no snapshot, no tool run."""
     # why: start-up
+    from inspector.render.snapshot_json import SnapshotFormatError, read_source
     from inspector.rules import (
         ParseError,
         UnknownItem,
@@ -102,11 +104,10 @@ def run_saved(args: argparse.Namespace) -> int:
     )
     from inspector.rules.match import report_for_spec  # why: start-up
 
-    try:
-        with open(args.ruleset, encoding="utf-8", errors="replace") as f:
-            text = f.read()
-    except OSError as exc:
-        raise CliError(f"cannot read {args.ruleset}: {exc.strerror or exc}", EXIT_USAGE) from None
+    try:  # bounded like a snapshot: /dev/zero or a endless pipe is refused
+        text = read_source(args.ruleset).decode("utf-8", errors="replace")
+    except SnapshotFormatError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
     try:
         rulesets = parse_saved(detect_source(text), text)
         report = report_for_spec(spec_from_ruleset(rulesets, args.item), rulesets)
@@ -162,6 +163,6 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(str(exc), EXIT_USAGE) from None
     print_warnings(snapshot)
     for w in rulesets.warnings:
-        print(f"cnet: warning: {w}", file=sys.stderr)
+        print(f"cnet: warning: {safe(w)}", file=sys.stderr)
     _print(report, args.json)
     return 0

@@ -1,7 +1,8 @@
 """What every subcommand shares: the exit codes, the one-line error, the snapshot it was given.
 
 It lived in ``inspector.cli``, which imports the subcommands: each subcommand importing it
-back made a circle.  Only the standard library here, so importing it costs nothing.
+back made a circle.  Only the standard library and ``model.safe`` (one regular expression)
+here, so importing it costs nothing.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 from typing import TYPE_CHECKING
+
+from inspector.model.safe import safe
 
 if TYPE_CHECKING:
     from inspector.model.snapshot import Snapshot
@@ -29,7 +32,7 @@ class CliError(Exception):
 def print_warnings(snapshot: Snapshot) -> None:
     """A snapshot's warnings on stderr, one line each."""
     for w in snapshot.warnings:
-        print(f"cnet: warning: {w}", file=sys.stderr)
+        print(f"cnet: warning: {safe(w)}", file=sys.stderr)
 
 
 def saved_snapshot(args: argparse.Namespace, from_file: str | None = None) -> Snapshot | None:

@@ -93,10 +93,15 @@ def run(args: argparse.Namespace) -> int:
         print_warnings(snapshot)
     text = render(snapshot, args.format)
     if args.output and args.output != "-":
-        from inspector.render.atomic import write_text_atomic  # why: start-up
+        from inspector.render.atomic import (  # why: start-up
+            ProtectedSymlinkError,
+            write_text_atomic,
+        )
 
         try:
             write_text_atomic(args.output, text)
+        except ProtectedSymlinkError as exc:
+            raise CliError(f"cannot write {args.output}: {exc.strerror}", EXIT_USAGE) from None
         except OSError as exc:
             raise CliError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inspector.doctor.context import UP_STATES, Context, bare_address, join_fixes, new_check
+from inspector.doctor.context import UP_STATES, Context, bare_address, join_fixes, new_check, sh
 from inspector.doctor.model import (
     Check,
 )
@@ -33,12 +33,12 @@ def check_bridge(ctx: Context) -> Check:
             # Operstate alone cannot tell "set down" from "no port up": say both.
             why = "" if forwarding else " and none of its ports forwards (no port up, or set down)"
             problems.append(f"bridge {bridge.name} is {bridge.state}{why}")
-            fixes.append(f"ip link set {bridge.name} up")
+            fixes.append(sh("ip", "link", "set", bridge.name, "up"))
         gateway = link.gateway
         if gateway and not any(bare_address(a) == gateway for a in bridge.addresses):
             prefix = link.subnet.prefixlen if link.subnet else 16
             problems.append(f"bridge {bridge.name} does not hold the gateway {gateway}")
-            fixes.append(f"ip addr add {gateway}/{prefix} dev {bridge.name}")
+            fixes.append(sh("ip", "addr", "add", f"{gateway}/{prefix}", "dev", bridge.name))
         elif not problems:
             good.append(f"{bridge.name} is up" + (f" and holds {gateway}" if gateway else ""))
     if not ctx.bridged:

@@ -22,6 +22,7 @@ from inspector.doctor.context import (
     build_context,
     main_default_route,
     new_check,
+    sh,
 )
 from inspector.doctor.dns import check_dns
 from inspector.doctor.firewall import (
@@ -76,7 +77,7 @@ def _host_interface_check(snapshot: Snapshot) -> Check:
             "fail",
             f"host network mode: the host's uplink {uplink.name} is {uplink.state}",
             evidence,
-            f"ip link set {uplink.name} up",
+            sh("ip", "link", "set", uplink.name, "up"),
         )
     return new_check(
         "interface",

@@ -5,6 +5,7 @@ the live facts, gathered once (``build_context``), and the small helpers that ma
 from __future__ import annotations
 
 import ipaddress
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -76,7 +77,7 @@ class Context:
     @property
     def ns(self) -> str:
         """The prefix of a command run inside the namespace."""
-        return f"nsenter -t {self.owner.pid} -n " if self.owner.pid else "nsenter -t PID -n "
+        return nsenter(self.owner.pid)
 
     @property
     def bridged(self) -> tuple[Link, ...]:
@@ -199,6 +200,17 @@ def worst_of(statuses: Sequence[Status]) -> Status:
         if s in statuses:
             return s
     return "skip"
+
+
+def sh(*words: object) -> str:
+    """A command for the operator to paste: every word quoted for the shell, so a name
+    such as ``a;echo${IFS}PWN`` or ``$(id)`` stays one argument and runs nothing."""
+    return shlex.join(str(w) for w in words)
+
+
+def nsenter(pid: int | None) -> str:
+    """The prefix of a command run inside a process's network namespace."""
+    return f"nsenter -t {int(pid)} -n " if pid else "nsenter -t PID -n "
 
 
 def join_fixes(fixes: Sequence[str]) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
-from inspector.doctor.context import Context, new_check
+from inspector.doctor.context import Context, new_check, sh
 from inspector.doctor.model import (
     Check,
     DnsFacts,
@@ -96,7 +96,7 @@ def check_dns(ctx: Context) -> Check:
                 f"resolv.conf uses Docker's embedded resolver {EMBEDDED_DNS} but no DNAT rule "
                 "inside the namespace leads to it: name lookups time out",
                 evidence,
-                f"docker restart {ctx.owner.name}",
+                sh("docker", "restart", ctx.owner.name),
             )
         inside = ctx.facts.listeners.get(ctx.owner.name)
         if inside is not None:
@@ -114,7 +114,7 @@ def check_dns(ctx: Context) -> Check:
                     f"the DNAT to Docker's resolver is there but nothing listens on "
                     f"{EMBEDDED_DNS} inside the namespace (dockerd's resolver is gone)",
                     evidence,
-                    f"docker restart {ctx.owner.name}",
+                    sh("docker", "restart", ctx.owner.name),
                 )
         return new_check(
             "dns",

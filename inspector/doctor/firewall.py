@@ -4,6 +4,8 @@ rulesets in ``DoctorFacts``; a fix never deletes or edits a rule the engine owns
 
 from __future__ import annotations
 
+import shlex
+
 from inspector.doctor.context import (
     NO_IPV6,
     Context,
@@ -13,6 +15,7 @@ from inspector.doctor.context import (
     is_internal,
     join_fixes,
     new_check,
+    sh,
     uplink_of,
 )
 from inspector.doctor.model import (
@@ -117,10 +120,13 @@ def _drop_fix(m: RuleMatch, address: str) -> str:
         )
     if m.chain == "DOCKER-USER":
         spec = m.rule.text[3:] if m.rule.text.startswith("-A ") else m.rule.text
-        return f"{_tool(m)} -t filter -D {spec}"
+        try:  # iptables-save's words, quoted again for the shell (its "..." would expand $)
+            return sh(_tool(m), "-t", "filter", "-D", *shlex.split(spec))
+        except ValueError:
+            return sh(_tool(m), "-t", "filter", "-D", "DOCKER-USER", m.rule.position)
     # The same direction as the DROP: its -d (traffic to it) or else its -s (its own).
     direction = "-d" if m.reason.startswith("-d ") else "-s"
-    return f"{_tool(m)} -t filter -I DOCKER-USER {direction} {address} -j ACCEPT"
+    return sh(_tool(m), "-t", "filter", "-I", "DOCKER-USER", direction, address, "-j", "ACCEPT")
 
 
 def _forward_drop(ctx: Context, check_id: str, version: int) -> Check:
@@ -218,13 +224,18 @@ def _accept_fix(bridge: str, table: Table, chain: Chain) -> str:
     """Add (never edit) an ACCEPT ahead of the policy; an engine's own table is the
     engine's to rebuild."""
     if table.source != "nft":
-        return f"iptables -t filter -I {chain.name} -i {bridge} ! -o {bridge} -j ACCEPT"
+        return (
+            sh("iptables", "-t", "filter", "-I", chain.name, "-i", bridge)
+            + f" ! -o {sh(bridge)} -j ACCEPT"
+        )
     if table.name in ENGINE_TABLES:
         return "restart the engine (it rebuilds its own table)"
-    return (
-        f'nft insert rule {table.family} {table.name} {chain.name} iifname "{bridge}" '
-        f'oifname != "{bridge}" accept'
+    # nft joins its arguments and parses them again: the rule is one quoted word
+    rule = (
+        f"insert rule {table.family} {table.name} {chain.name} "
+        f'iifname "{bridge}" oifname != "{bridge}" accept'
     )
+    return sh("nft", rule)
 
 
 def _unaccepted_bridges(
@@ -349,7 +360,8 @@ def check_masquerade(ctx: Context) -> Check:
     if missing:
         subnets = ", ".join(str(subnet) for subnet, _ in missing)
         fixes = [
-            f"iptables -t nat -A POSTROUTING -s {subnet} ! -o {bridge} -j MASQUERADE"
+            sh("iptables", "-t", "nat", "-A", "POSTROUTING", "-s", subnet)
+            + f" ! -o {sh(bridge)} -j MASQUERADE"
             for subnet, bridge in missing
         ]
         return new_check(

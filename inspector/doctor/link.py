@@ -4,7 +4,15 @@ macvlan's parent).
 
 from __future__ import annotations
 
-from inspector.doctor.context import UP_STATES, Context, join_fixes, new_check, worst_of
+from inspector.doctor.context import (
+    UP_STATES,
+    Context,
+    join_fixes,
+    new_check,
+    nsenter,
+    sh,
+    worst_of,
+)
 from inspector.doctor.model import (
     Check,
     Status,
@@ -26,7 +34,7 @@ def check_interface(ctx: Context) -> Check:
         other = ctx.other_end(link) if link.to_workload else None
         if i.state == "lowerlayerdown" and link.host_end is not None:
             problems.append(f"{i.name} has no carrier: its host end {link.host_end.name} is down")
-            fixes.append(f"ip link set {link.host_end.name} up")
+            fixes.append(sh("ip", "link", "set", link.host_end.name, "up"))
         elif i.state not in UP_STATES and other is not None and other[1].state not in UP_STATES:
             # a veth is down while its other end is: that end is what to bring up (veth
             # check's fix), this one may well be up already
@@ -36,15 +44,16 @@ def check_interface(ctx: Context) -> Check:
             )
         elif i.state not in UP_STATES:
             problems.append(f"{i.name} is {i.state}")
-            fixes.append(f"{ctx.ns}ip link set {i.name} up")
+            fixes.append(ctx.ns + sh("ip", "link", "set", i.name, "up"))
         if not i.addresses:
             problems.append(f"{i.name} has no address")
     for n in ctx.unplaced:
         evidence.append((f"Docker's address on {n.name}", n.ip or ""))
         problems.append(f"Docker's address {n.ip} (network {n.name}) is on no interface")
         fixes.append(
-            f"docker network disconnect {n.name} {ctx.owner.name} && "
-            f"docker network connect {n.name} {ctx.owner.name}"
+            sh("docker", "network", "disconnect", n.name, ctx.owner.name)
+            + " && "
+            + sh("docker", "network", "connect", n.name, ctx.owner.name)
         )
     if not ctx.links and not ctx.unplaced:
         return new_check(
@@ -79,7 +88,7 @@ def check_veth(ctx: Context) -> Check:
                 evidence.append((f"{name} state", parent.state))
                 if parent.state not in UP_STATES:
                     problems.append(f"{i.name}'s parent {name} is {parent.state}")
-                    fixes.append(f"ip link set {name} up")
+                    fixes.append(sh("ip", "link", "set", name, "up"))
                     statuses.append("fail")
                 else:
                     good.append(
@@ -99,10 +108,9 @@ def check_veth(ctx: Context) -> Check:
                 other, end = found
                 problems.append(f"the other end of {i.name}, {where}, is {end.state}")
                 if other.runtime == "netns":  # ip netns NAME: no process may be in it
-                    fixes.append(f"ip -n {other.name} link set {end.name} up")
+                    fixes.append(sh("ip", "-n", other.name, "link", "set", end.name, "up"))
                 else:
-                    prefix = f"nsenter -t {other.pid} -n " if other.pid else "nsenter -t PID -n "
-                    fixes.append(f"{prefix}ip link set {end.name} up")
+                    fixes.append(nsenter(other.pid) + sh("ip", "link", "set", end.name, "up"))
                 statuses.append("fail")
             else:
                 good.append(f"{i.name} is a veth to {where}, not through the host")
@@ -129,16 +137,16 @@ def check_veth(ctx: Context) -> Check:
         bad = False
         if veth.state not in UP_STATES:
             problems.append(f"{veth.name} (host end of {i.name}) is {veth.state}")
-            fixes.append(f"ip link set {veth.name} up")
+            fixes.append(sh("ip", "link", "set", veth.name, "up"))
             bad = True
         if veth.master is None:
             target = expected or "BRIDGE"
             problems.append(f"{veth.name} is on no bridge; it should be on {target}")
-            fixes.append(f"ip link set {veth.name} master {target}")
+            fixes.append(sh("ip", "link", "set", veth.name, "master", target))
             bad = True
         elif expected is not None and veth.master != expected:
             problems.append(f"{veth.name} is on {veth.master}; it should be on {expected}")
-            fixes.append(f"ip link set {veth.name} master {expected}")
+            fixes.append(sh("ip", "link", "set", veth.name, "master", expected))
             bad = True
         if bad:
             statuses.append("fail")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from inspector.doctor.context import Context, is_internal, join_fixes, new_check, uplink_of
+import shlex
+
+from inspector.doctor.context import Context, is_internal, join_fixes, new_check, sh, uplink_of
 from inspector.doctor.model import (
     Check,
 )
@@ -27,12 +29,12 @@ def check_mtu(ctx: Context) -> Check:
             where = bridge_if.name if bridge_if is not None else veth.name
             if i.mtu != reference:
                 problems.append(f"{i.name} has MTU {i.mtu} but {where} has {reference}")
-                fixes.append(f"{ctx.ns}ip link set dev {i.name} mtu {reference}")
+                fixes.append(ctx.ns + sh("ip", "link", "set", "dev", i.name, "mtu", reference))
             if bridge_if is not None and veth.mtu != bridge_if.mtu:
                 problems.append(
                     f"{veth.name} has MTU {veth.mtu} but {bridge_if.name} has {bridge_if.mtu}"
                 )
-                fixes.append(f"ip link set dev {veth.name} mtu {bridge_if.mtu}")
+                fixes.append(sh("ip", "link", "set", "dev", veth.name, "mtu", bridge_if.mtu))
         elif link.to_workload and (found := ctx.other_end(link)) is not None:
             checked = True
             other, end = found
@@ -42,7 +44,9 @@ def check_mtu(ctx: Context) -> Check:
                     f"{i.name} has MTU {i.mtu} but its other end {end.name} in {other.name} "
                     f"has {end.mtu}"
                 )
-                fixes.append(f"{ctx.ns}ip link set dev {i.name} mtu {min(i.mtu, end.mtu)}")
+                fixes.append(
+                    ctx.ns + sh("ip", "link", "set", "dev", i.name, "mtu", min(i.mtu, end.mtu))
+                )
         elif link.parent is not None:
             checked = True
             evidence.append((f"{link.parent.name} mtu", str(link.parent.mtu)))
@@ -50,7 +54,9 @@ def check_mtu(ctx: Context) -> Check:
                 problems.append(
                     f"{i.name} has MTU {i.mtu}, above {link.parent.name}'s {link.parent.mtu}"
                 )
-                fixes.append(f"{ctx.ns}ip link set dev {i.name} mtu {link.parent.mtu}")
+                fixes.append(
+                    ctx.ns + sh("ip", "link", "set", "dev", i.name, "mtu", link.parent.mtu)
+                )
     uplink = uplink_of(ctx.snapshot)
     if uplink is not None:
         evidence.append((f"host uplink {uplink.name} mtu", str(uplink.mtu)))
@@ -76,7 +82,8 @@ def check_mtu(ctx: Context) -> Check:
             network = link.attachment.name if link.attachment else None
             if network and network != "bridge":
                 fixes.append(
-                    f"recreate network {network} with -o com.docker.network.driver.mtu={uplink.mtu}"
+                    f"recreate network {shlex.quote(network)} with "
+                    f"-o com.docker.network.driver.mtu={uplink.mtu}"
                 )
             else:
                 fixes.append(

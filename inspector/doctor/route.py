@@ -7,7 +7,14 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
-from inspector.doctor.context import NO_IPV6, Context, addresses_of, main_default_route, new_check
+from inspector.doctor.context import (
+    NO_IPV6,
+    Context,
+    addresses_of,
+    main_default_route,
+    new_check,
+    sh,
+)
 from inspector.doctor.model import (
     NOT_PINGED,
     Check,
@@ -56,7 +63,7 @@ def check_route(ctx: Context) -> Check:
             "fail",
             f"no default route; Docker's gateway is {gateways[0]}",
             evidence,
-            f"{ctx.ns}ip route add default via {gateways[0]}",
+            ctx.ns + sh("ip", "route", "add", "default", "via", gateways[0]),
         )
     assert default.gateway is not None
     if gateways and default.gateway not in gateways:
@@ -65,7 +72,7 @@ def check_route(ctx: Context) -> Check:
             "fail",
             f"the default route goes via {default.gateway}, not Docker's gateway {gateways[0]}",
             evidence,
-            f"{ctx.ns}ip route replace default via {gateways[0]}",
+            ctx.ns + sh("ip", "route", "replace", "default", "via", gateways[0]),
         )
     link_route = _on_link(routes, default.gateway, default.dev)
     evidence.append(
@@ -80,7 +87,7 @@ def check_route(ctx: Context) -> Check:
             "fail",
             f"gateway {default.gateway} is not on any link of the namespace",
             evidence,
-            f"{ctx.ns}ip route add {default.gateway} dev {default.dev or 'eth0'}",
+            ctx.ns + sh("ip", "route", "add", default.gateway, "dev", default.dev or "eth0"),
         )
     return new_check("route", "pass", f"default via {default.gateway} dev {default.dev}", evidence)
 
@@ -114,7 +121,11 @@ def check_route6(ctx: Context) -> Check:
         ("IPv6 default route", f"via {default.gateway} dev {default.dev}" if default else "(none)"),
     ]
     if default is None:
-        fix = f"{ctx.ns}ip -6 route add default via {gateways[0]}" if gateways else None
+        fix = (
+            ctx.ns + sh("ip", "-6", "route", "add", "default", "via", gateways[0])
+            if gateways
+            else None
+        )
         where = f"; its bridge holds {gateways[0]}" if gateways else ""
         return new_check(
             "route6",
@@ -131,7 +142,7 @@ def check_route6(ctx: Context) -> Check:
             "fail",
             f"the IPv6 default route goes via {default.gateway}, not its bridge's {gateways[0]}",
             evidence,
-            f"{ctx.ns}ip -6 route replace default via {gateways[0]}",
+            ctx.ns + sh("ip", "-6", "route", "replace", "default", "via", gateways[0]),
         )
     return new_check(
         "route6", "pass", f"IPv6 default via {default.gateway} dev {default.dev}", evidence

@@ -3,7 +3,8 @@
 Failing containers come first, and in each block failing and warning checks come first
 with their evidence and fix; passing checks share one line, skipped ones one line per
 reason (``verbose`` shows every check in full).  The last line counts the verdicts and
-names the failing containers, so a long run ends with what to look at.
+names the failing containers, so a long run ends with what to look at.  Every name and
+word taken from the host goes through ``safe`` (the JSON keeps them exact).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from inspector.doctor.model import Check, ContainerReport, display_order, worst_status
+from inspector.model.safe import safe
 
 _COLOURS = {"fail": "\033[1;31m", "warn": "\033[33m", "pass": "\033[32m", "skip": "\033[2m"}
 _RESET = "\033[0m"
@@ -23,7 +25,7 @@ def _paint(status: str, text: str, colour: bool) -> str:
 
 def _headline(report: ContainerReport) -> str:
     if not report.running:
-        return f"not running ({report.state})"
+        return f"not running ({safe(report.state)})"
     first = report.first_failure
     if first is not None:
         return f"FAIL at {first.id}"
@@ -33,25 +35,25 @@ def _headline(report: ContainerReport) -> str:
 
 def _check_lines(check: Check, colour: bool, verbose: bool) -> list[str]:
     status = _paint(check.status, f"{check.status:<4}", colour)
-    lines = [f"  {status}  {check.id:<12}  {check.summary}"]
+    lines = [f"  {status}  {check.id:<12}  {safe(check.summary)}"]
     if check.status in ("fail", "warn") or verbose:
         pad = " " * 22
         for key, value in check.evidence:
-            lines.append(f"{pad}{key}: {value}")
+            lines.append(f"{pad}{safe(key)}: {safe(value)}")
         if check.fix:
-            lines.append(f"{pad}fix: {check.fix}")
+            lines.append(f"{pad}fix: {safe(check.fix)}")
     return lines
 
 
 def format_report(report: ContainerReport, *, colour: bool = False, verbose: bool = False) -> str:
     """One container's block: its name and verdict, then failing checks first."""
-    head = f"{report.name}: {_paint(worst_status(report), _headline(report), colour)}"
+    head = f"{safe(report.name)}: {_paint(worst_status(report), _headline(report), colour)}"
     lines = [head]
     if report.note:
-        lines.append(f"  {report.note}")
+        lines.append(f"  {safe(report.note)}")
     skips = {c.summary for c in report.checks if c.status == "skip"}
     if not verbose and all(c.status == "skip" for c in report.checks) and len(skips) == 1:
-        lines.append(f"  {_paint('skip', 'skip', colour)}  every check: {skips.pop()}")
+        lines.append(f"  {_paint('skip', 'skip', colour)}  every check: {safe(skips.pop())}")
         return "\n".join(lines)
     if verbose:
         for check in display_order(report):
@@ -68,7 +70,7 @@ def format_report(report: ContainerReport, *, colour: bool = False, verbose: boo
         if c.status == "skip":
             by_reason.setdefault(c.summary, []).append(c.id)
     for reason, ids in by_reason.items():
-        lines.append(f"  {_paint('skip', 'skip', colour)}  {', '.join(ids)}: {reason}")
+        lines.append(f"  {_paint('skip', 'skip', colour)}  {', '.join(ids)}: {safe(reason)}")
     return "\n".join(lines)
 
 
@@ -108,7 +110,7 @@ def format_reports(
     bad = failing(reports)
     if bad:
         last += "; failing: " + ", ".join(
-            f"{r.name} (at {r.first_failure.id})" for r in bad if r.first_failure
+            f"{safe(r.name)} (at {r.first_failure.id})" for r in bad if r.first_failure
         )
     if not all(r.pinged for r in reports if r.running):
         last += "; gateways not pinged"

@@ -38,6 +38,7 @@ from inspector.collect.nftgen import nft_generation
 from inspector.collect.snmp import read_health
 from inspector.doctor import diagnose
 from inspector.exporter.server import serve, stop
+from inspector.model.safe import safe
 from inspector.model.snapshot import Container, Interface, Snapshot, TcpHealth
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def network_of(c: Container, i: Interface) -> str:
 
 def interface_labels(c: Container, i: Interface) -> list[str]:
     peer = i.peer
-    return [
+    labels = [
         c.name,
         runtime_of(c),
         i.name,
@@ -117,6 +118,7 @@ def interface_labels(c: Container, i: Interface) -> list[str]:
         (peer.bridge or "") if peer is not None else "",
         network_of(c, i),
     ]
+    return [safe(v) for v in labels]  # a scrape shown on a terminal obeys no name
 
 
 def all_interface_labels(snapshot: Snapshot) -> dict[InterfaceKey, list[str]]:
@@ -176,12 +178,12 @@ def info_family(snapshot: Snapshot) -> InfoMetricFamily:
         family.add_metric(
             [],
             {
-                "container": c.name,
-                "id": c.id[:12],
-                "state": c.state,
-                "runtime": runtime_of(c),
-                "network_mode": c.network_mode,
-                "namespace": namespace_of(c),
+                "container": safe(c.name),
+                "id": safe(c.id[:12]),
+                "state": safe(c.state),
+                "runtime": safe(runtime_of(c)),
+                "network_mode": safe(c.network_mode),
+                "namespace": safe(namespace_of(c)),
             },
         )
     return family
@@ -199,7 +201,7 @@ def doctor_family(reports: Iterable[ContainerReport]) -> GaugeMetricFamily:
         for check in r.checks:
             if check.status == "skip":
                 continue
-            family.add_metric([r.name, check.id], 1.0 if check.status == "fail" else 0.0)
+            family.add_metric([safe(r.name), check.id], 1.0 if check.status == "fail" else 0.0)
     return family
 
 

@@ -4,6 +4,7 @@
 them, ``natural`` the order people expect, ``paths`` and ``words`` addresses and labels, and
 ``queries`` a namespace's owner at the end of a chain, its default route and a container's
 gateway; ``background`` is the one threading helper every floor shares (a call on a
-daemon thread, abandoned rather than joined).  Pure: imports nothing of cnet outside
-``inspector.model``, so every floor above may use it and a saved snapshot can be judged without the code that reads or pings.
+daemon thread, abandoned rather than joined); ``safe`` shows host text inert and
+``bounded_json`` reads JSON under limits, for every floor that prints or loads.  Pure:
+imports nothing of cnet outside ``inspector.model``, so every floor above may use it and a saved snapshot can be judged without the code that reads or pings.
 """

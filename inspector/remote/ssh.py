@@ -30,6 +30,9 @@ from typing import IO, Any
 from inspector import __version__
 from inspector.collect import children
 from inspector.live.runner import LiveStatus, LiveUpdate, stale_update
+from inspector.model import bounded_json
+from inspector.model.safe import safe, safe_lines
+from inspector.model.snapshot import Snapshot
 from inspector.render.snapshot_json import from_dict
 
 PROTOCOL = 1
@@ -39,6 +42,8 @@ MAX_LINE = 64 * 1024 * 1024
 """The longest line taken from a remote: the largest snapshot cnet reads."""
 MAX_STDERR = 16 * 1024
 CHUNK = 64 * 1024
+MAX_SECONDS = 253402300799.0
+"""The last second of year 9999: a status time past it cannot be shown as a date."""
 SSH_FAILED = 255
 NOT_FOUND = 127
 
@@ -163,7 +168,7 @@ class StderrTail:
 
     def last_line(self, wait: float = 2.0) -> str:
         lines = [line.strip() for line in self.text(wait).splitlines() if line.strip()]
-        return lines[-1] if lines else ""
+        return safe(lines[-1]) if lines else ""
 
 
 def failure(ssh: Ssh, code: int | None, stderr: StderrTail, what: str = "") -> RemoteError:
@@ -184,9 +189,9 @@ def failure(ssh: Ssh, code: int | None, stderr: StderrTail, what: str = "") -> R
 def check_version(ssh: Ssh, line: str) -> None:
     """``cnet X`` must be this cnet's version: the stream's shape depends on it."""
     if line != f"cnet {__version__}":
-        theirs = line[:80] or "nothing"
+        theirs = safe(line[:80]) or "nothing"
         raise RemoteError(
-            f"{ssh.host.label}: {ssh.remote_command} says {theirs!r}, this is cnet {__version__}: "
+            f'{ssh.host.label}: {ssh.remote_command} says "{theirs}", this is cnet {__version__}: '
             "install the same version there"
         )
 
@@ -220,19 +225,61 @@ def run_command(ssh: Ssh, args: Sequence[str], out: IO[bytes] | None = None) -> 
         if first is None:
             raise failure(ssh, proc.wait(CONNECT_TIMEOUT_S * 3), stderr)
         check_version(ssh, first.decode("utf-8", "replace").strip())
-        rest = bytes(reader._buffer)
-        if rest:
-            out.write(rest)
-        while data := os.read(proc.stdout.fileno(), CHUNK):
-            out.write(data)
+        relay = _TerminalLines(out) if _is_terminal(out) else None
+        data = bytes(reader._buffer) or os.read(proc.stdout.fileno(), CHUNK)
+        while data:
+            if relay is not None:
+                relay.write(data)
+            else:
+                out.write(data)
+            out.flush()
+            data = os.read(proc.stdout.fileno(), CHUNK)
+        if relay is not None:
+            relay.close()
             out.flush()
         code = proc.wait()
     finally:
         _stop(proc)
     if code in (SSH_FAILED, NOT_FOUND):
         raise failure(ssh, code, stderr)
-    sys.stderr.write(stderr.text())
+    sys.stderr.write(safe_lines(stderr.text()))
     return code
+
+
+def _is_terminal(out: IO[bytes]) -> bool:
+    try:
+        return os.isatty(out.fileno())
+    except (OSError, ValueError):
+        return False
+
+
+class _TerminalLines:
+    """A remote's output on our terminal: whole lines, each with its control characters
+    escaped (a remote is input like any other); to a file or a pipe it is copied exact."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._out = out
+        self._partial = b""
+
+    def write(self, data: bytes) -> None:
+        data = self._partial + data
+        end = data.rfind(b"\n") + 1
+        if end == 0 and len(data) < MAX_STDERR:
+            self._partial = data
+            return
+        if end == 0:  # a long line with no end yet: shown in pieces, bounded
+            end = len(data)
+        self._partial = data[end:]
+        self._out.write(_shown(data[:end]))
+
+    def close(self) -> None:
+        if self._partial:
+            self._out.write(_shown(self._partial))
+            self._partial = b""
+
+
+def _shown(data: bytes) -> bytes:
+    return safe_lines(data.decode("utf-8", "surrogateescape")).encode("utf-8")
 
 
 FLAGS = frozenset({"reading", "kernel_events", "engine_events"})
@@ -250,6 +297,8 @@ def update_from_json(data: Any) -> LiveUpdate:
         flag = f.name in FLAGS
         if isinstance(value, bool) != flag or not isinstance(value, (int, float)):
             raise ValueError(f"a stream update's status.{f.name} is not a {f.type}")
+        if not flag and not 0 <= value <= MAX_SECONDS:  # a time the UI can show
+            raise ValueError(f"a stream update's status.{f.name} is out of range")
         values[f.name] = value if flag else float(value)
     return LiveUpdate(from_dict(data.get("snapshot")), LiveStatus(**values))
 
@@ -310,14 +359,14 @@ class RemoteFeed:
 
     def _check_handshake(self, line: bytes) -> None:
         try:
-            hello = json.loads(line)
+            hello = bounded_json.loads(line)
         except ValueError:
             hello = None
         if not isinstance(hello, dict) or hello.get("cnet") != "stream":
-            shown = line[:80].decode("utf-8", "replace")
+            shown = safe(line[:80].decode("utf-8", "replace"))
             raise RemoteError(
                 f"{self.label}: {self.ssh.remote_command} stream did not answer as cnet "
-                f"({shown!r}): an older cnet there?"
+                f'("{shown}"): an older cnet there?'
             )
         check_version(self.ssh, f"cnet {hello.get('version')}")
         if hello.get("protocol") != PROTOCOL:
@@ -340,19 +389,24 @@ class RemoteFeed:
                     code = self._proc.wait()
                     why = str(failure(self.ssh, code, self._stderr)).partition(": ")[2]
                     break
-                update = update_from_json(json.loads(line))
+                update = update_from_json(bounded_json.loads(line))
                 with self._lock:
                     self._last = update
                 publish(update)
         except (ValueError, OSError) as exc:
-            why = f"bad data from the remote ({str(exc)[:120]})"
+            why = f"bad data from the remote ({safe(str(exc)[:120])})"
+        except Exception as exc:  # never a silent death: the TUI would say "live" forever
+            why = f"bad data from the remote ({type(exc).__name__})"
         if self._stopped.is_set():
             return
         self.lost = why
         with self._lock:
             last = self._last
-        if last is not None:
-            publish(stale_update(last, f"{self.label}: {why}"))
+        if last is None:  # lost before the first picture: an empty one says so
+            last = LiveUpdate(
+                Snapshot(taken_at="", hostname=self.label), LiveStatus(False, False, False, 0, 0)
+            )
+        publish(stale_update(last, f"{self.label}: {why}"))
         _stop(self._proc)
 
     def refresh(self) -> None:

@@ -9,11 +9,17 @@ not a file to replace: a character device (``/dev/null``, a terminal), a FIFO or
 socket is written into, as a shell redirect would; ``/dev/stdout`` and the like are
 written to the descriptor they name; a symlink is followed, so its target is replaced
 and the link stays.  A block device or a directory is refused.
+
+Symlinks are followed as the kernel's ``fs.protected_symlinks`` would, whatever that
+setting is here: a link in a sticky world-writable directory (``/tmp``) is followed only
+when it belongs to the writer or to the directory's owner.  cnet often runs as root, and a
+``/tmp/report.md -> /etc/shadow`` left by another user must not be written through.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import socket
@@ -35,7 +41,7 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     if fd is not None:
         _write_fd(fd, data)
         return Path(path)
-    target = Path(os.path.realpath(path))  # through every symlink, even a dangling one
+    target = resolve(str(path))  # through every symlink, even a dangling one
     try:
         st = os.lstat(target)
     except FileNotFoundError:
@@ -48,13 +54,65 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
         _write_into(target, data)
     elif stat.S_ISSOCK(mode):
         _send_to(target, data)
-    elif stat.S_ISLNK(mode):  # realpath gave up: a loop of symlinks
-        raise OSError(40, "too many levels of symbolic links", str(path))
     elif stat.S_ISDIR(mode):
         raise IsADirectoryError(21, "is a directory", str(path))
     else:
         raise OSError(1, "is a block device or another special file: not written", str(path))
     return Path(path)
+
+
+class ProtectedSymlinkError(PermissionError):
+    """A symlink the kernel's protected_symlinks rule refuses to follow."""
+
+
+MAX_LINKS = 40
+"""Symlinks followed in one path before giving up, as the kernel's ELOOP."""
+
+
+def resolve(path: str) -> Path:
+    """``os.path.realpath`` done one component at a time, so every symlink on the way is
+    checked against the protected_symlinks rule before it is followed.  A part that does
+    not exist ends the walk (the rest is taken as written).  Raises ProtectedSymlinkError,
+    or OSError(ELOOP) for a loop."""
+    pending = [p for p in reversed(path.split("/")) if p not in ("", ".")]
+    current = Path("/") if path.startswith("/") else Path.cwd()
+    followed = 0
+    while pending:
+        name = pending.pop()
+        if name == "..":
+            current = current.parent
+            continue
+        candidate = current / name
+        try:
+            st = os.lstat(candidate)
+        except (FileNotFoundError, NotADirectoryError):
+            return candidate.joinpath(*reversed(pending))
+        if not stat.S_ISLNK(st.st_mode):
+            current = candidate
+            continue
+        followed += 1
+        if followed > MAX_LINKS:
+            raise OSError(errno.ELOOP, "too many levels of symbolic links", path)
+        _check_protected(candidate, st)
+        link = os.readlink(candidate)
+        if link.startswith("/"):
+            current = Path("/")
+        pending.extend(p for p in reversed(link.split("/")) if p not in ("", "."))
+    return current
+
+
+def _check_protected(link: Path, st: os.stat_result) -> None:
+    """fs.protected_symlinks: in a sticky, world-writable directory a link is followed
+    only by its owner, or when the directory's owner owns it."""
+    parent = os.stat(link.parent)
+    sticky_shared = parent.st_mode & stat.S_ISVTX and parent.st_mode & stat.S_IWOTH
+    if sticky_shared and st.st_uid not in (os.geteuid(), parent.st_uid):
+        raise ProtectedSymlinkError(
+            errno.EACCES,
+            f"not followed: a symlink owned by uid {st.st_uid} in the sticky world-writable "
+            f"{link.parent} (as fs.protected_symlinks refuses)",
+            str(link),
+        )
 
 
 def open_growing(path: str | Path) -> BinaryIO:
@@ -65,7 +123,7 @@ def open_growing(path: str | Path) -> BinaryIO:
     fd = _own_descriptor(str(path))
     if fd is not None:
         return os.fdopen(os.dup(fd), "wb")
-    target = Path(os.path.realpath(path))
+    target = resolve(str(path))  # the protected_symlinks rule, as write_text_atomic
     try:
         mode = os.lstat(target).st_mode
     except FileNotFoundError:

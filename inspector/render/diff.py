@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from inspector.model import bounded_json
 from inspector.model.snapshot import (
     Container,
     Interface,
@@ -339,8 +340,8 @@ def rule_lines(ruleset: RulesetText) -> list[str]:
 
 def _nft_lines(text: str) -> list[str]:
     try:
-        objects = json.loads(text).get("nftables", [])
-    except (ValueError, AttributeError):
+        objects = bounded_json.loads(text).get("nftables", [])
+    except (ValueError, AttributeError):  # JSONLimitError too: compared as lines
         return [line for line in text.splitlines() if line.strip()]
 
     def strip(value: object) -> object:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from inspector import __version__
+from inspector.model.safe import safe, safe_lines
 from inspector.model.snapshot import Snapshot
 from inspector.render.report import (
     DOCTOR_NOTE,
@@ -89,7 +90,8 @@ footer{color:var(--muted);font-size:.8rem;margin-top:3rem}
 
 
 def _e(text: object) -> str:
-    return escape(str(text), quote=True)
+    """Escaped for HTML, control characters shown (``safe``): one rule for host text."""
+    return escape(safe(str(text)), quote=True)
 
 
 def _link(name: str) -> str:
@@ -223,7 +225,7 @@ def render_html(s: Snapshot) -> str:
         parts.append("<h2>Firewall rules recorded with the snapshot</h2>")
         parts += [
             f"<details><summary>{_e(r.source)} ({len(r.text.splitlines())} lines)</summary>"
-            f"<pre>{_e(r.text)}</pre></details>"
+            f"<pre>{escape(safe_lines(r.text), quote=True)}</pre></details>"
             for r in s.rulesets
         ]
     parts.append(

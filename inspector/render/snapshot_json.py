@@ -19,6 +19,7 @@ import typing
 from importlib.resources import as_file, files
 from typing import Any
 
+from inspector.model import bounded_json
 from inspector.model.snapshot import SCHEMA_VERSION, Snapshot
 
 TOP_LEVEL_ORDER = (
@@ -144,19 +145,26 @@ def load_snapshot(path: str | os.PathLike[str], max_bytes: int = MAX_BYTES) -> S
     SnapshotFormatError.
     """
     name = str(path)
-    raw = read_source(name, max_bytes)
+    data = parse_bounded(read_source(name, max_bytes), name)
     try:
-        data = json.loads(raw.decode("utf-8"))
+        return from_dict(data)
+    except SnapshotFormatError as exc:
+        raise SnapshotFormatError(f"{name}: {exc}") from None
+
+
+def parse_bounded(raw: bytes, name: str) -> Any:
+    """JSON read under bounded_json's limits (checked before anything is built), every
+    problem a one-line SnapshotFormatError naming ``name``."""
+    try:
+        return bounded_json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise SnapshotFormatError(f"{name}: not valid JSON (not UTF-8 text)") from None
     except json.JSONDecodeError as exc:
         raise SnapshotFormatError(
             f"{name}: not valid JSON (line {exc.lineno}: {exc.msg})"
         ) from None
-    try:
-        return from_dict(data)
-    except SnapshotFormatError as exc:
-        raise SnapshotFormatError(f"{name}: {exc}") from None
+    except bounded_json.JSONLimitError as exc:
+        raise SnapshotFormatError(f"{name}: not read: {exc}") from None
 
 
 def read_source(name: str, max_bytes: int = MAX_BYTES) -> bytes:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from inspector.model import bounded_json
 from inspector.rules.model import Chain, Counters, Match, Option, Rule, Table, Target
 from inspector.rules.parse import ParseError
 
@@ -317,8 +318,10 @@ def parse_nft_json(text: str) -> tuple[Table, ...]:
     Raises ``ParseError`` when the text is not nft's JSON.
     """
     try:
-        doc = json.loads(text)
+        doc = bounded_json.loads(text)
         items = doc["nftables"]
+    except bounded_json.JSONLimitError as exc:
+        raise ParseError(f"nft JSON not read: {exc}") from None
     except (ValueError, TypeError, KeyError) as exc:
         raise ParseError(f"not the JSON of `nft -j list ruleset` ({exc})") from None
     if not isinstance(items, list):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from inspector.model.safe import safe
 from inspector.rules.model import ChainReport, CounterChange, Counters, RuleMatch, RulesReport
 
 RED_BOLD = "\x1b[1;31m"
@@ -46,25 +47,33 @@ def format_report(
 ) -> list[str]:
     """The report as lines: grouped by table and chain, with counters and the reason."""
     moved = {(ch.table, ch.chain, ch.rule.position if ch.rule else 0): ch for ch in changes}
-    lines = [f"rules for {report.description}"]
-    lines.extend(f"note: {n}" for n in report.notes)
+    lines: list[str] = []
+
+    def add(text: str) -> None:
+        lines.append(safe(text))  # rule text, comments and names are the host's
+
+    add(f"rules for {report.description}")
+    for n in report.notes:
+        add(f"note: {n}")
     if not report.tables:
-        lines.append(f"no rule concerns {report.kind} {report.item}")
+        add(f"no rule concerns {report.kind} {report.item}")
         return lines
     for t in report.tables:
-        lines.append("")
+        add("")
         same = t.table.endswith(f"({t.source})")
-        lines.append(t.table if same else f"{t.table} ({t.source})")
+        add(t.table if same else f"{t.table} ({t.source})")
         for c in t.chains:
-            lines.append(_chain_line(c))
+            add(_chain_line(c))
             pol = moved.get((t.table, c.name, 0))
             if pol:
-                lines.append(
+                add(
                     f"{'':{MARK_WIDTH}}policy counters moved: +{pol.packets} packets, +{pol.bytes} bytes"
                 )
             for m in c.matches:
                 pk, by = _count(m.rule.counters)
-                line = f"{marker(m):<{MARK_WIDTH}}{pk:>8} {by:>10}  {m.rule.spec}  # {m.reason}"
+                line = safe(
+                    f"{marker(m):<{MARK_WIDTH}}{pk:>8} {by:>10}  {m.rule.spec}  # {m.reason}"
+                )
                 ch = moved.get((t.table, c.name, m.rule.position))
                 if ch:
                     line += f"  [moved +{ch.packets} pkts +{ch.bytes} bytes]"
@@ -75,19 +84,19 @@ def format_report(
                 lines.append(line)
                 pad = " " * (MARK_WIDTH + 21)
                 if m.explanation:
-                    lines.append(f"{pad}= {m.explanation}")
+                    add(f"{pad}= {m.explanation}")
                 if m.design:
-                    lines.append(f"{pad}by design: {m.design}")
+                    add(f"{pad}by design: {m.design}")
     matches = report.matches
     direct = sum(1 for m in matches if m.direct)
     blocking = len(report.blocking)
-    lines.append("")
+    add("")
     summary = f"{len(matches)} rules shown, {direct} naming {report.item}"
     summary += f", {blocking} blocking (!!)" if blocking else ", none blocking"
     designed = len(report.by_design)
     if designed:
         summary += f"; {designed} DROP{'s' if designed > 1 else ''} by the engine's design"
-    lines.append(summary)
+    add(summary)
     return lines
 
 

@@ -29,6 +29,7 @@ from textual.widgets import DataTable, Input, Static
 
 from inspector.live.feed import Feed, RatesFeed
 from inspector.live.rates import RateCells
+from inspector.model.safe import safe
 from inspector.model.snapshot import Container, Snapshot
 from inspector.tui.action_view import marks_summary
 from inspector.tui.actions import selection_action, selection_action_bindings
@@ -60,6 +61,7 @@ from inspector.tui.status_line import (
     status_line,
     utc_now,
 )
+from inspector.tui.toasts import PlainToasts
 from inspector.tui.view import (
     EMPTY_KEY,
     RATES_AT,
@@ -85,7 +87,7 @@ PaneId = Literal["containers", "interfaces", "routes", "ports"]
 HOST_PANES = ("interfaces", "routes", "ports")
 
 
-class CnetApp(QuitsOnSignals):
+class CnetApp(PlainToasts, QuitsOnSignals):
     """Browse one host's container networking; see ``make_app``."""
 
     CSS_PATH = "cnet.tcss"
@@ -307,7 +309,7 @@ class CnetApp(QuitsOnSignals):
         self._update_status()
         notice = self.screen_main.query_one("#notice", Static)
         warnings = self.view.snapshot.warnings
-        notice.update("\n".join(f"! {w}" for w in warnings))
+        notice.update("\n".join(f"! {safe(w)}" for w in warnings))
         notice.display = bool(warnings)
         self._show_containers()
         if self._pane == "containers":
@@ -429,7 +431,7 @@ class CnetApp(QuitsOnSignals):
     def _update_status(self) -> None:
         status = self.screen_main.query_one("#status", Static)
         line = status_line(self.freshness())
-        status.update(line.text)
+        status.update(safe(line.text))
         status.set_class(line.alarm, "-stale")
 
     # -- selection and focus --------------------------------------------------------------

@@ -23,7 +23,7 @@ from inspector.render.diff import Diff, diff
 from inspector.render.difftext import format_diff
 from inspector.render.snapshot_json import SnapshotFormatError, load_snapshot
 from inspector.tui.view import Style
-from inspector.tui.widgets import FittedFooter, LinesView
+from inspector.tui.widgets import FittedFooter, LinesView, plain
 
 
 class CompareAsk(ModalScreen[str | None]):
@@ -83,7 +83,7 @@ class CompareScreen(ModalScreen[Diff | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="compare-view-box") as box:
-            box.border_title = f"Changes since {self.path}"
+            box.border_title = plain(f"Changes since {self.path}")
             yield LinesView(id="compare-view")
         yield FittedFooter(show_command_palette=False)
 

@@ -84,7 +84,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(icon="")
-        yield Static("", id="status")
+        yield Static("", id="status", markup=False)
         yield Static("", id="notice", markup=False)
         with Horizontal(id="top"):
             with Vertical(id="containers-pane", classes="pane") as box:

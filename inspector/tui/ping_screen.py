@@ -31,7 +31,7 @@ from inspector.tui.backends import PING_TIMEOUT_S, Backends
 from inspector.tui.detached import Abandoned
 from inspector.tui.rules_screen import RulesScreen
 from inspector.tui.view import Line
-from inspector.tui.widgets import FittedFooter, LinesView
+from inspector.tui.widgets import FittedFooter, LinesView, plain
 
 if TYPE_CHECKING:
     from inspector.actions.ping import PingEvent, PingPlan
@@ -112,7 +112,7 @@ class PingScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="ping-box") as box:
-            box.border_title = f"Ping from {self.container}"
+            box.border_title = plain(f"Ping from {self.container}")
             with Horizontal(id="ping-target-row"):
                 yield Label("Target ", id="ping-target-label")
                 yield Input(
@@ -122,7 +122,7 @@ class PingScreen(ModalScreen[None]):
                     compact=True,
                 )
             yield LinesView(id="ping-log", follow=True)
-            yield Static("", id="ping-status")
+            yield Static("", id="ping-status", markup=False)
         yield FittedFooter(show_command_palette=False)
 
     def on_mount(self) -> None:

@@ -22,7 +22,7 @@ from inspector.tui.action_view import rules_lines, rules_problem_lines
 from inspector.tui.backends import Backends
 from inspector.tui.detached import Abandoned
 from inspector.tui.view import Line
-from inspector.tui.widgets import FittedFooter, LinesView
+from inspector.tui.widgets import FittedFooter, LinesView, plain
 
 if TYPE_CHECKING:
     from inspector.rules import CounterChange, Rulesets, RulesReport
@@ -72,9 +72,9 @@ class RulesScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="rules-box") as box:
-            box.border_title = f"Rules · {self.item}"
+            box.border_title = plain(f"Rules · {self.item}")
             if self.ping:
-                box.border_subtitle = f"after {self.ping}"
+                box.border_subtitle = plain(f"after {self.ping}")
             yield LinesView(id="rules-view")
         yield FittedFooter(show_command_palette=False)
 

@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from inspector.model.safe import safe
+
 if TYPE_CHECKING:
     from inspector.live.runner import LiveStatus
     from inspector.model.snapshot import Snapshot
@@ -81,13 +83,13 @@ class Source:
 
 def header_subtitle(kind: str, path: str | None, snap: Snapshot | None) -> str:
     """The header's second line: where the data is from, the host, when it was taken."""
-    host = snap.hostname if snap else "collecting…"
-    taken = snap.taken_at.replace("T", " ") if snap else ""
+    host = safe(snap.hostname) if snap else "collecting…"  # shown as given: no ESC in it
+    taken = safe(snap.taken_at.replace("T", " ")) if snap else ""
     if kind == "live":
         return f"live · {host}"
     if kind == "demo":
         return f"demo snapshot · {host} · {taken}"
-    return f"snapshot {Path(path or '').name} · {host} · {taken}"
+    return f"snapshot {safe(Path(path or '').name)} · {host} · {taken}"
 
 
 def freshness_of(

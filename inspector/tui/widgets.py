@@ -18,6 +18,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Static
 from textual.widgets._footer import FooterKey
 
+from inspector.model.safe import safe
 from inspector.tui.view import (
     GAP,
     Column,
@@ -113,8 +114,9 @@ class Pane(DataTable[Text]):
         content = [len(c.label) for c in self._columns]
         for r in self._measured:
             for n, cell in enumerate(r.cells):
-                if len(cell) > content[n]:
-                    content[n] = len(cell)
+                shown = len(safe(cell))
+                if shown > content[n]:
+                    content[n] = shown
         widths = fit_widths(self._columns, content, self._available)
         if widths == self._widths:
             return False
@@ -172,7 +174,7 @@ class Pane(DataTable[Text]):
         width = self._widths[n]
         if not width:
             return Text("")
-        value = fit_text(value, width, self._columns[n].middle)
+        value = fit_text(safe(value), width, self._columns[n].middle)
         text = Text(" " * GAP)
         text.append(value, style=self._rich_style(style))
         text.no_wrap = True
@@ -278,14 +280,23 @@ class Pane(DataTable[Text]):
         return True
 
 
+def plain(text: str) -> Content:
+    """Host text for a title or a label: never parsed as markup (a process named ``[/]``
+    crashed the TUI), its control characters escaped (``safe``)."""
+    return Content(safe(text))
+
+
 def set_titles(widget: Widget, title: str, subtitle: str | None = None) -> None:
-    """A frame's titles, assigned only when they change: Textual repaints the whole
-    widget on every assignment, even of the same text (the detail panel was repainted
-    once a second for the rates that left it as it was)."""
-    if widget.border_title != title:
-        widget.border_title = title
-    if subtitle is not None and widget.border_subtitle != subtitle:
-        widget.border_subtitle = subtitle
+    """A frame's titles (plain text, see ``plain``), assigned only when they change:
+    Textual repaints the whole widget on every assignment, even of the same text (the
+    detail panel was repainted once a second for the rates that left it as it was)."""
+    shown = plain(title)
+    if widget.border_title != shown.markup:
+        widget.border_title = shown
+    if subtitle is not None:
+        sub = plain(subtitle)
+        if widget.border_subtitle != sub.markup:
+            widget.border_subtitle = sub
 
 
 def lines_content(lines: Sequence[Line]) -> Content:
@@ -341,6 +352,7 @@ class LinesView(VerticalScroll):
         if subject != self._subject:
             self._subject = subject
             self.scroll_home(animate=False, immediate=True)
+        lines = [_safe_line(line) for line in lines]
         if lines == self._lines:
             return
         self._lines = lines
@@ -371,6 +383,12 @@ class LinesView(VerticalScroll):
         self.show([*self._lines, *lines][-self._limit :])
         if self._follow and at_end:
             self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+
+
+def _safe_line(line: Line) -> Line:
+    """A line's text with the host's control characters shown escaped: a name with
+    ``ESC [2J`` or a newline is drawn, never obeyed (Content would pass ESC through)."""
+    return tuple((safe(text), style) for text, style in line)
 
 
 class Detail(LinesView):
