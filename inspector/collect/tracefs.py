@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 TRACEFS = "/sys/kernel/tracing"
 KALLSYMS = "/proc/kallsyms"
+RP_FILTER_CONF = "/proc/sys/net/ipv4/conf"
 EVENT = "events/skb/kfree_skb"
 PREFIX = "cnet-probe-"
 BASELINE_S = 0.05
@@ -46,9 +47,12 @@ NORMAL = frozenset(
         "UNIX_DISCONNECT",
         "UNIX_SKIP_OOB",
         "QUEUE_PURGE",
+        "NO_SOCKET",
     }
 )
-"""Reasons that mean a packet was consumed or its socket closed, not that it was lost."""
+"""Reasons that mean a packet was consumed or its socket closed, not that it was lost.
+NO_SOCKET too: the ping-socket layer frees its copy of every echo reply a raw socket
+(cnet's probe) already took, and a probe never sends to a closed port."""
 
 _SYMBOLIC = re.compile(r'\{\s*(\d+)\s*,\s*"([A-Za-z0-9_]+)"\s*\}')
 _LINE = re.compile(
@@ -77,6 +81,7 @@ class DropCount:
     reason: str
     location: str
     count: int
+    thread: int = 0  # a watched thread (the probe's sender) it happened in, else 0
 
 
 @dataclass(frozen=True)
@@ -92,14 +97,28 @@ class DropReport:
     @property
     def rose(self) -> tuple[DropCount, ...]:
         """The probe's counts that exceed what the baseline's pace predicts for its length."""
-        before = {(c.reason, c.location): c.count for c in self.baseline}
+        before = _totals(self.baseline)
         scale = self.probe_s / self.baseline_s if self.baseline_s > 0 else 0.0
         out = [
-            c
-            for c in self.probe
-            if c.count > math.ceil(before.get((c.reason, c.location), 0) * scale)
+            DropCount(reason, location, n)
+            for (reason, location), n in _totals(self.probe).items()
+            if n > math.ceil(before.get((reason, location), 0) * scale)
         ]
         return tuple(sorted(out, key=lambda c: (-c.count, c.reason, c.location)))
+
+    def in_thread(self, thread: int) -> tuple[DropCount, ...]:
+        """The probe's drops that happened in ``thread`` (a watched sender): the kernel
+        runs a veth's receive path in the sender's softirq, so these are most often the
+        probe's own packets, dropped on their way."""
+        out = [c for c in self.probe if thread and c.thread == thread]
+        return tuple(sorted(out, key=lambda c: (-c.count, c.reason, c.location)))
+
+
+def _totals(counts: tuple[DropCount, ...]) -> dict[tuple[str, str], int]:
+    totals: dict[tuple[str, str], int] = {}
+    for c in counts:
+        totals[(c.reason, c.location)] = totals.get((c.reason, c.location), 0) + c.count
+    return totals
 
 
 def reason_table(format_text: str) -> dict[int, str]:
@@ -254,7 +273,8 @@ class DropProbe:
         self._fd: int | None = None
         self._enabled_at = 0.0
         self._start = 0.0
-        self._counts: dict[tuple[str, str, bool], int] = {}
+        self._counts: dict[tuple[str, str, int, bool], int] = {}
+        self._watched: set[int] = set()
         self._lost = 0
         self._read_lock = threading.Lock()
         self._stop = threading.Event()
@@ -306,6 +326,13 @@ class DropProbe:
             self._drain()
             self._start = time.monotonic()
 
+    def watch(self, thread: int | None = None) -> int:
+        """Count drops in this thread (default: the calling one) apart; returns its id."""
+        tid = thread if thread is not None else threading.get_native_id()
+        with self._read_lock:
+            self._watched.add(tid)
+        return tid
+
     def _read_loop(self) -> None:
         while not self._stop.is_set():
             with self._read_lock:
@@ -344,9 +371,11 @@ class DropProbe:
         if m is None:
             return
         in_probe = self._start > 0
-        key = (m.group("reason"), self.symbols.name(m.group("loc")), in_probe)
+        pid = int(m.group("pid"))
+        thread = pid if pid in self._watched else 0
+        key = (m.group("reason"), self.symbols.name(m.group("loc")), thread, in_probe)
         if key not in self._counts and len(self._counts) >= MAX_KEYS:
-            key = ("other", "", in_probe)
+            key = ("other", "", 0, in_probe)
         self._counts[key] = self._counts.get(key, 0) + 1
 
     def finish(self) -> DropReport:
@@ -362,8 +391,8 @@ class DropProbe:
 
         def window(in_probe: bool) -> tuple[DropCount, ...]:
             return tuple(
-                DropCount(reason, location, n)
-                for (reason, location, probe), n in sorted(counts.items())
+                DropCount(reason, location, n, thread)
+                for (reason, location, thread, probe), n in sorted(counts.items())
                 if probe is in_probe
             )
 
@@ -399,3 +428,27 @@ class DropProbe:
             self._wake = None
         with contextlib.suppress(OSError):  # never made, or gone already
             os.rmdir(self.path)
+
+
+def start_probe() -> tuple[DropProbe | None, str | None]:
+    """A drop-reason probe whose baseline window has passed, or None and why not."""
+    try:
+        probe = DropProbe.open()
+    except DropsUnavailable as exc:
+        return None, str(exc)
+    probe.begin()
+    return probe, None
+
+
+def read_rp_filter(devices: set[str], conf: str = RP_FILTER_CONF) -> dict[str, int]:
+    """The effective ``rp_filter`` of each device: the higher of ``all`` and its own."""
+    values: dict[str, int] = {}
+    for dev in devices:
+        try:
+            with open(f"{conf}/all/rp_filter", encoding="ascii") as f:
+                every = int(f.read())
+            with open(f"{conf}/{dev}/rp_filter", encoding="ascii") as f:
+                values[dev] = max(every, int(f.read()))
+        except (OSError, ValueError):
+            continue
+    return values
