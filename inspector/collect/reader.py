@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from inspector import events as ev
 from inspector.background import on_daemon_thread
-from inspector.collect import cri, discover, netns, podman
+from inspector.collect import cri, discover, netns, podman, tracefs
 from inspector.collect.attribute import attribute
 from inspector.collect.cgroups import CgroupPids, pid_belongs_to
 from inspector.collect.engine import LIVE_STATES, Engine, EngineUnavailable
@@ -309,6 +309,8 @@ class Reader:
         # namespaces are read.  Only discovery (root) makes use of it.
         podman_listed = on_daemon_thread(self.podman, "cnet-podman-list") if self._root else None
         events: list[ev.Event] = [self.host()]
+        if self._root:  # why the probes cannot name the kernel's drop reasons, if they cannot
+            events.append(ev.Notice("drops", tracefs.availability()))
         listed = self.containers()
         events.extend(listed)
         containers = listed[0].containers if isinstance(listed[0], ev.ContainersListed) else known
