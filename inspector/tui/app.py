@@ -38,6 +38,7 @@ from inspector.tui.actions import ACTIONS, selection_action, selection_action_bi
 from inspector.tui.backends import (
     Backends,
     Doctor,
+    DropsStarter,
     NetworksReader,
     Pinger,
     RulesReader,
@@ -1061,6 +1062,7 @@ def make_app(
     rates: RatesFeed | None = None,
     read_networks: NetworksReader | None = None,
     local: bool = True,
+    drops: DropsStarter | None = None,
 ) -> CnetApp:
     """The app, on a given snapshot (``--load``, ``--demo``, tests) or a live ``feed``.
 
@@ -1089,6 +1091,7 @@ def make_app(
         doctor=detached(doctor or defaults.doctor),
         live=defaults.live,
         read_networks=read_networks or defaults.read_networks,
+        drops=drops or (defaults.drops if ping is None else None),  # recorded pinger: no probe
     )
     return CnetApp(snapshot, feed=feed, source=source, clock=clock, backends=backends, rates=rates)
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from inspector.model import Snapshot
 
 if TYPE_CHECKING:
+    from inspector.collect.tracefs import DropProbe
     from inspector.doctor import ContainerReport
     from inspector.ping import PingEvent, PingPlan
     from inspector.rules import Rulesets
@@ -44,6 +45,10 @@ NetworksReader = Callable[[], "Sequence[Mapping[str, Any]]"]
 """Docker's network list now (``inspector.collect.engine.read_networks``): empty when
 Docker cannot be asked."""
 
+DropsStarter = Callable[[], "tuple[DropProbe | None, str | None]"]
+"""Start a drop-reason probe for a ping (``collect.tracefs.start_probe``): the probe, or
+None and the one line that says why not."""
+
 Doctor = Callable[[Snapshot, Sequence[str], bool], "Sequence[ContainerReport]"]
 """``(snapshot, names or () for all, ping the gateways?) -> one report per container``."""
 
@@ -60,6 +65,8 @@ class Backends:
     live: bool
     read_networks: NetworksReader | None = None
     """None: the networks view shows what the snapshot's containers say."""
+    drops: DropsStarter | None = None
+    """None: a ping names no drop reasons (a saved snapshot, or a recorded pinger)."""
 
 
 def live_ping(
@@ -95,6 +102,12 @@ def offline_doctor(snapshot: Snapshot, names: Sequence[str], ping: bool) -> list
     return [run_checks(snapshot, name) for name in chosen]
 
 
+def live_drops() -> tuple[DropProbe | None, str | None]:
+    from inspector.collect.tracefs import start_probe
+
+    return start_probe()
+
+
 def live_read_networks() -> list[dict[str, Any]]:
     from inspector.collect.engine import read_networks
 
@@ -104,6 +117,11 @@ def live_read_networks() -> list[dict[str, Any]]:
 def default_backends(live: bool) -> Backends:
     if live:
         return Backends(
-            live_ping, live_read_rules, live_doctor, live=True, read_networks=live_read_networks
+            live_ping,
+            live_read_rules,
+            live_doctor,
+            live=True,
+            read_networks=live_read_networks,
+            drops=live_drops,
         )
     return Backends(None, None, offline_doctor, live=False)

@@ -31,6 +31,7 @@ from inspector.tui.view import Line
 from inspector.tui.widgets import FittedFooter, LinesView
 
 if TYPE_CHECKING:
+    from inspector.collect.tracefs import DropReport
     from inspector.ping import PingEvent, PingPlan
     from inspector.rules import Rulesets
 
@@ -63,11 +64,14 @@ class PingEventArrived(Message):
 
 
 class PingEnded(Message):
-    def __init__(self, run: int, error: str | None, counters: CounterReads) -> None:
+    def __init__(
+        self, run: int, error: str | None, counters: CounterReads, drops: tuple[str, ...] = ()
+    ) -> None:
         super().__init__()
         self.run = run
         self.error = error
         self.counters = counters
+        self.drops = drops  # the kernel's drop reasons during the run, in words
 
 
 def default_target(snapshot: Snapshot, container: str) -> str:
@@ -173,6 +177,9 @@ class PingScreen(ModalScreen[None]):
 
         pinger = self.backends.ping
         before = self._read_counters()
+        start = self.backends.drops
+        probe, problem = start() if start is not None else (None, None)
+        thread = probe.watch() if probe is not None else 0
         error: str | None = None
         try:
             if pinger is None:
@@ -185,9 +192,39 @@ class PingScreen(ModalScreen[None]):
             error = str(exc)
         except Exception as exc:  # a surprise must end up in the panel, not kill the app
             error = f"{type(exc).__name__}: {exc}"
-        after = self._read_counters() if before.before is not None else before
-        counters = CounterReads(before.before, after.before, before.problem or after.problem)
-        self.post_message(PingEnded(run, error, counters))
+        finally:
+            report = probe.finish() if probe is not None else None
+        try:
+            after = self._read_counters() if before.before is not None else before
+            counters = CounterReads(before.before, after.before, before.problem or after.problem)
+            drops: tuple[str, ...] = ()
+            if start is not None:
+                drops = self._drop_lines(report, thread, problem, counters)
+        finally:
+            if probe is not None:
+                probe.close()
+        self.post_message(PingEnded(run, error, counters, drops))
+
+    def _drop_lines(
+        self, report: DropReport | None, thread: int, problem: str | None, counters: CounterReads
+    ) -> tuple[str, ...]:
+        from inspector.collect.tracefs import read_rp_filter
+        from inspector.ping import namespace_owner
+        from inspector.render.drops import DropContext, dropping_rules, probe_drops, probe_lines
+
+        bridge: str | None = None
+        c = self.snapshot.container(self.container)
+        if c is not None:
+            owner = namespace_owner(self.snapshot, c)
+            bridge = next(
+                (i.peer.bridge for i in owner.interfaces if i.peer and i.peer.bridge), None
+            )
+        rp = read_rp_filter({bridge}).get(bridge) if bridge else None
+        rules = None
+        if counters.before is not None and counters.after is not None:
+            rules = dropping_rules(counters.before, counters.after)
+        drops = probe_drops(report, thread) if report is not None else None
+        return tuple(probe_lines(drops, DropContext(bridge, rp), problem=problem, rules=rules))
 
     def _read_counters(self) -> CounterReads:
         read = self.backends.read_rules
@@ -238,6 +275,7 @@ class PingScreen(ModalScreen[None]):
             lines.append((("i shows the firewall rules whose counters moved", "muted"),))
         elif message.counters.problem and self.plan is not None:
             lines.append(((f"counters not read: {message.counters.problem}", "muted"),))
+        lines.extend(((text, "muted"),) for text in message.drops)
         self.log_view.append(lines)
         self._update_status()
         self.refresh_bindings()
