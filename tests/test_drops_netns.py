@@ -284,7 +284,11 @@ def test_a_bridge_port_that_is_not_forwarding(lab: Lab) -> None:
     ip("-n", lab.h, "link", "set", lab.port, "down")
     ip("-n", lab.h, "link", "set", lab.port, "up")
     try:
-        state = port_state(lab)
+        for _ in range(200):  # the port comes up with its carrier: a bounded wait
+            state = port_state(lab)
+            if state != "disabled":
+                break
+            time.sleep(0.02)
         proc = ping(lab)
         report = doctor(lab)
         state_after = port_state(lab)
@@ -337,3 +341,45 @@ def test_a_killed_probe_leaves_an_instance_the_next_run_removes(lab: Lab) -> Non
     again = ping(lab)
     assert again.returncode == 0
     assert not mine & _instances()  # the next run removed it
+
+
+@contextmanager
+def frames_to(lab: Lab, dev: str, mac: str) -> Iterator[list[int]]:
+    """Count the frames for ``mac`` arriving on H's ``dev``, with tcpdump (no promiscuous
+    mode); the count is filled in when the block ends."""
+    counted: list[int] = []
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", lab.h, "tcpdump", "-p", "-n", "-l", "-i", dev, "ether", "dst", mac],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # "listening on ...": it captures from here on
+            if "listening on" in line:
+                break
+        yield counted
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    counted.append(len([line for line in out.splitlines() if "ICMP echo reply" in line]))
+
+
+def test_a_frame_for_another_host_and_the_interface_counter(lab: Lab) -> None:
+    # C answers through H with a wrong MAC for H: H's link to C gets frames for another host.
+    gateway_c = lab.c_ip.rsplit(".", 1)[0] + ".1"
+    c_dev = f"cnetdr{lab.bridge[6:10]}c"
+    wrong = "02:00:00:00:00:99"
+    ip("-n", lab.c, "neigh", "replace", gateway_c, "lladdr", wrong, "dev", c_dev,
+       "nud", "permanent")  # fmt: skip
+    try:
+        with frames_to(lab, lab.to_c, wrong) as arrived:
+            proc = ping(lab, lab.c_ip)
+    finally:
+        ip("-n", lab.c, "neigh", "del", gateway_c, "dev", c_dev)
+    assert arrived == [3]  # tcpdump saw the three replies, addressed to another host
+    assert proc.returncode == 1
+    dropped = drops_of(proc.stdout)
+    assert re.search(r"OTHERHOST x3 in \w+: a packet for another host's MAC", dropped), dropped
+    assert f"{lab.to_c} rx_otherhost_dropped +3" in dropped

@@ -204,3 +204,23 @@ def test_dropping_rules_are_drop_verdicts_whose_counters_rose() -> None:
         ("-A INPUT -j DROP", 2),
         ("policy", 1),
     ]
+
+
+def test_interface_drop_counters_by_reason_from_stats64() -> None:
+    import struct
+
+    from inspector.collect.linkdrops import CounterRise, decode_stats64, risen
+
+    values = list(range(100, 125))  # 25 fields, as 6.x sends them
+    counters = decode_stats64(struct.pack("=25Q", *values))
+    assert counters == {
+        "rx_dropped": 106,
+        "tx_dropped": 107,
+        "rx_nohandler": 123,
+        "rx_otherhost_dropped": 124,
+    }
+    older = decode_stats64(struct.pack("=23Q", *values[:23]))  # before 4.6: no such fields
+    assert set(older) == {"rx_dropped", "tx_dropped"}
+    before = {"q": counters, "gone": counters}
+    after = {"q": {**counters, "rx_otherhost_dropped": 127}, "new": counters}
+    assert risen(before, after) == [CounterRise("q", "rx_otherhost_dropped", 3)]

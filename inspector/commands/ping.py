@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from inspector.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, print_warnings
+    from inspector.collect.linkdrops import read_link_drops, risen
     from inspector.collect.tracefs import start_probe
     from inspector.ping import (
         PingError,
@@ -122,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
 
     plan = replace(plan, size=args.size)
     rules_before = _read_rules() if args.rules else None
+    links_before = read_link_drops()
     probe, drops_problem = start_probe()
     thread = probe.watch() if probe is not None else 0
     stop = threading.Event()
@@ -145,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         report = probe.finish() if probe is not None else None
+        links_after = read_link_drops()
         sys.stdout.flush()
     try:
         rules_after = _read_rules() if rules_before is not None else None
@@ -154,8 +157,9 @@ def run(args: argparse.Namespace) -> int:
             for line in _moved_rules(snapshot, container.name, rules_before, rules_after):
                 print(line)
         drops = probe_drops(report, thread) if report is not None else None
+        counters = risen(links_before, links_after)
         for line in _drop_lines(
-            snapshot, container, drops, drops_problem, rules_before, rules_after
+            snapshot, container, drops, drops_problem, (rules_before, rules_after), counters
         ):
             print(line)
         sys.stdout.flush()
@@ -172,8 +176,8 @@ def _drop_lines(
     container: Any,
     drops: Any,
     problem: str | None,
-    before: Any,
-    after: Any,
+    rulesets: tuple[Any, Any],
+    counters: Any,
 ) -> list[str]:
     """The kernel's drop reasons during the ping, beside the drop rules whose counters rose."""
     from inspector.collect.tracefs import read_rp_filter
@@ -184,8 +188,10 @@ def _drop_lines(
     bridges = [i.peer.bridge for i in owner.interfaces if i.peer is not None and i.peer.bridge]
     bridge = bridges[0] if bridges else None
     rp = read_rp_filter({bridge}).get(bridge) if bridge else None
+    before, after = rulesets
     rules = dropping_rules(before, after) if before is not None and after is not None else None
-    return ["", *probe_lines(drops, DropContext(bridge, rp), problem=problem, rules=rules)]
+    words = DropContext(bridge, rp)
+    return ["", *probe_lines(drops, words, problem=problem, rules=rules, counters=counters)]
 
 
 def _read_rules() -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from inspector.collect.linkdrops import CounterRise
 from inspector.collect.tracefs import DropCount, DropReport
 from inspector.rules.model import Rule, Rulesets
 
@@ -170,22 +171,26 @@ def probe_lines(
     *,
     problem: str | None = None,
     rules: Sequence[DroppingRule] | None = None,
-    baseline_s: float = 0.0,
+    counters: Sequence[CounterRise] = (),
 ) -> list[str]:
     """What ``cnet ping`` and the TUI print after a probe.  ``drops`` None: the reasons
-    could not be read (``problem`` says why); ``rules`` None: the rules were not read."""
+    could not be read (``problem`` says why); ``rules`` None: the rules were not read;
+    ``counters``: the interfaces' drop counters that rose meanwhile."""
     if drops is None:
-        return [f"drop reasons: {problem or 'not read'}"]
-    if not drops:
-        return [
-            "during the probe the kernel dropped nothing beyond its baseline"
-            f" ({baseline_s * 1000:.0f} ms before it; host-wide count)"
+        lines = [f"drop reasons: {problem or 'not read'}"]
+    elif not drops:
+        lines = [
+            "during the probe the kernel dropped nothing beyond its baseline (host-wide count)"
         ]
-    lines = ["during the probe the kernel dropped (host-wide count):"]
-    for d in drops:
+    else:
+        lines = ["during the probe the kernel dropped (host-wide count):"]
+    for d in drops or ():
         lines.append(f"  {drop_line(d, ctx, rules or ())}")
         if d.reason == "NETFILTER_DROP" and rules is None:
             lines.append("    (cnet ping --rules names the rule whose counter moved)")
+    if counters:
+        rose = ", ".join(f"{c.link} {c.counter} +{c.delta}" for c in counters)
+        lines.append(f"interface drop counters that rose during the probe: {rose}")
     return lines
 
 

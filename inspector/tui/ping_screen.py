@@ -31,6 +31,7 @@ from inspector.tui.view import Line
 from inspector.tui.widgets import FittedFooter, LinesView
 
 if TYPE_CHECKING:
+    from inspector.collect.linkdrops import CounterRise
     from inspector.collect.tracefs import DropReport
     from inspector.ping import PingEvent, PingPlan
     from inspector.rules import Rulesets
@@ -173,11 +174,13 @@ class PingScreen(ModalScreen[None]):
     def _ping_between_counter_reads(
         self, run: int, target: str | None, stop: threading.Event
     ) -> None:
+        from inspector.collect.linkdrops import read_link_drops, risen
         from inspector.ping import PingError
 
         pinger = self.backends.ping
         before = self._read_counters()
         start = self.backends.drops
+        links_before = read_link_drops() if start is not None else {}
         probe, problem = start() if start is not None else (None, None)
         thread = probe.watch() if probe is not None else 0
         error: str | None = None
@@ -195,18 +198,24 @@ class PingScreen(ModalScreen[None]):
         finally:
             report = probe.finish() if probe is not None else None
         try:
+            links = risen(links_before, read_link_drops()) if start is not None else []
             after = self._read_counters() if before.before is not None else before
             counters = CounterReads(before.before, after.before, before.problem or after.problem)
             drops: tuple[str, ...] = ()
             if start is not None:
-                drops = self._drop_lines(report, thread, problem, counters)
+                drops = self._drop_lines(report, thread, problem, counters, links)
         finally:
             if probe is not None:
                 probe.close()
         self.post_message(PingEnded(run, error, counters, drops))
 
     def _drop_lines(
-        self, report: DropReport | None, thread: int, problem: str | None, counters: CounterReads
+        self,
+        report: DropReport | None,
+        thread: int,
+        problem: str | None,
+        counters: CounterReads,
+        links: list[CounterRise],
     ) -> tuple[str, ...]:
         from inspector.collect.tracefs import read_rp_filter
         from inspector.ping import namespace_owner
@@ -224,7 +233,8 @@ class PingScreen(ModalScreen[None]):
         if counters.before is not None and counters.after is not None:
             rules = dropping_rules(counters.before, counters.after)
         drops = probe_drops(report, thread) if report is not None else None
-        return tuple(probe_lines(drops, DropContext(bridge, rp), problem=problem, rules=rules))
+        words = DropContext(bridge, rp)
+        return tuple(probe_lines(drops, words, problem=problem, rules=rules, counters=links))
 
     def _read_counters(self) -> CounterReads:
         read = self.backends.read_rules
