@@ -383,3 +383,31 @@ def test_a_frame_for_another_host_and_the_interface_counter(lab: Lab) -> None:
     dropped = drops_of(proc.stdout)
     assert re.search(r"OTHERHOST x3 in \w+: a packet for another host's MAC", dropped), dropped
     assert f"{lab.to_c} rx_otherhost_dropped +3" in dropped
+
+
+def test_a_gateway_nobody_holds_fails_its_neighbour(lab: Lab) -> None:
+    # A's default route via an address on its link that nothing holds; A gives up on ARP
+    # after one probe of 100 ms, within the ping's timeout.
+    absent = lab.gateway.rsplit(".", 1)[0] + ".9"
+    a_dev = f"cnetdr{lab.bridge[6:10]}a"
+    lab.sysctl(
+        lab.a,
+        f"net.ipv4.neigh.{a_dev}.mcast_solicit=1",
+        f"net.ipv4.neigh.{a_dev}.app_solicit=0",
+        f"net.ipv4.neigh.{a_dev}.retrans_time_ms=100",
+    )
+    ip("-n", lab.a, "route", "replace", "default", "via", absent)
+    try:
+        proc = ping(lab)
+        report = doctor(lab)
+        neigh = ip("-n", lab.a, "-j", "neigh", "show", absent)
+    finally:
+        ip("-n", lab.a, "route", "replace", "default", "via", lab.gateway)
+        ip("-n", lab.a, "neigh", "flush", "dev", a_dev)
+    assert "FAILED" in json.dumps(json.loads(neigh)), neigh  # the kernel gave up on it
+    assert re.search(
+        r"NEIGH_FAILED x\d+ in \w+: the neighbour never answered", drops_of(proc.stdout)
+    )
+    gateway = report["gateway"]
+    assert gateway["status"] == "fail" and "NEIGH_FAILED" in gateway["summary"], gateway
+    assert "see the bridge check" in gateway["summary"]
