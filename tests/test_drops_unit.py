@@ -224,3 +224,20 @@ def test_interface_drop_counters_by_reason_from_stats64() -> None:
     before = {"q": counters, "gone": counters}
     after = {"q": {**counters, "rx_otherhost_dropped": 127}, "new": counters}
     assert risen(before, after) == [CounterRise("q", "rx_otherhost_dropped", 3)]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the line is given to root's snapshots")
+def test_the_line_is_in_the_snapshots_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real collection (no Docker): the probe's line is among the snapshot's warnings."""
+    from inspector.live import Collector
+
+    line = "tracefs is not mounted at /nowhere (cnet --mount-tracefs mounts it): no drop reasons"
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/cnetdr.sock")
+    collector = Collector()
+    try:
+        monkeypatch.setattr(tracefs, "availability", lambda: line)
+        assert line in collector.collect().warnings
+        monkeypatch.setattr(tracefs, "availability", lambda: None)
+        assert not [w for w in collector.collect().warnings if "drop reasons" in w]
+    finally:
+        collector.close()

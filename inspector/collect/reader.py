@@ -310,6 +310,7 @@ class Reader:
         podman_listed = on_daemon_thread(self.podman, "cnet-podman-list") if self._root else None
         events: list[ev.Event] = [self.host()]
         if self._root:  # why the probes cannot name the kernel's drop reasons, if they cannot
+            tracefs.remove_stale()  # a killed cnet's probe instance still traces: end it
             events.append(ev.Notice("drops", tracefs.availability()))
         listed = self.containers()
         events.extend(listed)

@@ -159,7 +159,13 @@ def run(args: argparse.Namespace) -> int:
         drops = probe_drops(report, thread) if report is not None else None
         counters = risen(links_before, links_after)
         for line in _drop_lines(
-            snapshot, container, drops, drops_problem, (rules_before, rules_after), counters
+            snapshot,
+            container,
+            drops,
+            drops_problem,
+            (rules_before, rules_after),
+            counters,
+            report.lost if report is not None else 0,
         ):
             print(line)
         sys.stdout.flush()
@@ -178,6 +184,7 @@ def _drop_lines(
     problem: str | None,
     rulesets: tuple[Any, Any],
     counters: Any,
+    lost: int = 0,
 ) -> list[str]:
     """The kernel's drop reasons during the ping, beside the drop rules whose counters rose."""
     from inspector.collect.tracefs import read_rp_filter
@@ -191,7 +198,8 @@ def _drop_lines(
     before, after = rulesets
     rules = dropping_rules(before, after) if before is not None and after is not None else None
     words = DropContext(bridge, rp)
-    return ["", *probe_lines(drops, words, problem=problem, rules=rules, counters=counters)]
+    lines = probe_lines(drops, words, problem=problem, rules=rules, counters=counters, lost=lost)
+    return ["", *lines]
 
 
 def _read_rules() -> Any:

@@ -6,6 +6,9 @@ one to its IPv6 gateway when it has IPv6); no DNS query is ever sent.  The pings
 parallel threads (each enters its namespace just to make a socket) and the ruleset and
 Docker's networks are read meanwhile, on daemon threads that a caller giving up does not
 wait for; a host of broken containers costs one ping timeout, not one per container.
+While the pings run, one drop-reason probe (``collect.tracefs``) counts why the kernel
+dropped packets; a failed ping gets the reasons its own sending thread saw, else those
+that rose host-wide.
 Sockets come from ``/proc/PID/net/{tcp,tcp6,udp,udp6}``, resolv.conf from
 ``/proc/PID/root/etc/resolv.conf``, and the rules inside a namespace from
 ``nsenter --net=/proc/PID/ns/net iptables-save`` / ``nft -j list ruleset`` (a timeout

@@ -172,6 +172,7 @@ def probe_lines(
     problem: str | None = None,
     rules: Sequence[DroppingRule] | None = None,
     counters: Sequence[CounterRise] = (),
+    lost: int = 0,
 ) -> list[str]:
     """What ``cnet ping`` and the TUI print after a probe.  ``drops`` None: the reasons
     could not be read (``problem`` says why); ``rules`` None: the rules were not read;
@@ -188,6 +189,8 @@ def probe_lines(
         lines.append(f"  {drop_line(d, ctx, rules or ())}")
         if d.reason == "NETFILTER_DROP" and rules is None:
             lines.append("    (cnet ping --rules names the rule whose counter moved)")
+    if lost:
+        lines.append(f"  (the kernel's trace ring lost {lost} events: the counts are low)")
     if counters:
         rose = ", ".join(f"{c.link} {c.counter} +{c.delta}" for c in counters)
         lines.append(f"interface drop counters that rose during the probe: {rose}")

@@ -234,7 +234,9 @@ class PingScreen(ModalScreen[None]):
             rules = dropping_rules(counters.before, counters.after)
         drops = probe_drops(report, thread) if report is not None else None
         words = DropContext(bridge, rp)
-        return tuple(probe_lines(drops, words, problem=problem, rules=rules, counters=links))
+        lost = report.lost if report is not None else 0
+        lines = probe_lines(drops, words, problem=problem, rules=rules, counters=links, lost=lost)
+        return tuple(lines)
 
     def _read_counters(self) -> CounterReads:
         read = self.backends.read_rules
