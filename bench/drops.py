@@ -2,8 +2,9 @@
 
 Two namespaces of its own (prefix ``cnetdr-bench-``) joined by a veth; a ping of COUNT
 requests at 10 ms intervals from one to the other, ROUNDS times without a probe and
-ROUNDS times inside one (``start_probe`` .. ``finish``, as ``cnet ping`` does; the
-instance's removal is timed apart, since cnet prints the result first).  Wall time,
+ROUNDS times inside one (the links' drop counters read, ``start_probe`` .. ``finish``, the
+counters read again, as ``cnet ping`` does; the instance's removal is timed apart, since
+cnet prints the result first).  Wall time,
 median and worst.  The target is at most +100 ms per probe.
 
 Idle: with no probe running, cnet has no tracefs instance and the event is enabled
@@ -22,6 +23,7 @@ import sys
 import time
 
 from inspector.collect import tracefs
+from inspector.collect.linkdrops import read_link_drops, risen
 from inspector.ping import PingPlan, run_ping
 
 COUNT = 3
@@ -60,6 +62,7 @@ def main(rounds: int) -> None:
         time.sleep(0.2)
         plan = PingPlan(A, A, sleeper.pid, "10.246.250.2", "", socket.AF_INET)
         ping_once(plan)  # warm: icmplib imported, neighbour resolved
+        read_link_drops()  # and pyroute2, which cnet ping has imported for its snapshot
         idle_before = ours()
         plain, probed, removal = [], [], []
         for _ in range(rounds):
@@ -67,11 +70,14 @@ def main(rounds: int) -> None:
             ping_once(plan)
             plain.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            probe, why = tracefs.start_probe()
+            probe, why = tracefs.start_probe(begin=False)
             assert probe is not None, why
+            links = read_link_drops()  # while the baseline window runs, as cnet ping does
+            probe.begin()
             probe.watch()
             ping_once(plan)
             probe.finish()
+            risen(links, read_link_drops())
             probed.append(time.perf_counter() - t0)
             t1 = time.perf_counter()
             probe.close()

@@ -432,13 +432,16 @@ class DropProbe:
             os.rmdir(self.path)
 
 
-def start_probe() -> tuple[DropProbe | None, str | None]:
-    """A drop-reason probe whose baseline window has passed, or None and why not."""
+def start_probe(*, begin: bool = True) -> tuple[DropProbe | None, str | None]:
+    """A drop-reason probe whose baseline window has passed, or None and why not.
+    ``begin=False``: the baseline window is still open (the caller may read other
+    counters meanwhile, then calls ``begin``)."""
     try:
         probe = DropProbe.open()
     except DropsUnavailable as exc:
         return None, str(exc)
-    probe.begin()
+    if begin:
+        probe.begin()
     return probe, None
 
 

@@ -123,8 +123,10 @@ def run(args: argparse.Namespace) -> int:
 
     plan = replace(plan, size=args.size)
     rules_before = _read_rules() if args.rules else None
-    links_before = read_link_drops()
-    probe, drops_problem = start_probe()
+    probe, drops_problem = start_probe(begin=False)
+    links_before = read_link_drops()  # while the baseline window runs
+    if probe is not None:
+        probe.begin()
     thread = probe.watch() if probe is not None else 0
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C: summary, like ping

@@ -180,8 +180,8 @@ class PingScreen(ModalScreen[None]):
         pinger = self.backends.ping
         before = self._read_counters()
         start = self.backends.drops
-        links_before = read_link_drops() if start is not None else {}
         probe, problem = start() if start is not None else (None, None)
+        links_before = read_link_drops() if start is not None else {}
         thread = probe.watch() if probe is not None else 0
         error: str | None = None
         try:
