@@ -22,9 +22,9 @@ import subprocess
 import sys
 import time
 
+from inspector.actions.ping import PingPlan, run_ping
 from inspector.collect import tracefs
 from inspector.collect.linkdrops import read_link_drops, risen
-from inspector.ping import PingPlan, run_ping
 
 COUNT = 3
 A, B = "cnetdr-bench-a", "cnetdr-bench-b"

@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 from inspector.collect.counters import read_container_counters  # noqa: E402
 from inspector.doctor import CHECK_IDS, IPV6_CHECK_IDS, Check, ContainerReport  # noqa: E402
-from inspector.exporter import DoctorCache, Exporter, Serving  # noqa: E402
-from inspector.live import Live, LiveStatus, LiveUpdate  # noqa: E402
-from inspector.model import (  # noqa: E402
+from inspector.exporter.metrics import DoctorCache, Exporter, Serving  # noqa: E402
+from inspector.live.runner import Live, LiveStatus, LiveUpdate  # noqa: E402
+from inspector.model.snapshot import (  # noqa: E402
     Container,
     Interface,
     NetworkAttachment,
@@ -169,7 +169,7 @@ def first_links(start: object, timeout: float = 60) -> float:
 
 
 def bench_remote() -> float:
-    from inspector.remote import RemoteFeed, Ssh, parse_host
+    from inspector.remote.ssh import RemoteFeed, Ssh, parse_host
     from tests.test_remote import loopback_sshd
 
     os.environ["DOCKER_HOST"] = "unix:///nonexistent"  # the local Live, like the remote

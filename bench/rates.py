@@ -24,9 +24,9 @@ import time
 import psutil
 
 from inspector.collect.counters import Counters, parse_net_dev
-from inspector.live_rates import sample_of
-from inspector.model import Container, HostNetwork, Interface, ParentRef, PeerRef, Snapshot
-from inspector.rates import RateMeter, Rates
+from inspector.live.rates import RateMeter, Rates
+from inspector.live.sampler import sample_of
+from inspector.model.snapshot import Container, HostNetwork, Interface, ParentRef, PeerRef, Snapshot
 
 STEPS = 20
 SIZES = (60, 200, 1000)

@@ -26,18 +26,19 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from inspector.model import BridgePort, Container, Interface, PeerRef, Snapshot  # noqa: E402
+from inspector.model.snapshot import BridgePort, Container, Interface, PeerRef, Snapshot  # noqa: E402
 
 CHILD = """
 import sys, time
 sys.path.insert(0, {root!r})
-from inspector.tui.app import make_app, Source
+from inspector.tui.app import make_app
+from inspector.tui.status_line import Source
 load = {load!r}
 if load:
-    from inspector.snapshot_json import load_snapshot
+    from inspector.render.snapshot_json import load_snapshot
     app = make_app(load_snapshot(load), source=Source("file", load))
 else:
-    from inspector.live import Live
+    from inspector.live.runner import Live
     app = make_app(feed=Live(reconcile=0))
 
 def check():
@@ -144,7 +145,7 @@ def main() -> None:
         f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f})"
     )
 
-    from inspector.snapshot_json import load_snapshot
+    from inspector.render.snapshot_json import load_snapshot
 
     base = load_snapshot(ROOT / "tests" / "data" / "lab-snapshot.json")
     for n in (int(s) for s in args.sizes.split(",")):

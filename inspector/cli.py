@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from inspector import __version__
+from inspector.commands.shared import EXIT_FAILED, EXIT_USAGE, CliError
 
 if TYPE_CHECKING:
-    from inspector.model import Snapshot
+    pass
 
 SUBCOMMANDS = ("snapshot", "ping", "rules", "doctor", "diff", "exporter", "stream")
 
@@ -29,18 +30,6 @@ LIVE_ONLY = {
     "stream": "stream follows the live host: it cannot use a saved snapshot",
 }
 """Subcommands that refuse the global ``--load``/``--demo`` rather than ignore it."""
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-
-
-class CliError(Exception):
-    """An expected failure: printed as one line, exits with ``code``."""
-
-    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -74,46 +63,6 @@ def non_negative_float(text: str) -> float:
     if value < 0 or value != value or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0: {text!r}")
     return value
-
-
-def print_warnings(snapshot: Snapshot) -> None:
-    """A snapshot's warnings on stderr, one line each."""
-    for w in snapshot.warnings:
-        print(f"cnet: warning: {w}", file=sys.stderr)
-
-
-def saved_snapshot(args: argparse.Namespace, from_file: str | None = None) -> Snapshot | None:
-    """The snapshot a subcommand was pointed at: its own ``--from FILE``, or the global
-    ``--load FILE`` / ``--demo``; None means the live host.  A bad file is a CliError
-    (exit 2); so is naming a snapshot twice."""
-    if from_file is not None and (args.load or args.demo):
-        given = "--demo" if args.demo else f"--load {args.load}"
-        raise CliError(f"{given} and {from_file}: name one snapshot", EXIT_USAGE)
-    if from_file is not None or args.load:
-        return load_saved(from_file if from_file is not None else args.load)
-    if args.demo:
-        return load_demo_snapshot()
-    return None
-
-
-def load_saved(path: str) -> Snapshot:
-    """A saved snapshot, or a CliError (exit 2) that says in one line why not."""
-    from inspector.snapshot_json import SnapshotFormatError, load_snapshot
-
-    try:
-        return load_snapshot(path)
-    except SnapshotFormatError as exc:
-        raise CliError(str(exc), EXIT_USAGE) from None
-
-
-def load_demo_snapshot() -> Snapshot:
-    """The small snapshot shipped in the package (made from the real lab)."""
-    from importlib.resources import as_file, files
-
-    from inspector.snapshot_json import load_snapshot
-
-    with as_file(files("inspector.tui").joinpath("demo-snapshot.json")) as path:
-        return load_snapshot(path)
 
 
 def build_parser() -> Parser:
@@ -174,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.host:
-            from inspector.commands import on_host
+            from inspector.commands import on_host  # why: start-up
 
             return on_host.run(args, argv)
         if (args.load or args.demo) and args.command in LIVE_ONLY:
@@ -182,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.load == "-" and args.command is None:
             raise CliError("the TUI reads its keys from stdin: give --load a file", EXIT_USAGE)
         if args.mount_tracefs:
-            from inspector.collect import tracefs
+            from inspector.collect import tracefs  # why: start-up (only when asked)
 
             tracefs.allow_mount()
         module = importlib.import_module(f"inspector.commands.{args.command or 'tui'}")

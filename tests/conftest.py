@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from inspector.model import Snapshot
-from inspector.snapshot_json import load_snapshot
+from inspector.model.snapshot import Snapshot
+from inspector.render.snapshot_json import load_snapshot
 from tests.lab import Lab, engine_problem
 
 DATA = Path(__file__).parent / "data"

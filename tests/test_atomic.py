@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector.atomic import write_text_atomic
+from inspector.render.atomic import write_text_atomic
 
 TEXT = '{"schema_version": 1}\n'
 

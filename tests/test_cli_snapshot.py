@@ -281,9 +281,9 @@ def test_rules_from_a_snapshot_read_the_rules_it_recorded(tmp_path) -> None:
     answer is the recorded iptables-save text's, as the library gives it for that text."""
     from dataclasses import replace
 
-    from inspector.model import RulesetText
+    from inspector.model.snapshot import RulesetText
+    from inspector.render.snapshot_json import dumps, load_snapshot
     from inspector.rules import parse_saved, report_to_dict, rules_for
-    from inspector.snapshot_json import dumps, load_snapshot
 
     text = (DATA / "iptables-lab1.txt").read_text()
     snapshot = replace(load_snapshot(RECORDED), rulesets=(RulesetText("iptables-save", text),))

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 
 from inspector.collect import cri
-from inspector.live import Collector
-from inspector.model import PeerRef, Snapshot
+from inspector.live.runner import Collector
+from inspector.model.snapshot import PeerRef, Snapshot
 
 BRIDGE_PLUGIN = "/usr/lib/cni/bridge"
 pytestmark = [

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from inspector.live import Collector
-from inspector.model import Container, Interface, Snapshot
+from inspector.live.runner import Collector
+from inspector.model.snapshot import Container, Interface, Snapshot
 from tests.cli import cnet, cnet_unprivileged
 from tests.lab import PREFIX, Lab, host_links, host_routes, sh
 
@@ -302,7 +302,7 @@ def test_container_removed_between_list_and_read_is_not_an_error(lab: Lab, monke
 
 
 def test_paused_container_keeps_its_interfaces(lab: Lab) -> None:
-    from inspector.paths import container_summary
+    from inspector.model.paths import container_summary
 
     paused = PREFIX + "paused"
     lab.run(paused)
@@ -352,7 +352,7 @@ def test_container_x_whose_x_restarted_is_alone_and_says_so(lab: Lab) -> None:
             assert any(
                 w.startswith(f"container {borrower}: network mode container:") for w in s.warnings
             )
-            from inspector.ping import namespace_owner
+            from inspector.model.queries import namespace_owner
 
             assert namespace_owner(s, b) is b  # ping and doctor use its own namespace
         finally:
@@ -364,9 +364,9 @@ def test_container_x_whose_x_restarted_is_alone_and_says_so(lab: Lab) -> None:
 def test_a_none_container_plumbed_by_hand_has_a_network(lab: Lab) -> None:
     """--net=none, then a veth to a bridge of the test's own, an address, a default route
     and routes of every type, as a CNI plugin or a person would plumb it."""
+    from inspector.actions.ping import plan_ping
     from inspector.doctor.offline import offline_reports
-    from inspector.paths import container_summary, loopback_only
-    from inspector.ping import plan_ping
+    from inspector.model.paths import container_summary, loopback_only
 
     name, bridge, host_end = PREFIX + "plumbed", PREFIX + "plbr", PREFIX + "plh"
     lab.run(name, "--net", "none")
@@ -458,7 +458,7 @@ def test_a_veth_between_two_containers_is_joined(lab: Lab) -> None:
             )
             assert (to_l.peer.name, to_l.peer.workload) == ("toR", left)
             assert _by_name(_in(lab, left, "-d", "link"))["toR"]["link_index"] == to_l.ifindex
-            from inspector.paths import interface_path
+            from inspector.model.paths import interface_path
 
             assert "host end not found" not in interface_path(s, _container(s, left), to_r)
         finally:

@@ -12,7 +12,7 @@ from inspector.collect.counters import (
     needs_namespace,
     parse_net_dev,
 )
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
 
 NET_DEV = """Inter-|   Receive                                                |  Transmit
  face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed

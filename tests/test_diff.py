@@ -7,8 +7,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from inspector.diff import Change, diff
-from inspector.model import (
+from inspector.model.snapshot import (
     Interface,
     NetworkAttachment,
     PublishedPort,
@@ -16,7 +15,8 @@ from inspector.model import (
     RulesetText,
     Snapshot,
 )
-from inspector.snapshot_json import dumps
+from inspector.render.diff import Change, diff
+from inspector.render.snapshot_json import dumps
 from tests.cli import assert_one_line_error, cnet
 from tests.conftest import DATA, RECORDED
 
@@ -345,7 +345,7 @@ def test_cnet_diff_bad_input_is_exit_2(tmp_path) -> None:
 
 def test_diff_on_the_live_lab(lab) -> None:
     """A container started between two snapshots, and a veth moved off its bridge and back."""
-    from inspector.live import collect_snapshot
+    from inspector.live.runner import collect_snapshot
     from tests.lab import PREFIX, sh
 
     before = collect_snapshot()

@@ -11,7 +11,7 @@ import pytest
 
 from inspector.collect import cri, discover, podman
 from inspector.collect.attribute import attribute, from_cgroup, pod_uid, unit
-from inspector.records import CniResult, FoundNamespace
+from inspector.model.records import CniResult, FoundNamespace
 from tests.conftest import DATA
 
 RUNTIMES = DATA / "runtimes"  # what the runtimes answered here (not snapshots)

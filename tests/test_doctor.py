@@ -18,7 +18,7 @@ import pytest
 
 from inspector.cli import main
 from inspector.doctor import CHECK_IDS, IPV6_CHECK_IDS, diagnose
-from inspector.live import Collector
+from inspector.live.runner import Collector
 from tests.cli import cnet
 from tests.hoststate import host_changes, host_state, mine, settled_host_state
 from tests.lab import _OCTET, PREFIX, Lab, host_links, sh

@@ -24,7 +24,7 @@ from inspector.doctor import (
     parse_proc_net,
     run_checks,
 )
-from inspector.model import Container, Route, Snapshot
+from inspector.model.snapshot import Container, Route, Snapshot
 from inspector.rules import Rulesets, parse_iptables_save, parse_saved
 from tests.test_doctor_unit import (
     docker_rules,

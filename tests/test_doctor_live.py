@@ -16,10 +16,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from inspector.doctor.checks import EMBEDDED_DNS
+from inspector.doctor.dns import EMBEDDED_DNS
 from inspector.doctor.live import read_dns, read_listeners, read_namespace_rules
 from inspector.doctor.model import Listener
-from inspector.model import Container
+from inspector.model.snapshot import Container
 
 HOLDER = """
 import socket, sys
@@ -100,7 +100,7 @@ def test_sockets_are_read_only_where_a_check_looks_at_them(namespace_process: in
     nor Docker's resolver does not (each /proc/PID/net/tcp read walks the kernel's whole
     socket table)."""
     from inspector.doctor.live import _namespace_facts, _publishing
-    from inspector.model import PublishedPort, Snapshot
+    from inspector.model.snapshot import PublishedPort, Snapshot
 
     pid = namespace_process
     web = Container(

@@ -29,7 +29,7 @@ from inspector.doctor import (
     run_checks,
     worst_status,
 )
-from inspector.model import Container, Interface, Snapshot
+from inspector.model.snapshot import Container, Interface, Snapshot
 from inspector.rules import Rulesets, parse_iptables_save
 
 

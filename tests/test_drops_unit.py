@@ -25,7 +25,7 @@ from inspector.collect.tracefs import (
     reason_table,
     remove_stale,
 )
-from inspector.render.drops import DropContext, DroppingRule, drop_line, gateway_words, probe_lines
+from inspector.doctor.drops import DropContext, DroppingRule, drop_line, gateway_words, probe_lines
 from inspector.rules.model import Chain, Counters, Rule, Rulesets, Table, Target
 from tests.cli import ROOT, _interpreter_for_nobody
 
@@ -197,7 +197,7 @@ def test_dropping_rules_are_drop_verdicts_whose_counters_rose() -> None:
         chain = Chain("INPUT", "DROP", Counters(policy, 0), rules)
         return Rulesets(tables=(Table("ip", "filter", "iptables-nft", (chain,)),))
 
-    from inspector.render.drops import dropping_rules
+    from inspector.doctor.drops import dropping_rules
 
     moved = dropping_rules(rulesets(1, 1, 5), rulesets(3, 9, 6))
     assert [(m.rule.text if m.rule else "policy", m.packets) for m in moved] == [
@@ -229,7 +229,7 @@ def test_interface_drop_counters_by_reason_from_stats64() -> None:
 @pytest.mark.skipif(os.geteuid() != 0, reason="the line is given to root's snapshots")
 def test_the_line_is_in_the_snapshots_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
     """A real collection (no Docker): the probe's line is among the snapshot's warnings."""
-    from inspector.live import Collector
+    from inspector.live.runner import Collector
 
     line = "tracefs is not mounted at /nowhere (cnet --mount-tracefs mounts it): no drop reasons"
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/cnetdr.sock")

@@ -7,8 +7,10 @@ No Docker: the feed is scripted; the counters are the real ones of the host's ``
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -20,9 +22,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from inspector.collect.counters import Counters
-from inspector.collect.nftgen import NFT_MSG_NEWGEN, NFTA_GEN_ID, parse_generation
 from inspector.doctor import Check, ContainerReport
-from inspector.exporter import (
+from inspector.exporter.metrics import (
     DOCTOR_MAX_AGE_S,
     DoctorCache,
     Exporter,
@@ -34,8 +35,8 @@ from inspector.exporter import (
     network_of,
     parse_listen,
 )
-from inspector.live import LiveStatus, LiveUpdate
-from inspector.model import (
+from inspector.live.runner import LiveStatus, LiveUpdate
+from inspector.model.snapshot import (
     Container,
     Interface,
     NetworkAttachment,
@@ -43,6 +44,7 @@ from inspector.model import (
     Snapshot,
 )
 from tests.lab import free_port
+from tests.netns_helpers import ip
 
 STATUS = LiveStatus(
     reading=False, kernel_events=True, engine_events=True, changed_at=0.0, reconcile=30
@@ -188,14 +190,37 @@ def test_parse_listen() -> None:
             parse_listen(bad)
 
 
-def test_nft_generation_answer_is_parsed() -> None:
-    import struct
+ROOT = Path(__file__).resolve().parent.parent
 
-    attr = struct.pack("=HH", 8, NFTA_GEN_ID) + struct.pack(">I", 1536)
-    body = struct.pack("=BBH", 0, 0, 0) + attr
-    header = struct.pack("=IHHII", 16 + len(body), (10 << 8) | NFT_MSG_NEWGEN, 0, 1, 0)
-    assert parse_generation(header + body) == 1536
-    assert parse_generation(header[:8]) is None
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("nft") is None, reason="needs root and nft")
+def test_the_nft_generation_moves_with_each_nft_transaction() -> None:
+    """In a namespace of its own, the generation cnet reads (pyroute2's NFT_MSG_GETGEN) goes
+    up by one for each transaction ``nft`` commits there, and a dump leaves it as it was."""
+    ns = f"cnetly-gen-{os.getpid()}"
+    ip("netns", "add", ns)
+    try:
+        code = "from inspector.collect.nftgen import nft_generation; print(nft_generation())"
+
+        def generation() -> int:
+            argv = ["ip", "netns", "exec", ns, sys.executable, "-c", code]
+            out = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=ROOT)
+            return int(out.stdout)
+
+        def nft(*args: str) -> None:
+            subprocess.run(
+                ["ip", "netns", "exec", ns, "nft", *args], check=True, capture_output=True
+            )
+
+        first = generation()
+        assert generation() == first
+        nft("add", "table", "inet", "cnetly")
+        assert generation() == first + 1
+        nft("list", "ruleset")
+        nft("add", "chain", "inet", "cnetly", "c")
+        assert generation() == first + 2
+    finally:
+        ip("netns", "del", ns)
 
 
 # -- the doctor cache ----------------------------------------------------------------------

@@ -7,10 +7,10 @@ import dataclasses
 
 import pytest
 
-from inspector.model import Container, Interface, Snapshot
-from inspector.paths import container_summary, loopback_only
-from inspector.ping import PingError, plan_ping
-from inspector.words import network_label
+from inspector.actions.ping import PingError, plan_ping
+from inspector.model.paths import container_summary, loopback_only
+from inspector.model.snapshot import Container, Interface, Snapshot
+from inspector.model.words import network_label
 
 
 def test_a_none_container_with_interfaces_is_labelled_plumbed(recorded) -> None:
@@ -29,8 +29,8 @@ def test_ping_from_a_namespace_no_process_holds_says_why() -> None:
 
 
 def test_a_veth_to_another_workload_reads_as_such_and_its_address_is_shown(recorded) -> None:
-    from inspector.model import PeerRef
-    from inspector.paths import addresses, interface_path
+    from inspector.model.paths import addresses, interface_path
+    from inspector.model.snapshot import PeerRef
 
     eth0 = Interface(
         "toB",

@@ -12,10 +12,10 @@ import socket
 
 import pytest
 
-from inspector import events as ev
-from inspector import inventory
-from inspector.model import Container, Interface, Route, Snapshot
-from inspector.records import AddressRecord, LinkRecord, NamespaceDump, RouteRecord
+from inspector.inventory import events as ev
+from inspector.inventory import state as inventory
+from inspector.model.records import AddressRecord, LinkRecord, NamespaceDump, RouteRecord
+from inspector.model.snapshot import Container, Interface, Route, Snapshot
 
 
 def _dump(
@@ -337,8 +337,8 @@ def test_container_x_whose_x_restarted_is_alone_and_says_so(recorded: Snapshot) 
         w.startswith("container cnetlab-shared: network mode container:cnetlab-bridge, but")
         for w in s.warnings
     )
-    from inspector.paths import loopback_only
-    from inspector.words import network_label
+    from inspector.model.paths import loopback_only
+    from inspector.model.words import network_label
 
     assert loopback_only(alone)
     assert network_label(alone, s) == "container:cnetlab-bridge (not shared)"
@@ -357,7 +357,7 @@ def test_container_x_in_xs_namespace_shares_it(recorded: Snapshot) -> None:
 
 
 def _found(identity, owner, pid=None, paths=()):
-    from inspector.records import Attribution, FoundNamespace
+    from inspector.model.records import Attribution, FoundNamespace
 
     runtime, wid, name = owner
     return FoundNamespace(

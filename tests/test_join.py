@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from inspector.join import NamespaceView, join
-from inspector.model import Bridge, BridgePort, Container, HostNetwork, Interface, PeerRef
+from inspector.inventory.join import NamespaceView, join
+from inspector.model.snapshot import Bridge, BridgePort, Container, HostNetwork, Interface, PeerRef
 
 # Every container's eth0 has ifindex 2 here, so every host veth says "@if2": only the
 # netnsid tells them apart.  Host veth 11 -> ns with host-side id 0, veth 13 -> id 1.

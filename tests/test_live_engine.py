@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from inspector.live import Live, LiveUpdate
-from inspector.model import Container, Snapshot
+from inspector.live.runner import Live, LiveUpdate
+from inspector.model.snapshot import Container, Snapshot
 from tests.cli import cnet
 from tests.docker_proxy import DockerProxy
 from tests.lab import PREFIX, Lab, host_links, sh

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from inspector import events as ev
 from inspector.collect.engine import EngineEvent
-from inspector.live import Live, _Container, _Discover, engine_items
-from inspector.model import Interface
-from inspector.records import AddressRecord, LinkRecord
+from inspector.inventory import events as ev
+from inspector.live.runner import Live, _Container, _Discover, engine_items
+from inspector.model.records import AddressRecord, LinkRecord
+from inspector.model.snapshot import Interface
 
 
 def test_a_container_that_starts_or_dies_makes_the_runner_look_for_namespaces() -> None:
@@ -57,7 +57,7 @@ def test_an_address_is_no_reason_to_scan_proc_and_a_veth_into_the_unknown_is() -
 
 
 def test_each_reconciliation_takes_the_next_share_and_all_are_read_in_turn() -> None:
-    from inspector.live import next_share
+    from inspector.live.runner import next_share
 
     keys = [f"c:{n:03d}" for n in range(120)]
     seen: list[str] = []
@@ -78,7 +78,7 @@ class ManyNamespacesReader(FakeReader):
 
     def __init__(self) -> None:
         super().__init__()
-        from inspector.model import Container
+        from inspector.model.snapshot import Container
 
         self.listed = tuple(
             Container(f"{n:03d}", f"c{n}", "i", "running", None, "bridge") for n in range(120)
@@ -86,7 +86,7 @@ class ManyNamespacesReader(FakeReader):
         self.read: list[str] = []
 
     def host(self) -> ev.HostDumped:
-        from inspector.records import NamespaceDump
+        from inspector.model.records import NamespaceDump
 
         return ev.HostDumped(NamespaceDump(links=(), addresses=(), routes=()))
 
@@ -99,7 +99,7 @@ class ManyNamespacesReader(FakeReader):
 
 
 def test_a_reconciliation_reads_a_bounded_share_and_refresh_reads_all() -> None:
-    from inspector.live import RECONCILE_BATCH
+    from inspector.live.runner import RECONCILE_BATCH
 
     live = Live(reconcile=30)
     reader = ManyNamespacesReader()

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from inspector.live import LiveStatus, LiveUpdate
-from inspector.live_process import LiveProcess
-from inspector.model import Snapshot
+from inspector.live.process import LiveProcess
+from inspector.live.runner import LiveStatus, LiveUpdate
+from inspector.model.snapshot import Snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 STATUS = LiveStatus(False, True, True, 0.0, 30.0)
@@ -120,7 +120,7 @@ def test_the_child_never_outlives_its_parent(tmp_path: Path) -> None:
         textwrap.dedent(
             """
             import sys, time
-            from inspector.live_process import LiveProcess
+            from inspector.live.process import LiveProcess
 
             class Idle:
                 def start(self, publish): pass
@@ -152,7 +152,7 @@ def test_a_message_past_the_bound_ends_the_feed_instead_of_eating_memory() -> No
     import socket
     import struct
 
-    from inspector.live_process import MAX_MESSAGE, Channel
+    from inspector.live.process import MAX_MESSAGE, Channel
 
     a, b = socket.socketpair()
     try:
@@ -168,7 +168,7 @@ def test_without_a_process_to_spare_the_tui_collects_in_its_own(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from inspector.commands.tui import live_feed
-    from inspector.live import Live
+    from inspector.live.runner import Live
 
     def no_fork() -> int:
         raise BlockingIOError(11, "Resource temporarily unavailable")

@@ -11,12 +11,19 @@ from typing import Any
 
 import pytest
 
-from inspector import events as ev
 from inspector.collect import reader as reader_mod
 from inspector.collect.engine import EngineEvent
-from inspector.live import AF_BRIDGE, _Container, _Discover, _Link, engine_items, kernel_events
-from inspector.model import Container
-from inspector.records import AddressRecord
+from inspector.inventory import events as ev
+from inspector.live.runner import (
+    AF_BRIDGE,
+    _Container,
+    _Discover,
+    _Link,
+    engine_items,
+    kernel_events,
+)
+from inspector.model.records import AddressRecord
+from inspector.model.snapshot import Container
 
 
 def event(kind: str, action: str, container: str | None = "c1") -> EngineEvent:

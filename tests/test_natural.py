@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inspector.natural import natural_key, natural_sorted
+from inspector.model.natural import natural_key, natural_sorted
 
 
 def test_numbers_in_names_sort_as_numbers() -> None:

@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 
 from inspector.collect import discover, podman
-from inspector.live import Collector, Live, LiveUpdate
-from inspector.model import Container, PeerRef, Snapshot
+from inspector.live.runner import Collector, Live, LiveUpdate
+from inspector.model.snapshot import Container, PeerRef, Snapshot
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root"),
@@ -284,7 +284,7 @@ def test_routes_of_every_type_and_table_are_what_iproute2_says(
 
 
 def test_loopback_only_is_decided_from_interfaces(scratch: Scratch, snapshot: Snapshot) -> None:
-    from inspector.paths import container_summary, loopback_only
+    from inspector.model.paths import container_summary, loopback_only
 
     a = workload(snapshot, scratch.a)
     assert not loopback_only(a)

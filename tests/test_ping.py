@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from inspector.actions.ping import PingReply, PingSummary, ping_iter
 from inspector.cli import main
-from inspector.live import Collector
-from inspector.ping import PingReply, PingSummary, ping_iter
+from inspector.live.runner import Collector
 from tests.cli import cnet_unprivileged
 from tests.hoststate import host_changes, host_state, mine, settled_host_state
 from tests.lab import PREFIX, Lab, sh

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import pytest
 
-import inspector.ping
-from inspector.ping import (
+import inspector.actions.ping
+from inspector.actions.ping import (
     PingError,
     PingPlan,
     PingProblem,
@@ -236,7 +236,7 @@ def test_replies_to_another_session_are_never_counted(
         pytest.skip("needs nft to drop one session's requests in B")
     answered, dropped = 0x1111, 0x2222
     ids = iter([answered, dropped])
-    monkeypatch.setattr(inspector.ping, "_new_ident", lambda: next(ids))
+    monkeypatch.setattr(inspector.actions.ping, "_new_ident", lambda: next(ids))
     in_ns(lab.b, "nft", "add", "table", "inet", "cnpg")
     in_ns(lab.b, "nft", "add", "chain", "inet", "cnpg", "in",
           "{ type filter hook input priority 0 ; }")  # fmt: skip
@@ -370,7 +370,7 @@ def test_not_root_is_told_so_in_one_line(lab: Lab) -> None:
         pytest.skip("no Python interpreter here that an unprivileged user may execute")
     script = (
         "import socket, sys\n"
-        "from inspector.ping import PingError, PingPlan, run_ping\n"
+        "from inspector.actions.ping import PingError, PingPlan, run_ping\n"
         "for pid in (int(sys.argv[1]), None):\n"
         "    try:\n"
         "        run_ping(PingPlan('c', 'ns', pid, '127.0.0.1', '', socket.AF_INET), count=1)\n"

@@ -1,4 +1,4 @@
-"""``inspector.ping`` without the engine: resolving targets on recorded data, matching
+"""``inspector.actions.ping`` without the engine: resolving targets on recorded data, matching
 icmplib's replies, the send/receive loop on a fake socket, and ping's words."""
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ from dataclasses import replace
 import pytest
 from icmplib import ICMPReply, ICMPRequest, ICMPSocketError  # type: ignore[import-untyped]
 
-import inspector.live
-import inspector.ping
-from inspector.cli import main
-from inspector.model import Container, Snapshot
-from inspector.ping import (
+import inspector.actions.ping
+import inspector.live.runner
+from inspector.actions.ping import (
     PingError,
     PingPlan,
     PingProblem,
@@ -34,6 +32,8 @@ from inspector.ping import (
     plan_ping,
     run_ping,
 )
+from inspector.cli import main
+from inspector.model.snapshot import Container, Snapshot
 from inspector.tui.ping_screen import default_target
 
 
@@ -105,8 +105,8 @@ def test_cli_refuses_host_mode_default_before_any_packet(
     def no_packets(*_: object, **__: object) -> None:
         raise AssertionError("run_ping must not be reached")
 
-    monkeypatch.setattr(inspector.live, "collect_snapshot", lambda: recorded)
-    monkeypatch.setattr(inspector.ping, "run_ping", no_packets)
+    monkeypatch.setattr(inspector.live.runner, "collect_snapshot", lambda: recorded)
+    monkeypatch.setattr(inspector.actions.ping, "run_ping", no_packets)
     assert main(["ping", host.name]) == 1
     out, err = capsys.readouterr()
     assert out == ""
@@ -283,8 +283,8 @@ def fake_run(
     plan: PingPlan | None = None,
     **kwargs: object,
 ) -> list[object]:
-    monkeypatch.setattr(inspector.ping, "_open_socket", lambda _plan: fake)
-    monkeypatch.setattr(inspector.ping, "_new_ident", lambda: 4242)
+    monkeypatch.setattr(inspector.actions.ping, "_open_socket", lambda _plan: fake)
+    monkeypatch.setattr(inspector.actions.ping, "_new_ident", lambda: 4242)
     plan = plan or PingPlan("c", "ns", 99, "10.0.0.1", "", socket.AF_INET)
     options: dict[str, object] = {"count": 3, "interval": 0.01, "timeout": 1.0, **kwargs}
     return list(run_ping(plan, **options))  # type: ignore[arg-type]
@@ -394,7 +394,7 @@ def test_send_failures(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_stop_ends_an_endless_ping(monkeypatch: pytest.MonkeyPatch) -> None:
     stop = threading.Event()
     fake = FakeSocket(lambda r: [reply_to(r)])
-    monkeypatch.setattr(inspector.ping, "_open_socket", lambda _plan: fake)
+    monkeypatch.setattr(inspector.actions.ping, "_open_socket", lambda _plan: fake)
     plan = PingPlan("c", "ns", 99, "10.0.0.1", "", socket.AF_INET)
     events: list[object] = []
     for event in run_ping(plan, count=None, interval=0.01, stop=stop):

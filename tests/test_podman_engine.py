@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from inspector.live import Collector
-from inspector.model import Snapshot
+from inspector.live.runner import Collector
+from inspector.model.snapshot import Snapshot
 
 pytestmark = [
     pytest.mark.engine,

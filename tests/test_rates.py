@@ -6,9 +6,7 @@ import threading
 from dataclasses import fields
 
 from inspector.collect.counters import Counters, parse_net_dev
-from inspector.live_rates import LiveRates, sample_of
-from inspector.model import Snapshot
-from inspector.rates import (
+from inspector.live.rates import (
     HISTORY_S,
     Rate,
     RateMeter,
@@ -18,6 +16,8 @@ from inspector.rates import (
     rate_between,
     sparkline,
 )
+from inspector.live.sampler import LiveRates, sample_of
+from inspector.model.snapshot import Snapshot
 from tests.tui_fakes import multi_container
 
 # Two reads of a container's /proc/PID/net/dev, 2 s apart (recorded on the lab's macvlan one).
@@ -184,7 +184,7 @@ def test_the_sampler_thread_publishes_rates_from_its_reads(recorded: Snapshot) -
 def test_steps_that_say_the_same_are_told_apart_from_those_that_do_not() -> None:
     """An idle host's successive steps read alike (the TUI then redraws only the detail);
     a rate that moves enough to show differently does not."""
-    from inspector.rates import Rate, Rates, shown_rates
+    from inspector.live.rates import Rate, Rates, shown_rates
 
     quiet = Rates(
         at=1.0, interval=1.0, interfaces={}, containers={"a": Rate()}, host={"eth0": Rate()}

@@ -12,9 +12,9 @@ import queue
 import subprocess
 import time
 
-from inspector.live import collect_snapshot
-from inspector.live_rates import LiveRates, sample
-from inspector.rates import RateMeter, Rates
+from inspector.live.rates import RateMeter, Rates
+from inspector.live.runner import collect_snapshot
+from inspector.live.sampler import LiveRates, sample
 from tests.lab import LAB_ENV, Lab, sh
 from tests.netns_helpers import stats_of
 

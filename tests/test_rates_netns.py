@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import pytest
 
 from inspector.collect.counters import container_counters, namespace_counters
-from inspector.live_rates import sample
-from inspector.model import Container, HostNetwork, Interface, PeerRef, Snapshot
-from inspector.rates import RateMeter, Sample, rates_between
+from inspector.live.rates import RateMeter, Sample, rates_between
+from inspector.live.sampler import sample
+from inspector.model.snapshot import Container, HostNetwork, Interface, PeerRef, Snapshot
 from tests.netns_helpers import ip, link_stats, sleeper_in, veth_pair
 
 pytestmark = [

@@ -23,8 +23,8 @@ import pytest
 
 from inspector import __version__
 from inspector.commands.on_host import relayed_argv
-from inspector.live import LiveStatus, LiveUpdate
-from inspector.remote import (
+from inspector.live.runner import LiveStatus, LiveUpdate, stale_update
+from inspector.remote.ssh import (
     LineReader,
     RemoteError,
     RemoteFeed,
@@ -33,10 +33,9 @@ from inspector.remote import (
     handshake_line,
     parse_host,
     run_command,
-    stale_update,
     update_from_json,
 )
-from inspector.snapshot_json import to_dict
+from inspector.render.snapshot_json import to_dict
 from inspector.tui.app import make_app
 from tests.lab import free_port
 from tests.test_tui import sync, wait_for
@@ -106,7 +105,7 @@ def test_line_reader_times_out() -> None:
 
 
 def test_stream_records_round_trip(recorded: object) -> None:
-    from inspector.model import Snapshot
+    from inspector.model.snapshot import Snapshot
 
     assert isinstance(recorded, Snapshot)
     import dataclasses
@@ -124,7 +123,7 @@ def test_stream_records_round_trip(recorded: object) -> None:
 
 
 def test_a_stale_update_says_why_and_follows_nothing(recorded: object) -> None:
-    from inspector.model import Snapshot
+    from inspector.model.snapshot import Snapshot
 
     assert isinstance(recorded, Snapshot)
     stale = stale_update(LiveUpdate(recorded, STATUS), "web1: the connection ended")
@@ -174,7 +173,7 @@ def test_the_remote_exit_code_and_output_are_relayed(tmp_path: Path) -> None:
 def test_the_feed_publishes_then_marks_itself_stale(tmp_path: Path, recorded: object) -> None:
     import dataclasses
 
-    from inspector.model import Snapshot
+    from inspector.model.snapshot import Snapshot
 
     assert isinstance(recorded, Snapshot)
     record = tmp_path / "update.json"

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from inspector.hosts import HostedContainer, MergedFeed, merge
-from inspector.live import LiveStatus, LiveUpdate
-from inspector.model import Snapshot
-from inspector.remote import stale_update
+from inspector.live.runner import LiveStatus, LiveUpdate, stale_update
+from inspector.model.snapshot import Snapshot
+from inspector.remote.hosts import HostedContainer, MergedFeed, merge
 from inspector.tui.app import make_app
 from inspector.tui.view import HOSTED_CONTAINER_COLUMNS
 from tests.test_tui import sync, wait_for

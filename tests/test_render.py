@@ -11,8 +11,8 @@ from html.parser import HTMLParser
 import pytest
 
 from inspector.doctor import worst_status
-from inspector.model import RulesetText, Snapshot
-from inspector.paths import interface_path
+from inspector.model.paths import interface_path
+from inspector.model.snapshot import RulesetText, Snapshot
 from inspector.render import render
 from inspector.render.report import VERDICT_WORDS
 from inspector.tui.backends import offline_doctor

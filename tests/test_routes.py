@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from inspector import events as ev
-from inspector import inventory
 from inspector.collect.netlink import route_record
-from inspector.model import Nexthop
-from inspector.records import NamespaceDump, NexthopRecord
+from inspector.inventory import events as ev
+from inspector.inventory import state as inventory
+from inspector.model.records import NamespaceDump, NexthopRecord
+from inspector.model.snapshot import Nexthop
 
 _SHORT = {
     "RTA_DST": "dst",
@@ -211,8 +211,8 @@ def test_route_events_tell_routes_of_other_tables_and_types_apart() -> None:
 
 
 def test_a_route_in_words_for_the_report() -> None:
-    from inspector.model import Route
-    from inspector.paths import route_destination, route_gateway, route_words
+    from inspector.model.paths import route_destination, route_gateway, route_words
+    from inspector.model.snapshot import Route
 
     r = route_record(MULTIPATH_V4)
     assert r is not None

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector.model import (
+from inspector.model.snapshot import (
     Bridge,
     BridgePort,
     Container,

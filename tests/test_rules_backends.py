@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector.model import (
+from inspector.model.snapshot import (
     Bridge,
     BridgePort,
     Container,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector.live import Collector
+from inspector.live.runner import Collector
 from inspector.rules import (
     blocking_rules_for_address,
     counter_delta,

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from inspector.model import RulesetText
-from inspector.rates import recorded_rates
-from inspector.snapshot_json import dumps
+from inspector.live.rates import recorded_rates
+from inspector.model.snapshot import RulesetText
+from inspector.render.snapshot_json import dumps
 from tests.conftest import DATA
 from tests.tui_fakes import scripted_rates
 
@@ -62,7 +62,7 @@ def test_the_schema_refuses_what_the_model_cannot_hold(recorded) -> None:
 
 def test_the_live_lab_snapshot_satisfies_it(lab) -> None:
     """What ``cnet snapshot`` writes for the real lab (every network mode)."""
-    from inspector.live import collect_snapshot
+    from inspector.live.runner import collect_snapshot
 
     data = json.loads(dumps(collect_snapshot()))
     assert {c["name"] for c in data["containers"]} >= {lab.bridge, lab.multi, lab.shared}

@@ -11,8 +11,8 @@ import tracemalloc
 
 import pytest
 
-from inspector import model
-from inspector.snapshot_json import (
+from inspector.model import snapshot as model
+from inspector.render.snapshot_json import (
     MAX_BYTES,
     SCHEMA_PATH,
     SnapshotFormatError,

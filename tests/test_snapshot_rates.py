@@ -9,12 +9,12 @@ from html import escape
 
 import pytest
 
-from inspector.diff import diff
-from inspector.live_rates import measure
-from inspector.model import ContainerRate, LinkRate, Rate, RecordedRates, Snapshot
-from inspector.rates import Rates, Sample, human_rate, recorded_rates
+from inspector.live.rates import Rates, Sample, human_rate, recorded_rates
+from inspector.live.sampler import measure
+from inspector.model.snapshot import ContainerRate, LinkRate, Rate, RecordedRates, Snapshot
 from inspector.render import render
-from inspector.snapshot_json import SnapshotFormatError, dumps, from_dict, load_snapshot
+from inspector.render.diff import diff
+from inspector.render.snapshot_json import SnapshotFormatError, dumps, from_dict, load_snapshot
 from inspector.tui.view import SnapshotView, with_rates
 from tests.conftest import RECORDED
 from tests.test_render import _md_rows

@@ -22,11 +22,12 @@ import pytest
 from textual.widgets import Input, RadioButton, Static
 
 from inspector.cli import main
-from inspector.model import Container, Snapshot
-from inspector.paths import interface_path
-from inspector.snapshot_json import load_snapshot
-from inspector.tui.app import CnetApp, Source, load_demo_snapshot, make_app
+from inspector.model.paths import interface_path
+from inspector.model.snapshot import Container, Snapshot
+from inspector.render.snapshot_json import load_demo_snapshot, load_snapshot
+from inspector.tui.app import CnetApp, make_app
 from inspector.tui.screens import ExportScreen, HelpScreen
+from inspector.tui.status_line import Source
 from inspector.tui.view import fit_text, plain
 from tests.tui_fakes import ScriptedFeed
 

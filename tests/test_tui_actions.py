@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
 from inspector.rules import RulesUnavailable
 from inspector.tui.action_view import (
     doctor_lines,
@@ -22,7 +22,8 @@ from inspector.tui.action_view import (
     rules_lines,
     worst,
 )
-from inspector.tui.app import CnetApp, MainScreen, make_app
+from inspector.tui.app import CnetApp, make_app
+from inspector.tui.main_screen import MainScreen
 from inspector.tui.ping_screen import PingScreen
 from inspector.tui.rules_screen import RulesScreen
 from inspector.tui.view import SnapshotView, plain
@@ -445,7 +446,7 @@ async def test_d_shows_the_checks_in_the_detail_panel_and_esc_goes_back(
         await wait_for(pilot, lambda: "gateway ping: fail" in plain(app.detail_lines()))
         # the ping's verdict reaches the mark too, for a minute
         assert app.mark(other.name) == "fail"
-        monkeypatch.setattr("inspector.tui.app.GATEWAY_CHECK_FRESH_S", 0.0)
+        monkeypatch.setattr("inspector.tui.marks.GATEWAY_CHECK_FRESH_S", 0.0)
         assert app.mark(other.name) == "pass"
         await select_container(app, pilot, c.name)  # moving on leaves doctor mode
         assert app.detail.border_title == "Detail"

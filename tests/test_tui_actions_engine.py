@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from inspector.live import Live
-from inspector.tui.app import CnetApp, MainScreen, make_app
+from inspector.live.runner import Live
+from inspector.tui.app import CnetApp, make_app
+from inspector.tui.main_screen import MainScreen
 from inspector.tui.ping_screen import PingScreen
 from inspector.tui.rules_screen import RulesScreen
 from inspector.tui.view import plain

@@ -7,7 +7,7 @@ from rich.color import ColorSystem
 from textual.color import Color
 from textual.widget import Widget
 
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
 from inspector.tui.app import CnetApp, make_app
 from tests.test_tui import sync
 from tests.tui_terminal import number

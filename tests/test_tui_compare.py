@@ -7,8 +7,8 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from inspector.model import Snapshot
-from inspector.snapshot_json import dumps
+from inspector.model.snapshot import Snapshot
+from inspector.render.snapshot_json import dumps
 from inspector.tui.app import CnetApp, make_app
 from inspector.tui.compare_screen import CompareScreen
 from inspector.tui.view import plain

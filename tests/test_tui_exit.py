@@ -17,7 +17,8 @@ HUNG_DOCKER = textwrap.dedent(
     """
     import threading, time
     import inspector.doctor.live as live
-    from inspector.tui.app import load_demo_snapshot, make_app
+    from inspector.render.snapshot_json import load_demo_snapshot
+    from inspector.tui.app import make_app
     from inspector.tui.backends import live_doctor
 
     started = threading.Event()

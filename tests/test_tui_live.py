@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from inspector.live import Live
-from inspector.live_process import LiveProcess
+from inspector.live.process import LiveProcess
+from inspector.live.runner import Live
 from inspector.tui.app import make_app
 from tests.lab import Lab, host_links
 from tests.test_tui import detail_text, select_container, sync, wait_for

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
 from inspector.tui.app import make_app
 from inspector.tui.networks_screen import FROM_SNAPSHOT, NetworksScreen
 from inspector.tui.networks_view import (

@@ -13,10 +13,11 @@ from textual import events
 from textual.widgets import Input
 from textual.widgets._footer import FooterKey
 
-from inspector.model import Snapshot
-from inspector.natural import natural_sorted
+from inspector.model.natural import natural_sorted
+from inspector.model.snapshot import Snapshot
 from inspector.tui.action_view import NAT_NOTE, rules_lines
-from inspector.tui.app import CnetApp, SnapshotArrived, make_app
+from inspector.tui.app import CnetApp, make_app
+from inspector.tui.messages import SnapshotArrived
 from inspector.tui.ping_screen import PingScreen
 from inspector.tui.view import CONTAINER_SORTS, Line, plain, wrap_line
 from inspector.tui.widgets import footer_drops

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from textual.widgets import Input
 
-from inspector.model import Snapshot
-from inspector.natural import natural_key, natural_sorted
-from inspector.rates import BARS, Rates, human_rate, recorded_rates, sparkline
-from inspector.snapshot_json import load_snapshot
+from inspector.live.rates import BARS, Rates, human_rate, recorded_rates, sparkline
+from inspector.model.natural import natural_key, natural_sorted
+from inspector.model.snapshot import Snapshot
+from inspector.render.snapshot_json import load_snapshot
 from inspector.tui.app import CnetApp, make_app
 from inspector.tui.screens import ExportScreen
 from inspector.tui.view import (

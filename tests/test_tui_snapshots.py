@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from inspector.model import Snapshot
-from inspector.snapshot_json import load_snapshot
-from inspector.tui.app import CnetApp, Source, make_app
+from inspector.model.snapshot import Snapshot
+from inspector.render.snapshot_json import load_snapshot
+from inspector.tui.app import CnetApp, make_app
 from inspector.tui.ping_screen import PingScreen
 from inspector.tui.rules_screen import RulesScreen
+from inspector.tui.status_line import Source
 from inspector.tui.view import plain
 from tests.tui_fakes import (
     CannedDoctor,

@@ -13,13 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from inspector.actions.ping import PingError, PingPlan, PingReply, PingSummary, PingTimeout
 from inspector.collect.counters import Counters
 from inspector.doctor import Check, ContainerReport, Status, run_checks
-from inspector.live import LiveStatus, LiveUpdate
-from inspector.live_rates import sample_of
-from inspector.model import Container, Snapshot
-from inspector.ping import PingError, PingPlan, PingReply, PingSummary, PingTimeout
-from inspector.rates import RateMeter, Rates
+from inspector.live.rates import RateMeter, Rates
+from inspector.live.runner import LiveStatus, LiveUpdate
+from inspector.live.sampler import sample_of
+from inspector.model.snapshot import Container, Snapshot
 from inspector.rules import Rulesets, parse_iptables_save
 from inspector.tui.backends import PingSession
 

@@ -7,5 +7,6 @@
 - ``netns``: stepping a thread into a namespace and back (``setns``);
 - ``reader``: the reads above combined into the events the inventory applies.
 
-Nothing here imports the inventory, the renderers or the UI; ``inspector.live`` runs them.
+May import ``inspector.model`` and the inventory's ``events`` (the records readers return);
+nothing of the inventory's state, the renderers or the UI.  ``inspector.live.runner`` runs them.
 """

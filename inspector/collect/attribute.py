@@ -14,8 +14,8 @@ import os
 import re
 from collections.abc import Mapping
 
-from inspector.model import NetworkAttachment
-from inspector.records import Attribution, CniResult, FoundNamespace
+from inspector.model.records import Attribution, CniResult, FoundNamespace
+from inspector.model.snapshot import NetworkAttachment
 
 _ID = r"([0-9a-f]{64})"
 _DOCKER = re.compile(rf"(?:/docker/|docker-){_ID}(?:\.scope)?(?:/|$)")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from inspector.model import Container, Snapshot
+from inspector.model.snapshot import Container, Snapshot
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 from typing import Any
 
-from inspector.records import CniResult
+from inspector.model.records import CniResult
 
 CNI_RESULTS = "/var/lib/cni/results"
 CRICTL_TIMEOUT_S = 2.0

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 
-from inspector.records import FoundNamespace
+from inspector.model.records import FoundNamespace
 
 PROC = "/proc"
 MOUNTINFO = "/proc/self/mountinfo"

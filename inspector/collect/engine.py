@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from inspector.model import Container, NetworkAttachment, PublishedPort
+from inspector.model.snapshot import Container, NetworkAttachment, PublishedPort
 
 LIVE_STATES = ("running", "paused")  # the states in which a container has a pid
 INSPECT_CONCURRENCY = 8

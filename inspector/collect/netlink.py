@@ -16,14 +16,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from inspector.collect import netns
-from inspector.model import Interface
-from inspector.records import (
+from inspector.model.records import (
     AddressRecord,
     LinkRecord,
     NamespaceDump,
     NexthopRecord,
     RouteRecord,
 )
+from inspector.model.snapshot import Interface
 
 BRPORT_STATES = {0: "disabled", 1: "listening", 2: "learning", 3: "forwarding", 4: "blocking"}
 ROUTE_SCOPES = {0: "universe", 200: "site", 253: "link", 254: "host", 255: "nowhere"}

@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Iterator
 from typing import Any
 
-from inspector.model import Container, NetworkAttachment
+from inspector.model.snapshot import Container, NetworkAttachment
 
 PODMAN_TIMEOUT_S = 5.0
 

@@ -12,15 +12,15 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from inspector import events as ev
-from inspector.background import on_daemon_thread
 from inspector.collect import cri, discover, netns, podman, tracefs
 from inspector.collect.attribute import attribute
 from inspector.collect.cgroups import CgroupPids, pid_belongs_to
 from inspector.collect.engine import LIVE_STATES, Engine, EngineUnavailable
 from inspector.collect.netlink import Netlink
-from inspector.model import Container
-from inspector.records import FoundNamespace, NamespaceDump
+from inspector.inventory import events as ev
+from inspector.model.background import on_daemon_thread
+from inspector.model.records import FoundNamespace, NamespaceDump
+from inspector.model.snapshot import Container
 
 NOT_ROOT_WARNING = (
     "not running as root: container network namespaces cannot be entered, so container "

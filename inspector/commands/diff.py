@@ -11,9 +11,19 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from inspector.commands.shared import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    load_saved,
+    print_warnings,
+    saved_snapshot,
+)
+
 if TYPE_CHECKING:
-    from inspector.diff import Diff
-    from inspector.model import Snapshot
+    from inspector.model.snapshot import Snapshot
+    from inspector.render.diff import Diff
 
 
 def add_parser(subparsers: Any) -> None:
@@ -34,25 +44,16 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.cli import (
-        EXIT_FAILED,
-        EXIT_OK,
-        EXIT_USAGE,
-        CliError,
-        load_saved,
-        print_warnings,
-        saved_snapshot,
-    )
-    from inspector.diff import diff
-    from inspector.render.difftext import format_diff
+    from inspector.render.diff import diff  # why: start-up
+    from inspector.render.difftext import format_diff  # why: start-up
 
     if args.old == "-" and "-" in (args.new, args.load):
         raise CliError("OLD and NEW cannot both be stdin", EXIT_USAGE)
     new = saved_snapshot(args, args.new)  # first: naming NEW twice is refused before any read
     old = load_saved(args.old)
     if new is None:
-        from inspector.live import collect_snapshot
-        from inspector.rules.recorded import recorder
+        from inspector.live.runner import collect_snapshot  # why: start-up
+        from inspector.rules.recorded import recorder  # why: start-up
 
         with_rules = recorder()  # the rules too, to compare with OLD's, read meanwhile
         new = with_rules(collect_snapshot())
@@ -79,7 +80,7 @@ def diff_to_dict(
 ) -> dict[str, Any]:
     """``{old, new, equal, changes: [{section, change, subject, detail}], containers,
     interfaces, bridges, notes}``; the name lists are what changed, naturally sorted."""
-    from inspector.words import natural_key
+    from inspector.model.words import natural_key  # why: start-up
 
     return {
         "old": _side(*old),

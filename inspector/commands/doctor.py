@@ -5,6 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from inspector.commands.shared import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    print_warnings,
+    saved_snapshot,
+)
+
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -47,21 +56,13 @@ def run(args: argparse.Namespace) -> int:
     import os
     import sys
 
-    from inspector.cli import (
-        EXIT_FAILED,
-        EXIT_OK,
-        EXIT_USAGE,
-        CliError,
-        print_warnings,
-        saved_snapshot,
-    )
-    from inspector.doctor import diagnose, failing, format_reports, reports_to_dict
-    from inspector.doctor.offline import NOT_CHECKED, offline_reports
+    from inspector.doctor import diagnose, failing, format_reports, reports_to_dict  # why: start-up
+    from inspector.doctor.offline import NOT_CHECKED, offline_reports  # why: start-up
 
     snapshot = saved_snapshot(args, args.source)
     offline = snapshot is not None
     if snapshot is None:
-        from inspector.live import collect_snapshot
+        from inspector.live.runner import collect_snapshot  # why: start-up
 
         snapshot = collect_snapshot()
     unknown = [n for n in args.containers if snapshot.container(n) is None]
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.json:
         data = reports_to_dict(reports)
         if not offline and not args.no_ping:
-            from inspector.collect.tracefs import availability
+            from inspector.collect.tracefs import availability  # why: start-up
 
             problem = availability()
             data["warnings"] = [problem] if problem else []

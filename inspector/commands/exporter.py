@@ -13,9 +13,11 @@ import sys
 import threading
 from typing import Any
 
+from inspector.commands.shared import EXIT_USAGE, CliError
+
 DEFAULT_LISTEN = "127.0.0.1:9877"
 """Loopback: the metrics name every container, and the exporter has no authentication.
-Here, not in ``inspector.exporter``: every cnet command builds this parser, and that
+Here, not in ``inspector.exporter.metrics``: every cnet command builds this parser, and that
 module imports prometheus_client (30 ms)."""
 
 
@@ -39,9 +41,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.cli import EXIT_USAGE, CliError
-    from inspector.exporter import Exporter, Serving, parse_listen
-    from inspector.live import Live
+    from inspector.exporter.metrics import Exporter, Serving, parse_listen  # why: start-up
+    from inspector.live.runner import Live  # why: start-up
 
     try:
         listen = parse_listen(args.listen)

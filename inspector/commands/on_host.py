@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from inspector.commands.shared import EXIT_USAGE, CliError
+
 ONE_SHOT = ("snapshot", "doctor", "rules", "ping")
 REMOTE_OPTIONS = ("--host", "--remote-command", "--ssh-config")
 """Global options that choose where cnet runs: not passed on to the remote cnet."""
@@ -38,8 +40,7 @@ def relayed_argv(argv: Sequence[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from inspector.cli import EXIT_USAGE, CliError
-    from inspector.remote import RemoteError, Ssh, parse_host, run_command
+    from inspector.remote.ssh import RemoteError, Ssh, parse_host, run_command  # why: start-up
 
     try:
         hosts = [parse_host(h) for h in args.host]
@@ -68,9 +69,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _tui(sshes: Sequence[object], interval: float) -> int:
-    from inspector.remote import RemoteFeed, Ssh
-    from inspector.tui.app import Source, make_app
-    from inspector.tui.feed import Feed
+    from inspector.live.feed import Feed  # why: start-up
+    from inspector.remote.ssh import RemoteFeed, Ssh  # why: start-up
+    from inspector.tui.app import make_app  # why: start-up
+    from inspector.tui.status_line import Source  # why: start-up
 
     feeds: list[RemoteFeed] = []
     try:
@@ -81,7 +83,7 @@ def _tui(sshes: Sequence[object], interval: float) -> int:
             feeds.append(feed)
         shown: Feed = feeds[0]
         if len(feeds) > 1:
-            from inspector.hosts import MergedFeed
+            from inspector.remote.hosts import MergedFeed  # why: start-up
 
             shown = MergedFeed(feeds)
         app = make_app(feed=shown, source=Source("live"), local=False)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from inspector.commands.shared import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, print_warnings
+
 
 def _count(text: str) -> int:
     try:
@@ -21,7 +23,7 @@ def _seconds(text: str) -> float:
 
 
 def _size(text: str) -> int:
-    from inspector.ping import MAX_SIZE
+    from inspector.actions.ping import MAX_SIZE  # why: start-up
 
     size = _count(text)
     if not 0 <= size <= MAX_SIZE:
@@ -93,10 +95,8 @@ def run(args: argparse.Namespace) -> int:
     import threading
     from dataclasses import replace
 
-    from inspector.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, print_warnings
-    from inspector.collect.linkdrops import read_link_drops, risen
-    from inspector.collect.tracefs import start_probe
-    from inspector.ping import (
+    # why: start-up
+    from inspector.actions.ping import (
         PingError,
         PingSummary,
         check_parameters,
@@ -104,14 +104,16 @@ def run(args: argparse.Namespace) -> int:
         plan_ping,
         run_ping,
     )
-    from inspector.render.drops import probe_drops
+    from inspector.collect.linkdrops import read_link_drops, risen  # why: start-up
+    from inspector.collect.tracefs import start_probe  # why: start-up
+    from inspector.doctor.drops import probe_drops  # why: start-up
 
     try:
         check_parameters(args.count, args.interval, args.timeout)
     except PingError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
 
-    from inspector.live import collect_snapshot
+    from inspector.live.runner import collect_snapshot  # why: start-up
 
     snapshot = collect_snapshot()
     try:
@@ -189,9 +191,9 @@ def _drop_lines(
     lost: int = 0,
 ) -> list[str]:
     """The kernel's drop reasons during the ping, beside the drop rules whose counters rose."""
-    from inspector.collect.tracefs import read_rp_filter
-    from inspector.ping import namespace_owner
-    from inspector.render.drops import DropContext, dropping_rules, probe_lines
+    from inspector.collect.tracefs import read_rp_filter  # why: start-up
+    from inspector.doctor.drops import DropContext, dropping_rules, probe_lines  # why: start-up
+    from inspector.model.queries import namespace_owner  # why: start-up
 
     owner = namespace_owner(snapshot, container)
     bridges = [i.peer.bridge for i in owner.interfaces if i.peer is not None and i.peer.bridge]
@@ -205,8 +207,7 @@ def _drop_lines(
 
 
 def _read_rules() -> Any:
-    from inspector.cli import EXIT_FAILED, CliError
-    from inspector.rules import RulesUnavailable, read_rulesets
+    from inspector.rules import RulesUnavailable, read_rulesets  # why: start-up
 
     try:
         return read_rulesets()
@@ -216,7 +217,7 @@ def _read_rules() -> Any:
 
 def _moved_rules(snapshot: Any, container: str, before: Any, after: Any) -> list[str]:
     """The rules concerning ``container`` whose counters moved between the two reads."""
-    from inspector.rules import counter_delta, path_order, rules_for
+    from inspector.rules import counter_delta, path_order, rules_for  # why: start-up
 
     report = rules_for(snapshot, after, container)
     changes = counter_delta(before, after, report)

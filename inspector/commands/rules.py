@@ -17,8 +17,16 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from inspector.commands.shared import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    CliError,
+    print_warnings,
+    saved_snapshot,
+)
+
 if TYPE_CHECKING:
-    from inspector.model import Snapshot
+    from inspector.model.snapshot import Snapshot
     from inspector.rules import NetworkRef, RulesReport
 
 
@@ -55,8 +63,8 @@ def add_parser(subparsers: Any) -> None:
 
 def docker_networks(timeout: float = 5.0) -> tuple[NetworkRef, ...]:
     """Docker's networks with their bridge and subnets; empty when Docker cannot be asked."""
-    from inspector.collect.engine import read_networks
-    from inspector.rules import NetworkRef
+    from inspector.collect.engine import read_networks  # why: start-up
+    from inspector.rules import NetworkRef  # why: start-up
 
     refs = []
     for n in read_networks(timeout):
@@ -72,7 +80,7 @@ def docker_networks(timeout: float = 5.0) -> tuple[NetworkRef, ...]:
 
 
 def _print(report: RulesReport, as_json: bool) -> None:
-    from inspector.rules import format_report, report_to_dict
+    from inspector.rules import format_report, report_to_dict  # why: start-up
 
     if as_json:
         sys.stdout.write(json.dumps(report_to_dict(report), indent=2) + "\n")
@@ -84,7 +92,7 @@ def _print(report: RulesReport, as_json: bool) -> None:
 
 def run_saved(args: argparse.Namespace) -> int:
     """ITEM against a saved ruleset: no snapshot, no tool run."""
-    from inspector.cli import EXIT_USAGE, CliError
+    # why: start-up
     from inspector.rules import (
         ParseError,
         UnknownItem,
@@ -92,7 +100,7 @@ def run_saved(args: argparse.Namespace) -> int:
         parse_saved,
         spec_from_ruleset,
     )
-    from inspector.rules.match import report_for_spec
+    from inspector.rules.match import report_for_spec  # why: start-up
 
     try:
         with open(args.ruleset, encoding="utf-8", errors="replace") as f:
@@ -110,9 +118,8 @@ def run_saved(args: argparse.Namespace) -> int:
 
 def run_recorded(args: argparse.Namespace, snapshot: Snapshot) -> int:
     """ITEM against the rules a saved snapshot recorded: no tool run, nothing live."""
-    from inspector.cli import EXIT_USAGE, CliError
-    from inspector.rules import UnknownItem, rules_for
-    from inspector.rules.recorded import NoRecordedRules, recorded
+    from inspector.rules import UnknownItem, rules_for  # why: start-up
+    from inspector.rules.recorded import NoRecordedRules, recorded  # why: start-up
 
     try:
         report = rules_for(snapshot, recorded(snapshot), args.item)
@@ -123,8 +130,12 @@ def run_recorded(args: argparse.Namespace, snapshot: Snapshot) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.cli import EXIT_FAILED, EXIT_USAGE, CliError, print_warnings, saved_snapshot
-    from inspector.rules import RulesUnavailable, UnknownItem, read_rulesets, rules_for
+    from inspector.rules import (  # why: start-up
+        RulesUnavailable,
+        UnknownItem,
+        read_rulesets,
+        rules_for,
+    )
 
     if args.ruleset:
         if args.source or args.load or args.demo:
@@ -138,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     except RulesUnavailable as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
 
-    from inspector.live import collect_snapshot
+    from inspector.live.runner import collect_snapshot  # why: start-up
 
     snapshot = collect_snapshot()
     try:

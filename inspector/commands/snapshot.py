@@ -7,10 +7,11 @@ import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from inspector.commands.shared import EXIT_USAGE, CliError, print_warnings, saved_snapshot
 from inspector.render import FORMATS
 
 if TYPE_CHECKING:
-    from inspector.model import Snapshot
+    from inspector.model.snapshot import Snapshot
 
 MAX_RATES_S = 60.0
 """The longest ``--rates`` measures over: a snapshot is of a moment."""
@@ -65,15 +66,14 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.cli import EXIT_USAGE, CliError, print_warnings, saved_snapshot
-    from inspector.render import render
+    from inspector.render import render  # why: start-up
 
     if args.rates is not None and (args.source is not None or args.load or args.demo):
         raise CliError(SAVED_HAS_NO_RATES, EXIT_USAGE)
     snapshot = saved_snapshot(args, args.source)
     if snapshot is None:
-        from inspector.live import collect_snapshot
-        from inspector.rules.recorded import recorder
+        from inspector.live.runner import collect_snapshot  # why: start-up
+        from inspector.rules.recorded import recorder  # why: start-up
 
         with_rules = recorder()  # its tools run while the host is read
         snapshot = collect_snapshot()
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         print_warnings(snapshot)
     text = render(snapshot, args.format)
     if args.output and args.output != "-":
-        from inspector.atomic import write_text_atomic
+        from inspector.render.atomic import write_text_atomic  # why: start-up
 
         try:
             write_text_atomic(args.output, text)
@@ -97,9 +97,8 @@ def run(args: argparse.Namespace) -> int:
 
 def with_rates(snapshot: Snapshot, seconds: float) -> Snapshot:
     """``snapshot`` with its interfaces' rates over the next ``seconds``."""
-    from inspector.cli import CliError
-    from inspector.live_rates import measure
-    from inspector.rates import recorded_rates
+    from inspector.live.rates import recorded_rates  # why: start-up
+    from inspector.live.sampler import measure  # why: start-up
 
     try:
         return replace(snapshot, rates=recorded_rates(measure(snapshot, seconds)))

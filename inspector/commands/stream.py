@@ -28,9 +28,9 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.live import Live, LiveUpdate
-    from inspector.remote import handshake_line
-    from inspector.snapshot_json import to_dict
+    from inspector.live.runner import Live, LiveUpdate  # why: start-up
+    from inspector.remote.ssh import handshake_line  # why: start-up
+    from inspector.render.snapshot_json import to_dict  # why: start-up
 
     lock = threading.Lock()
     gone = threading.Event()

@@ -9,32 +9,38 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from inspector.commands.shared import EXIT_USAGE, CliError
+
 if TYPE_CHECKING:
-    from inspector.tui.feed import Feed
+    from inspector.live.feed import Feed
 
 
 def live_feed(interval: float) -> Feed:
     """The live host's feed: ``Live`` in a child process, or in this one when no process
     can be made (fork failing with EAGAIN or ENOMEM, no descriptor for the socket pair)."""
-    from inspector.live_process import LiveProcess
+    from inspector.live.process import LiveProcess  # why: start-up
 
     try:
         return LiveProcess(interval)
     except OSError:
-        from inspector.live import Live
+        from inspector.live.runner import Live  # why: start-up
 
         return Live(reconcile=interval)
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.cli import EXIT_USAGE, CliError
 
     # Forked before the UI is imported: the collectors start on a core of their own while
-    # Textual loads (inspector.live_process).
+    # Textual loads (inspector.live.process).
     feed = None if args.load or args.demo else live_feed(args.interval)
 
-    from inspector.snapshot_json import SnapshotFormatError, load_snapshot
-    from inspector.tui.app import Source, load_demo_snapshot, make_app
+    from inspector.render.snapshot_json import (  # why: start-up
+        SnapshotFormatError,
+        load_demo_snapshot,  # why: start-up
+        load_snapshot,
+    )
+    from inspector.tui.app import make_app  # why: start-up
+    from inspector.tui.status_line import Source  # why: start-up
 
     try:
         if args.load:
@@ -42,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.demo:
             app = make_app(load_demo_snapshot(), source=Source("demo"))
         else:
-            from inspector.live_rates import LiveRates
+            from inspector.live.sampler import LiveRates  # why: start-up
 
             app = make_app(feed=feed, source=Source("live"), rates=LiveRates())
     except SnapshotFormatError as exc:

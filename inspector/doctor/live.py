@@ -21,24 +21,27 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
-from inspector.background import on_daemon_thread
-from inspector.doctor.checks import EMBEDDED_DNS, nameservers, run_checks
-from inspector.doctor.model import (
-    ContainerReport,
-    DnsFacts,
-    DoctorFacts,
-    GatewayPing,
-    Listener,
-)
+from inspector.actions.ping import PingError, PingReply, PingSummary, plan_ping, run_ping
+from inspector.collect.tracefs import DropReport, read_rp_filter, start_probe
+from inspector.doctor.checks import run_checks
+from inspector.doctor.context import bare_address
+from inspector.doctor.dns import EMBEDDED_DNS, nameservers
+from inspector.doctor.model import ContainerReport, DnsFacts, DoctorFacts, GatewayPing, Listener
 from inspector.doctor.procnet import parse_proc_net
-from inspector.model import Container, Snapshot
-from inspector.paths import loopback_only
-from inspector.rules import Rulesets, RulesUnavailable, read_rulesets
-
-if TYPE_CHECKING:
-    from inspector.collect.tracefs import DropReport
+from inspector.model.background import on_daemon_thread
+from inspector.model.paths import loopback_only
+from inspector.model.queries import default_route, namespace_owner
+from inspector.model.snapshot import Container, Snapshot
+from inspector.rules import (
+    Rulesets,
+    RulesUnavailable,
+    capture,
+    parse_captured,
+    read_rulesets,
+    run_command,
+)
+from inspector.rules.read import RunResult
 
 IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
 IP6_FORWARD = "/proc/sys/net/ipv6/conf/all/forwarding"
@@ -78,7 +81,7 @@ def read_no_nat_networks(timeout: float = 5.0) -> dict[str, str]:
     Best effort: when the engine cannot be asked, nothing is exempt and the masquerade
     check judges by the rules alone.
     """
-    from inspector.collect.engine import read_networks
+    from inspector.collect.engine import read_networks  # why: only on the live host
 
     exempt: dict[str, str] = {}
     for net in read_networks(timeout):
@@ -103,8 +106,6 @@ def ping_gateway(
 ) -> GatewayPing:
     """Ping the namespace's own gateway (or ``target``, its IPv6 gateway) from inside it
     (``skipped`` says why not)."""
-    from inspector.ping import PingError, PingReply, PingSummary, plan_ping, run_ping
-
     try:
         plan = plan_ping(snapshot, owner.name, target)
     except PingError as exc:
@@ -141,23 +142,17 @@ def _rp_bridges(snapshot: Snapshot, ping: GatewayPing) -> list[str]:
     """The bridges holding a ping's target, when the kernel named the reverse-path filter."""
     if not any(d.reason == "IP_RPFILTER" for d in ping.drops):
         return []
-    return [b.name for b in snapshot.bridges if any(_bare(a) == ping.target for a in b.addresses)]
+    return [
+        b.name for b in snapshot.bridges if any(bare_address(a) == ping.target for a in b.addresses)
+    ]
 
 
 def _rp_filter(devices: set[str]) -> dict[str, int]:
-    from inspector.collect.tracefs import read_rp_filter
-
     return read_rp_filter(devices) if devices else {}
-
-
-def _bare(cidr: str) -> str:
-    return cidr.split("/", 1)[0]
 
 
 def _ping_targets(snapshot: Snapshot, containers: Sequence[Container]) -> list[Container]:
     """One namespace owner per distinct namespace that has a network of its own."""
-    from inspector.ping import namespace_owner
-
     owners: dict[str, Container] = {}
     for c in containers:
         if not c.running:
@@ -177,8 +172,6 @@ def _ping_targets(snapshot: Snapshot, containers: Sequence[Container]) -> list[C
 def gateway6_target(owner: Container) -> str | None:
     """The IPv6 default gateway of the namespace (``addr%dev`` when link-local)."""
     import ipaddress
-
-    from inspector.ping import default_route
 
     route = default_route(tuple(owner.routes), 6)
     if route is None or route.gateway is None:
@@ -206,9 +199,6 @@ def read_listeners(proc_net: str) -> tuple[Listener, ...] | None:
 def read_namespace_rules(pid: int) -> tuple[Rulesets | None, str | None]:
     """The rules inside a namespace, read by the tools run under ``nsenter --net``."""
     import shutil
-
-    from inspector.rules import capture, parse_captured, run_command
-    from inspector.rules.read import RunResult
 
     nsenter = shutil.which("nsenter")
     if nsenter is None:
@@ -264,8 +254,6 @@ def _namespace_facts(
 
 def _publishing(snapshot: Snapshot, containers: Sequence[Container]) -> set[str]:
     """The namespace owners behind the containers that publish a port on the host."""
-    from inspector.ping import namespace_owner
-
     return {
         namespace_owner(snapshot, c).name
         for c in containers
@@ -297,8 +285,6 @@ def gather_facts(
     pings6: dict[str, GatewayPing] = {}
     drops_problem: str | None = None
     if owners:
-        from inspector.collect.tracefs import start_probe
-
         probe, drops_problem = start_probe()
         v6 = {o.name: t for o in owners if (t := gateway6_target(o)) is not None}
         try:

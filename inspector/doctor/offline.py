@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from inspector.doctor.checks import run_checks
 from inspector.doctor.model import Check, ContainerReport, DoctorFacts
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
 
 NOT_CHECKED = ("gateway", "ip-forward", "forward-drop", "masquerade")
 """The checks that need the live host."""

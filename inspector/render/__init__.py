@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
 
 FORMATS = ("json", "markdown", "html")
 EXTENSIONS = {"json": "json", "markdown": "md", "html": "html"}
@@ -11,15 +11,15 @@ EXTENSIONS = {"json": "json", "markdown": "md", "html": "html"}
 def render(snapshot: Snapshot, fmt: str) -> str:
     """Render in one of FORMATS (ValueError otherwise)."""
     if fmt == "json":
-        from inspector.snapshot_json import dumps
+        from inspector.render.snapshot_json import dumps  # why: runs on every render.X import
 
         return dumps(snapshot)
     if fmt == "markdown":
-        from inspector.render.markdown import render_markdown
+        from inspector.render.markdown import render_markdown  # why: runs on every render.X import
 
         return render_markdown(snapshot)
     if fmt == "html":
-        from inspector.render.html import render_html
+        from inspector.render.html import render_html  # why: runs on every render.X import
 
         return render_html(snapshot)
     raise ValueError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")

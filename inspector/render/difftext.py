@@ -5,8 +5,8 @@ Shared by the command and the TUI's compare view (``D``), so both say the same.
 
 from __future__ import annotations
 
-from inspector.diff import SECTIONS, SIGNS, Diff
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
+from inspector.render.diff import SECTIONS, SIGNS, Diff
 
 
 def format_diff(result: Diff, old: tuple[str, Snapshot], new: tuple[str, Snapshot]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from inspector import __version__
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
 from inspector.render.report import (
     DOCTOR_NOTE,
     ContainerSection,

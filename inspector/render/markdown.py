@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
 from inspector.render.report import (
     DOCTOR_NOTE,
     Table,

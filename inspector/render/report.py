@@ -1,7 +1,7 @@
 """The report's content as plain data, shared by the Markdown and HTML renderers.
 
 Each renderer only decides how it looks; what goes in is decided once here, in the
-TUI's words (``inspector.words``: ``bridge``, ``container:NAME``, every network), in
+TUI's words (``inspector.model.words``: ``bridge``, ``container:NAME``, every network), in
 natural order (``hx-2`` before ``hx-10``), with the doctor's verdict for each container.
 The doctor is the offline one: a report never sends traffic.  Rates are the ones the
 snapshot recorded (``cnet snapshot --rates``, the TUI's export), in the TUI's cells.
@@ -15,8 +15,8 @@ from typing import Literal
 
 from inspector.doctor import ContainerReport, worst_status
 from inspector.doctor.offline import NOT_CHECKED, offline_reports
-from inspector.model import Container, Interface, Rate, Snapshot
-from inspector.paths import (
+from inspector.live.rates import rate_cells, trouble_words
+from inspector.model.paths import (
     container_paths,
     container_summary,
     is_loopback,
@@ -26,8 +26,8 @@ from inspector.paths import (
     route_gateway,
     route_words,
 )
-from inspector.rates import rate_cells, trouble_words
-from inspector.words import natural_key, network_label, ports_label
+from inspector.model.snapshot import Container, Interface, Rate, Snapshot
+from inspector.model.words import natural_key, network_label, ports_label
 
 Status = Literal["pass", "warn", "fail", "skip"]
 
@@ -356,7 +356,7 @@ _UP = ("up", "unknown")
 
 def path_hops(s: Snapshot, iface: Interface) -> tuple[Hop, ...]:
     """The boxes of one interface's path out: interface, host veth, bridge (or what is
-    missing), as ``inspector.paths.interface_path`` says it in words."""
+    missing), as ``inspector.model.paths.interface_path`` says it in words."""
     head = Hop(
         iface.name,
         primary_address(iface.addresses) or "no address",

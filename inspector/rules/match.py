@@ -27,8 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
-from inspector.model import Container, Snapshot
-from inspector.paths import loopback_only
+from inspector.model.paths import loopback_only
+from inspector.model.snapshot import Container, Snapshot
 from inspector.rules.design import engine_design
 from inspector.rules.explain import explain
 from inspector.rules.model import (

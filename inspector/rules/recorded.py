@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from inspector.background import on_daemon_thread
-from inspector.model import RulesetText, Snapshot
+from inspector.model.background import on_daemon_thread
+from inspector.model.snapshot import RulesetText, Snapshot
 from inspector.rules.model import Rulesets, RulesUnavailable
 from inspector.rules.read import capture, parse_captured
 

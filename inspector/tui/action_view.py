@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from inspector.actions.ping import PingProblem, PingReply, PingTimeout, format_event, format_summary
+from inspector.doctor import CHECK_TITLES, display_order, worst_status
+from inspector.rules import path_order
 from inspector.tui.view import MARKS, Line, Style
 
 if TYPE_CHECKING:
+    from inspector.actions.ping import PingEvent, PingPlan, PingSummary
     from inspector.doctor import Check, ContainerReport
-    from inspector.ping import PingEvent, PingPlan, PingSummary
     from inspector.rules import ChainReport, CounterChange, Counters, RuleMatch, RulesReport
 
 # --- ping --------------------------------------------------------------------------------
@@ -27,8 +30,6 @@ def ping_header(plan: PingPlan) -> Line:
 def ping_event_lines(event: PingEvent, timeout_s: float) -> list[Line]:
     """One line per event, as ping prints them; a timeout, which ping keeps quiet about,
     is a line here so a silent target shows."""
-    from inspector.ping import PingProblem, PingReply, PingTimeout, format_event
-
     if isinstance(event, PingReply):
         return [((format_event(event), ""),)]
     if isinstance(event, PingTimeout):
@@ -39,8 +40,6 @@ def ping_event_lines(event: PingEvent, timeout_s: float) -> list[Line]:
 
 
 def ping_summary_lines(summary: PingSummary) -> list[Line]:
-    from inspector.ping import format_summary
-
     style: Style = "good" if summary.received else "bad"
     text = format_summary(summary).splitlines()
     lines: list[Line] = [(("", ""),), ((text[0], "heading"),)]
@@ -173,7 +172,6 @@ def rules_lines(
                     ),
                 )
             )
-        from inspector.rules import path_order
 
         for ch in path_order(report, changes):
             line: list[tuple[str, Style]] = [
@@ -315,8 +313,6 @@ def doctor_lines(
     ``running``: the full walk (with the gateway ping) is still going; ``report`` is then
     the last one known, if any.  ``pinged``: whether ``report`` includes the ping.
     """
-    from inspector.doctor import CHECK_TITLES, display_order, worst_status
-
     lines: list[Line] = []
     head: list[tuple[str, Style]] = [(container, "title")]
     if report is not None:

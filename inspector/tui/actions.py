@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from textual.binding import Binding
 
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
 from inspector.tui.backends import Backends
+from inspector.tui.ping_screen import PingScreen
+from inspector.tui.rules_screen import RulesScreen
 from inspector.tui.view import Selection
 
 if TYPE_CHECKING:
@@ -51,16 +53,12 @@ class SelectionAction:
 
 
 def _ping(host: ActionHost, selection: Selection) -> None:
-    from inspector.tui.ping_screen import PingScreen
-
     snapshot = host.current_snapshot()
     if snapshot is not None and selection.container is not None:
         host.open_screen(PingScreen(snapshot, selection.container, host.backends))
 
 
 def _rules(host: ActionHost, selection: Selection) -> None:
-    from inspector.tui.rules_screen import RulesScreen
-
     snapshot = host.current_snapshot()
     if snapshot is not None:
         host.open_screen(RulesScreen(snapshot, selection.item, host.backends, note=selection.note))

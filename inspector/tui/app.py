@@ -14,27 +14,23 @@ build the app.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from pathlib import Path
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus
-from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Header, Input, Static
+from textual.widgets import DataTable, Input, Static
 
-from inspector.model import Container, Snapshot
-from inspector.rates import RateCells, recorded_rates, shown_rates
-from inspector.tui.action_view import doctor_lines, mark_status, marks_summary
-from inspector.tui.actions import ACTIONS, selection_action, selection_action_bindings
+from inspector.live.feed import Feed, RatesFeed
+from inspector.live.rates import RateCells
+from inspector.model.snapshot import Container, Snapshot
+from inspector.tui.action_view import marks_summary
+from inspector.tui.actions import selection_action, selection_action_bindings
 from inspector.tui.backends import (
     Backends,
     Doctor,
@@ -44,22 +40,26 @@ from inspector.tui.backends import (
     RulesReader,
     default_backends,
 )
+from inspector.tui.compare_screen import CompareAsk, CompareScreen
 from inspector.tui.detached import Abandoned, detached
-from inspector.tui.feed import Feed, RatesFeed
-from inspector.tui.status_line import Freshness, status_line
+from inspector.tui.export import export
+from inspector.tui.keys import key_help, palette
+from inspector.tui.main_screen import PANE_TITLES, MainScreen
+from inspector.tui.marks import DoctorMarks, DoctorReady, Marks
+from inspector.tui.messages import RatesArrived, SnapshotArrived
+from inspector.tui.networks_screen import NetworksScreen
+from inspector.tui.screens import ExportRequest, ExportScreen, HelpScreen
+from inspector.tui.status_line import (
+    Freshness,
+    Source,
+    freshness_of,
+    header_subtitle,
+    status_line,
+    utc_now,
+)
 from inspector.tui.view import (
-    CONTAINER_COLUMNS,
-    CONTAINER_SORTS,
     EMPTY_KEY,
-    HOSTED_CONTAINER_COLUMNS,
-    HOSTED_CONTAINER_SORTS,
-    INTERFACE_COLUMNS,
-    INTERFACE_SORTS,
-    PORT_COLUMNS,
-    PORT_SORTS,
     RATES_AT,
-    ROUTE_COLUMNS,
-    ROUTE_SORTS,
     Line,
     Row,
     Selection,
@@ -70,185 +70,16 @@ from inspector.tui.view import (
     marked,
     with_rates,
 )
-from inspector.tui.widgets import Detail, FittedFooter, Pane, set_titles
+from inspector.tui.widgets import Detail, Pane, set_titles
 
 if TYPE_CHECKING:
-    from inspector.diff import Diff
-    from inspector.doctor import Check, ContainerReport
-    from inspector.live import LiveStatus, LiveUpdate
-    from inspector.rates import Rates
+    from inspector.live.rates import Rates
+    from inspector.live.runner import LiveStatus, LiveUpdate
+    from inspector.render.diff import Diff
 
 Clock = Callable[[], datetime]
 PaneId = Literal["containers", "interfaces", "routes", "ports"]
-PANE_TITLES: dict[str, str] = {
-    "containers": "Containers",
-    "interfaces": "Interfaces",
-    "routes": "Routes",
-    "ports": "Bridge ports",
-}
-PANE_GROUP = Binding.Group("Pane")
-FOOTER_DROP_FIRST = ("enter", "tab", "escape", "e", "n", "r", "s", "y", "slash", "d", "i", "p")
-"""The footer keys left out first when the line is short (? help lists them all)."""
 HOST_PANES = ("interfaces", "routes", "ports")
-GATEWAY_CHECK_FRESH_S = 60.0
-"""How long the gateway ping of a ``d`` counts in that container's mark (the background
-runs for the marks never ping)."""
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class SnapshotArrived(Message):
-    """A new snapshot from the feed (or the one loaded), with how fresh it is."""
-
-    def __init__(self, snapshot: Snapshot, status: LiveStatus | None = None) -> None:
-        super().__init__()
-        self.snapshot = snapshot
-        self.status = status
-
-
-class RatesArrived(Message):
-    """Interface rates from the rates feed: only the rate cells and the detail change."""
-
-    def __init__(self, rates: Rates) -> None:
-        super().__init__()
-        self.rates = rates
-        self.cells = shown_rates(rates)
-        """What the rate cells will say: worked out where the message is made (the rates
-        feed's thread), so the UI only compares it with the last one."""
-
-
-class DoctorMarks(Message):
-    """The doctor's reports (no ping) for every container of ``snapshot``."""
-
-    def __init__(
-        self, snapshot: Snapshot, reports: tuple[ContainerReport, ...], error: str | None
-    ) -> None:
-        super().__init__()
-        self.snapshot = snapshot
-        self.reports = reports
-        self.error = error
-
-
-class DoctorReady(Message):
-    """The full walk (with the gateway ping) for one container, asked for with ``d``."""
-
-    def __init__(
-        self, run: int, name: str, report: ContainerReport | None, error: str | None
-    ) -> None:
-        super().__init__()
-        self.run = run
-        self.name = name
-        self.report = report
-        self.error = error
-
-
-@dataclass(frozen=True)
-class DoctorView:
-    """What the detail panel shows while in doctor mode for ``name``."""
-
-    name: str
-    run: int
-    running: bool = True
-    report: ContainerReport | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where the data comes from, for the header."""
-
-    kind: Literal["live", "file", "demo"]
-    path: str | None = None
-
-
-class MainScreen(Screen[None]):
-    """The panes.  Pane focus sets the scope: in Containers the other panes narrow to the
-    selected container; in a host pane they show the whole host."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "tab", "app.focus_next", "Pane", id="next_pane", tooltip="Next pane", group=PANE_GROUP
-        ),
-        Binding(
-            "shift+tab",
-            "app.focus_previous",
-            "Previous pane",
-            id="previous_pane",
-            key_display="⇧tab",
-            group=PANE_GROUP,
-            show=False,  # room for the actions at 80 columns: in ? help and the palette
-        ),
-        Binding("slash", "filter", "Filter", id="filter"),
-        Binding("escape", "back", "Back", id="back"),
-        Binding("s", "sort", "Sort", id="sort", tooltip="Sort the pane by its next column"),
-        Binding("n", "networks", "Networks", id="networks", tooltip="Every Docker network"),
-        Binding(
-            "y",
-            "copy",
-            "Copy",
-            id="copy",
-            tooltip="Copy the name (y again: address, MAC, veth)",
-        ),
-    ]
-
-    def compose(self) -> ComposeResult:
-        yield Header(icon="")
-        yield Static("", id="status")
-        yield Static("", id="notice", markup=False)
-        with Horizontal(id="top"):
-            with Vertical(id="containers-pane", classes="pane") as box:
-                box.border_title = PANE_TITLES["containers"]
-                yield Input(
-                    placeholder="name, image, runtime, IP or interface", id="filter", compact=True
-                )
-                hosts = getattr(self.app, "hosts", False)
-                yield Pane(
-                    HOSTED_CONTAINER_COLUMNS if hosts else CONTAINER_COLUMNS,
-                    id="containers",
-                    sorts=HOSTED_CONTAINER_SORTS if hosts else CONTAINER_SORTS,
-                )
-            yield Detail(id="detail")
-        with Horizontal(id="bottom"):
-            for pane_id, columns, sorts in (
-                ("interfaces", INTERFACE_COLUMNS, INTERFACE_SORTS),
-                ("routes", ROUTE_COLUMNS, ROUTE_SORTS),
-                ("ports", PORT_COLUMNS, PORT_SORTS),
-            ):
-                with Vertical(id=f"{pane_id}-pane", classes="pane") as box:
-                    box.border_title = PANE_TITLES[pane_id]
-                    yield Pane(columns, id=pane_id, sorts=sorts)
-        yield FittedFooter(drop_first=FOOTER_DROP_FIRST)
-
-    def on_mount(self) -> None:
-        self.app_.start()
-
-    def on_unmount(self) -> None:
-        self.app_.panes_gone = True
-
-    def on_resize(self) -> None:
-        self.set_class(self.size.width < 160, "-narrow")
-
-    def action_filter(self) -> None:
-        self.app_.open_filter()
-
-    def action_back(self) -> None:
-        self.app_.back()
-
-    def action_sort(self) -> None:
-        self.app_.cycle_sort()
-
-    def action_copy(self) -> None:
-        self.app_.copy_selection()
-
-    def action_networks(self) -> None:
-        self.app_.open_networks()
-
-    @property
-    def app_(self) -> CnetApp:
-        assert isinstance(self.app, CnetApp)
-        return self.app
 
 
 class CnetApp(App[int]):
@@ -290,7 +121,7 @@ class CnetApp(App[int]):
         self.rates: Rates | None = None
         self._rate_cells: RateCells | None = None
         self.hosts: bool = getattr(feed, "hosts", False)
-        """Several hosts (inspector/hosts.py's MergedFeed): the Host column is shown."""
+        """Several hosts (inspector/remote/hosts.py's MergedFeed): the Host column is shown."""
         self.source = source
         self._clock = clock
         self.view: SnapshotView | None = SnapshotView(snapshot) if snapshot else None
@@ -307,15 +138,8 @@ class CnetApp(App[int]):
         self._filter = ""
         self._marked: tuple[Row, ...] = ()  # the Containers rows shown, marked, without rates
         self._copied: tuple[tuple[str, str | None], int] = (("", None), -1)
-        # The doctor: background reports (no ping) per snapshot, for the marks.
-        self._reports: dict[str, ContainerReport] = {}
-        self._reports_for: Snapshot | None = None
-        self._marks_running = False
-        self.marks_error: str | None = None
-        # The gateway check of the last ``d`` per container, and when it came (monotonic).
-        self._gateway_checks: dict[str, tuple[float, Check]] = {}
-        self._doctor: DoctorView | None = None
-        self._doctor_runs = 0
+        self.marks = Marks()
+        """The doctor's marks and the doctor view (tui/marks.py)."""
 
     # -- building -------------------------------------------------------------------------
 
@@ -400,11 +224,11 @@ class CnetApp(App[int]):
     def _schedule_marks(self) -> None:
         """Run the doctor (no ping) for every container of the current snapshot, once per
         snapshot and one run at a time; a snapshot that arrives meanwhile is done next."""
-        if self.view is None or self._marks_running or self._reports_for is self.view.snapshot:
+        if self.view is None or not self.marks.due(self.view.snapshot):
             return
         if self.live_status is not None and self.live_status.reading:
             return  # the first read is still filling in: mark the complete picture
-        self._marks_running = True
+        self.marks.running = True
         self._doctor_marks(self.view.snapshot)
 
     @work(thread=True, group="doctor-marks", name="doctor marks")
@@ -421,10 +245,7 @@ class CnetApp(App[int]):
     def on_doctor_marks(self, message: DoctorMarks) -> None:
         if self.panes_gone:
             return
-        self._marks_running = False
-        self._reports_for = message.snapshot
-        self._reports = {r.name: r for r in message.reports}
-        self.marks_error = message.error
+        self.marks.arrived(message)
         if self.view is not None:
             self._show_containers()
             if self._pane == "containers":
@@ -434,16 +255,11 @@ class CnetApp(App[int]):
     @property
     def marks_known(self) -> bool:
         """The doctor's marks are those of the snapshot shown (tests and screenshots wait)."""
-        return self.view is not None and self._reports_for is self.view.snapshot
+        return self.view is not None and self.marks.reports_for is self.view.snapshot
 
     def mark(self, name: str) -> str | None:
         """The worst doctor status of a container, None while not known."""
-        report = self._reports.get(name)
-        if report is None:
-            return None
-        pinged = self._gateway_checks.get(name)
-        fresh = pinged is not None and time.monotonic() - pinged[0] < GATEWAY_CHECK_FRESH_S
-        return mark_status(report, pinged[1] if pinged is not None and fresh else None)
+        return self.marks.mark(name)
 
     def show_doctor(self, container: str) -> None:
         """``d``: the container's checks in the detail panel, with its gateway ping."""
@@ -451,10 +267,9 @@ class CnetApp(App[int]):
             return
         if self._pane != "containers" or self._selected != container:
             self.jump_to_container(container)
-        self._doctor_runs += 1
-        self._doctor = DoctorView(container, self._doctor_runs)
+        run = self.marks.start(container)
         self._show_detail()
-        self._doctor_one(self._doctor_runs, self.view.snapshot, container)
+        self._doctor_one(run, self.view.snapshot, container)
 
     @work(thread=True, exclusive=True, group="doctor", name="doctor")
     def _doctor_one(self, run: int, snapshot: Snapshot, name: str) -> None:
@@ -471,32 +286,13 @@ class CnetApp(App[int]):
     def on_doctor_ready(self, message: DoctorReady) -> None:
         if self.panes_gone:
             return
-        if message.report is not None:
-            gateway = message.report.check("gateway")
-            if gateway is not None:
-                self._gateway_checks[message.name] = (time.monotonic(), gateway)
+        if self.marks.gateway_pinged(message):
             self._show_containers()
-        if self._doctor is not None and self._doctor.run == message.run:
-            self._doctor = DoctorView(
-                message.name, message.run, False, message.report, message.error
-            )
+        if self.marks.finished(message):
             self._show_detail()
 
     def doctor_detail(self, name: str) -> list[Line]:
-        d = self._doctor
-        if d is None or d.name != name:
-            return []
-        if d.running or d.report is None:
-            background = self._reports.get(name)
-            return doctor_lines(
-                background,
-                container=name,
-                running=d.running,
-                pinged=False,
-                problem=d.error or "",
-                offline=not self._backends.live,
-            )
-        return doctor_lines(d.report, container=name, offline=not self._backends.live)
+        return self.marks.lines(name, self._backends.live)
 
     # -- rendering ------------------------------------------------------------------------
 
@@ -579,7 +375,7 @@ class CnetApp(App[int]):
 
     def _doctor_shown(self) -> str | None:
         """The container whose checks the detail panel shows, if it shows them."""
-        d = self._doctor
+        d = self.marks.view
         if d is not None and self._pane == "containers" and d.name == self._selected:
             return d.name
         return None
@@ -615,40 +411,12 @@ class CnetApp(App[int]):
 
     def _update_header(self) -> None:
         snap = self.view.snapshot if self.view else None
-        host = snap.hostname if snap else "collecting…"
-        taken = snap.taken_at.replace("T", " ") if snap else ""
-        if self.source.kind == "live":
-            self.sub_title = f"live · {host}"
-        elif self.source.kind == "demo":
-            self.sub_title = f"demo snapshot · {host} · {taken}"
-        else:
-            self.sub_title = f"snapshot {Path(self.source.path or '').name} · {host} · {taken}"
+        self.sub_title = header_subtitle(self.source.kind, self.source.path, snap)
 
     def freshness(self) -> Freshness:
         """What the status line is made from (``status_line.py`` words it)."""
-        summary = ""
-        if self.view is not None:
-            snap = self.view.snapshot
-            summary = (
-                f"{len(snap.containers)} containers, {len(snap.host.interfaces)} host links, "
-                f"{len(snap.bridges)} bridge{'' if len(snap.bridges) == 1 else 's'}"
-            )
-        status = self.live_status
-        if self.source.kind != "live" or status is None:
-            return Freshness(self.source.kind, summary)
-        lost = tuple(
-            name
-            for name, ok in (("kernel", status.kernel_events), ("Docker", status.engine_events))
-            if not ok
-        )
-        return Freshness(
-            self.source.kind,
-            summary,
-            changed_at=datetime.fromtimestamp(status.changed_at, timezone.utc),
-            reading=status.reading,
-            not_following=lost,
-            reconcile=status.reconcile,
-        )
+        snap = self.view.snapshot if self.view else None
+        return freshness_of(self.source.kind, snap, self.live_status)
 
     def status_text(self) -> str:
         """The status line: where the data is from and, when live, how fresh it is."""
@@ -671,8 +439,8 @@ class CnetApp(App[int]):
             if pane.current_key == self._selected:
                 return
             self._selected = pane.current_key
-            if self._doctor is not None and self._doctor.name != self._selected:
-                self._doctor = None  # d is for the container it was pressed on
+            if self.marks.view is not None and self.marks.view.name != self._selected:
+                self.marks.view = None  # d is for the container it was pressed on
             if self._pane == "containers":
                 self._scope = self._selected
                 self._link()
@@ -758,7 +526,7 @@ class CnetApp(App[int]):
             self.pane("containers").focus()
             return
         if self._doctor_shown() is not None:
-            self._doctor = None
+            self.marks.view = None
             self._show_detail()
             return
         if self._history:
@@ -781,8 +549,6 @@ class CnetApp(App[int]):
 
     def open_networks(self) -> None:
         """``n``: every network; Enter on a member selects it here."""
-        from inspector.tui.networks_screen import NetworksScreen
-
         if self.view is None:
             return
 
@@ -885,32 +651,15 @@ class CnetApp(App[int]):
         self.notify("reading the host and every namespace again")
 
     def action_help(self) -> None:
-        from inspector.tui.screens import HelpScreen
-
         self.push_screen(HelpScreen(list(self.key_help())))
 
     def key_help(self) -> Iterable[tuple[str, str]]:
-        """Every key: the bindings of the app, the main screen and the panes, plus motion."""
-        seen: set[str] = set()
-        groups: list[list[BindingType]] = [
-            list(MainScreen.BINDINGS),
-            list(Pane.BINDINGS),
-            list(CnetApp.BINDINGS),
-        ]
-        for group in groups:
-            for b in group:
-                if not isinstance(b, Binding) or b.key in seen:
-                    continue
-                seen.add(b.key)
-                yield (b.key_display or self.get_key_display(b), b.tooltip or b.description)
-        yield ("↑ ↓ j k", "move within a pane, scroll the detail")
-        yield ("pgup pgdn", "page up / down")
-        yield ("ctrl+p", "command palette (the same actions)")
+        """Every key: the bindings of the main screen, the panes and the app, plus motion."""
+        groups = (MainScreen.BINDINGS, Pane.BINDINGS, CnetApp.BINDINGS)
+        return key_help(groups, self.get_key_display)
 
     def action_compare(self) -> None:
         """``D``: compare with a saved snapshot; pressed again, clear the marks."""
-        from inspector.tui.compare_screen import CompareAsk, CompareScreen
-
         if self.view is None:
             return
         if self.compared is not None:
@@ -933,8 +682,6 @@ class CnetApp(App[int]):
         self.push_screen(CompareAsk(), asked)
 
     def action_export(self) -> None:
-        from inspector.tui.screens import ExportRequest, ExportScreen
-
         if self.view is None:
             return
         snapshot, rates = self.view.snapshot, self.rates
@@ -947,20 +694,9 @@ class CnetApp(App[int]):
 
     @work(thread=True, group="export")
     def _export(self, snapshot: Snapshot, rates: Rates | None, fmt: str, path: str) -> None:
-        """Render and write atomically off the UI thread, then say where it went.  A live
-        snapshot is written with the rates shown when ``e`` was pressed, and the host's
-        rules as they are now, for reading elsewhere."""
-        from inspector.atomic import write_text_atomic
-        from inspector.render import render
-
-        if rates is not None:
-            snapshot = replace(snapshot, rates=recorded_rates(rates))
-        if self._backends.live and not snapshot.rulesets:
-            from inspector.rules.recorded import record
-
-            snapshot = record(snapshot)
+        """Export off the UI thread (tui/export.py), then say where it went."""
         try:
-            written = write_text_atomic(path, render(snapshot, fmt)).resolve()
+            written = export(snapshot, rates, fmt, path, self._backends.live)
         except OSError as exc:
             self.call_from_thread(
                 self.notify, f"cannot write {path}: {exc.strerror or exc}", severity="error"
@@ -1009,39 +745,8 @@ class CnetApp(App[int]):
         action.run(self, selection)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """The command palette: the same actions as the keys."""
-        yield SystemCommand(
-            "Refresh", "Read the host and every namespace again (r)", self.action_refresh_now
-        )
-        yield SystemCommand(
-            "Export", "Write the snapshot as JSON, Markdown or HTML (e)", self.action_export
-        )
-        yield SystemCommand(
-            "Compare", "With a saved snapshot: list and mark what changed (D)", self.action_compare
-        )
-        yield SystemCommand(
-            "Filter containers", "By name, image, IP or interface (/)", self.open_filter
-        )
-        yield SystemCommand("Next pane", "Move to the next pane (tab)", self.action_focus_next)
-        yield SystemCommand(
-            "Previous pane", "Move to the previous pane (shift+tab)", self.action_focus_previous
-        )
-        yield SystemCommand("Back", "Clear the filter or return from a jump (esc)", self.back)
-        yield SystemCommand("Sort", "Sort the pane by its next column (s)", self.cycle_sort)
-        yield SystemCommand(
-            "Networks", "Every Docker network and its members (n)", self.open_networks
-        )
-        yield SystemCommand(
-            "Copy", "Copy the selected name, address, MAC or veth (y)", self.copy_selection
-        )
-        yield SystemCommand("Help", "List every key (?)", self.action_help)
-        for a in ACTIONS:
-            yield SystemCommand(
-                a.label,
-                f"{a.description} ({a.key})",
-                lambda a=a: self.action_selection_action(a.id),
-            )
-        yield SystemCommand("Quit", "Leave cnet (q)", self.exit)
+        """The command palette (keys.py), then Textual's own entries but its Quit and Keys."""
+        yield from palette(self)
         yield from (
             c for c in super().get_system_commands(screen) if c.title not in ("Quit", "Keys")
         )
@@ -1055,7 +760,7 @@ def make_app(
     *,
     feed: Feed | None = None,
     source: Source | None = None,
-    clock: Clock = _utc_now,
+    clock: Clock = utc_now,
     ping: Pinger | None = None,
     read_rules: RulesReader | None = None,
     doctor: Doctor | None = None,
@@ -1066,18 +771,17 @@ def make_app(
 ) -> CnetApp:
     """The app, on a given snapshot (``--load``, ``--demo``, tests) or a live ``feed``.
 
-    ``feed`` (``inspector.live.Live`` for the real host) pushes snapshots from its own
+    ``feed`` (``inspector.live.runner.Live`` for the real host) pushes snapshots from its own
     threads; the app starts it when the main screen is up and stops it at exit.
 
-    ``rates`` (``inspector.live_rates.LiveRates`` on the live host) samples the interface
+    ``rates`` (``inspector.live.sampler.LiveRates`` on the live host) samples the interface
     counters once a second for the rate columns and the detail's sparkline.
 
-    ``ping``, ``read_rules`` and ``doctor`` are what the actions call (``backends.py``),
-    always from thread workers.  Left out, a live app uses the real ones; on a saved
-    snapshot ping and rules are greyed out and the doctor checks only what the snapshot
-    holds.  Tests and the screenshots inject recorded ones.  A feed from other hosts
-    (``local=False``, ``cnet --host``) gets the saved snapshot's actions: nothing here
-    pings or reads rules for a remote's containers.
+    ``ping``, ``read_rules``, ``doctor`` and ``drops`` (the probe around a ping) are what the
+    actions call (``backends.py``), from thread workers; left out, a live app uses the real ones
+    (a recorded ``ping`` gets no probe).  On a saved snapshot ping and rules are greyed out and
+    the doctor checks only what the snapshot holds; so with the feeds of other hosts
+    (``local=False``, ``cnet --host``): nothing here pings or reads rules for their containers.
     """
     if snapshot is None and feed is None:
         raise ValueError("make_app needs a snapshot or a feed")
@@ -1091,16 +795,6 @@ def make_app(
         doctor=detached(doctor or defaults.doctor),
         live=defaults.live,
         read_networks=read_networks or defaults.read_networks,
-        drops=drops or (defaults.drops if ping is None else None),  # recorded pinger: no probe
+        drops=drops or (defaults.drops if ping is None else None),
     )
     return CnetApp(snapshot, feed=feed, source=source, clock=clock, backends=backends, rates=rates)
-
-
-def load_demo_snapshot() -> Snapshot:
-    """The small snapshot shipped in the package (made from the real lab)."""
-    from importlib.resources import as_file, files
-
-    from inspector.snapshot_json import load_snapshot
-
-    with as_file(files("inspector.tui").joinpath("demo-snapshot.json")) as path:
-        return load_snapshot(path)

@@ -2,10 +2,10 @@
 network list.
 
 Plain callables, injected through ``make_app`` so tests (and the screenshots) run them
-on recorded data; the live ones here only wrap ``inspector.ping``, ``inspector.rules``
+on recorded data; the live ones here only wrap ``inspector.actions.ping``, ``inspector.rules``
 and ``inspector.doctor``.  Every one of them is called from a thread worker, never on
-the UI thread, and none changes the host.  No Textual here; the libraries are imported
-when first called, so starting the TUI stays cheap.
+the UI thread, and none changes the host.  No Textual here; the Docker reader is imported
+when first called, so the TUI on a saved snapshot loads no collector.
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from inspector.model import Snapshot
+from inspector.actions.ping import plan_ping, run_ping
+from inspector.collect.tracefs import DropProbe, start_probe
+from inspector.doctor import diagnose, run_checks
+from inspector.model.snapshot import Snapshot
+from inspector.rules import read_rulesets
 
 if TYPE_CHECKING:
-    from inspector.collect.tracefs import DropProbe
+    from inspector.actions.ping import PingEvent, PingPlan
     from inspector.doctor import ContainerReport
-    from inspector.ping import PingEvent, PingPlan
     from inspector.rules import Rulesets
 
 PING_INTERVAL_S = 1.0
@@ -73,8 +76,6 @@ def live_ping(
     snapshot: Snapshot, container: str, target: str | None, stop: threading.Event
 ) -> PingSession:
     """Ping from the container's namespace once a second until ``stop``, like ``ping``."""
-    from inspector.ping import plan_ping, run_ping
-
     plan = plan_ping(snapshot, container, target or None)
     events = run_ping(plan, count=None, interval=PING_INTERVAL_S, timeout=PING_TIMEOUT_S, stop=stop)
     return PingSession(plan, events)
@@ -82,34 +83,22 @@ def live_ping(
 
 def live_read_rules() -> Rulesets:
     """IPv4 and IPv6 rules: in a view, a DROP in ip6tables is as much the user's problem."""
-    from inspector.rules import read_rulesets
-
     return read_rulesets(ipv6=True)
 
 
 def live_doctor(snapshot: Snapshot, names: Sequence[str], ping: bool) -> list[ContainerReport]:
-    from inspector.doctor import diagnose
-
     return diagnose(snapshot, names, ping=ping)
 
 
 def offline_doctor(snapshot: Snapshot, names: Sequence[str], ping: bool) -> list[ContainerReport]:
     """The checks a saved snapshot allows: its links, routes and MTUs.  ip_forward, the
     rules and the gateway ping are not known, so those checks skip."""
-    from inspector.doctor import run_checks
-
     chosen = list(names) or [c.name for c in snapshot.containers]
     return [run_checks(snapshot, name) for name in chosen]
 
 
-def live_drops() -> tuple[DropProbe | None, str | None]:
-    from inspector.collect.tracefs import start_probe
-
-    return start_probe()
-
-
 def live_read_networks() -> list[dict[str, Any]]:
-    from inspector.collect.engine import read_networks
+    from inspector.collect.engine import read_networks  # why: only on the live host
 
     return read_networks()
 
@@ -122,6 +111,6 @@ def default_backends(live: bool) -> Backends:
             live_doctor,
             live=True,
             read_networks=live_read_networks,
-            drops=live_drops,
+            drops=start_probe,
         )
     return Backends(None, None, offline_doctor, live=False)

@@ -18,8 +18,10 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
-from inspector.diff import Diff
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
+from inspector.render.diff import Diff, diff
+from inspector.render.difftext import format_diff
+from inspector.render.snapshot_json import SnapshotFormatError, load_snapshot
 from inspector.tui.view import Style
 from inspector.tui.widgets import FittedFooter, LinesView
 
@@ -92,10 +94,6 @@ class CompareScreen(ModalScreen[Diff | None]):
 
     @work(thread=True, exclusive=True, group="compare")
     def _compare(self) -> None:
-        from inspector.diff import diff
-        from inspector.render.difftext import format_diff
-        from inspector.snapshot_json import SnapshotFormatError, load_snapshot
-
         try:
             saved = load_snapshot(self.path)
         except SnapshotFormatError as exc:

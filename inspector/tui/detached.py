@@ -6,7 +6,7 @@ socket would hold the user's shell for up to those tools' timeouts after ``q``. 
 backend call runs on a daemon thread of its own, and the worker waits for it while
 watching its own cancellation (Textual cancels every worker when the app exits, and a
 screen's workers when it closes).  The call is abandoned, never interrupted: it only
-reads, and ends on its own timeout (``inspector.background``).  The collector's loop in
+reads, and ends on its own timeout (``inspector.model.background``).  The collector's loop in
 ``app`` waits on its own daemon thread the same way (``result_unless_cancelled``).
 """
 
@@ -20,7 +20,7 @@ from typing import ParamSpec, TypeVar
 
 from textual.worker import get_current_worker
 
-from inspector.background import on_daemon_thread
+from inspector.model.background import on_daemon_thread
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
 from inspector.tui.backends import NetworksReader
 from inspector.tui.networks_view import (
     NETWORK_COLUMNS,

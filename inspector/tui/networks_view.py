@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from inspector.model import Container, Interface, Snapshot
-from inspector.natural import natural_key, natural_sorted
+from inspector.model.natural import natural_key, natural_sorted
+from inspector.model.snapshot import Container, Interface, Snapshot
 from inspector.tui.view import Column, Row, sort_cycle
 
 BRIDGE_NAME = "com.docker.network.bridge.name"

@@ -23,17 +23,21 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from inspector.model import Snapshot
+from inspector.actions.ping import PingError, PingProblem, PingReply, PingSummary, PingTimeout
+from inspector.collect.linkdrops import CounterRise, read_link_drops, risen
+from inspector.collect.tracefs import DropReport, read_rp_filter
+from inspector.doctor.drops import DropContext, dropping_rules, probe_drops, probe_lines
+from inspector.model.queries import container_gateway, namespace_owner
+from inspector.model.snapshot import Snapshot
 from inspector.tui.action_view import ping_event_lines, ping_header, ping_status
 from inspector.tui.backends import PING_TIMEOUT_S, Backends
 from inspector.tui.detached import Abandoned
+from inspector.tui.rules_screen import RulesScreen
 from inspector.tui.view import Line
 from inspector.tui.widgets import FittedFooter, LinesView
 
 if TYPE_CHECKING:
-    from inspector.collect.linkdrops import CounterRise
-    from inspector.collect.tracefs import DropReport
-    from inspector.ping import PingEvent, PingPlan
+    from inspector.actions.ping import PingEvent, PingPlan
     from inspector.rules import Rulesets
 
 
@@ -77,8 +81,6 @@ class PingEnded(Message):
 
 def default_target(snapshot: Snapshot, container: str) -> str:
     """The container's gateway address, shown in the target field ("" when it has none)."""
-    from inspector.ping import container_gateway
-
     c = snapshot.container(container)
     found = container_gateway(snapshot, c) if c is not None else None
     return found[0] if found is not None else ""
@@ -174,9 +176,6 @@ class PingScreen(ModalScreen[None]):
     def _ping_between_counter_reads(
         self, run: int, target: str | None, stop: threading.Event
     ) -> None:
-        from inspector.collect.linkdrops import read_link_drops, risen
-        from inspector.ping import PingError
-
         pinger = self.backends.ping
         before = self._read_counters()
         start = self.backends.drops
@@ -217,10 +216,6 @@ class PingScreen(ModalScreen[None]):
         counters: CounterReads,
         links: list[CounterRise],
     ) -> tuple[str, ...]:
-        from inspector.collect.tracefs import read_rp_filter
-        from inspector.ping import namespace_owner
-        from inspector.render.drops import DropContext, dropping_rules, probe_drops, probe_lines
-
         bridge: str | None = None
         c = self.snapshot.container(self.container)
         if c is not None:
@@ -258,8 +253,6 @@ class PingScreen(ModalScreen[None]):
 
     @on(PingEventArrived)
     def _event(self, message: PingEventArrived) -> None:
-        from inspector.ping import PingProblem, PingReply, PingSummary, PingTimeout
-
         if message.run != self.run_number:
             return
         event = message.event
@@ -349,8 +342,6 @@ class PingScreen(ModalScreen[None]):
         self.start()
 
     def action_rules_moved(self) -> None:
-        from inspector.tui.rules_screen import RulesScreen
-
         counters = self.counters
         if counters is None or counters.before is None or counters.after is None:
             return

@@ -16,7 +16,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
+from inspector.rules import UnknownItem, counter_delta, rules_for
 from inspector.tui.action_view import rules_lines, rules_problem_lines
 from inspector.tui.backends import Backends
 from inspector.tui.detached import Abandoned
@@ -91,8 +92,6 @@ class RulesScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="rules")
     def _read(self, counters: tuple[Rulesets, Rulesets] | None) -> None:
-        from inspector.rules import UnknownItem, counter_delta, rules_for
-
         try:
             if counters is not None:
                 before, after = counters

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, RadioButton, RadioSet
 
-from inspector.model import Snapshot
+from inspector.model.snapshot import Snapshot
 
 EXPORT_FORMATS: tuple[tuple[str, str, str], ...] = (
     ("json", "JSON", "json"),

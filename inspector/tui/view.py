@@ -12,10 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from inspector.model import Bridge, BridgePort, Container, Interface, Route, Snapshot
-from inspector.natural import NaturalKey, natural_key, natural_sorted
-from inspector.paths import container_summary, interface_path, is_loopback, primary_address
-from inspector.rates import (
+from inspector.live.rates import (
     Rate,
     Rates,
     count_words,
@@ -24,7 +21,10 @@ from inspector.rates import (
     sparkline,
     trouble_words,
 )
-from inspector.words import network_label, ports_label
+from inspector.model.natural import NaturalKey, natural_key, natural_sorted
+from inspector.model.paths import container_summary, interface_path, is_loopback, primary_address
+from inspector.model.snapshot import Bridge, BridgePort, Container, Interface, Route, Snapshot
+from inspector.model.words import network_label, ports_label
 
 Style = Literal["", "title", "heading", "muted", "path", "warning", "key", "bad", "good", "moved"]
 """Semantic styles; the widgets map them to theme colours (``bad``: a DROP, a failing
@@ -123,7 +123,7 @@ CONTAINER_COLUMNS = (
 )
 HOST_COLUMN = Column("Host", 14, 6, middle=True, priority=2)
 HOSTED_CONTAINER_COLUMNS = (*CONTAINER_COLUMNS[:2], HOST_COLUMN, *CONTAINER_COLUMNS[2:])
-"""With several ``--host``: which host each container is on (inspector/hosts.py)."""
+"""With several ``--host``: which host each container is on (inspector/remote/hosts.py)."""
 INTERFACE_COLUMNS = (
     Column("Name", 15, 11, middle=True, priority=1),
     Column("Container", 22, 10, middle=True, priority=1),

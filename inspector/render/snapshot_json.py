@@ -16,9 +16,10 @@ import stat
 import sys
 import types
 import typing
+from importlib.resources import as_file, files
 from typing import Any
 
-from inspector.model import SCHEMA_VERSION, Snapshot
+from inspector.model.snapshot import SCHEMA_VERSION, Snapshot
 
 TOP_LEVEL_ORDER = (
     "schema_version",
@@ -300,3 +301,10 @@ def _kind(value: Any) -> str:
         float: "a number",
         type(None): "null",
     }.get(type(value), type(value).__name__)
+
+
+def load_demo_snapshot() -> Snapshot:
+    """The small snapshot shipped in the package (made from the real lab; it lives in
+    ``inspector/tui/`` beside the TUI that opens it with ``--demo``)."""
+    with as_file(files("inspector.tui").joinpath("demo-snapshot.json")) as path:
+        return load_snapshot(path)

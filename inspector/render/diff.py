@@ -18,8 +18,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from inspector.model import Container, Interface, Route, RulesetText, Snapshot
-from inspector.words import natural_key, ports_label
+from inspector.model.snapshot import Container, Interface, Route, RulesetText, Snapshot
+from inspector.model.words import natural_key, ports_label
 
 Kind = Literal["added", "removed", "changed"]
 

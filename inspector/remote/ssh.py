@@ -24,11 +24,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import IO, Any
 
 from inspector import __version__
-from inspector.live import LiveStatus, LiveUpdate
+from inspector.live.runner import LiveStatus, LiveUpdate, stale_update
+from inspector.render.snapshot_json import from_dict
 
 PROTOCOL = 1
 CONNECT_TIMEOUT_S = 10
@@ -239,8 +240,6 @@ FLAGS = frozenset({"reading", "kernel_events", "engine_events"})
 
 def update_from_json(data: Any) -> LiveUpdate:
     """One stream line's object as a LiveUpdate; ValueError when it is not one."""
-    from inspector.snapshot_json import from_dict
-
     if not isinstance(data, dict) or not isinstance(data.get("status"), dict):
         raise ValueError("not a cnet stream update")
     status = data["status"]
@@ -259,7 +258,7 @@ def handshake_line() -> str:
 
 
 class RemoteFeed:
-    """A Feed over ``cnet stream`` on a remote host (inspector/tui/feed.py's protocol).
+    """A Feed over ``cnet stream`` on a remote host (inspector/live/feed.py's protocol).
 
     ``open()`` connects and checks the handshake (RemoteError when it cannot), so the CLI
     fails with one line before the terminal switches to the UI; ``start`` then reads the
@@ -374,10 +373,3 @@ class RemoteFeed:
             with contextlib.suppress(OSError):
                 proc.stdin.close()
         threading.Thread(target=_stop, args=(proc,), daemon=True).start()
-
-
-def stale_update(update: LiveUpdate, why: str) -> LiveUpdate:
-    """The last update, marked as no longer followed."""
-    snap = update.snapshot
-    status = replace(update.status, kernel_events=False, engine_events=False, reading=False)
-    return LiveUpdate(replace(snap, warnings=(*snap.warnings, f"stale: {why}")), status)

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from inspector.live import LiveUpdate
+    from inspector.live.runner import LiveUpdate
 
 PR_SET_PDEATHSIG = 1
 STOP_WAIT_S = 2.0
@@ -41,7 +41,7 @@ _LENGTH = struct.Struct("!Q")
 
 
 def _live(reconcile: float) -> Any:
-    from inspector.live import Live
+    from inspector.live.runner import Live  # why: after the fork
 
     return Live(reconcile=reconcile)
 
@@ -80,7 +80,7 @@ class Channel:
 
 
 class LiveProcess:
-    """A Feed (``inspector.tui.feed``) whose ``Live`` runs in a forked child.
+    """A Feed (``inspector.live.feed``) whose ``Live`` runs in a forked child.
 
     Create it before anything starts a thread (the fork copies only the calling thread)
     and before the UI is imported.  ``make``: builds the child's feed (tests inject one).
@@ -110,7 +110,7 @@ class LiveProcess:
         ).start()
 
     def _read(self, publish: Callable[[LiveUpdate], None]) -> None:
-        from inspector.live import LiveUpdate
+        from inspector.live.runner import LiveUpdate  # why: after the fork
 
         why = "the collecting process ended"
         try:
@@ -129,7 +129,10 @@ class LiveProcess:
         self.lost = why
         last = self._last
         if last is not None:
-            from inspector.remote import stale_update
+            # why: after the fork
+            from inspector.live.runner import (
+                stale_update,  # why: pyroute2 and docker, after the fork
+            )
 
             publish(stale_update(last, why))
         self._reap()

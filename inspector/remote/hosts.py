@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from inspector.live import LiveStatus, LiveUpdate
-from inspector.model import (
+from inspector.live.runner import LiveStatus, LiveUpdate
+from inspector.model.snapshot import (
     Bridge,
     BridgePort,
     Container,
@@ -128,7 +128,7 @@ def merge(updates: Sequence[tuple[str, LiveUpdate]], stale: Mapping[str, str]) -
 
 
 class HostFeed(Protocol):
-    """A feed for one host (``inspector.remote.RemoteFeed``)."""
+    """A feed for one host (``inspector.remote.ssh.RemoteFeed``)."""
 
     @property
     def label(self) -> str: ...

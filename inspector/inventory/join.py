@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
-from inspector.model import (
+from inspector.model.snapshot import (
     Bridge,
     BridgePort,
     Container,

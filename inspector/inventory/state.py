@@ -2,7 +2,7 @@
 
 Pure: ``apply(state, event)`` never mutates ``state`` and does no I/O, and
 ``snapshot(state, ...)`` joins what the state holds (``join.join``).  The live runner
-(``inspector.live``), the one-shot collector and the tests all go through these two
+(``inspector.live.runner``), the one-shot collector and the tests all go through these two
 functions, so what a restart, a vanished engine or a stuck container does to the picture
 is decided here and tested as data.
 
@@ -22,10 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from inspector import events as ev
-from inspector.join import NamespaceView, join
-from inspector.model import Bridge, BridgePort, Container, HostNetwork, Snapshot
-from inspector.records import FoundNamespace, LinkRecord, NamespaceDump, RouteRecord
+from inspector.inventory import events as ev
+from inspector.inventory.join import NamespaceView, join
+from inspector.model.records import FoundNamespace, LinkRecord, NamespaceDump, RouteRecord
+from inspector.model.snapshot import Bridge, BridgePort, Container, HostNetwork, Snapshot
 
 LIVE_STATES = ("running", "paused")
 K = TypeVar("K")

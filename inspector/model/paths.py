@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from inspector.model import Container, Interface, Route, Snapshot
+from inspector.model.snapshot import Container, Interface, Route, Snapshot
 
 
 def bare_address(cidr: str) -> str:

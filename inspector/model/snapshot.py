@@ -208,7 +208,7 @@ class RulesetText:
 
 @dataclass(frozen=True)
 class Rate:
-    """Per second, from the interface's own point of view (``inspector.rates`` measures
+    """Per second, from the interface's own point of view (``inspector.live.rates`` measures
     them; a snapshot records them)."""
 
     rx_bytes: float = 0.0

@@ -1,5 +1,5 @@
 """The one place that runs collectors on threads and feeds the inventory (the TUI runs it
-in a child process: ``inspector.live_process``).
+in a child process: ``inspector.live.process``).
 
 ``Live`` keeps a host's picture current from events, not polling:
 
@@ -36,11 +36,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from inspector import events as ev
-from inspector import inventory
 from inspector.collect import podman
 from inspector.collect.engine import Engine, EngineEvent, EngineUnavailable
 from inspector.collect.netlink import (
@@ -52,7 +50,9 @@ from inspector.collect.netlink import (
     route_record,
 )
 from inspector.collect.reader import Reader
-from inspector.model import Container, Snapshot
+from inspector.inventory import events as ev
+from inspector.inventory import state as inventory
+from inspector.model.snapshot import Container, Snapshot
 
 RECONCILE_S = 30.0
 RECONCILE_BATCH = 50
@@ -602,3 +602,10 @@ def collect_snapshot() -> Snapshot:
     if collector is None:
         collector = _per_thread.collector = Collector()
     return collector.collect()
+
+
+def stale_update(update: LiveUpdate, why: str) -> LiveUpdate:
+    """The last update, marked as no longer followed."""
+    snap = update.snapshot
+    status = replace(update.status, kernel_events=False, engine_events=False, reading=False)
+    return LiveUpdate(replace(snap, warnings=(*snap.warnings, f"stale: {why}")), status)

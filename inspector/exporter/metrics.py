@@ -1,6 +1,6 @@
 """The Prometheus exporter: metrics over the latest live snapshot, built by prometheus_client.
 
-One feed (``inspector.live.Live``) keeps the inventory current; the exporter only keeps the
+One feed (``inspector.live.runner.Live``) keeps the inventory current; the exporter only keeps the
 latest ``LiveUpdate`` it published.  A scrape never collects: it reads the interface
 counters (psutil's one read of the host's table, plus ``/proc/PID/net/dev`` where a link
 has no host end) and the cached doctor verdicts, so any number of concurrent scrapes cost
@@ -31,13 +31,15 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from inspector.collect.counters import Counters, InterfaceKey
-from inspector.model import Container, Interface, Snapshot
+from inspector.collect.counters import Counters, InterfaceKey, read_container_counters
+from inspector.collect.nftgen import nft_generation
+from inspector.doctor import diagnose
+from inspector.model.snapshot import Container, Interface, Snapshot
 
 if TYPE_CHECKING:
     from inspector.doctor import ContainerReport
-    from inspector.live import LiveUpdate
-    from inspector.tui.feed import Feed
+    from inspector.live.feed import Feed
+    from inspector.live.runner import LiveUpdate
 
 FINGERPRINT_EVERY_S = 5.0
 DOCTOR_MAX_AGE_S = 300.0
@@ -163,14 +165,10 @@ def doctor_family(reports: Iterable[ContainerReport]) -> GaugeMetricFamily:
 
 
 def _default_fingerprint() -> object:
-    from inspector.collect.nftgen import nft_generation
-
     return nft_generation()
 
 
 def _default_diagnose(snapshot: Snapshot) -> Sequence[ContainerReport]:
-    from inspector.doctor import diagnose
-
     return diagnose(snapshot, (), ping=False)
 
 
@@ -250,8 +248,6 @@ class Exporter(Collector):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if counters is None:
-            from inspector.collect.counters import read_container_counters
-
             counters = read_container_counters
         self._counters = counters
         self._doctor = doctor if doctor is not None else DoctorCache()

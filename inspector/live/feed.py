@@ -1,8 +1,8 @@
 """Where live data comes from.
 
 A ``Feed`` pushes ``LiveUpdate``s (an immutable snapshot and its ``LiveStatus``) from its
-own threads; the app only posts each one to itself as a message.  ``inspector.live.Live``
-is the real feed; tests use scripted ones.  No Textual here.
+own threads; the app only posts each one to itself as a message.  ``inspector.live.runner.Live``
+is the real feed; tests use scripted ones.  No Textual here: the TUI, the exporter and ``--host`` all read one.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from inspector.live import LiveUpdate
-    from inspector.model import Snapshot
-    from inspector.rates import Rates
+    from inspector.live.rates import Rates
+    from inspector.live.runner import LiveUpdate
+    from inspector.model.snapshot import Snapshot
 
 
 class Feed(Protocol):
@@ -29,7 +29,7 @@ class Feed(Protocol):
 
 class RatesFeed(Protocol):
     """The optional rates channel: interface rates once a second, apart from the snapshots
-    (``inspector.live_rates.LiveRates`` on the live host; tests script one).  The app tells
+    (``inspector.live.sampler.LiveRates`` on the live host; tests script one).  The app tells
     it each new snapshot (which interfaces to sample); each ``Rates`` only updates the
     rate cells and the detail, never the snapshot's rows."""
 

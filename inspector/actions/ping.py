@@ -29,8 +29,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from inspector.model import Container, Interface, Route, Snapshot
-from inspector.paths import addresses, loopback_only
+from inspector.model.paths import addresses, loopback_only
+from inspector.model.queries import bridge_behind, container_gateway, default_route, namespace_owner
+from inspector.model.snapshot import Container, Interface, Snapshot
 
 if TYPE_CHECKING:
     from icmplib import ICMPReply, ICMPRequest
@@ -179,58 +180,6 @@ def check_parameters(count: int | None, interval: float, timeout: float) -> None
         )
 
 
-def namespace_owner(snapshot: Snapshot, container: Container) -> Container:
-    """The container whose namespace ``container`` uses (itself unless ``container:X``)."""
-    shared = container.netns_shared_with
-    if shared and shared != "host":
-        owner = snapshot.container(shared)
-        if owner is not None:
-            return owner
-    return container
-
-
-def default_route(routes: tuple[Route, ...], version: int = 4) -> Route | None:
-    """The default route of one family with the lowest metric, if any."""
-    candidates = [
-        r
-        for r in routes
-        if r.dst == "default"
-        and r.table == "main"
-        and r.gateway is not None
-        and ipaddress.ip_address(r.gateway).version == version
-    ]
-    candidates.sort(key=lambda r: r.metric or 0)
-    return candidates[0] if candidates else None
-
-
-def container_gateway(snapshot: Snapshot, container: Container) -> tuple[str, str] | None:
-    """(address, words) of the gateway the container's traffic leaves through.
-
-    The kernel's default route inside the namespace is the truth; Docker's idea of the
-    gateway is the fallback when the namespace was not read.  None for host networking:
-    the host's gateway is another machine, never a target cnet picks by itself.
-    """
-    owner = namespace_owner(snapshot, container)
-    if owner.netns_shared_with == "host":
-        return None
-    route = default_route(owner.routes) or default_route(owner.routes, 6)
-    if route is not None and route.gateway is not None:
-        bridge = _bridge_behind(owner, route.dev)
-        where = f" on {bridge}" if bridge else (f" via {route.dev}" if route.dev else "")
-        return route.gateway, f"gateway of {owner.name}{where}"
-    for net in owner.networks:
-        if net.gateway:
-            return net.gateway, f"gateway of {owner.name} on network {net.name} (Docker's)"
-    return None
-
-
-def _bridge_behind(container: Container, dev: str | None) -> str | None:
-    for iface in container.interfaces:
-        if iface.name == dev and iface.peer is not None:
-            return iface.peer.bridge
-    return None
-
-
 def _host_address(snapshot: Snapshot, container: Container) -> tuple[str, str] | None:
     """``host``: the bridge address the container sits behind (else its gateway)."""
     owner = namespace_owner(snapshot, container)
@@ -240,7 +189,7 @@ def _host_address(snapshot: Snapshot, container: Container) -> tuple[str, str] |
     devs = [route.dev] if route is not None else []
     devs += [i.name for i in owner.interfaces if i.name not in devs]
     for dev in devs:
-        bridge_name = _bridge_behind(owner, dev)
+        bridge_name = bridge_behind(owner, dev)
         bridge = snapshot.bridge(bridge_name) if bridge_name else None
         if bridge is None:
             continue
@@ -426,7 +375,7 @@ def _open_socket(plan: PingPlan) -> _Socket:
         if plan.pid is None:
             sock: _Socket = kind(privileged=True)
             return sock
-        from inspector.collect import netns
+        from inspector.collect import netns  # why: only when it sends
 
         try:
             fd = netns.open_netns(plan.pid)

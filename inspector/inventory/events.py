@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from inspector.model import Container
-from inspector.records import (
+from inspector.model.records import (
     AddressRecord,
     FoundNamespace,
     LinkRecord,
     NamespaceDump,
     RouteRecord,
 )
+from inspector.model.snapshot import Container
 
 NamespaceId = tuple[int, int]
 """(st_dev, st_ino) of ``/proc/PID/ns/net``: two processes share a namespace when equal."""

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 
 from inspector.collect import counters
-from inspector.model import Snapshot
-from inspector.rates import RateMeter, Rates, Sample, rates_between
+from inspector.live.rates import RateMeter, Rates, Sample, rates_between
+from inspector.model.snapshot import Snapshot
 
 INTERVAL_S = 1.0
 

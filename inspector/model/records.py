@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from inspector.model import Interface, NetworkAttachment, Nexthop, Route
+from inspector.model.snapshot import Interface, NetworkAttachment, Nexthop, Route
 
 
 @dataclass(frozen=True)

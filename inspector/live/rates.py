@@ -1,8 +1,8 @@
 """Rates from successive counter samples: bytes, packets, drops and errors per second.
 
-Pure: the sampler (``inspector.live_rates``) reads the counters and hands each ``Sample``
+Pure: the sampler (``inspector.live.sampler``) reads the counters and hands each ``Sample``
 to a ``RateMeter``, which returns an immutable ``Rates`` for the TUI; ``recorded_rates``
-turns one into what a snapshot keeps (``inspector.model.RecordedRates``).  A counter that
+turns one into what a snapshot keeps (``inspector.model.snapshot.RecordedRates``).  A counter that
 goes down, or an interface whose identity (ifindex) changed between two samples, was
 recreated: that interface has no rate for that step rather than a negative or a huge one.
 """
@@ -13,9 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
-from inspector.model import ContainerRate, InterfaceRate, LinkRate, RecordedRates
-from inspector.model import Rate as Rate  # re-exported: the TUI and the tests take it from here
-from inspector.natural import natural_key
+from inspector.model.natural import natural_key
+from inspector.model.snapshot import ContainerRate, InterfaceRate, LinkRate, RecordedRates
+from inspector.model.snapshot import (
+    Rate as Rate,  # re-exported: the TUI and the tests take it from here
+)
 
 if TYPE_CHECKING:  # a record only: nothing here reads a counter
     from inspector.collect.counters import Counters

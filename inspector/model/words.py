@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 
-from inspector.model import Container, Snapshot
-from inspector.paths import is_loopback
+from inspector.model.paths import is_loopback
+from inspector.model.snapshot import Container, Snapshot
 
 _DIGITS = re.compile(r"(\d+)")
 
