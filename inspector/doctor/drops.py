@@ -8,11 +8,14 @@ check it belongs to and the fix, so a failing gateway ping says why, not just th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from inspector.collect.linkdrops import CounterRise
-from inspector.collect.tracefs import DropCount, DropReport
 from inspector.rules.model import Rule, Rulesets
+
+if TYPE_CHECKING:  # the TUI starts without the collectors (tests/test_tui.py)
+    from inspector.collect.linkdrops import CounterRise
+    from inspector.collect.tracefs import DropCount, DropReport
 
 
 @dataclass(frozen=True)
@@ -146,12 +149,12 @@ def _indexed(
 def probe_drops(report: DropReport, thread: int = 0) -> tuple[DropCount, ...]:
     """What a probe reports: the reasons that rose beyond the baseline, and those that
     happened in the probe's own sending ``thread`` even when the host's noise hides them."""
-    found: dict[tuple[str, str], int] = {}
+    found: dict[tuple[str, str], DropCount] = {}
     for d in (*report.rose, *report.in_thread(thread)):
         key = (d.reason, d.location)
-        found[key] = max(found.get(key, 0), d.count)
-    ordered = sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))
-    return tuple(DropCount(reason, location, n) for (reason, location), n in ordered)
+        if key not in found or d.count > found[key].count:
+            found[key] = replace(d, thread=0)
+    return tuple(sorted(found.values(), key=lambda d: (-d.count, d.reason, d.location)))
 
 
 def drop_line(drop: DropCount, ctx: DropContext, rules: Sequence[DroppingRule] = ()) -> str:

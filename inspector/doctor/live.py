@@ -21,9 +21,9 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from inspector.actions.ping import PingError, PingReply, PingSummary, plan_ping, run_ping
-from inspector.collect.tracefs import DropReport, read_rp_filter, start_probe
 from inspector.doctor.checks import run_checks
 from inspector.doctor.context import bare_address
 from inspector.doctor.dns import EMBEDDED_DNS, nameservers
@@ -42,6 +42,9 @@ from inspector.rules import (
     run_command,
 )
 from inspector.rules.read import RunResult
+
+if TYPE_CHECKING:
+    from inspector.collect.tracefs import DropReport
 
 IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
 IP6_FORWARD = "/proc/sys/net/ipv6/conf/all/forwarding"
@@ -148,6 +151,8 @@ def _rp_bridges(snapshot: Snapshot, ping: GatewayPing) -> list[str]:
 
 
 def _rp_filter(devices: set[str]) -> dict[str, int]:
+    from inspector.collect.tracefs import read_rp_filter  # why: only on the live host
+
     return read_rp_filter(devices) if devices else {}
 
 
@@ -285,6 +290,8 @@ def gather_facts(
     pings6: dict[str, GatewayPing] = {}
     drops_problem: str | None = None
     if owners:
+        from inspector.collect.tracefs import start_probe  # why: only on the live host
+
         probe, drops_problem = start_probe()
         v6 = {o.name: t for o in owners if (t := gateway6_target(o)) is not None}
         try:

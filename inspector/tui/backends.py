@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from inspector.actions.ping import plan_ping, run_ping
-from inspector.collect.tracefs import DropProbe, start_probe
 from inspector.doctor import diagnose, run_checks
 from inspector.model.snapshot import Snapshot
 from inspector.rules import read_rulesets
 
 if TYPE_CHECKING:
     from inspector.actions.ping import PingEvent, PingPlan
+    from inspector.collect.tracefs import DropProbe
     from inspector.doctor import ContainerReport
     from inspector.rules import Rulesets
 
@@ -97,6 +97,12 @@ def offline_doctor(snapshot: Snapshot, names: Sequence[str], ping: bool) -> list
     return [run_checks(snapshot, name) for name in chosen]
 
 
+def live_drops() -> tuple[DropProbe | None, str | None]:
+    from inspector.collect.tracefs import start_probe  # why: only on the live host
+
+    return start_probe()
+
+
 def live_read_networks() -> list[dict[str, Any]]:
     from inspector.collect.engine import read_networks  # why: only on the live host
 
@@ -111,6 +117,6 @@ def default_backends(live: bool) -> Backends:
             live_doctor,
             live=True,
             read_networks=live_read_networks,
-            drops=start_probe,
+            drops=live_drops,
         )
     return Backends(None, None, offline_doctor, live=False)

@@ -24,8 +24,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from inspector.actions.ping import PingError, PingProblem, PingReply, PingSummary, PingTimeout
-from inspector.collect.linkdrops import CounterRise, read_link_drops, risen
-from inspector.collect.tracefs import DropReport, read_rp_filter
 from inspector.doctor.drops import DropContext, dropping_rules, probe_drops, probe_lines
 from inspector.model.queries import container_gateway, namespace_owner
 from inspector.model.snapshot import Snapshot
@@ -38,6 +36,8 @@ from inspector.tui.widgets import FittedFooter, LinesView
 
 if TYPE_CHECKING:
     from inspector.actions.ping import PingEvent, PingPlan
+    from inspector.collect.linkdrops import CounterRise
+    from inspector.collect.tracefs import DropReport
     from inspector.rules import Rulesets
 
 
@@ -176,6 +176,8 @@ class PingScreen(ModalScreen[None]):
     def _ping_between_counter_reads(
         self, run: int, target: str | None, stop: threading.Event
     ) -> None:
+        from inspector.collect.linkdrops import read_link_drops, risen  # why: TUI start-up
+
         pinger = self.backends.ping
         before = self._read_counters()
         start = self.backends.drops
@@ -223,6 +225,8 @@ class PingScreen(ModalScreen[None]):
             bridge = next(
                 (i.peer.bridge for i in owner.interfaces if i.peer and i.peer.bridge), None
             )
+        from inspector.collect.tracefs import read_rp_filter  # why: TUI start-up
+
         rp = read_rp_filter({bridge}).get(bridge) if bridge else None
         rules = None
         if counters.before is not None and counters.after is not None:
