@@ -94,6 +94,12 @@ def build_parser() -> Parser:
         "host, the engine's list and up to 50 namespaces again every SECONDS, each "
         "namespace in turn (default 30; 0 for never)",
     )
+    parser.add_argument(
+        "--mount-tracefs",
+        action="store_true",
+        help="when tracefs is not mounted, mount it at /sys/kernel/tracing so that ping, the "
+        "TUI's p and the doctor can name the kernel's drop reasons (docs/drops.md)",
+    )
     remote = parser.add_argument_group("remote hosts (docs/remote.md)")
     remote.add_argument(
         "--host",
@@ -128,6 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise CliError(LIVE_ONLY[args.command], EXIT_USAGE)
         if args.load == "-" and args.command is None:
             raise CliError("the TUI reads its keys from stdin: give --load a file", EXIT_USAGE)
+        if args.mount_tracefs:
+            from inspector.collect import tracefs  # why: start-up (only when asked)
+
+            tracefs.allow_mount()
         module = importlib.import_module(f"inspector.commands.{args.command or 'tui'}")
         code: int = module.run(args)
         return code

@@ -25,7 +25,8 @@ def test_a_ping_across_networks_shows_dockers_isolation_drop(lab: Lab) -> None:
     after = _counter(rule)
     assert proc.returncode == 1, proc.stdout + proc.stderr  # Docker isolates networks: no reply
     assert after - before == 3
-    listed = proc.stdout.split("in the order the packets met them:")[1].strip().splitlines()
+    rules_block = proc.stdout.split("in the order the packets met them:")[1].split("\n\n")[0]
+    listed = rules_block.strip().splitlines()  # the drop reasons follow after a blank line
     moved = [line for line in listed if f"-o {lab.net1_bridge} -j DROP" in line]
     assert len(moved) == 1 and "DOCKER-ISOLATION-STAGE-2: +3 packets" in moved[0]
     # In path order: FORWARD first, into stage 1, into stage 2 where the DROP ends it.

@@ -588,3 +588,62 @@ async def test_every_action_is_a_footer_binding_a_help_line_and_a_palette_entry(
         assert commands[action.label].help.endswith(f"({key})")
         footer_keys = {k for k, b in app.screen.active_bindings.items() if b.binding.show}
         assert key in footer_keys
+
+
+@sync
+async def test_p_names_why_the_kernels_drop_reasons_are_not_there(recorded: Snapshot) -> None:
+    """The drop-reason line comes after the run, as plain text, off the UI thread."""
+    c = bridged(recorded)
+    starts: list[int] = []
+
+    def no_tracefs() -> tuple[None, str]:
+        starts.append(threading.get_ident())
+        return None, "tracefs is not mounted at /sys/kernel/tracing [bold]x[/]: no drop reasons"
+
+    pinger = FakePinger(replies=2)
+    app = make_app(recorded, ping=pinger, drops=no_tracefs)
+    async with app.run_test(size=SIZE) as pilot:
+        await select_container(app, pilot, c.name)
+        await pilot.press("p")
+        screen = app.screen
+        assert isinstance(screen, PingScreen)
+        await wait_for(pilot, lambda: "icmp_seq=2 " in ping_text(screen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not screen.running, 10)
+        text = ping_text(screen)
+        assert (
+            "drop reasons: tracefs is not mounted at /sys/kernel/tracing [bold]x[/]:"
+            " no drop reasons" in text
+        )
+        assert starts and threading.get_ident() not in starts
+
+
+@sync
+async def test_p_with_a_real_drop_probe_leaves_no_instance(recorded: Snapshot) -> None:
+    """The real probe around a run: its tracefs instance exists while the ping runs and
+    is gone once it ends (checked in tracefs itself)."""
+    import os
+
+    from inspector.collect import tracefs
+
+    if tracefs.availability() is not None:
+        pytest.skip(f"no drop reasons here: {tracefs.availability()}")
+    mine = f"{tracefs.PREFIX}{os.getpid()}-"
+
+    def ours() -> list[str]:
+        return [n for n in os.listdir(f"{tracefs.TRACEFS}/instances") if n.startswith(mine)]
+
+    c = bridged(recorded)
+    pinger = FakePinger(gated=True)
+    app = make_app(recorded, ping=pinger, drops=tracefs.start_probe)
+    async with app.run_test(size=SIZE) as pilot:
+        await select_container(app, pilot, c.name)
+        await pilot.press("p")
+        screen = app.screen
+        assert isinstance(screen, PingScreen)
+        await wait_for(pilot, lambda: bool(pinger.calls))
+        assert len(ours()) == 1  # traced during the probe only
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not screen.running, 10)
+        assert "during the probe the kernel dropped" in ping_text(screen)
+        assert ours() == []

@@ -45,6 +45,7 @@ MIN_INTERVAL_S = 0.01
 MAX_INTERVAL_S = 60.0
 MIN_TIMEOUT_S = 0.01
 MAX_TIMEOUT_S = 60.0
+MAX_SIZE = 65_507  # the most data an IPv4 echo request can carry
 _SELECT_SLICE_S = 0.1  # how late a stop request may be noticed
 
 EXIT_FAILED = 1
@@ -78,13 +79,14 @@ class PingPlan:
     family: int
     scope_id: int = 0
     mode_note: str = ""
+    size: int = PAYLOAD_SIZE  # data bytes in each request (sent with DF, as ping does)
 
     @property
     def header(self) -> str:
         label = f" ({self.target_label})" if self.target_label else ""
         return (
             f"PING {self.target}{label} from the network namespace of {self.namespace}: "
-            f"{PAYLOAD_SIZE} data bytes"
+            f"{self.size} data bytes"
         )
 
 
@@ -531,7 +533,7 @@ def _loop(sock: _Socket, session: _Session) -> Iterator[PingEvent]:
                 yield PingTimeout(waiting.seq)
         if (count is None or seq < count) and now >= next_send:
             seq += 1
-            request = ICMPRequest(destination, ident, seq, payload_size=PAYLOAD_SIZE)
+            request = ICMPRequest(destination, ident, seq, payload_size=plan.size)
             try:
                 sock.send(request)
             except ICMPSocketError as exc:

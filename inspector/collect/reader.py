@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from inspector.collect import cri, discover, netns, podman
+from inspector.collect import cri, discover, netns, podman, tracefs
 from inspector.collect.attribute import attribute
 from inspector.collect.cgroups import CgroupPids, pid_belongs_to
 from inspector.collect.engine import LIVE_STATES, Engine, EngineUnavailable
@@ -309,6 +309,9 @@ class Reader:
         # namespaces are read.  Only discovery (root) makes use of it.
         podman_listed = on_daemon_thread(self.podman, "cnet-podman-list") if self._root else None
         events: list[ev.Event] = [self.host()]
+        if self._root:  # why the probes cannot name the kernel's drop reasons, if they cannot
+            tracefs.remove_stale()  # a killed cnet's probe instance still traces: end it
+            events.append(ev.Notice("drops", tracefs.availability()))
         listed = self.containers()
         events.extend(listed)
         containers = listed[0].containers if isinstance(listed[0], ev.ContainersListed) else known

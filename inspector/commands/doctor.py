@@ -83,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("no container fails a check\n")
     elif args.json:
         data = reports_to_dict(reports)
+        if not offline and not args.no_ping:
+            from inspector.collect.tracefs import availability  # why: start-up
+
+            problem = availability()
+            data["warnings"] = [problem] if problem else []
         if offline:
             data["offline"] = {
                 "taken_at": snapshot.taken_at,

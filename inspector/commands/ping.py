@@ -23,6 +23,15 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
 
 
+def _size(text: str) -> int:
+    from inspector.actions.ping import MAX_SIZE  # why: start-up
+
+    size = _count(text)
+    if not 0 <= size <= MAX_SIZE:
+        raise argparse.ArgumentTypeError(f"size must be between 0 and {MAX_SIZE}, not {size}")
+    return size
+
+
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "ping",
@@ -67,6 +76,14 @@ def add_parser(subparsers: Any) -> None:
         help="seconds between requests (default 1, at least 0.01)",
     )
     p.add_argument(
+        "-s",
+        dest="size",
+        type=_size,
+        default=56,
+        metavar="SIZE",
+        help="data bytes in each request (default 56); requests carry DF, as ping's do",
+    )
+    p.add_argument(
         "--rules",
         action="store_true",
         help="afterwards, show which firewall rules concerning CONTAINER counted the ping's packets",
@@ -77,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     import signal
     import sys
     import threading
+    from dataclasses import replace
 
     # why: start-up
     from inspector.actions.ping import (
@@ -87,6 +105,9 @@ def run(args: argparse.Namespace) -> int:
         plan_ping,
         run_ping,
     )
+    from inspector.collect.linkdrops import read_link_drops, risen  # why: start-up
+    from inspector.collect.tracefs import start_probe  # why: start-up
+    from inspector.doctor.drops import probe_drops  # why: start-up
 
     try:
         check_parameters(args.count, args.interval, args.timeout)
@@ -103,10 +124,17 @@ def run(args: argparse.Namespace) -> int:
             print_warnings(snapshot)  # e.g. Docker unreachable: say why the container is unknown
         raise CliError(str(exc), exc.code) from None
 
+    plan = replace(plan, size=args.size)
     rules_before = _read_rules() if args.rules else None
+    probe, drops_problem = start_probe(begin=False)
+    links_before = read_link_drops()  # while the baseline window runs
+    if probe is not None:
+        probe.begin()
+    thread = probe.watch() if probe is not None else 0
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C: summary, like ping
     summary: PingSummary | None = None
+    failure: PingError | None = None
     try:
         events = run_ping(
             plan, count=args.count, interval=args.interval, timeout=args.timeout, stop=stop
@@ -120,16 +148,63 @@ def run(args: argparse.Namespace) -> int:
             if line:  # the summary is cnet's own lines (its target an address)
                 print(safe_lines(line), flush=True)
     except PingError as exc:
-        raise CliError(str(exc), exc.code) from None
+        failure = exc
     finally:
         signal.signal(signal.SIGINT, previous)
+        report = probe.finish() if probe is not None else None
+        links_after = read_link_drops()
         sys.stdout.flush()
-    if rules_before is not None:
+    try:
+        rules_after = _read_rules() if rules_before is not None else None
         container = snapshot.container(args.container)
         assert container is not None  # plan_ping found it
-        for line in _moved_rules(snapshot, container.name, rules_before, _read_rules()):
+        if rules_before is not None and rules_after is not None:
+            for line in _moved_rules(snapshot, container.name, rules_before, rules_after):
+                print(safe(line))
+        drops = probe_drops(report, thread) if report is not None else None
+        counters = risen(links_before, links_after)
+        for line in _drop_lines(
+            snapshot,
+            container,
+            drops,
+            drops_problem,
+            (rules_before, rules_after),
+            counters,
+            report.lost if report is not None else 0,
+        ):
             print(safe(line))
+        sys.stdout.flush()
+    finally:
+        if probe is not None:
+            probe.close()
+    if failure is not None:
+        raise CliError(str(failure), failure.code) from None
     return EXIT_OK if summary is not None and summary.received > 0 else EXIT_FAILED
+
+
+def _drop_lines(
+    snapshot: Any,
+    container: Any,
+    drops: Any,
+    problem: str | None,
+    rulesets: tuple[Any, Any],
+    counters: Any,
+    lost: int = 0,
+) -> list[str]:
+    """The kernel's drop reasons during the ping, beside the drop rules whose counters rose."""
+    from inspector.collect.tracefs import read_rp_filter  # why: start-up
+    from inspector.doctor.drops import DropContext, dropping_rules, probe_lines  # why: start-up
+    from inspector.model.queries import namespace_owner  # why: start-up
+
+    owner = namespace_owner(snapshot, container)
+    bridges = [i.peer.bridge for i in owner.interfaces if i.peer is not None and i.peer.bridge]
+    bridge = bridges[0] if bridges else None
+    rp = read_rp_filter({bridge}).get(bridge) if bridge else None
+    before, after = rulesets
+    rules = dropping_rules(before, after) if before is not None and after is not None else None
+    words = DropContext(bridge, rp)
+    lines = probe_lines(drops, words, problem=problem, rules=rules, counters=counters, lost=lost)
+    return ["", *lines]
 
 
 def _read_rules() -> Any:

@@ -6,6 +6,9 @@ one to its IPv6 gateway when it has IPv6); no DNS query is ever sent.  The pings
 parallel threads (each enters its namespace just to make a socket) and the ruleset and
 Docker's networks are read meanwhile, on daemon threads that a caller giving up does not
 wait for; a host of broken containers costs one ping timeout, not one per container.
+While the pings run, one drop-reason probe (``collect.tracefs``) counts why the kernel
+dropped packets; a failed ping gets the reasons its own sending thread saw, else those
+that rose host-wide.
 Sockets come from sock_diag (``collect.sockets``, a thread steps into the namespace just
 to make its socket), resolv.conf from
 ``/proc/PID/root/etc/resolv.conf``, and the rules inside a namespace from
@@ -18,10 +21,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from inspector.actions.ping import PingError, PingReply, PingSummary, plan_ping, run_ping
 from inspector.doctor.checks import run_checks
+from inspector.doctor.context import bare_address
 from inspector.doctor.dns import EMBEDDED_DNS, nameservers
 from inspector.doctor.model import ContainerReport, DnsFacts, DoctorFacts, GatewayPing, Listener
 from inspector.model.background import on_daemon_thread
@@ -37,6 +42,9 @@ from inspector.rules import (
     run_command,
 )
 from inspector.rules.read import RunResult
+
+if TYPE_CHECKING:
+    from inspector.collect.tracefs import DropReport
 
 IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
 IP6_FORWARD = "/proc/sys/net/ipv6/conf/all/forwarding"
@@ -115,6 +123,37 @@ def ping_gateway(
     except PingError as exc:
         return GatewayPing(plan.target, 0, 0, None, timeout, str(exc))
     return GatewayPing(plan.target, 0, 0, None, timeout, "stopped")
+
+
+def with_drops(
+    ping: GatewayPing, report: DropReport, thread: int, threads: Sequence[int]
+) -> GatewayPing:
+    """A failed ping with the kernel's drop reasons: those in its own sending thread when
+    that thread sent no other ping, else those that rose host-wide."""
+    if ping.received or ping.skipped or not ping.transmitted:
+        return ping
+    own = report.in_thread(thread) if threads.count(thread) == 1 else ()
+    if own:
+        drops, scope = own, "this ping's packets"
+    else:
+        drops, scope = report.rose, "host-wide count"
+    found = tuple(replace(d, thread=0) for d in drops)
+    return replace(ping, drops=found, drops_scope=scope if found else "")
+
+
+def _rp_bridges(snapshot: Snapshot, ping: GatewayPing) -> list[str]:
+    """The bridges holding a ping's target, when the kernel named the reverse-path filter."""
+    if not any(d.reason == "IP_RPFILTER" for d in ping.drops):
+        return []
+    return [
+        b.name for b in snapshot.bridges if any(bare_address(a) == ping.target for a in b.addresses)
+    ]
+
+
+def _rp_filter(devices: set[str]) -> dict[str, int]:
+    from inspector.collect.tracefs import read_rp_filter  # why: only on the live host
+
+    return read_rp_filter(devices) if devices else {}
 
 
 def _ping_targets(snapshot: Snapshot, containers: Sequence[Container]) -> list[Container]:
@@ -252,17 +291,36 @@ def gather_facts(
     )
     pings: dict[str, GatewayPing] = {}
     pings6: dict[str, GatewayPing] = {}
+    drops_problem: str | None = None
     if owners:
+        from inspector.collect.tracefs import start_probe  # why: only on the live host
+
+        probe, drops_problem = start_probe()
         v6 = {o.name: t for o in owners if (t := gateway6_target(o)) is not None}
-        with ThreadPoolExecutor(max_workers=min(MAX_PING_THREADS, len(owners))) as pool:
-            futures = {o.name: pool.submit(ping_gateway, snapshot, o, stop=stop) for o in owners}
-            futures6 = {
-                o.name: pool.submit(ping_gateway, snapshot, o, stop=stop, target=v6[o.name])
-                for o in owners
-                if o.name in v6
-            }
-            pings = {name: f.result() for name, f in futures.items()}
-            pings6 = {name: f.result() for name, f in futures6.items()}
+        try:
+            with ThreadPoolExecutor(max_workers=min(MAX_PING_THREADS, len(owners))) as pool:
+
+                def watched(owner: Container, target: str | None) -> tuple[int, GatewayPing]:
+                    tid = probe.watch() if probe is not None else 0
+                    return tid, ping_gateway(snapshot, owner, stop=stop, target=target)
+
+                futures = {o.name: pool.submit(watched, o, None) for o in owners}
+                futures6 = {
+                    o.name: pool.submit(watched, o, v6[o.name]) for o in owners if o.name in v6
+                }
+                done = {name: f.result() for name, f in futures.items()}
+                done6 = {name: f.result() for name, f in futures6.items()}
+            if probe is not None:
+                report = probe.finish()
+                threads = [tid for tid, _ in (*done.values(), *done6.values())]
+                pings = {n: with_drops(p, report, tid, threads) for n, (tid, p) in done.items()}
+                pings6 = {n: with_drops(p, report, tid, threads) for n, (tid, p) in done6.items()}
+            else:
+                pings = {name: p for name, (_, p) in done.items()}
+                pings6 = {name: p for name, (_, p) in done6.items()}
+        finally:
+            if probe is not None:
+                probe.close()
     rules = rules_future.result()
     no_nat = no_nat_future.result()
     listeners, dns = namespace_future.result()
@@ -279,6 +337,10 @@ def gather_facts(
         dns=dns,
         tcp_health={o.name: h for o in namespaces if (h := read_health(o.pid)) is not None},
         pinged=ping,
+        drops_problem=drops_problem,
+        rp_filter=_rp_filter(
+            {b for p in (*pings.values(), *pings6.values()) for b in _rp_bridges(snapshot, p)}
+        ),
     )
 
 

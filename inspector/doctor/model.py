@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from inspector.collect.tracefs import DropCount
     from inspector.model.snapshot import TcpHealth
     from inspector.rules import Rulesets
 
@@ -139,6 +140,8 @@ class GatewayPing:
     timeout_s: float = 1.0
     error: str | None = None  # it could not even be sent (no route, not root...)
     skipped: str | None = None  # why nothing was sent (no gateway to ping)
+    drops: tuple[DropCount, ...] = ()  # the kernel's drop reasons during this ping
+    drops_scope: str = ""  # "this ping's packets" or "host-wide count"
 
 
 @dataclass(frozen=True)
@@ -185,3 +188,5 @@ class DoctorFacts:
     dns: Mapping[str, DnsFacts] = field(default_factory=dict)
     tcp_health: Mapping[str, TcpHealth] = field(default_factory=dict)
     pinged: bool = True  # False: the pings were not asked for (``--no-ping``, marks)
+    drops_problem: str | None = None  # why the kernel's drop reasons were not read
+    rp_filter: Mapping[str, int] = field(default_factory=dict)  # effective, by bridge

@@ -15,6 +15,7 @@ from inspector.doctor.context import (
     new_check,
     sh,
 )
+from inspector.doctor.drops import DropContext, gateway_words
 from inspector.doctor.model import (
     NOT_PINGED,
     Check,
@@ -174,6 +175,10 @@ def _gateway_check(check_id: str, ctx: Context, ping: GatewayPing | None) -> Che
         return new_check(check_id, "pass", f"{ping.target} answered{rtt}", evidence)
     summary = f"{ping.target} did not answer {ping.transmitted} pings from inside"
     bridge = next((link.bridge.name for link in ctx.bridged if link.bridge), None)
+    if ping.drops:
+        return _dropped(check_id, ctx, ping, bridge, summary, evidence)
+    if ctx.facts.drops_problem:
+        evidence.append(("kernel drops", ctx.facts.drops_problem))
     if bridge is not None:
         # The bridge holds the gateway: the host itself did not answer (INPUT rules?).
         return new_check(check_id, "fail", summary, evidence, f"cnet rules {bridge}")
@@ -181,6 +186,21 @@ def _gateway_check(check_id: str, ctx: Context, ping: GatewayPing | None) -> Che
     if parent is not None:
         summary += f" (the gateway is a router on {parent}'s segment, outside this host)"
     return new_check(check_id, "fail", summary, evidence)
+
+
+def _dropped(
+    check_id: str,
+    ctx: Context,
+    ping: GatewayPing,
+    bridge: str | None,
+    summary: str,
+    evidence: list[tuple[str, str]],
+) -> Check:
+    """A failing gateway check that names the kernel's drop reason and its fix."""
+    words = DropContext(bridge, ctx.facts.rp_filter.get(bridge or ""), ctx.ns)
+    counted, tail, fix = gateway_words(ping.drops, words, check_id)
+    evidence.append(("kernel drops", f"{counted} ({ping.drops_scope})"))
+    return new_check(check_id, "fail", f"{summary}: {tail}", evidence, fix)
 
 
 def check_gateway(ctx: Context) -> Check:

@@ -38,6 +38,7 @@ from inspector.tui.backends import (
     Capturer,
     ConnectionsReader,
     Doctor,
+    DropsStarter,
     NetworksReader,
     Pinger,
     RulesReader,
@@ -768,21 +769,16 @@ def make_app(
     capture: Capturer | None = None,
     read_connections: ConnectionsReader | None = None,
     local: bool = True,
+    drops: DropsStarter | None = None,
 ) -> CnetApp:
-    """The app, on a given snapshot (``--load``, ``--demo``, tests) or a live ``feed``.
+    """The app, on a given snapshot (``--load``, ``--demo``, tests) or a live ``feed``
+    (``live.runner.Live``: started when the main screen is up, stopped at exit); ``rates``
+    (``live.sampler.LiveRates``) samples the counters once a second.
 
-    ``feed`` (``inspector.live.runner.Live`` for the real host) pushes snapshots from its own
-    threads; the app starts it when the main screen is up and stops it at exit.
-
-    ``rates`` (``inspector.live.sampler.LiveRates`` on the live host) samples the interface
-    counters once a second for the rate columns and the detail's sparkline.
-
-    ``ping``, ``capture``, ``read_rules``, ``doctor`` and the readers are what the actions
-    call (``backends.py``), always from thread workers.  Left out, a live app uses the real
-    ones; on a saved snapshot ping, capture and rules are greyed out and the doctor checks
-    only what the snapshot holds.  Tests and the screenshots inject recorded ones.  A feed
-    from other hosts (``local=False``, ``cnet --host``) gets the saved snapshot's actions:
-    nothing here pings, captures or reads rules for a remote's containers.
+    ``ping``, ``capture``, ``read_rules``, ``doctor``, ``drops`` (the probe around a ping)
+    and the readers are what the actions call from thread workers (``backends.py``); left
+    out, a live app uses the real ones (a recorded ``ping`` gets no probe), a saved snapshot
+    greys ping, capture and rules out, and so does a feed of other hosts (``local=False``).
     """
     if snapshot is None and feed is None:
         raise ValueError("make_app needs a snapshot or a feed")
@@ -796,5 +792,7 @@ def make_app(
         read_networks=read_networks,
         read_connections=read_connections,
         capture=capture,
+        drops=drops,
+        recorded_ping=ping is not None,
     )
     return CnetApp(snapshot, feed=feed, source=source, clock=clock, backends=backends, rates=rates)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from inspector.actions.capture_plan import CapturePlan
     from inspector.actions.ping import PingEvent, PingPlan
     from inspector.collect.connections import Connections
+    from inspector.collect.tracefs import DropProbe
     from inspector.doctor import ContainerReport
     from inspector.rules import Rulesets
 
@@ -79,6 +80,9 @@ Docker cannot be asked."""
 ConnectionsReader = Callable[[Snapshot, str], "Connections"]
 """``(snapshot, container) -> its sockets, flows and TCP health now`` (each part says in
 its ``problem`` what could not be read); KeyError for a container the snapshot lacks."""
+DropsStarter = Callable[[], "tuple[DropProbe | None, str | None]"]
+"""Start a drop-reason probe for a ping (``collect.tracefs.start_probe``): the probe, or
+None and the one line that says why not."""
 
 Doctor = Callable[[Snapshot, Sequence[str], bool], "Sequence[ContainerReport]"]
 """``(snapshot, names or () for all, ping the gateways?) -> one report per container``."""
@@ -100,6 +104,8 @@ class Backends:
     """None: greyed (a saved snapshot, or a remote host's workloads)."""
     read_connections: ConnectionsReader | None = None
     """None: the Connections view needs the live host (shown greyed)."""
+    drops: DropsStarter | None = None
+    """None: a ping names no drop reasons (a saved snapshot, or a recorded pinger)."""
 
 
 def live_ping(
@@ -132,6 +138,12 @@ def offline_doctor(snapshot: Snapshot, names: Sequence[str], ping: bool) -> list
     return [run_checks(snapshot, name) for name in chosen]
 
 
+def live_drops() -> tuple[DropProbe | None, str | None]:
+    from inspector.collect.tracefs import start_probe  # why: only on the live host
+
+    return start_probe()
+
+
 def live_read_networks() -> list[dict[str, Any]]:
     from inspector.collect.engine import read_networks  # why: only on the live host
 
@@ -161,5 +173,6 @@ def default_backends(live: bool) -> Backends:
             read_networks=live_read_networks,
             capture=live_capture,
             read_connections=live_read_connections,
+            drops=live_drops,
         )
     return Backends(None, None, offline_doctor, live=False)

@@ -26,6 +26,7 @@ from inspector.tui.backends import (
     Capturer,
     ConnectionsReader,
     Doctor,
+    DropsStarter,
     NetworksReader,
     Pinger,
     RulesReader,
@@ -75,9 +76,12 @@ def assemble_backends(
     read_networks: NetworksReader | None,
     read_connections: ConnectionsReader | None,
     capture: Capturer | None,
+    drops: DropsStarter | None,
+    recorded_ping: bool,
 ) -> Backends:
     """The given backends, ``defaults`` for those left out; the reads that may hang are
-    detached: quitting never waits on iptables-save, Docker or conntrack."""
+    detached: quitting never waits on iptables-save, Docker or conntrack.  A recorded
+    ``ping`` (``recorded_ping``) gets no drop-reason probe unless one is given."""
     rules = read_rules or defaults.read_rules
     connections = read_connections or defaults.read_connections
     return Backends(
@@ -88,4 +92,5 @@ def assemble_backends(
         read_networks=read_networks or defaults.read_networks,
         read_connections=detached(connections) if connections is not None else None,
         capture=capture or defaults.capture,
+        drops=drops or (None if recorded_ping else defaults.drops),
     )

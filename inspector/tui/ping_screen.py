@@ -24,7 +24,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from inspector.actions.ping import PingError, PingProblem, PingReply, PingSummary, PingTimeout
-from inspector.model.queries import container_gateway
+from inspector.doctor.drops import DropContext, dropping_rules, probe_drops, probe_lines
+from inspector.model.queries import container_gateway, namespace_owner
 from inspector.model.snapshot import Snapshot
 from inspector.tui.action_view import ping_event_lines, ping_header, ping_status
 from inspector.tui.backends import PING_TIMEOUT_S, Backends
@@ -35,6 +36,8 @@ from inspector.tui.widgets import FittedFooter, LinesView, plain
 
 if TYPE_CHECKING:
     from inspector.actions.ping import PingEvent, PingPlan
+    from inspector.collect.linkdrops import CounterRise
+    from inspector.collect.tracefs import DropReport
     from inspector.rules import Rulesets
 
 
@@ -66,11 +69,14 @@ class PingEventArrived(Message):
 
 
 class PingEnded(Message):
-    def __init__(self, run: int, error: str | None, counters: CounterReads) -> None:
+    def __init__(
+        self, run: int, error: str | None, counters: CounterReads, drops: tuple[str, ...] = ()
+    ) -> None:
         super().__init__()
         self.run = run
         self.error = error
         self.counters = counters
+        self.drops = drops  # the kernel's drop reasons during the run, in words
 
 
 def default_target(snapshot: Snapshot, container: str) -> str:
@@ -170,8 +176,14 @@ class PingScreen(ModalScreen[None]):
     def _ping_between_counter_reads(
         self, run: int, target: str | None, stop: threading.Event
     ) -> None:
+        from inspector.collect.linkdrops import read_link_drops, risen  # why: TUI start-up
+
         pinger = self.backends.ping
         before = self._read_counters()
+        start = self.backends.drops
+        probe, problem = start() if start is not None else (None, None)
+        links_before = read_link_drops() if start is not None else {}
+        thread = probe.watch() if probe is not None else 0
         error: str | None = None
         try:
             if pinger is None:
@@ -184,9 +196,46 @@ class PingScreen(ModalScreen[None]):
             error = str(exc)
         except Exception as exc:  # a surprise must end up in the panel, not kill the app
             error = f"{type(exc).__name__}: {exc}"
-        after = self._read_counters() if before.before is not None else before
-        counters = CounterReads(before.before, after.before, before.problem or after.problem)
-        self.post_message(PingEnded(run, error, counters))
+        finally:
+            report = probe.finish() if probe is not None else None
+        try:
+            links = risen(links_before, read_link_drops()) if start is not None else []
+            after = self._read_counters() if before.before is not None else before
+            counters = CounterReads(before.before, after.before, before.problem or after.problem)
+            drops: tuple[str, ...] = ()
+            if start is not None:
+                drops = self._drop_lines(report, thread, problem, counters, links)
+        finally:
+            if probe is not None:
+                probe.close()
+        self.post_message(PingEnded(run, error, counters, drops))
+
+    def _drop_lines(
+        self,
+        report: DropReport | None,
+        thread: int,
+        problem: str | None,
+        counters: CounterReads,
+        links: list[CounterRise],
+    ) -> tuple[str, ...]:
+        bridge: str | None = None
+        c = self.snapshot.container(self.container)
+        if c is not None:
+            owner = namespace_owner(self.snapshot, c)
+            bridge = next(
+                (i.peer.bridge for i in owner.interfaces if i.peer and i.peer.bridge), None
+            )
+        from inspector.collect.tracefs import read_rp_filter  # why: TUI start-up
+
+        rp = read_rp_filter({bridge}).get(bridge) if bridge else None
+        rules = None
+        if counters.before is not None and counters.after is not None:
+            rules = dropping_rules(counters.before, counters.after)
+        drops = probe_drops(report, thread) if report is not None else None
+        words = DropContext(bridge, rp)
+        lost = report.lost if report is not None else 0
+        lines = probe_lines(drops, words, problem=problem, rules=rules, counters=links, lost=lost)
+        return tuple(lines)
 
     def _read_counters(self) -> CounterReads:
         read = self.backends.read_rules
@@ -235,6 +284,7 @@ class PingScreen(ModalScreen[None]):
             lines.append((("i shows the firewall rules whose counters moved", "muted"),))
         elif message.counters.problem and self.plan is not None:
             lines.append(((f"counters not read: {message.counters.problem}", "muted"),))
+        lines.extend(((text, "muted"),) for text in message.drops)
         self.log_view.append(lines)
         self._update_status()
         self.refresh_bindings()
