@@ -34,6 +34,8 @@ LIVE_ONLY = {
     "stream": "stream follows the live host: it cannot use a saved snapshot",
 }
 """Subcommands that refuse the global ``--load``/``--demo`` rather than ignore it."""
+REFUSING = ", ".join(list(LIVE_ONLY)[:-1]) + " and " + list(LIVE_ONLY)[-1]
+"""Their names as ``--help`` gives them, so it says what the code does."""
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -80,7 +82,8 @@ def build_parser() -> Parser:
         "--load",
         metavar="FILE",
         help="work on a saved JSON snapshot instead of the live host: the TUI, snapshot, "
-        "doctor and diff use it (all but the TUI also read - as stdin); ping and rules refuse it",
+        "doctor, diff and rules (against the rules recorded with it) use it (all but the TUI "
+        f"also read - as stdin); {REFUSING} refuse it",
     )
     source.add_argument(
         "--demo", action="store_true", help="the same on the demo snapshot shipped with cnet"

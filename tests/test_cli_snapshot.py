@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from inspector import __version__
+from inspector.doctor import NOT_PINGED, NOT_RECORDED, unchecked
 from tests.cli import ROOT, assert_one_line_error, cnet
 from tests.conftest import DATA, RECORDED
 
@@ -174,8 +175,11 @@ def test_doctor_on_a_saved_snapshot_says_it_sent_no_ping(source: tuple[str, ...]
     proc = cnet(*source, env=NO_DOCKER)
     assert proc.returncode == 0, proc.stderr
     first = proc.stdout.splitlines()[0]
-    assert first.startswith("offline: a snapshot of vm taken at 2026-11-28T00:28:39Z; no ping")
-    assert "skip  gateway: not pinged: cnet sends no traffic for a saved snapshot" in proc.stdout
+    assert first.startswith("offline: a snapshot of vm taken at 2026-11-28T00:28:39Z, judged")
+    assert f"skip  gateway: {NOT_PINGED}" in proc.stdout
+    # an older snapshot records no rules: the checks that need them say so, in those words
+    rules = unchecked("the host's firewall rules were not read", NOT_RECORDED)
+    assert f"skip  forward-drop, masquerade: {rules}" in proc.stdout
     # The recorded host's uplink has MTU 1400 under containers at 1500: a warning, not ok.
     assert "cnetlab-bridge: WARN" in proc.stdout
     assert proc.stderr == ""
@@ -184,7 +188,9 @@ def test_doctor_on_a_saved_snapshot_says_it_sent_no_ping(source: tuple[str, ...]
 def test_doctor_from_json_marks_it_offline() -> None:
     proc = cnet("doctor", "--from", str(RECORDED), "--json", "cnetlab-multi")
     data = json.loads(proc.stdout)
-    assert data["offline"]["not_checked"] == ["gateway", "ip-forward", "forward-drop", "masquerade"]
+    skipped = [item["check"] for item in data["offline"]["not_checked"]]
+    assert skipped == ["gateway", "ip-forward", "forward-drop", "masquerade", "dns", "tcp"]
+    assert all(item["why"].startswith("not checked: ") for item in data["offline"]["not_checked"])
     assert [c["name"] for c in data["containers"]] == ["cnetlab-multi"]
     gateway = next(c for c in data["containers"][0]["checks"] if c["id"] == "gateway")
     assert gateway["status"] == "skip"

@@ -218,9 +218,7 @@ def test_rules_line_by_line_without_counters(recorded) -> None:
     result = diff(old, new)
     # the timestamps in the comments differ too: not rules
     assert result.changes == (
-        Change(
-            "rules", "added", "iptables-save", "filter: -A DOCKER-USER -s 172.17.0.4/32 -j DROP"
-        ),
+        Change("rules", "added", "ip filter", "DOCKER-USER: -s 172.17.0.4/32 -j DROP"),
     )
     assert diff(new, old).changes[0].kind == "removed"
     counted = after.replace("[0:0] -A DOCKER-USER", "[12:3456] -A DOCKER-USER").replace(
@@ -239,13 +237,15 @@ def test_a_policy_change_is_a_rule_change(recorded) -> None:
         ),
     )
     details = [(c.kind, c.detail) for c in diff(old, new).changes]
-    assert details == [("added", "filter: :FORWARD ACCEPT"), ("removed", "filter: :FORWARD DROP")]
+    assert details == [("added", "FORWARD: policy ACCEPT"), ("removed", "FORWARD: policy DROP")]
 
 
 def test_nft_rules_ignore_handles_and_counters(recorded) -> None:
     def nft(rules: list[dict[str, object]]) -> RulesetText:
         meta = {"metainfo": {"version": "1.0.6", "json_schema_version": 1}}
-        return RulesetText("nft -j", json.dumps({"nftables": [meta, *rules]}))
+        table = {"table": {"family": "inet", "name": "cnetrp", "handle": 1}}
+        chain = {"chain": {"family": "inet", "table": "cnetrp", "name": "c", "handle": 2}}
+        return RulesetText("nft -j", json.dumps({"nftables": [meta, table, chain, *rules]}))
 
     def rule(handle: int, packets: int, verdict: str) -> dict[str, object]:
         expr = [{"counter": {"packets": packets, "bytes": packets * 60}}, {verdict: None}]
@@ -264,8 +264,8 @@ def test_nft_rules_ignore_handles_and_counters(recorded) -> None:
     dropped = replace(recorded, rulesets=(nft([rule(4, 0, "accept"), rule(5, 0, "drop")]),))
     assert diff(old, same).equal
     result = diff(old, dropped)
-    assert [(c.kind, c.subject) for c in result.changes] == [("added", "nft -j")]
-    assert '"drop"' in result.changes[0].detail and "handle" not in result.changes[0].detail
+    assert [(c.kind, c.subject) for c in result.changes] == [("added", "inet cnetrp (nft)")]
+    assert result.changes[0].detail == "c: counter drop"  # cnet rules' words, not raw JSON
 
 
 def test_rules_recorded_on_one_side_only_are_a_note_not_a_change(recorded) -> None:
@@ -273,7 +273,7 @@ def test_rules_recorded_on_one_side_only_are_a_note_not_a_change(recorded) -> No
     result = diff(recorded, new)
     assert result.equal
     assert result.notes == (
-        "iptables-save rules are recorded only in the new snapshot: not compared",
+        "the firewall rules are recorded only in the new snapshot: not compared",
     )
     assert "neither snapshot recorded" in diff(recorded, recorded).notes[0]
 
@@ -297,7 +297,10 @@ def test_cnet_diff_two_files_text(tmp_path, recorded) -> None:
     veth = _veth_of(recorded, BRIDGED).name
     assert f"  ~ host {veth}: moved bridge: docker0 -> no bridge" in proc.stdout
     assert f"  ~ {MULTI}: restarted: pid {recorded.container(MULTI).pid} -> 12345" in proc.stdout
-    assert "2 changes: 2 containers, 1 host interface" in proc.stdout
+    # counted by the section they are listed under: the counts add up to the list
+    assert "2 changes: 1 containers, 1 interfaces (touching 2 containers, 1 host interface)" in (
+        proc.stdout
+    )
     assert proc.stderr == ""
 
 

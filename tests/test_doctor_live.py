@@ -74,7 +74,7 @@ def test_listeners_and_namespace_rules_are_read_from_the_process(namespace_proce
     assert Listener("udp", EMBEDDED_DNS, 51155) in listeners
     host = read_listeners(None)
     assert host is not None and Listener("tcp", "0.0.0.0", 8080) not in host  # not the host's
-    rulesets, problem = read_namespace_rules(pid)
+    rulesets, problem, _ = read_namespace_rules(pid)
     assert problem is None and rulesets is not None
     dnat = [
         r.target.option("--to-destination").value  # type: ignore[union-attr]

@@ -41,7 +41,12 @@ def eth0(c: Container) -> Interface:
     return next(i for i in c.interfaces if i.name == "eth0")
 
 
-def docker_rules(
+def docker_rules(snapshot: Snapshot, **changes: object) -> Rulesets:
+    """Docker's own rules for every recorded bridge, plus extra lines for the test."""
+    return Rulesets(tables=parse_iptables_save(docker_rules_text(snapshot, **changes), "ip"))  # type: ignore[arg-type]
+
+
+def docker_rules_text(
     snapshot: Snapshot,
     *,
     filter_extra: str = "",
@@ -49,8 +54,8 @@ def docker_rules(
     drop_accept: str = "",
     forward_policy: str = "DROP",
     publish: bool = True,
-) -> Rulesets:
-    """Docker's own rules for every recorded bridge, plus extra lines for the test."""
+) -> str:
+    """``docker_rules`` as iptables-save prints them."""
     forward, masq = [], []
     for b in snapshot.bridges:
         v4 = next(
@@ -98,7 +103,7 @@ def docker_rules(
             "",
         ]
     )
-    return Rulesets(tables=parse_iptables_save(text, "ip"))
+    return text
 
 
 EMBEDDED_DNS_RULES = """*nat

@@ -151,10 +151,11 @@ def test_info_names_runtime_mode_and_namespace(recorded: Snapshot) -> None:
     for c in recorded.containers:
         labels = by_name[c.name]
         assert labels["network_mode"] == c.network_mode
-        assert labels["namespace"] == namespace_of(c)
+        assert labels["namespace"] == namespace_of(recorded, c)
+        assert labels["id"] == c.id  # whole: "systemd:adv-" named nothing
         assert labels["runtime"] == "docker"
     shared = next(c for c in recorded.containers if c.netns_shared_with not in (None, "host"))
-    assert by_name[shared.name]["namespace"] == shared.netns_shared_with
+    assert by_name[shared.name]["namespace"] == recorded.namespace_owner(shared).name
 
 
 def test_no_environment_or_command_line_is_exported(recorded: Snapshot) -> None:

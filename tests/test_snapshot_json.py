@@ -41,7 +41,7 @@ def test_documented_top_level_and_field_names(recorded) -> None:
         "containers",
         "rulesets",
         "rates",
-    ]
+    ]  # and doctor_facts, when recorded
     assert data["schema_version"] == 1
     iface = data["host"]["interfaces"][0]
     for key in (
@@ -249,6 +249,11 @@ def test_the_json_schema_is_the_model() -> None:
             model.RecordedFlow,
             model.NamespaceConnections,
             model.RecordedConnections,
+            model.Listener,
+            model.PingRecord,
+            model.NamespaceFacts,
+            model.ExemptNetwork,
+            model.HostFacts,
         )
     }
     assert set(defs) == set(classes)

@@ -462,3 +462,22 @@ def test_fit_text_cuts_with_one_ellipsis() -> None:
     assert fit_text("cnetlab-multi", 9, True) == "cnet…ulti"
     assert fit_text("cnetlab-multi eth1", 14, True) == "cnet…ulti eth1"
     assert fit_text("172.30.231.0/24", 8, False) == "172.30.…"
+
+
+@sync
+async def test_help_wraps_at_80_columns_and_end_scrolls_it_down(recorded: Snapshot) -> None:
+    from inspector.tui.widgets import LinesView
+
+    app = make_app(recorded)
+    for width in (80, 120):
+        async with app.run_test(size=(width, 24)) as pilot:
+            await pilot.press("question_mark")
+            await pilot.pause()
+            view = app.screen.query_one("#help-keys", LinesView)
+            assert view.max_scroll_x == 0  # wrapped inside the box: nothing cut at the side
+            assert view.region.right <= width
+            await pilot.press("end")
+            await pilot.pause()
+            assert view.scroll_x == 0
+            assert view.max_scroll_y > 0 and view.scroll_y == view.max_scroll_y
+        app = make_app(recorded)

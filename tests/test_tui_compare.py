@@ -14,6 +14,7 @@ from inspector.tui.compare_screen import CompareScreen
 from inspector.tui.view import plain
 from inspector.tui.widgets import LinesView
 from tests.test_tui import SIZE, sync, wait_for
+from tests.tui_fakes import ScriptedFeed
 
 
 def _older(recorded: Snapshot) -> Snapshot:
@@ -81,3 +82,28 @@ async def test_d_on_a_file_that_is_not_a_snapshot_says_so_in_one_line(
         await pilot.press("escape")
         await pilot.pause()
         assert app.compared is None
+
+
+@sync
+async def test_a_container_that_appears_after_d_is_marked_too(
+    recorded: Snapshot, tmp_path: Path
+) -> None:
+    saved = tmp_path / "before.json"
+    saved.write_text(dumps(recorded))
+    feed = ScriptedFeed(recorded)
+    app = make_app(feed=feed, local=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.view is not None)
+        screen = await compare_with(app, pilot, saved)
+        await wait_for(pilot, lambda: screen.result is not None)
+        await pilot.press("escape")
+        await pilot.pause()
+        bridge = next(c for c in recorded.containers if c.name == "cnetlab-bridge")
+        later = dataclasses.replace(bridge, name="cnetlab-later", id="f" * 64)
+        feed.push(dataclasses.replace(recorded, containers=(*recorded.containers, later)))
+        await wait_for(
+            pilot, lambda: "cnetlab-later" in {r.key for r in app.pane("containers").rows_shown}
+        )
+        names = {r.key: r.cells[1] for r in app.pane("containers").rows_shown}
+        assert names["cnetlab-later"] == "Δ cnetlab-later"  # not in the saved snapshot
+        assert names["cnetlab-bridge"] == "cnetlab-bridge"  # unchanged since

@@ -6,6 +6,7 @@ cells come through the same code as on a live host; containers are found by what
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 from pathlib import Path
 
@@ -151,7 +152,7 @@ async def test_the_detail_shows_a_sparkline_of_the_last_minute(recorded: Snapsho
 
 @sync
 async def test_a_new_snapshot_from_the_feed_is_followed_by_the_sampler(recorded: Snapshot) -> None:
-    later = recorded.__class__(**{**recorded.__dict__, "taken_at": "2030-01-01T00:00:00Z"})
+    later = dataclasses.replace(recorded, taken_at="2030-01-01T00:00:00Z")  # a new object
     feed = ScriptedFeed(recorded, later)
     rates = ScriptedRates()
     app = make_app(feed=feed, rates=rates)

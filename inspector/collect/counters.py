@@ -10,10 +10,13 @@ reads; it sends nothing.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from inspector.model.snapshot import Container, Snapshot
+from inspector.collect.attribute import NETNS_DIRS
+from inspector.collect.netns import inside
+from inspector.model.snapshot import Container, Interface, Snapshot
 
 
 @dataclass(frozen=True)
@@ -98,8 +101,13 @@ def namespace_counters(pid: int) -> dict[str, Counters]:
 
 
 def needs_namespace(c: Container) -> bool:
-    """Whether some interface of ``c`` (other than lo) has no host end to read it from."""
-    return any(i.peer is None and i.name != "lo" for i in c.interfaces)
+    """Whether some interface of ``c`` (other than lo) has no host end to read it from (no
+    peer, or a peer in another workload)."""
+    return any(_own_read(i) and i.name != "lo" for i in c.interfaces)
+
+
+def _own_read(i: Interface) -> bool:
+    return i.peer is None or i.peer.workload is not None
 
 
 def container_counters(
@@ -117,7 +125,7 @@ def container_counters(
     for c in snapshot.containers:
         own = inside.get(c.name, {})
         for i in c.interfaces:
-            if i.peer is not None and i.peer.name in host:
+            if not _own_read(i) and i.peer is not None and i.peer.name in host:
                 out[(c.name, i.name)] = host[i.peer.name].swapped()
             elif i.name in own:
                 out[(c.name, i.name)] = own[i.name]
@@ -130,8 +138,32 @@ def read_container_counters(snapshot: Snapshot) -> dict[InterfaceKey, Counters]:
 
 
 def _inside(containers: Iterable[Container]) -> dict[str, dict[str, Counters]]:
-    return {
-        c.name: namespace_counters(c.pid)
-        for c in containers
-        if c.pid is not None and needs_namespace(c)
-    }
+    out: dict[str, dict[str, Counters]] = {}
+    for c in containers:
+        if not needs_namespace(c):
+            continue
+        if c.pid is not None:
+            out[c.name] = namespace_counters(c.pid)
+        elif c.runtime == "netns":
+            out[c.name] = named_namespace_counters(c)
+    return out
+
+
+def named_namespace_counters(c: Container) -> dict[str, Counters]:
+    """The counters of an ``ip netns`` namespace that holds no process: read by a thread
+    that enters it through its bind mount (``/run/netns/NAME``) just for the read."""
+    where = c.id.removeprefix("netns:")
+    paths = [where] if where.startswith("/") else [d + where for d in NETNS_DIRS]
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            with inside(fd), open("/proc/thread-self/net/dev", encoding="ascii") as fh:
+                return parse_net_dev(fh.read())
+        except OSError:
+            return {}
+        finally:
+            os.close(fd)
+    return {}

@@ -39,8 +39,9 @@ def add_parser(subparsers: Any) -> None:
         "--from",
         dest="source",
         metavar="SAVED.json",
-        help="check a saved snapshot (- for stdin; or the global --load/--demo): its links, "
-        "routes and MTUs only; nothing is pinged and the host's forwarding and rules are not read",
+        help="check a saved snapshot (- for stdin; or the global --load/--demo) on the facts it "
+        "records (links, routes, MTUs, rules, listeners, DNS, ip_forward, pings if sent): the "
+        "verdict the live doctor gave when it was taken; nothing is sent or read from this host",
     )
     p.add_argument(
         "--failed", action="store_true", help="show only the containers with a failing check"
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from inspector.doctor import diagnose, failing, format_reports, reports_to_dict  # why: start-up
-    from inspector.doctor.offline import NOT_CHECKED, offline_reports  # why: start-up
+    from inspector.doctor.offline import not_checked, offline_reports  # why: start-up
 
     snapshot = saved_snapshot(args, args.source)
     offline = snapshot is not None
@@ -92,16 +93,16 @@ def run(args: argparse.Namespace) -> int:
             data["offline"] = {
                 "taken_at": snapshot.taken_at,
                 "hostname": snapshot.hostname,
-                "not_checked": list(NOT_CHECKED),
+                "not_checked": [
+                    {"check": check, "why": why} for check, why in not_checked(reports)
+                ],
             }
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
         if offline:
             sys.stdout.write(
                 f"offline: a snapshot of {safe(snapshot.hostname)} taken at "
-                f"{safe(snapshot.taken_at)}; "
-                "no ping was sent, and the host's ip_forward and firewall rules were not "
-                f"read, so {', '.join(NOT_CHECKED)} skip\n\n"
+                f"{safe(snapshot.taken_at)}, judged on the facts it records; nothing is sent\n\n"
             )
         colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         sys.stdout.write(format_reports(reports, colour=colour, verbose=args.verbose))

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from inspector.commands.shared import EXIT_USAGE, CliError, print_warnings, saved_snapshot
-from inspector.render import FORMATS
+from inspector.render import FORMATS, format_of
 
 if TYPE_CHECKING:
     from inspector.model.snapshot import Snapshot
@@ -42,7 +42,10 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     p.add_argument(
-        "--format", "-f", choices=FORMATS, default="json", help="output format (default json)"
+        "--format",
+        "-f",
+        choices=FORMATS,
+        help="output format (default: from the --output file's extension, .md or .html, else json)",
     )
     p.add_argument(
         "-o",
@@ -90,8 +93,9 @@ def run(args: argparse.Namespace) -> int:
         if args.rates is not None:
             snapshot = with_rates(snapshot, args.rates)
         snapshot = with_rules(snapshot)  # with its rules, for reading elsewhere
+        snapshot = with_doctor_facts(snapshot)
         print_warnings(snapshot)
-    text = render(snapshot, args.format)
+    text = render(snapshot, args.format or format_of(args.output) or "json")
     if args.output and args.output != "-":
         from inspector.render.atomic import (  # why: start-up
             ProtectedSymlinkError,
@@ -115,6 +119,14 @@ def with_connections(snapshot: Snapshot, *, flows: bool) -> Snapshot:
     from inspector.collect.connections import record_connections  # why: start-up
 
     return replace(snapshot, connections=record_connections(snapshot, flows=flows))
+
+
+def with_doctor_facts(snapshot: Snapshot) -> Snapshot:
+    """``snapshot`` with what the doctor reads beyond it (listeners, DNS, ip_forward), so
+    ``cnet doctor --from`` and the reports give the live doctor's verdict."""
+    from inspector.doctor.live import record_doctor_facts  # why: start-up
+
+    return record_doctor_facts(snapshot)
 
 
 def with_rates(snapshot: Snapshot, seconds: float) -> Snapshot:

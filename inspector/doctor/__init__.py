@@ -16,6 +16,7 @@ from inspector.doctor.model import (
     CHECK_TITLES,
     IPV6_CHECK_IDS,
     NOT_PINGED,
+    NOT_RECORDED,
     Check,
     ContainerReport,
     DnsFacts,
@@ -24,6 +25,8 @@ from inspector.doctor.model import (
     Listener,
     Status,
     display_order,
+    is_unchecked,
+    unchecked,
     worst_status,
 )
 from inspector.doctor.text import failing, format_report, format_reports, reports_to_dict
@@ -33,6 +36,7 @@ __all__ = [
     "CHECK_TITLES",
     "IPV6_CHECK_IDS",
     "NOT_PINGED",
+    "NOT_RECORDED",
     "Check",
     "ContainerReport",
     "DnsFacts",
@@ -46,9 +50,11 @@ __all__ = [
     "format_report",
     "format_reports",
     "gather_facts",
+    "is_unchecked",
     "ping_gateway",
     "read_ip_forward",
     "reports_to_dict",
     "run_checks",
+    "unchecked",
     "worst_status",
 ]

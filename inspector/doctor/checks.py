@@ -38,6 +38,7 @@ from inspector.doctor.model import (
     Check,
     ContainerReport,
     DoctorFacts,
+    unchecked,
 )
 from inspector.doctor.mtu import check_mtu
 from inspector.doctor.ports import check_ports
@@ -188,7 +189,12 @@ def run_checks(
         return ContainerReport(
             container.name,
             container.state,
-            _all_skip("its namespace was not read (cnet needs root to enter namespaces)"),
+            _all_skip(
+                unchecked(
+                    "its namespace was not read",
+                    owner.problem or "cnet needs root to enter namespaces",
+                )
+            ),
             note,
         )
     ctx = build_context(snapshot, container, facts)

@@ -9,6 +9,7 @@ from inspector.doctor.context import Context, new_check, sh
 from inspector.doctor.model import (
     Check,
     DnsFacts,
+    unchecked,
 )
 from inspector.model.queries import default_route
 from inspector.model.snapshot import (
@@ -68,9 +69,11 @@ def _embedded_dns_rules(dns: DnsFacts) -> list[str]:
 def check_dns(ctx: Context) -> Check:
     dns = ctx.facts.dns.get(ctx.owner.name)
     if dns is None:
-        return new_check("dns", "skip", "its resolver was not read")
+        why = ctx.facts.missing or f"cnet knows no process of {ctx.owner.name} to read it through"
+        return new_check("dns", "skip", unchecked("its resolv.conf was not read", why))
     if dns.resolv_conf is None:
-        return new_check("dns", "skip", f"resolv.conf unreadable: {dns.problem or 'unknown'}")
+        why = dns.problem or ctx.facts.missing or "unknown"
+        return new_check("dns", "skip", unchecked("its resolv.conf was not read", why))
     servers = nameservers(dns.resolv_conf)
     evidence: list[tuple[str, str]] = [("resolv.conf nameservers", ", ".join(servers) or "(none)")]
     user_defined = [n.name for n in ctx.owner.networks if n.name not in _DEFAULT_NETWORKS and n.ip]
@@ -85,8 +88,11 @@ def check_dns(ctx: Context) -> Check:
             return new_check(
                 "dns",
                 "skip",
-                f"uses Docker's embedded resolver {EMBEDDED_DNS}; its DNAT inside the namespace "
-                f"could not be read ({dns.rules_problem or 'unknown'})",
+                unchecked(
+                    f"the rules inside the namespace (the DNAT to Docker's embedded resolver "
+                    f"{EMBEDDED_DNS}) were not read",
+                    dns.rules_problem or ctx.facts.missing or "unknown",
+                ),
                 evidence,
             )
         if not rules:

@@ -20,6 +20,7 @@ from inspector.doctor.context import (
 )
 from inspector.doctor.model import (
     Check,
+    unchecked,
 )
 from inspector.rules import (
     Chain,
@@ -44,7 +45,8 @@ def check_ip6_forward(ctx: Context) -> Check:
     key = "net.ipv6.conf.all.forwarding"
     evidence = [(key, value if value is not None else "(unreadable)")]
     if value is None:
-        return new_check("ip6-forward", "skip", f"{key} could not be read", evidence)
+        why = ctx.facts.missing or "/proc/sys/net/ipv6/conf/all/forwarding could not be read"
+        return new_check("ip6-forward", "skip", unchecked(f"{key} was not read", why), evidence)
     if value.strip() == "1":
         return new_check("ip6-forward", "pass", "the host forwards IPv6", evidence)
     return new_check(
@@ -74,8 +76,9 @@ def check_ip_forward(ctx: Context) -> Check:
     value = ctx.facts.ip_forward
     evidence = [("net.ipv4.ip_forward", value if value is not None else "(unreadable)")]
     if value is None:
+        why = ctx.facts.missing or "/proc/sys/net/ipv4/ip_forward could not be read"
         return new_check(
-            "ip-forward", "skip", "/proc/sys/net/ipv4/ip_forward could not be read", evidence
+            "ip-forward", "skip", unchecked("net.ipv4.ip_forward was not read", why), evidence
         )
     if value.strip() == "1":
         return new_check("ip-forward", "pass", "the host forwards IPv4", evidence)
@@ -99,8 +102,10 @@ def _rules_unknown(ctx: Context, check_id: str) -> Check | None:
             check_id, "skip", "not on a bridge: Docker's FORWARD and NAT rules do not apply"
         )
     if ctx.facts.rulesets is None:
-        why = ctx.facts.rules_problem or "the ruleset was not read"
-        return new_check(check_id, "skip", f"rules unknown: {why}")
+        why = ctx.facts.rules_problem or ctx.facts.missing or "no tool could be run"
+        return new_check(
+            check_id, "skip", unchecked("the host's firewall rules were not read", why)
+        )
     return None
 
 
@@ -137,7 +142,11 @@ def _forward_drop(ctx: Context, check_id: str, version: int) -> Check:
     assert rulesets is not None
     family = "ip" if version == 4 else "ip6"
     if version == 6 and not any(t.family in ("ip6", "inet") for t in rulesets.tables):
-        return new_check(check_id, "skip", "the IPv6 rules were not read (ip6tables-save, nft)")
+        return new_check(
+            check_id,
+            "skip",
+            unchecked("the IPv6 rules were not read", "neither ip6tables-save nor nft gave any"),
+        )
     evidence: list[tuple[str, str]] = []
     filt = next(
         (

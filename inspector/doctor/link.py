@@ -129,9 +129,7 @@ def check_veth(ctx: Context) -> Check:
         if link.expected is not None:
             why = f"holds gateway {link.gateway}" if link.gateway else "holds the subnet"
             evidence.append(("expected bridge", f"{expected} ({why})"))
-        port = next(
-            (p for b in ctx.snapshot.bridges for p in b.ports if p.ifindex == veth.ifindex), None
-        )
+        port = ctx.snapshot.bridge_port(veth.ifindex)
         if port is not None:
             evidence.append((f"{veth.name} port state", port.state))
         bad = False

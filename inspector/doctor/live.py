@@ -29,6 +29,7 @@ from inspector.doctor.checks import run_checks
 from inspector.doctor.context import bare_address
 from inspector.doctor.dns import EMBEDDED_DNS, nameservers
 from inspector.doctor.model import ContainerReport, DnsFacts, DoctorFacts, GatewayPing, Listener
+from inspector.doctor.recorded import record_facts
 from inspector.model.background import on_daemon_thread
 from inspector.model.paths import loopback_only
 from inspector.model.queries import default_route, namespace_owner
@@ -53,6 +54,7 @@ PING_COUNT = 2
 PING_INTERVAL_S = 0.05
 PING_TIMEOUT_S = 1.0
 MAX_PING_THREADS = 16
+NSENTER_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -202,13 +204,16 @@ def read_listeners(pid: int | None) -> tuple[Listener, ...] | None:
     return tuple(found)
 
 
-def read_namespace_rules(pid: int) -> tuple[Rulesets | None, str | None]:
-    """The rules inside a namespace, read by the tools run under ``nsenter --net``."""
+def read_namespace_rules(
+    pid: int,
+) -> tuple[Rulesets | None, str | None, tuple[tuple[str, str], ...]]:
+    """The rules inside a namespace, read by the tools run under ``nsenter --net``: parsed,
+    why not, and the tools' texts."""
     import shutil
 
     nsenter = shutil.which("nsenter")
     if nsenter is None:
-        return None, "nsenter is not installed (util-linux)"
+        return None, "nsenter is not installed (util-linux)", ()
 
     def runner(argv: Sequence[str], timeout: float) -> RunResult:
         return run_command([nsenter, f"--net=/proc/{pid}/ns/net", *argv], timeout)
@@ -216,8 +221,8 @@ def read_namespace_rules(pid: int) -> tuple[Rulesets | None, str | None]:
     try:
         texts = capture(runner, ipv6=False, timeout=NSENTER_TIMEOUT_S, proc_net=f"/proc/{pid}/net")
     except RulesUnavailable as exc:
-        return None, str(exc)
-    return parse_captured(texts), None
+        return None, str(exc), ()
+    return parse_captured(texts), None, tuple(texts)
 
 
 def read_dns(owner: Container) -> DnsFacts:
@@ -232,8 +237,8 @@ def read_dns(owner: Container) -> DnsFacts:
         return DnsFacts(problem=exc.strerror or str(exc))
     if EMBEDDED_DNS not in nameservers(text):
         return DnsFacts(resolv_conf=text)
-    rulesets, problem = read_namespace_rules(owner.pid)
-    return DnsFacts(resolv_conf=text, rulesets=rulesets, rules_problem=problem)
+    rulesets, problem, texts = read_namespace_rules(owner.pid)
+    return DnsFacts(resolv_conf=text, rulesets=rulesets, rules_problem=problem, texts=texts)
 
 
 def _namespace_facts(
@@ -247,9 +252,10 @@ def _namespace_facts(
     a namespace) but still not free.
     """
     listeners: dict[str, tuple[Listener, ...]] = {}
-    dns: dict[str, DnsFacts] = {}
+    # one nsenter + iptables-save per namespace on a user network: waited for in parallel
+    with ThreadPoolExecutor(max_workers=NSENTER_THREADS) as pool:
+        dns = dict(zip((o.name for o in owners), pool.map(read_dns, owners), strict=True))
     for owner in owners:
-        dns[owner.name] = read_dns(owner)
         if owner.name not in publishing and dns[owner.name].rulesets is None:
             continue
         found = read_listeners(owner.pid)
@@ -273,9 +279,10 @@ def gather_facts(
     *,
     ping: bool = True,
     stop: threading.Event | None = None,
+    read_rules: bool = True,
 ) -> DoctorFacts:
-    """Forwarding, the rulesets, sockets and resolvers, and (when ``ping``) each
-    namespace's gateway pings."""
+    """Forwarding, the rulesets (unless ``read_rules`` is False: the caller has them),
+    sockets and resolvers, and (when ``ping``) each namespace's gateway pings."""
     from inspector.collect.snmp import read_health  # why: only on the live host
 
     namespaces = _ping_targets(snapshot, containers)
@@ -283,7 +290,9 @@ def gather_facts(
     # The tools (iptables-save: 10 s timeout, Docker: 5 s) on daemon threads, so that a
     # caller that gives up (the TUI quitting) is not held by them; the pings (1 s each)
     # in a bounded pool.
-    rules_future = on_daemon_thread(_read_rules, "cnet-doctor-rules")
+    rules_future = on_daemon_thread(
+        _read_rules if read_rules else lambda: _RulesRead(None, None), "cnet-doctor-rules"
+    )
     no_nat_future = on_daemon_thread(read_no_nat_networks, "cnet-doctor-networks")
     publishing = _publishing(snapshot, containers)
     namespace_future = on_daemon_thread(
@@ -342,6 +351,13 @@ def gather_facts(
             {b for p in (*pings.values(), *pings6.values()) for b in _rp_bridges(snapshot, p)}
         ),
     )
+
+
+def record_doctor_facts(snapshot: Snapshot) -> Snapshot:
+    """``snapshot`` with the facts the doctor reads now (no ping; its rules are the ones
+    recorded with it), so that a saved copy is judged as the live host is."""
+    facts = gather_facts(snapshot, snapshot.containers, ping=False, read_rules=False)
+    return record_facts(snapshot, facts)
 
 
 def diagnose(

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from inspector.model.snapshot import Listener as Listener
+
 if TYPE_CHECKING:
     from inspector.collect.tracefs import DropCount
     from inspector.model.snapshot import TcpHealth
@@ -59,8 +61,29 @@ CHECK_TITLES: Mapping[str, str] = {
     "tcp": "no listen queue overflows, retransmits within bounds",
 }
 
-# The summary of a gateway check whose ping did not run: verdicts made without it say so.
-NOT_PINGED = "not pinged: this verdict was made without the gateway ping"
+UNCHECKED = "not checked: "
+"""How the summary of every check skipped for want of a fact begins."""
+
+
+def unchecked(what: str, why: str) -> str:
+    """The one sentence for a check skipped because a fact was not read: the TUI, the
+    reports, ``cnet doctor`` (live and ``--from``) and the exporter all show this one, so a
+    skip reads the same wherever it is seen."""
+    return f"{UNCHECKED}{what} ({why})"
+
+
+def is_unchecked(check: Check) -> bool:
+    """Skipped for want of a fact, not by design (no IPv6, host mode, ...)."""
+    return check.status == "skip" and check.summary.startswith(UNCHECKED)
+
+
+NOT_RECORDED = "not recorded in the snapshot: taken by an older cnet, or without root"
+
+# The summary of a gateway check whose ping was not sent: verdicts made without it say so.
+NOT_PINGED = unchecked(
+    "the gateway was not pinged",
+    "no ping is sent for the marks, the exporter, --no-ping or a saved snapshot",
+)
 
 _RANK: Mapping[str, int] = {"fail": 3, "warn": 2, "pass": 1, "skip": 0}
 
@@ -145,15 +168,6 @@ class GatewayPing:
 
 
 @dataclass(frozen=True)
-class Listener:
-    """A socket listening in a namespace (sock_diag: a TCP listener, an unconnected UDP socket)."""
-
-    protocol: str  # tcp, udp
-    address: str  # "0.0.0.0", "::", "127.0.0.11"...
-    port: int
-
-
-@dataclass(frozen=True)
 class DnsFacts:
     """What the DNS check reads in a namespace: its resolv.conf and, on user-defined
     networks, the rules inside it (Docker's DNAT to the embedded resolver)."""
@@ -162,6 +176,9 @@ class DnsFacts:
     problem: str | None = None  # why resolv_conf is None
     rulesets: Rulesets | None = None  # the namespace's own rules
     rules_problem: str | None = None
+    texts: tuple[tuple[str, str], ...] = ()
+    """The rules inside as their tools printed them, ``(source, text)``: what a snapshot
+    records, so that a saved one is judged alike."""
 
 
 @dataclass(frozen=True)
@@ -190,3 +207,6 @@ class DoctorFacts:
     pinged: bool = True  # False: the pings were not asked for (``--no-ping``, marks)
     drops_problem: str | None = None  # why the kernel's drop reasons were not read
     rp_filter: Mapping[str, int] = field(default_factory=dict)  # effective, by bridge
+    missing: str | None = None
+    """Why a fact absent from these maps is absent, when it is for one reason (a saved
+    snapshot that does not record it); None on the live host, where each check knows."""

@@ -2,12 +2,51 @@
 
 from __future__ import annotations
 
-import shlex
-
-from inspector.doctor.context import Context, is_internal, join_fixes, new_check, sh, uplink_of
+from inspector.doctor.context import (
+    Context,
+    Link,
+    is_internal,
+    join_fixes,
+    new_check,
+    sh,
+    uplink_of,
+)
 from inspector.doctor.model import (
     Check,
 )
+
+
+def _mtu_fix(ctx: Context, link: Link, mtu: int) -> str:
+    """Lowering a network's MTU in its runtime's own terms: Docker's daemon.json or network
+    option, Podman's containers.conf or network option, a CNI config's ``mtu``, or the link
+    itself for a namespace made by hand.  Names are quoted for the shell (``sh``)."""
+    network = link.attachment.name if link.attachment else None
+    runtime = ctx.owner.runtime
+    if runtime == "docker" and network and network != "bridge":
+        return f"recreate network {sh(network)} with -o com.docker.network.driver.mtu={mtu}"
+    if runtime == "docker":
+        return f'set "mtu": {mtu} in /etc/docker/daemon.json and restart Docker'
+    if runtime == "podman" and network and network != "podman":
+        return (
+            f"recreate network {sh(network)} with "
+            f"{sh('podman', 'network', 'create', '-o', f'mtu={mtu}', network)}"
+        )
+    if runtime == "podman":
+        return (
+            f'podman network create -o mtu={mtu} NAME, and set default_network = "NAME" '
+            "in the [network] table of /etc/containers/containers.conf"
+        )
+    if runtime == "cri":
+        where = f"network {sh(network)}" if network else "its network"
+        return f'set "mtu": {mtu} in the CNI config of {where} (/etc/cni/net.d/)'
+    if runtime == "netns":
+        name = ctx.owner.name
+        if name.startswith("/"):
+            return sh(
+                "nsenter", f"--net={name}", "ip", "link", "set", "dev", link.iface.name, "mtu", mtu
+            )
+        return sh("ip", "-n", name, "link", "set", "dev", link.iface.name, "mtu", mtu)
+    return f"{ctx.ns}{sh('ip', 'link', 'set', 'dev', link.iface.name, 'mtu', mtu)}"
 
 
 def check_mtu(ctx: Context) -> Check:
@@ -79,16 +118,7 @@ def check_mtu(ctx: Context) -> Check:
                 "discovery works (ping works, large transfers such as HTTPS hang)"
             )
         for link in above:
-            network = link.attachment.name if link.attachment else None
-            if network and network != "bridge":
-                fixes.append(
-                    f"recreate network {shlex.quote(network)} with "
-                    f"-o com.docker.network.driver.mtu={uplink.mtu}"
-                )
-            else:
-                fixes.append(
-                    f'set "mtu": {uplink.mtu} in /etc/docker/daemon.json and restart Docker'
-                )
+            fixes.append(_mtu_fix(ctx, link, uplink.mtu or 0))
     if not checked:
         return new_check("mtu", "skip", "no host end to compare with", evidence)
     if problems:

@@ -9,6 +9,7 @@ from inspector.doctor.model import (
     Check,
     Listener,
     Status,
+    unchecked,
 )
 from inspector.rules import (
     RuleMatch,
@@ -109,8 +110,12 @@ def check_ports(ctx: Context) -> Check:
             statuses.append("fail")
     status = worst_of(statuses)
     if status == "skip":
+        why = ctx.facts.missing or f"/proc/{ctx.owner.pid}/net could not be read"
         return new_check(
-            "ports", "skip", "the sockets inside the namespace were not read", evidence
+            "ports",
+            "skip",
+            unchecked("the sockets listening inside the namespace were not read", why),
+            evidence,
         )
     if problems:
         return new_check("ports", status, "; ".join(problems), evidence)

@@ -20,6 +20,7 @@ from inspector.doctor.model import (
     NOT_PINGED,
     Check,
     GatewayPing,
+    unchecked,
 )
 from inspector.model.queries import default_route
 from inspector.model.snapshot import (
@@ -153,11 +154,23 @@ def check_route6(ctx: Context) -> Check:
 # --- 5. the gateway answers ------------------------------------------------------------------
 
 
+def _why_unpinged(ctx: Context) -> str:
+    """Why a run that pinged left this namespace out."""
+    if ctx.facts.missing:
+        return ctx.facts.missing
+    if ctx.owner.pid is None:
+        return f"cnet knows no process of {ctx.owner.name} to enter its namespace by"
+    if not ctx.bridged and not any(link.parent for link in ctx.links):
+        return "its namespace has no link to a gateway"
+    return "the run was stopped before its ping"
+
+
 def _gateway_check(check_id: str, ctx: Context, ping: GatewayPing | None) -> Check:
     if ping is None:
         if not ctx.facts.pinged:
             return new_check(check_id, "skip", NOT_PINGED)
-        return new_check(check_id, "skip", "not pinged (the gateway ping did not run)")
+        why = _why_unpinged(ctx)
+        return new_check(check_id, "skip", unchecked("the gateway was not pinged", why))
     if ping.skipped:
         return new_check(check_id, "skip", f"nothing to ping: {ping.skipped}")
     evidence: list[tuple[str, str]] = [

@@ -8,7 +8,7 @@ trouble that happened, not that the path is broken now.  The numbers are the evi
 from __future__ import annotations
 
 from inspector.doctor.context import Context, new_check
-from inspector.doctor.model import Check
+from inspector.doctor.model import Check, unchecked
 from inspector.model.snapshot import TcpHealth
 
 # Above this share of segments sent again, over at least MIN_SEGMENTS, the doctor warns:
@@ -27,7 +27,10 @@ def retransmit_ratio(h: TcpHealth) -> float | None:
 def check_tcp(ctx: Context) -> Check:
     health = ctx.facts.tcp_health.get(ctx.owner.name)
     if health is None:
-        return new_check("tcp", "skip", "the namespace's TCP counters were not read")
+        why = ctx.facts.missing or "its /proc/PID/net/snmp could not be read"
+        return new_check(
+            "tcp", "skip", unchecked("the namespace's TCP counters were not read", why)
+        )
     evidence = [
         ("segments sent / retransmitted", f"{health.out_segs} / {health.retrans_segs}"),
         ("listen overflows / drops", f"{health.listen_overflows} / {health.listen_drops}"),

@@ -36,7 +36,7 @@ from inspector.collect.connections import namespace_owners
 from inspector.collect.counters import Counters, InterfaceKey, read_container_counters
 from inspector.collect.nftgen import nft_generation
 from inspector.collect.snmp import read_health
-from inspector.doctor import diagnose
+from inspector.doctor import diagnose, is_unchecked
 from inspector.exporter.server import serve, stop
 from inspector.model.safe import safe
 from inspector.model.snapshot import Container, Interface, Snapshot, TcpHealth
@@ -91,12 +91,13 @@ def runtime_of(c: Container) -> str:
     return str(getattr(c, "runtime", "docker") or "docker")
 
 
-def namespace_of(c: Container) -> str:
-    """Whose network namespace the container uses: its own name, another container's, or
+def namespace_of(snapshot: Snapshot, c: Container) -> str:
+    """Whose network namespace the container uses: its own name, the name of the workload
+    at the end of its ``container:`` chain (whose interfaces carry the counters), or
     "host"."""
     if c.network_mode == "host" or c.netns_shared_with == "host":
         return "host"
-    return c.netns_shared_with or c.name
+    return snapshot.namespace_owner(c).name
 
 
 def network_of(c: Container, i: Interface) -> str:
@@ -122,9 +123,15 @@ def interface_labels(c: Container, i: Interface) -> list[str]:
 
 
 def all_interface_labels(snapshot: Snapshot) -> dict[InterfaceKey, list[str]]:
-    """Every container interface's labels, by (container, interface).  Pure."""
+    """Every namespace's interfaces once, labelled with the workload that owns the
+    namespace, by (container, interface); the workloads sharing it are named by
+    cnet_container_info's ``namespace`` label, so a sum over the counters counts each
+    byte once.  Host-mode containers have none (the host's links are not theirs).  Pure."""
     return {
-        (c.name, i.name): interface_labels(c, i) for c in snapshot.containers for i in c.interfaces
+        (c.name, i.name): interface_labels(c, i)
+        for c in snapshot.containers
+        if c.netns_shared_with is None and snapshot.namespace_owner(c) is c
+        for i in c.interfaces
     }
 
 
@@ -179,11 +186,11 @@ def info_family(snapshot: Snapshot) -> InfoMetricFamily:
             [],
             {
                 "container": safe(c.name),
-                "id": safe(c.id[:12]),
+                "id": safe(c.id),
                 "state": safe(c.state),
                 "runtime": safe(runtime_of(c)),
                 "network_mode": safe(c.network_mode),
-                "namespace": safe(namespace_of(c)),
+                "namespace": safe(namespace_of(snapshot, c)),
             },
         )
     return family
@@ -202,6 +209,22 @@ def doctor_family(reports: Iterable[ContainerReport]) -> GaugeMetricFamily:
             if check.status == "skip":
                 continue
             family.add_metric([safe(r.name), check.id], 1.0 if check.status == "fail" else 0.0)
+    return family
+
+
+def skipped_family(reports: Iterable[ContainerReport]) -> GaugeMetricFamily:
+    """cnet_doctor_check_skipped: 1 for each check skipped for want of a fact, with the
+    reason in the words every other output uses (the TUI, the reports, ``cnet doctor``).
+    Pure."""
+    family = GaugeMetricFamily(
+        "cnet_doctor_check_skipped",
+        "1 when the doctor could not judge the check for want of a fact; reason says which.",
+        labels=("container", "check", "reason"),
+    )
+    for r in reports:
+        for check in r.checks:
+            if is_unchecked(check):
+                family.add_metric([r.name, check.id, check.summary], 1.0)
     return family
 
 
@@ -302,7 +325,9 @@ class Exporter(Collector):
         self._errors = 0
         self.updates = 0
         self._built: tuple[Snapshot, dict[InterfaceKey, list[str]], InfoMetricFamily] | None = None
-        self._doctor_built: tuple[tuple[ContainerReport, ...], GaugeMetricFamily] | None = None
+        self._doctor_built: (
+            tuple[tuple[ContainerReport, ...], GaugeMetricFamily, GaugeMetricFamily] | None
+        ) = None
 
     def publish(self, update: LiveUpdate) -> None:
         """The feed's callback: keep the update, time the feed's full passes."""
@@ -326,11 +351,13 @@ class Exporter(Collector):
             built = self._built = (snapshot, all_interface_labels(snapshot), info_family(snapshot))
         return built[1], built[2]
 
-    def _doctor_family(self, reports: tuple[ContainerReport, ...]) -> GaugeMetricFamily:
+    def _doctor_families(
+        self, reports: tuple[ContainerReport, ...]
+    ) -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
         built = self._doctor_built
         if built is None or built[0] is not reports:
-            built = self._doctor_built = (reports, doctor_family(reports))
-        return built[1]
+            built = self._doctor_built = (reports, doctor_family(reports), skipped_family(reports))
+        return built[1], built[2]
 
     def describe(self) -> list[Metric]:
         return []  # nothing to pre-register: registering must not collect
@@ -350,9 +377,10 @@ class Exporter(Collector):
             yield from counter_families(snapshot, counters, labelled)
             yield from tcp_families(snapshot, self._health)
             yield info
-            yield self._doctor_family(self._doctor.reports(snapshot))
+            yield from self._doctor_families(self._doctor.reports(snapshot))
         else:
             yield doctor_family(())
+            yield skipped_family(())
         with self._lock:
             self._errors += errors
             total = self._errors + self._doctor.failures

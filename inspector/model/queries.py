@@ -12,13 +12,9 @@ from inspector.model.snapshot import Container, Route, Snapshot
 
 
 def namespace_owner(snapshot: Snapshot, container: Container) -> Container:
-    """The container whose namespace ``container`` uses (itself unless ``container:X``)."""
-    shared = container.netns_shared_with
-    if shared and shared != "host":
-        owner = snapshot.container(shared)
-        if owner is not None:
-            return owner
-    return container
+    """The container whose namespace ``container`` uses (itself unless ``container:X``),
+    at the end of a chain of them, by inode (``Snapshot.namespace_owner``)."""
+    return snapshot.namespace_owner(container)
 
 
 def default_route(routes: tuple[Route, ...], version: int = 4) -> Route | None:

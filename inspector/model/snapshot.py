@@ -7,7 +7,9 @@ renderers and the TUI only read them.  The JSON contract is in
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
+from functools import cached_property
 
 SCHEMA_VERSION = 1
 
@@ -178,6 +180,9 @@ class Container:
     netns: str | None = None
     """The namespace its pid is in, as ``lsns``/``readlink`` name it (``net:[4026532285]``);
     None when not read.  Two workloads share a namespace exactly when these agree."""
+    doctor_facts: NamespaceFacts | None = None
+    """What the doctor read inside its namespace when the snapshot was taken (recorded
+    with the namespace's owner); None when nothing was read."""
 
     @property
     def running(self) -> bool:
@@ -187,6 +192,69 @@ class Container:
     def ips(self) -> tuple[str, ...]:
         """Docker-assigned IPs, in network order."""
         return tuple(n.ip for n in self.networks if n.ip)
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A socket listening in a namespace (sock_diag: a TCP listener, an unconnected UDP socket)."""
+
+    protocol: str  # tcp, udp
+    address: str  # "0.0.0.0", "::", "127.0.0.11"...
+    port: int
+
+
+@dataclass(frozen=True)
+class PingRecord:
+    """A gateway ping sent from inside a namespace, and its outcome, as a snapshot keeps it."""
+
+    target: str
+    transmitted: int = 0
+    received: int = 0
+    rtt_ms: float | None = None  # the fastest reply
+    timeout_s: float = 1.0
+    error: str | None = None  # it could not even be sent (no route, not root...)
+    skipped: str | None = None  # why nothing was sent (no gateway to ping)
+
+
+@dataclass(frozen=True)
+class NamespaceFacts:
+    """What the doctor read inside one namespace, kept so that a saved snapshot gets the
+    verdict the live host got.  None: not read (the reason is in ``*_problem`` when known)."""
+
+    listeners: tuple[Listener, ...] | None = None
+    resolv_conf: str | None = None
+    resolv_problem: str | None = None
+    rulesets: tuple[RulesetText, ...] | None = None
+    """The rules inside the namespace (Docker's DNAT to its embedded resolver)."""
+    rules_problem: str | None = None
+    ping: PingRecord | None = None
+    """Only when a ping was sent."""
+    ping6: PingRecord | None = None
+    tcp_health: TcpHealth | None = None
+    """Its TCP/UDP counters as the doctor's ``tcp`` step read them."""
+
+
+@dataclass(frozen=True)
+class ExemptNetwork:
+    """An engine network built without NAT on purpose, and why."""
+
+    network: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """What the doctor read on the host beyond the snapshot (None: not read)."""
+
+    ip_forward: str | None = None
+    ip6_forward: str | None = None
+    listeners: tuple[Listener, ...] | None = None
+    """The host's own listening sockets (docker-proxy)."""
+    no_nat: tuple[ExemptNetwork, ...] = ()
+    rules_problem: str | None = None
+    """Why the host's rules were not read (they are ``Snapshot.rulesets``)."""
+    pinged: bool = False
+    """A gateway ping was sent for every namespace it could be (``cnet doctor`` did)."""
 
 
 @dataclass(frozen=True)
@@ -363,19 +431,102 @@ class Snapshot:
     None when not measured."""
     connections: RecordedConnections | None = None
     """Listeners and TCP health per namespace (``cnet snapshot``); None in older files."""
+    doctor_facts: HostFacts | None = None
+    """What the doctor read on the host when the snapshot was taken; None: not recorded."""
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (to and from the collecting child) without the index: rebuilt there."""
+        state = dict(self.__dict__)
+        state.pop("_index", None)
+        return state
+
+    @cached_property
+    def _index(self) -> _Index:
+        """Built on first use, once per snapshot (frozen: it never goes stale), so every
+        lookup by name or id is constant time and a command stays linear in the host."""
+        return _Index(self)
 
     def container(self, name_or_id: str) -> Container | None:
         """Find a container by exact name, full id or unique id prefix (like the docker CLI)."""
-        for c in self.containers:
-            if c.name == name_or_id or c.id == name_or_id:
-                return c
-        matches = [
-            c for c in self.containers if len(name_or_id) >= 4 and c.id.startswith(name_or_id)
-        ]
-        return matches[0] if len(matches) == 1 else None
+        index = self._index
+        found = index.by_name.get(name_or_id) or index.by_id.get(name_or_id)
+        if found is not None or len(name_or_id) < 4:
+            return found
+        ids = index.ids
+        at = bisect.bisect_left(ids, name_or_id)
+        if at < len(ids) and ids[at].startswith(name_or_id):
+            unique = at + 1 == len(ids) or not ids[at + 1].startswith(name_or_id)
+            return index.by_id[ids[at]] if unique else None
+        return None
+
+    def namespace_owner(self, container: Container) -> Container:
+        """The workload whose namespace ``container`` uses, at the end of a chain
+        (``container:B`` where B is ``container:A``): the one in the same namespace, by
+        inode, that has a network of its own; else the chain followed by name.  Itself
+        when it owns its namespace (or uses the host's)."""
+        if container.netns_shared_with in (None, "host"):
+            return container
+        if container.netns is not None:
+            owners = self._index.owners.get(container.netns)
+            if owners:
+                return owners[0]
+        seen = {container.name}
+        current = container
+        while current.netns_shared_with not in (None, "host"):
+            following = self.container(current.netns_shared_with or "")
+            if following is None or following.name in seen:
+                break
+            seen.add(following.name)
+            current = following
+        return current
+
+    def sharers(self, owner: Container) -> tuple[Container, ...]:
+        """The workloads that use ``owner``'s namespace, ``owner`` first."""
+        others = self._index.sharers.get(owner.name, ())
+        return (owner, *(c for c in others if c is not owner))
 
     def bridge(self, name: str) -> Bridge | None:
-        return next((b for b in self.bridges if b.name == name), None)
+        return self._index.bridges.get(name)
 
     def host_interface(self, name: str) -> Interface | None:
-        return next((i for i in self.host.interfaces if i.name == name), None)
+        return self._index.host_interfaces.get(name)
+
+    def bridge_port(self, ifindex: int) -> BridgePort | None:
+        """The bridge port of a host link (first bridge, first port, as listed)."""
+        return self._index.ports.get(ifindex)
+
+
+class _Index:
+    """A snapshot's lookups: dicts built in one pass over it."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.by_name: dict[str, Container] = {}
+        self.by_id: dict[str, Container] = {}
+        self.owners: dict[str, list[Container]] = {}
+        for c in snapshot.containers:
+            self.by_name.setdefault(c.name, c)
+            self.by_id.setdefault(c.id, c)
+            if c.netns is not None and c.netns_shared_with is None:
+                self.owners.setdefault(c.netns, []).append(c)
+        for found in self.owners.values():  # a running one with a network first
+            found.sort(key=lambda c: (not c.running, not c.networks))
+        self.ids = sorted(self.by_id)
+        self.bridges = {b.name: b for b in reversed(snapshot.bridges)}
+        self.host_interfaces = {i.name: i for i in reversed(snapshot.host.interfaces)}
+        self.ports: dict[int, BridgePort] = {}
+        for b in snapshot.bridges:
+            for p in b.ports:
+                self.ports.setdefault(p.ifindex, p)
+        self._snapshot = snapshot
+        self._sharers: dict[str, tuple[Container, ...]] | None = None
+
+    @property
+    def sharers(self) -> dict[str, tuple[Container, ...]]:
+        if self._sharers is None:
+            grouped: dict[str, list[Container]] = {}
+            for c in self._snapshot.containers:
+                if c.netns_shared_with not in (None, "host"):
+                    owner = self._snapshot.namespace_owner(c)
+                    grouped.setdefault(owner.name, []).append(c)
+            self._sharers = {k: tuple(v) for k, v in grouped.items()}
+        return self._sharers

@@ -6,6 +6,22 @@ from inspector.model.snapshot import Snapshot
 
 FORMATS = ("json", "markdown", "html")
 EXTENSIONS = {"json": "json", "markdown": "md", "html": "html"}
+_BY_EXTENSION = {
+    ".json": "json",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+}
+
+
+def format_of(path: str | None) -> str | None:
+    """The format a file name asks for by its extension (``report.md``: markdown); None
+    when it names none of FORMATS."""
+    if not path:
+        return None
+    dot = path.rfind(".")
+    return _BY_EXTENSION.get(path[dot:].lower()) if dot > path.rfind("/") else None
 
 
 def render(snapshot: Snapshot, fmt: str) -> str:

@@ -12,14 +12,12 @@ source, without their counters.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from inspector.model import bounded_json
 from inspector.model.snapshot import (
     Container,
     Interface,
@@ -30,6 +28,7 @@ from inspector.model.snapshot import (
     Snapshot,
 )
 from inspector.model.words import natural_key, ports_label
+from inspector.rules.read import parse_captured
 
 Kind = Literal["added", "removed", "changed"]
 
@@ -319,75 +318,53 @@ def _route_changes(where: str, old: Iterable[Route], new: Iterable[Route]) -> li
 _COUNTERS = re.compile(r"^\[\d+:\d+\] | \[\d+:\d+\]$")
 
 
-def rule_lines(ruleset: RulesetText) -> list[str]:
-    """The lines a change is counted in: each rule and chain policy with its table, with
-    counters and comments dropped.  ``nft -j``: one line per object of its ``nftables``
-    list, counters and handles dropped, keys sorted."""
-    if ruleset.source == "nft -j":
-        return _nft_lines(ruleset.text)
-    lines = []
-    table = ""
-    for raw in ruleset.text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or line == "COMMIT":
-            continue
-        if line.startswith("*"):
-            table = line[1:]
-            continue
-        lines.append(f"{table}: {_COUNTERS.sub('', line)}")
-    return lines
+def rule_lines(rulesets: tuple[RulesetText, ...]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Each rule and chain policy once, as ``(table, "CHAIN: rule")`` in the words ``cnet
+    rules`` uses, counters dropped, and what could not be parsed.
 
-
-def _nft_lines(text: str) -> list[str]:
-    try:
-        objects = bounded_json.loads(text).get("nftables", [])
-    except (ValueError, AttributeError):  # JSONLimitError too: compared as lines
-        return [line for line in text.splitlines() if line.strip()]
-
-    def strip(value: object) -> object:
-        if isinstance(value, dict):
-            return {
-                k: strip(v) for k, v in value.items() if k not in ("handle", "packets", "bytes")
-            }
-        if isinstance(value, list):
-            return [strip(v) for v in value]
-        return value
-
-    return [
-        json.dumps(strip(o), sort_keys=True, separators=(",", ":"))
-        for o in objects
-        if not (isinstance(o, dict) and "metainfo" in o)
-    ]
+    The texts are parsed together, as ``cnet rules`` reads them: the nft listing's copy of
+    iptables-nft's tables is left out, so a Docker rule is one line, not also raw JSON.
+    """
+    parsed = parse_captured([(r.source, r.text) for r in rulesets])
+    lines: list[tuple[str, str]] = []
+    for table in parsed.tables:
+        for chain in table.chains:
+            if chain.policy is not None:
+                lines.append((table.label, f"{chain.name}: policy {chain.policy}"))
+            for rule in chain.rules:
+                lines.append((table.label, f"{chain.name}: {_COUNTERS.sub('', rule.spec)}"))
+    return lines, list(parsed.warnings)
 
 
 def _rule_changes(
     old: tuple[RulesetText, ...], new: tuple[RulesetText, ...]
 ) -> tuple[list[Change], list[str]]:
-    a = {r.source: r for r in old}
-    b = {r.source: r for r in new}
-    changes: list[Change] = []
     notes: list[str] = []
-    for source in _merged(a, b):
-        x, y = a.get(source), b.get(source)
-        if x is None or y is None:
-            side = "new" if x is None else "old"
-            notes.append(f"{source} rules are recorded only in the {side} snapshot: not compared")
-            continue
-        before, after = Counter(rule_lines(x)), Counter(rule_lines(y))
-        changes += [
-            Change("rules", "added", source, line)
-            for line in _in_order(rule_lines(y), after - before)
-        ]
-        changes += [
-            Change("rules", "removed", source, line)
-            for line in _in_order(rule_lines(x), before - after)
-        ]
     if not old and not new:
-        notes.append("neither snapshot recorded the firewall rules: not compared")
+        return [], ["neither snapshot recorded the firewall rules: not compared"]
+    if not old or not new:
+        side = "new" if not old else "old"
+        return [], [f"the firewall rules are recorded only in the {side} snapshot: not compared"]
+    a, b = {r.source for r in old}, {r.source for r in new}
+    for source in sorted(a ^ b):
+        side = "new" if source in b else "old"
+        notes.append(f"{source} rules are recorded only in the {side} snapshot: not compared")
+    x, warned = rule_lines(tuple(r for r in old if r.source in b))
+    y, warned_new = rule_lines(tuple(r for r in new if r.source in a))
+    notes += list(dict.fromkeys([*warned, *warned_new]))
+    before, after = Counter(x), Counter(y)
+    changes = [
+        Change("rules", "added", table, line) for table, line in _in_order(y, after - before)
+    ]
+    changes += [
+        Change("rules", "removed", table, line) for table, line in _in_order(x, before - after)
+    ]
     return changes, notes
 
 
-def _in_order(lines: list[str], wanted: Counter[str]) -> list[str]:
+def _in_order(
+    lines: list[tuple[str, str]], wanted: Counter[tuple[str, str]]
+) -> list[tuple[str, str]]:
     """``wanted``'s lines (with their multiplicity) in the order they appear in ``lines``."""
     left = Counter(wanted)
     out = []

@@ -20,11 +20,10 @@ def format_diff(result: Diff, old: tuple[str, Snapshot], new: tuple[str, Snapsho
     for section in SECTIONS:
         found = [c for c in result.changes if c.section == section]
         if section == "rules":
-            sources = list(dict.fromkeys(c.subject for c in found))
-            for source in sources:
-                lines += ["", f"rules ({safe(source)})"]
+            for table in dict.fromkeys(c.subject for c in found):
+                lines += ["", f"rules ({safe(table)})"]
                 lines += [
-                    f"  {SIGNS[c.kind]} {safe(c.detail)}" for c in found if c.subject == source
+                    f"  {SIGNS[c.kind]} {safe(c.detail)}" for c in found if c.subject == table
                 ]
             continue
         if found:
@@ -34,13 +33,25 @@ def format_diff(result: Diff, old: tuple[str, Snapshot], new: tuple[str, Snapsho
     if result.equal:
         lines.append("no changes")
     else:
-        n = len(result.changes)
-        lines.append(
-            f"{n} change{'s' if n != 1 else ''}: {_count(len(result.containers), 'container')}, "
-            f"{_count(len(result.interfaces), 'host interface')}"
-        )
+        lines.append(summary_line(result))
     lines += [f"note: {safe(note)}" for note in result.notes]
     return "\n".join(lines) + "\n"
+
+
+def summary_line(result: Diff) -> str:
+    """The changes counted by the section they are listed under, so the counts add up to
+    the list; then how many containers and host interfaces they touch."""
+    n = len(result.changes)
+    per = [
+        f"{sum(1 for c in result.changes if c.section == s)} {s}"
+        for s in SECTIONS
+        if any(c.section == s for c in result.changes)
+    ]
+    return (
+        f"{n} change{'s' if n != 1 else ''}: {', '.join(per)} (touching "
+        f"{_count(len(result.containers), 'container')}, "
+        f"{_count(len(result.interfaces), 'host interface')})"
+    )
 
 
 def _count(n: int, noun: str) -> str:

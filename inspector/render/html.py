@@ -13,7 +13,6 @@ from inspector import __version__
 from inspector.model.safe import safe, safe_lines
 from inspector.model.snapshot import Snapshot
 from inspector.render.report import (
-    DOCTOR_NOTE,
     ContainerSection,
     Hop,
     Problem,
@@ -21,6 +20,7 @@ from inspector.render.report import (
     Verdict,
     container_sections,
     container_table,
+    doctor_note,
     needing_attention,
     summary_lines,
     tables,
@@ -213,7 +213,7 @@ def render_html(s: Snapshot) -> str:
         parts.append("</ul></div>")
     else:
         parts.append("<div class='box good'><strong>No check failed or warned.</strong></div>")
-    parts.append(f"<p class='sub'>{_e(DOCTOR_NOTE)}</p>")
+    parts.append(f"<p class='sub'>{_e(doctor_note(found))}</p>")
     parts.append(_table(container_table(s, found), chip_column=found))
     trouble = trouble_table(s)
     if trouble.rows:

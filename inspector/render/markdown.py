@@ -12,11 +12,11 @@ import re
 from inspector.model.safe import safe, safe_lines
 from inspector.model.snapshot import Snapshot
 from inspector.render.report import (
-    DOCTOR_NOTE,
     Table,
     Verdict,
     container_sections,
     container_table,
+    doctor_note,
     needing_attention,
     summary_lines,
     tables,
@@ -88,7 +88,7 @@ def render_markdown(s: Snapshot) -> str:
         f"- **{a.who(md)}**: {md(a.verdict.headline)}: {md(a.verdict.problems[0].summary)}"
         for a in attention
     ]
-    lines += ["", f"_{md(DOCTOR_NOTE)}_", ""]
+    lines += ["", f"_{md(doctor_note(found))}_", ""]
     lines += _table(container_table(s, found))
     trouble = trouble_table(s)
     if trouble.rows:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from inspector.doctor import ContainerReport, worst_status
-from inspector.doctor.offline import NOT_CHECKED, offline_reports
+from inspector.doctor.offline import not_checked, offline_reports
 from inspector.live.rates import rate_cells, trouble_words
 from inspector.model.paths import (
     container_paths,
@@ -61,6 +61,8 @@ class Verdict:
     status: Status | Literal["stopped"]
     headline: str
     problems: tuple[Problem, ...]
+    unchecked: tuple[tuple[str, str], ...] = ()
+    """(check, why) for each check skipped for want of a fact, in the doctor's words."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,8 @@ def trouble_table(s: Snapshot) -> Table:
 
 
 def verdicts(s: Snapshot) -> dict[str, Verdict]:
-    """Every container's verdict from the offline doctor (no ping, no host facts)."""
+    """Every container's verdict from the offline doctor, on the facts the snapshot
+    records (the live doctor's, when taken on the host): ``cnet doctor --from``'s."""
     return {r.name: _verdict(r) for r in offline_reports(s)}
 
 
@@ -200,7 +203,7 @@ def _verdict(r: ContainerReport) -> Verdict:
     status = worst_status(r)
     first = r.first_failure
     headline = f"FAIL at {first.id}" if first is not None else VERDICT_WORDS[status]
-    return Verdict(status, headline, problems)
+    return Verdict(status, headline, problems, tuple(not_checked([r])))
 
 
 def verdict_tally(found: dict[str, Verdict]) -> list[tuple[str, int]]:
@@ -211,11 +214,23 @@ def verdict_tally(found: dict[str, Verdict]) -> list[tuple[str, int]]:
     return [(words[k], n) for k, n in counts.items() if n]
 
 
-DOCTOR_NOTE = (
-    "The doctor's verdicts are from its offline checks (links, routes, MTUs): a report sends "
-    f"no traffic and reads nothing more from the host, so {', '.join(NOT_CHECKED)} are not "
-    "checked here (run cnet doctor on the host for those)."
-)
+def doctor_note(found: dict[str, Verdict]) -> str:
+    """What the verdicts rest on, and each check that was skipped for want of a fact
+    with why, in the words ``cnet doctor`` uses (counted in containers)."""
+    note = (
+        "The doctor's verdicts are those of cnet doctor --from on this snapshot: a report "
+        "sends no traffic and judges from the facts recorded with it."
+    )
+    counted: dict[tuple[str, str], int] = {}
+    for v in found.values():
+        for item in v.unchecked:
+            counted[item] = counted.get(item, 0) + 1
+    if not counted:
+        return note + " No check was skipped for want of a fact."
+    skipped = "; ".join(
+        f"{check} {why} ({_count(n, 'container')})" for (check, why), n in counted.items()
+    )
+    return f"{note} Skipped: {skipped}."
 
 
 # -- tables ---------------------------------------------------------------------------
@@ -259,7 +274,7 @@ ANY_ADDRESS = ("0.0.0.0", "::")
 def port_chain(s: Snapshot, c: Container, port: PublishedPort) -> tuple[str, str]:
     """What listens behind a published port inside the container's namespace, and the
     verdict: ``listening``, ``loopback only``, ``nothing listens`` or ``not recorded``."""
-    owner = _owner(s, c)
+    owner = s.namespace_owner(c)
     found = s.connections.of(owner.name) if s.connections is not None else None
     if found is None or found.problem:
         return "-", "not recorded"
@@ -415,6 +430,9 @@ def path_hops(s: Snapshot, iface: Interface) -> tuple[Hop, ...]:
         "container",
         bad=iface.state not in _UP or not iface.addresses,
     )
+    if iface.peer is not None and iface.peer.workload is not None:
+        # a veth to another workload: its other end is the whole path, the host is not on it
+        return (head, Hop(iface.peer.name, f"veth in {iface.peer.workload}", "container"))
     if iface.peer is not None:
         host = s.host_interface(iface.peer.name)
         veth = Hop(
@@ -454,12 +472,6 @@ def path_hops(s: Snapshot, iface: Interface) -> tuple[Hop, ...]:
 _HOST_STACK = Hop("host network", "the host's own interfaces and routes", "host")
 
 
-def _owner(s: Snapshot, c: Container) -> Container:
-    shared = c.netns_shared_with
-    owner = s.container(shared) if shared and shared != "host" else None
-    return owner if owner is not None else c
-
-
 def container_sections(s: Snapshot, found: dict[str, Verdict]) -> list[ContainerSection]:
     sections = []
     for c in by_name(s.containers):
@@ -479,7 +491,7 @@ def container_sections(s: Snapshot, found: dict[str, Verdict]) -> list[Container
         if c.ports:
             facts.append(("ports", ports_label(c)))
         facts += [(f"route {route_destination(r)}", route_words(r)) for r in c.routes]
-        owner = _owner(s, c)
+        owner = s.namespace_owner(c)
         running = c.running and owner.running
         diagrams = tuple(path_hops(s, i) for i in owner.interfaces if not is_loopback(i))
         if running and owner.netns_shared_with == "host":

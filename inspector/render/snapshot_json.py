@@ -33,9 +33,11 @@ TOP_LEVEL_ORDER = (
     "rulesets",
     "rates",
     "connections",
+    "doctor_facts",
 )
-OPTIONAL_KEYS = frozenset({"connections"})
-"""Written only when recorded, so a snapshot without them reads as before."""
+OPTIONAL_KEYS = frozenset({"connections", "doctor_facts"})
+"""Keys written only when they hold something (at any level): a snapshot without them
+reads back and writes out byte for byte as an older cnet wrote it."""
 
 
 class SnapshotFormatError(ValueError):
@@ -46,11 +48,7 @@ def to_dict(snapshot: Snapshot) -> dict[str, Any]:
     """The snapshot as plain JSON-able data, top-level keys in the documented order."""
     plain = _encode(snapshot)
     assert isinstance(plain, dict)
-    return {
-        key: plain[key]
-        for key in TOP_LEVEL_ORDER
-        if key not in OPTIONAL_KEYS or plain[key] is not None
-    }
+    return {key: plain[key] for key in TOP_LEVEL_ORDER if key in plain}
 
 
 def dumps(snapshot: Snapshot) -> str:
@@ -109,7 +107,11 @@ def _encode(value: Any) -> Any:
     names = _FIELD_NAMES.get(cls)
     if names is None:
         names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(value))
-    return {name: _encode(getattr(value, name)) for name in names}
+    return {
+        name: _encode(item)
+        for name in names
+        if (item := getattr(value, name)) is not None or name not in OPTIONAL_KEYS
+    }
 
 
 def from_dict(data: Any) -> Snapshot:

@@ -136,7 +136,7 @@ def _container_spec(snapshot: Snapshot, c: Container) -> ItemSpec:
     owner = c
     if c.netns_shared_with and c.netns_shared_with != "host":
         notes.append(f"shares the network namespace of container {c.netns_shared_with}")
-        owner = snapshot.container(c.netns_shared_with) or c
+        owner = snapshot.namespace_owner(c)
     addrs: list[IPAddress] = []
     for n in (*c.networks, *owner.networks):
         a = _address(n.ip) if n.ip else None
@@ -148,7 +148,12 @@ def _container_spec(snapshot: Snapshot, c: Container) -> ItemSpec:
             a = _address(text)
             if a is not None and _usable(a):
                 addrs.append(a)
-        if iface.peer is not None:
+        if iface.peer is not None and iface.peer.workload is not None:
+            notes.append(
+                f"{iface.name} is a veth to {iface.peer.name} in {iface.peer.workload}: its "
+                "traffic there does not cross the host"
+            )
+        elif iface.peer is not None:
             interfaces.append((iface.peer.name, f"its veth, {iface.name} inside"))
             if iface.peer.bridge:
                 interfaces.append((iface.peer.bridge, "its bridge"))
@@ -158,7 +163,9 @@ def _container_spec(snapshot: Snapshot, c: Container) -> ItemSpec:
                 "the parent without crossing a host bridge, so host rules see it rarely"
             )
     known = {name for name, _ in interfaces}
-    for n in owner.networks:  # not root: no interfaces were read, but Docker gives the gateway
+    for n in () if c.interfaces or owner.interfaces else owner.networks:
+        # not root: no interfaces were read, but the engine gives the gateway; once they
+        # are read, the bridge its veth is on is the truth (or none)
         bridge = _bridge_for_gateway(snapshot, n.gateway)
         if bridge and bridge not in known:
             interfaces.append((bridge, "its bridge"))
@@ -179,6 +186,8 @@ def _container_spec(snapshot: Snapshot, c: Container) -> ItemSpec:
         parts.append(f"veth {', '.join(veths)}")
     if bridges:
         parts.append(f"on {', '.join(bridges)}")
+    elif veths:
+        parts.append("on no bridge")
     return ItemSpec(
         item=c.name,
         kind="container",

@@ -81,7 +81,7 @@ from inspector.tui.widgets import Detail, Pane, set_titles
 if TYPE_CHECKING:
     from inspector.live.rates import Rates
     from inspector.live.runner import LiveStatus, LiveUpdate
-    from inspector.render.diff import Diff
+    from inspector.tui.compare_screen import Comparison
 
 Clock = Callable[[], datetime]
 PaneId = Literal["containers", "interfaces", "routes", "ports"]
@@ -135,7 +135,7 @@ class CnetApp(PlainToasts, QuitsOnSignals):
         self._latest: Snapshot | None = None  # the feed's newest, set from its thread
         self.panes_gone = False
         """The main screen is being taken down (quitting): late results draw nothing."""
-        self.compared: Diff | None = None
+        self.compared: Comparison | None = None
         """The changes since the snapshot compared with ``D``; their containers are marked."""
         self._selected: str | None = None  # container under the Containers cursor
         self._scope: str | None = None  # container the host panes are narrowed to
@@ -321,7 +321,11 @@ class CnetApp(PlainToasts, QuitsOnSignals):
         """``rates_only``: new rates, same rows and marks (once a second: only the cells)."""
         assert self.view is not None
         table = self.pane("containers")
-        since = self.compared.containers if self.compared is not None else frozenset()
+        since = (
+            self.compared.changed(set(self.view.containers))
+            if self.compared is not None
+            else frozenset()
+        )
         if rates_only:
             self._show_container_rates(table)
             return
@@ -677,14 +681,16 @@ class CnetApp(PlainToasts, QuitsOnSignals):
         shown = self.view.snapshot
         label = "the live host" if self.source.kind == "live" else "the snapshot shown"
 
-        def compared(result: Diff | None) -> None:
+        def compared(result: Comparison | None) -> None:
             if result is not None:
                 self.compared = result
                 self._show_containers()
 
         def asked(path: str | None) -> None:
             if path:
-                self.push_screen(CompareScreen(path, shown, label), compared)
+                self.push_screen(
+                    CompareScreen(path, shown, label, live=self._backends.live), compared
+                )
 
         self.push_screen(CompareAsk(), asked)
 

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from inspector.actions.capture import Capture
 from inspector.actions.capture_plan import plan_capture
 from inspector.actions.ping import plan_ping, run_ping
-from inspector.doctor import diagnose, run_checks
+from inspector.doctor import diagnose
+from inspector.doctor.offline import offline_reports
 from inspector.model.queries import namespace_owner
 from inspector.model.snapshot import Snapshot
 from inspector.rules import read_rulesets
@@ -132,10 +133,9 @@ def live_doctor(snapshot: Snapshot, names: Sequence[str], ping: bool) -> list[Co
 
 
 def offline_doctor(snapshot: Snapshot, names: Sequence[str], ping: bool) -> list[ContainerReport]:
-    """The checks a saved snapshot allows: its links, routes and MTUs.  ip_forward, the
-    rules and the gateway ping are not known, so those checks skip."""
-    chosen = list(names) or [c.name for c in snapshot.containers]
-    return [run_checks(snapshot, name) for name in chosen]
+    """``cnet doctor --from``'s verdicts: on the facts the saved snapshot records; what it
+    does not record skips, and says so."""
+    return offline_reports(snapshot, names)
 
 
 def live_drops() -> tuple[DropProbe | None, str | None]:

@@ -3,11 +3,14 @@
 A modal asks for the file; a thread worker reads it (bounded, validated, as ``--load``
 does) and diffs it against the snapshot shown, then posts the immutable ``Diff``.  The
 view lists the changes in ``cnet diff``'s words; the app marks the changed containers
-in the panes until ``D`` is pressed again.  Nothing on the host is read or changed.
+in the panes until ``D`` is pressed again, and those that appear later (not in the saved
+snapshot) too.  On the live host the rules are read for the comparison, as ``cnet diff``
+and the export record them; nothing on the host is changed.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on, work
@@ -22,6 +25,7 @@ from inspector.model.snapshot import Snapshot
 from inspector.render.diff import Diff, diff
 from inspector.render.difftext import format_diff
 from inspector.render.snapshot_json import SnapshotFormatError, load_snapshot
+from inspector.rules.recorded import record
 from inspector.tui.view import Style
 from inspector.tui.widgets import FittedFooter, LinesView, plain
 
@@ -54,10 +58,23 @@ class CompareAsk(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """What ``D`` found: the diff, and the containers the saved snapshot holds (one that
+    is in neither is new since it, whenever it appears)."""
+
+    diff: Diff
+    saved: frozenset[str]
+
+    def changed(self, names: frozenset[str] | set[str]) -> frozenset[str]:
+        """Of ``names`` (shown now), those changed since the saved snapshot."""
+        return self.diff.containers | frozenset(n for n in names if n not in self.saved)
+
+
 class Compared(Message):
     """The diff of the saved snapshot at ``path`` against the one shown, or why not."""
 
-    def __init__(self, path: str, result: Diff | None, text: str, error: str = "") -> None:
+    def __init__(self, path: str, result: Comparison | None, text: str, error: str = "") -> None:
         super().__init__()
         self.path = path
         self.result = result
@@ -65,7 +82,7 @@ class Compared(Message):
         self.error = error
 
 
-class CompareScreen(ModalScreen[Diff | None]):
+class CompareScreen(ModalScreen[Comparison | None]):
     """The changes from the saved snapshot at ``path`` to ``shown``; dismissed with the
     diff so the app can mark what changed (None when it could not be read)."""
 
@@ -74,12 +91,14 @@ class CompareScreen(ModalScreen[Diff | None]):
         Binding("q", "close", "Close", show=False),
     ]
 
-    def __init__(self, path: str, shown: Snapshot, shown_label: str) -> None:
+    def __init__(self, path: str, shown: Snapshot, shown_label: str, *, live: bool = False) -> None:
         super().__init__()
         self.path = path
         self.shown = shown
         self.shown_label = shown_label
-        self.result: Diff | None = None
+        self.live = live
+        """The live host: its rules are read to compare with the saved ones."""
+        self.result: Comparison | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="compare-view-box") as box:
@@ -99,9 +118,13 @@ class CompareScreen(ModalScreen[Diff | None]):
         except SnapshotFormatError as exc:
             self.post_message(Compared(self.path, None, "", str(exc)))
             return
-        result = diff(saved, self.shown)
-        text = format_diff(result, (self.path, saved), (self.shown_label, self.shown))
-        self.post_message(Compared(self.path, result, text))
+        shown = self.shown
+        if self.live and not shown.rulesets:
+            shown = record(shown)
+        result = diff(saved, shown)
+        text = format_diff(result, (self.path, saved), (self.shown_label, shown))
+        known = frozenset(c.name for c in saved.containers)
+        self.post_message(Compared(self.path, Comparison(result, known), text))
 
     @on(Compared)
     def _shown(self, message: Compared) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 
+from inspector.doctor.live import record_doctor_facts
 from inspector.live.rates import recorded_rates
 from inspector.render import render
 from inspector.render.atomic import write_text_atomic
@@ -32,6 +33,8 @@ def export(snapshot: Snapshot, rates: Rates | None, fmt: str, path: str, live: b
         snapshot = replace(snapshot, rates=recorded_rates(rates))
     if live and not snapshot.rulesets:
         snapshot = record(snapshot)
+    if live and snapshot.doctor_facts is None:
+        snapshot = record_doctor_facts(snapshot)  # the marks' verdicts, for --from
     return write_text_atomic(path, render(snapshot, fmt)).resolve()
 
 

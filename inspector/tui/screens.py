@@ -12,9 +12,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, Label, RadioButton, RadioSet
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet
 
 from inspector.model.snapshot import Snapshot
+from inspector.render import format_of
+from inspector.tui.widgets import LinesView
 
 EXPORT_FORMATS: tuple[tuple[str, str, str], ...] = (
     ("json", "JSON", "json"),
@@ -23,8 +25,15 @@ EXPORT_FORMATS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+KEY_WIDTH = 12
+"""The key column of the help: wider keys push their words along."""
+
+
 class HelpScreen(ModalScreen[None]):
-    """Every key, generated from the live bindings so it cannot drift from the footer."""
+    """Every key, generated from the live bindings so it cannot drift from the footer.
+
+    Lines that wrap inside the box (never cut at 80 columns) and scroll vertically only:
+    a table's columns ran past the box and End scrolled it sideways."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close", id="help_close"),
@@ -39,15 +48,13 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box") as box:
             box.border_title = "Keys"
-            table: DataTable[str] = DataTable(id="help-keys", cursor_type="none", show_header=False)
-            yield table
+            yield LinesView(id="help-keys")
             yield Label("esc closes", id="help-hint")
 
     def on_mount(self) -> None:
-        table = self.query_one("#help-keys", DataTable)
-        table.add_columns("key", "action")
-        for key, description in self._keys:
-            table.add_row(key, description)
+        view = self.query_one("#help-keys", LinesView)
+        view.show([((f"{key:<{KEY_WIDTH}} ", "key"), (words, "")) for key, words in self._keys])
+        view.focus()
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)
@@ -81,6 +88,7 @@ class ExportScreen(ModalScreen[ExportRequest | None]):
         super().__init__()
         self._snapshot = snapshot
         self._fmt = "json"
+        self._picked = False  # the user chose a format: it wins over the file's extension
 
     def _default(self, fmt: str) -> str:
         ext = next(e for f, _, e in EXPORT_FORMATS if f == fmt)
@@ -107,6 +115,8 @@ class ExportScreen(ModalScreen[ExportRequest | None]):
         path = self.query_one("#export-path", Input)
         if path.value == self._default(self._fmt):  # not edited: follow the format
             path.value = self._default(new)
+        if new != self._fmt:
+            self._picked = True
         self._fmt = new
 
     @on(Input.Submitted, "#export-path")
@@ -116,7 +126,8 @@ class ExportScreen(ModalScreen[ExportRequest | None]):
         if not path:
             self.notify("give a path to write to", severity="warning")
             return
-        self.dismiss(ExportRequest(self._fmt, path))
+        fmt = self._fmt if self._picked else (format_of(path) or self._fmt)
+        self.dismiss(ExportRequest(fmt, path))
 
     @on(Button.Pressed, "#export-cancel")
     def action_cancel(self) -> None:

@@ -646,9 +646,11 @@ class SnapshotView:
     # -- detail -------------------------------------------------------------------------
 
     def path_in_words(self, c: Container, i: Interface) -> str:
-        """The shared path text, plus where a veth's traffic ends up: the host."""
+        """The shared path text, plus where a veth's traffic ends up: the host, unless its
+        other end is in another workload (the host is not on that path)."""
         text = interface_path(self.snapshot, c, i)
-        return f"{text} -> host" if i.peer is not None else text
+        to_host = i.peer is not None and i.peer.workload is None
+        return f"{text} -> host" if to_host else text
 
     def container_detail(self, c: Container) -> list[Line]:
         lines: list[Line] = [
@@ -658,8 +660,10 @@ class SnapshotView:
         ]
         ifaces = c.interfaces
         if c.netns_shared_with not in (None, "host"):
-            owner = self.containers.get(c.netns_shared_with or "")
-            lines.append(((f"Interfaces of {c.netns_shared_with} (shared namespace)", "heading"),))
+            end = self.snapshot.namespace_owner(c)
+            owner = end if end is not c else None
+            holder = owner.name if owner is not None else c.netns_shared_with
+            lines.append(((f"Interfaces of {holder} (shared namespace)", "heading"),))
             ifaces = owner.interfaces if owner is not None else c.interfaces
             if owner is None:
                 lines.append(((f"{c.netns_shared_with} is not in this snapshot", "warning"),))
@@ -674,8 +678,7 @@ class SnapshotView:
             )
         elif c.running and ifaces:
             lines.append((("Interfaces", "heading"),))
-        owner_name = c.netns_shared_with if c.netns_shared_with not in (None, "host") else c.name
-        owner_c = self.containers.get(owner_name or "", c)
+        owner_c = self.snapshot.namespace_owner(c)
         for i in ifaces:
             lines.extend(self._interface_ends(owner_c, i))
         if c.networks:
@@ -699,7 +702,13 @@ class SnapshotView:
         if is_loopback(i):
             return lines
         lines.append(((f"   {i.name}: {_link_facts(i)}", "muted"),))
-        if i.peer is not None:
+        if i.peer is not None and i.peer.workload is not None:
+            other = self.snapshot.container(i.peer.workload)
+            ends = other.interfaces if other is not None else ()
+            end = next((x for x in ends if x.ifindex == i.peer.ifindex), None)
+            facts = _link_facts(end) if end is not None else "not read"
+            lines.append(((f"   {i.peer.name} in {i.peer.workload}: {facts}", "muted"),))
+        elif i.peer is not None:
             host = self.host_interfaces.get(i.peer.name)
             facts = _link_facts(host) if host is not None else "not found on the host"
             lines.append(((f"   {i.peer.name}: {facts}", "muted"),))
