@@ -154,9 +154,8 @@ def build(first: int, last: int) -> float:
         p.stdin.write(script)
         p.stdin.close()
         procs.append(p)
-        if len(procs) >= 4:
-            if procs.pop(0).wait() != 0:
-                raise SystemExit("configuring a namespace failed")
+        if len(procs) >= 4 and procs.pop(0).wait() != 0:
+            raise SystemExit("configuring a namespace failed")
     if any(p.wait() != 0 for p in procs):
         raise SystemExit("configuring a namespace failed")
     return time.monotonic() - t0
