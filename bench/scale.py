@@ -111,8 +111,13 @@ def reexec_isolated(argv: list[str]) -> int:
 
 
 def enter_bench_host() -> None:
-    """A tmpfs of our own on /run/netns, then this process (its one thread) moves into a
+    """Every namespace mount of the host out of this (private) mount table, a tmpfs of
+    our own on /run/netns, then this process (its one thread) moves into a
     new namespace kept there: every child (ip, tmux, cnet) starts in it."""
+    from inspector.collect.discover import nsfs_mounts
+
+    for point in nsfs_mounts(Path("/proc/self/mountinfo").read_text()):
+        run("umount", "-l", point)  # other namespaces' mounts: gone from this view only
     run("mount", "-t", "tmpfs", f"{PREFIX}netns", "/run/netns")
     run("ip", "netns", "add", ROOT_NS)
     libc = ctypes.CDLL(None, use_errno=True)
