@@ -21,6 +21,7 @@ them, and every namespace dies with the bench's mount namespace (also on Ctrl-C)
 is not asked (``DOCKER_HOST`` points nowhere): the namespaces are the whole picture.
 
 Run as root:  .venv/bin/python bench/scale.py [-n 200 -n 1000] [--idle 30] [--runs 3]
+                                   [--compare /work/main/.venv/bin/cnet]
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ CLONE_NEWNET = 0x40000000
 ENV = {
     **os.environ,
     "DOCKER_HOST": "unix:///nonexistent",
-    "PYTHONPATH": str(ROOT),
     "TERM": "xterm-256color",
 }
 CNET = str(Path(sys.executable).with_name("cnet"))
@@ -221,15 +221,15 @@ def span(values: list[float], unit: str = "s", scale: float = 1.0) -> str:
     return f"{med:.2f} {unit} ({lo:.2f}-{hi:.2f})"
 
 
-def measure(n: int, args: argparse.Namespace) -> dict[str, str]:
+def measure(n: int, args: argparse.Namespace, cnet: str) -> dict[str, str]:
     out: dict[str, str] = {}
-    snaps = [timed(CNET, "snapshot", "-o", f"/tmp/{PREFIX}snap.json") for _ in range(args.runs)]
+    snaps = [timed(cnet, "snapshot", "-o", f"/tmp/{PREFIX}snap.json") for _ in range(args.runs)]
     listed = json.loads(Path(f"/tmp/{PREFIX}snap.json").read_text())["containers"]
     got = sum(c["name"].startswith(f"{PREFIX}n") for c in listed)
     if got != n:
         raise SystemExit(f"cnet snapshot listed {got} of the {n} namespaces")
     out["cnet snapshot"] = f"{span([w for w, _ in snaps])}, {span([m for _, m in snaps], 'MB')}"
-    docs = [timed(CNET, "doctor", "--no-ping")[0] for _ in range(args.runs)]
+    docs = [timed(cnet, "doctor", "--no-ping")[0] for _ in range(args.runs)]
     out["cnet doctor --no-ping"] = span(docs)
 
     with tmux_session():
@@ -242,7 +242,7 @@ def measure(n: int, args: argparse.Namespace) -> dict[str, str]:
                 "-k",
                 "-t",
                 SESSION,
-                f"exec env DOCKER_HOST=unix:///nonexistent {CNET}",
+                f"exec env DOCKER_HOST=unix:///nonexistent {cnet}",
             )
             pid = int(tmux("list-panes", "-t", SESSION, "-F", "#{pane_pid}").strip())
             firsts.append(wait_screen(f"{PREFIX}n", 60) - t0)
@@ -261,7 +261,7 @@ def measure(n: int, args: argparse.Namespace) -> dict[str, str]:
         out["TUI + collector peak RSS"] = f"{peak_rss_mb(pid):.0f} MB"
 
     exporter = subprocess.Popen(
-        [CNET, "exporter", "--listen", f"127.0.0.1:{EXPORTER_PORT}"],
+        [cnet, "exporter", "--listen", f"127.0.0.1:{EXPORTER_PORT}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=ENV,
@@ -292,19 +292,22 @@ def measure(n: int, args: argparse.Namespace) -> dict[str, str]:
 def inside(args: argparse.Namespace) -> int:
     enter_bench_host()
     built = 0
-    results: dict[int, dict[str, str]] = {}
+    results: dict[str, dict[str, str]] = {}
+    cnets = [("", CNET)] + [(f" ({path})", path) for path in args.compare]
     for n in sorted(args.namespaces):
         seconds = build(built, n)
         print(f"built namespaces {built}..{n - 1} in {seconds:.1f} s", file=sys.stderr)
         built = n
         time.sleep(args.settle)
-        results[n] = measure(n, args)
-        print(f"\nat {n} namespaces:", file=sys.stderr)
-        for name, value in results[n].items():
-            print(f"  {name:<40} {value}", file=sys.stderr)
+        for label, cnet in cnets:  # one after the other: the same noisy minutes for each
+            column = f"at {n:,}{label}"
+            results[column] = measure(n, args, cnet)
+            print(f"\n{column}:", file=sys.stderr)
+            for name, value in results[column].items():
+                print(f"  {name:<40} {value}", file=sys.stderr)
     print(f"\ncnet at N ip-netns namespaces, {args.runs} runs, {args.launches} TUI launches\n")
     names = list(next(iter(results.values())))
-    print("| | " + " | ".join(f"at {n:,}" for n in results) + " |")
+    print("| | " + " | ".join(results) + " |")
     print("|---|" + "---|" * len(results))
     for name in names:
         print(f"| {name} | " + " | ".join(r[name] for r in results.values()) + " |")
@@ -322,6 +325,13 @@ def main() -> int:
     parser.add_argument("--idle-runs", type=int, default=1)
     parser.add_argument("--quiet", type=float, default=10.0, help="wait after the first read")
     parser.add_argument("--settle", type=float, default=3.0)
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="CNET",
+        help="also measure this cnet (another checkout's .venv/bin/cnet), after this one",
+    )
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.namespaces is None:
