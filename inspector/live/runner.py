@@ -490,8 +490,12 @@ class Live:
             others = self._other_namespaces()
             if share is not None:
                 others = [n for n in others if _namespace_key(n) in share]
-            for event in reader.read_namespaces(others):
-                self._apply(event)
+            for start in range(0, len(others), CHUNK):  # shown as they come, as Docker's
+                for event in reader.read_namespaces(others[start : start + CHUNK]):
+                    self._apply(event)
+                if first and time.monotonic() - last >= PROGRESS_S:
+                    self._emit()
+                    last = time.monotonic()
         finally:
             self._reading = False
         if first or asked or before != self._state:
