@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from inspector import events as ev
-from inspector import live as live_mod
-from inspector.live import CHUNK, Live, LiveUpdate
-from inspector.model import Interface, Snapshot
-from inspector.rates import Rates, human_rate
-from inspector.records import FoundNamespace, LinkRecord, NamespaceDump
+from inspector.inventory import events as ev
+from inspector.live import runner as live_mod
+from inspector.live.rates import Rates, human_rate
+from inspector.live.runner import CHUNK, Live, LiveUpdate
+from inspector.model.records import Attribution, FoundNamespace, LinkRecord, NamespaceDump
+from inspector.model.snapshot import Interface, Snapshot
 from inspector.tui import widgets
 from inspector.tui.app import make_app
 from inspector.tui.view import RATES_AT
@@ -24,7 +24,12 @@ class OtherNamespacesReader:
 
     def __init__(self) -> None:
         self.found = tuple(
-            FoundNamespace((4, 1000 + n), None, paths=(f"/run/netns/ns{n:02d}",))
+            FoundNamespace(
+                (4, 1000 + n),
+                None,
+                paths=(f"/run/netns/ns{n:02d}",),
+                owner=Attribution("netns", f"netns:ns{n:02d}", f"ns{n:02d}"),
+            )
             for n in range(OTHERS)
         )
         self.asked: list[int] = []
@@ -120,16 +125,15 @@ async def test_a_rate_tick_redraws_only_the_cells_that_changed_and_sorts_nothing
         sorts: list[int] = []
         real_sort = widgets.sort_rows
         monkeypatch.setattr(table, "update_cell", counted)
-        monkeypatch.setattr(
-            widgets, "sort_rows", lambda *a: sorts.append(1) or real_sort(*a)
-        )
+        monkeypatch.setattr(widgets, "sort_rows", lambda *a: sorts.append(1) or real_sort(*a))
         for step in rates[2:]:
             feed.push(step)
             want = human_rate(step.containers[busy].rx_bytes)
             await wait_for(
                 pilot,
-                lambda want=want: {r.key: r.cells for r in table.rows_shown}[busy][RATES_AT]
-                == want,
+                lambda want=want: (
+                    {r.key: r.cells for r in table.rows_shown}[busy][RATES_AT] == want
+                ),
             )
         assert drawn and {row for row, _ in drawn} == {busy}
         assert sorts == []
