@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from inspector.inventory import events as ev
@@ -144,3 +146,29 @@ async def test_a_rate_tick_redraws_only_the_cells_that_changed_and_sorts_nothing
         assert all(
             shown[name] == human_rate(rate.rx_bytes) for name, rate in last.containers.items()
         )
+
+
+@pytest.mark.parametrize("cost", [0.0, 1.0])
+def test_publishing_takes_at_most_a_fifth_of_the_first_pass(
+    monkeypatch: pytest.MonkeyPatch, cost: float
+) -> None:
+    """Each publication of the first pass joins the whole picture (dear at 1,000): a
+    cheap one goes out every ``PROGRESS_S``, a dear one waits ``PROGRESS_COST`` times its
+    cost.  On a fake clock: a chunk read takes 0.1 s, a publication ``cost``."""
+    clock = [0.0]
+    monkeypatch.setattr(live_mod, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    emits: list[float] = []
+
+    def emit() -> None:
+        emits.append(clock[0])
+        clock[0] += cost
+
+    progress = live_mod._Progress(emit)
+    for _ in range(200):
+        clock[0] += 0.1
+        progress.tick()
+    spent = len(emits) * cost
+    if cost:
+        assert emits and spent <= clock[0] / (1 + live_mod.PROGRESS_COST) + cost
+    else:
+        assert len(emits) >= 20 / (live_mod.PROGRESS_S + 0.1) - 1  # each half second, a chunk late
