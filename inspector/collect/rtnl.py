@@ -47,7 +47,54 @@ RTMSG_TABLE_AT = NLMSG_HEADER.size + 4  # family, dst_len, src_len, tos, then ta
 LOCAL_TABLE = 255
 KERNEL_PROTOCOL = 2
 
+LINK_ATTRIBUTES = (
+    "IFLA_ADDRESS",
+    "IFLA_IFNAME",
+    "IFLA_MTU",
+    "IFLA_LINK",
+    "IFLA_MASTER",
+    "IFLA_OPERSTATE",
+    "IFLA_LINKINFO",
+    "IFLA_LINK_NETNSID",
+)
+"""What ``netlink.link_record`` reads of a link.  A link carries about forty attributes
+(counters, queues, offload sizes, each family's settings) and pyroute2 builds an object
+for every one of them: at 1,000 bridge ports that was most of a host dump.  The others
+are left out of the message before pyroute2 sees it."""
+NLA_HEADER = struct.Struct("HH")  # length, type
+NLA_TYPE_MASK = 0x3FFF  # without NLA_F_NESTED and NLA_F_NET_BYTEORDER
+IFINFOMSG_SIZE = 16
+
 Skip = Callable[[bytes, int], bool]
+
+
+def nla_types(message_class: Any, names: tuple[str, ...]) -> frozenset[int]:
+    """The attribute numbers of ``names`` in a pyroute2 message class's ``nla_map``."""
+    numbers: dict[str, int] = {}
+    for n, entry in enumerate(message_class.nla_map):
+        number, name = (entry[0], entry[1]) if isinstance(entry[0], int) else (n, entry[0])
+        numbers[name] = number
+    return frozenset(numbers[name] for name in names)
+
+
+def only_attributes(
+    data: bytes, offset: int, length: int, fixed: int, keep: frozenset[int]
+) -> bytes:
+    """The message at ``offset`` with only the top-level attributes whose types are in
+    ``keep`` (each copied whole, nested ones included), its length set again; ``fixed``
+    is the size of the headers before the attributes."""
+    out = bytearray(data[offset : offset + fixed])
+    at, end = offset + fixed, offset + length
+    while at + NLA_HEADER.size <= end:
+        size, kind = NLA_HEADER.unpack_from(data, at)
+        if size < NLA_HEADER.size or at + size > end:
+            break  # malformed: what came before is kept, as pyroute2 would
+        if kind & NLA_TYPE_MASK in keep:
+            out += data[at : at + size]
+            out += bytes(-size % 4)
+        at += (size + 3) & ~3
+    struct.pack_into("I", out, 0, len(out))
+    return bytes(out)
 
 
 def kernel_local_route(data: bytes, offset: int) -> bool:
@@ -55,6 +102,9 @@ def kernel_local_route(data: bytes, offset: int) -> bool:
     fixed header, before anything is decoded): ``route_record`` would drop it anyway."""
     table, protocol = RTMSG_TABLE_PROTOCOL.unpack_from(data, offset + RTMSG_TABLE_AT)
     return bool(table == LOCAL_TABLE and protocol == KERNEL_PROTOCOL)
+
+
+LINK_KEEP = (NLMSG_HEADER.size + IFINFOMSG_SIZE, nla_types(ifinfmsg, LINK_ATTRIBUTES))
 
 
 class RtnlSocket:
@@ -77,14 +127,15 @@ class RtnlSocket:
         self._sock.close()
 
     def links(self) -> list[Any]:
-        return self._ask(ifinfmsg(), RTM_GETLINK, dump=True)
+        """Every link, with only the attributes ``LINK_ATTRIBUTES`` names."""
+        return self._ask(ifinfmsg(), RTM_GETLINK, dump=True, keep=LINK_KEEP)
 
     def link(self, ifindex: int) -> Any | None:
         """One link by index; None when there is none (ENODEV)."""
         msg = ifinfmsg()
         msg["index"] = ifindex
         try:
-            found = self._ask(msg, RTM_GETLINK)
+            found = self._ask(msg, RTM_GETLINK, keep=LINK_KEEP)
         except NetlinkError as exc:
             if exc.code == errno.ENODEV:
                 return None
@@ -116,8 +167,17 @@ class RtnlSocket:
             return int(nsid) if nsid is not None else None
         return None
 
-    def _ask(self, msg: Any, kind: int, dump: bool = False, skip: Skip | None = None) -> list[Any]:
-        """Send one request, read its whole answer (every part of a dump)."""
+    def _ask(
+        self,
+        msg: Any,
+        kind: int,
+        dump: bool = False,
+        skip: Skip | None = None,
+        keep: tuple[int, frozenset[int]] | None = None,
+    ) -> list[Any]:
+        """Send one request, read its whole answer (every part of a dump); ``skip``
+        leaves messages out undecoded; ``keep`` (the size of the headers, the attribute
+        types) leaves out the other attributes of each (``only_attributes``)."""
         self._seq += 1
         seq = self._seq
         msg["header"]["type"] = kind
@@ -145,9 +205,12 @@ class RtnlSocket:
                         raise NetlinkError(-code, os.strerror(-code))
                     done = True  # an acknowledgement
                 elif skip is None or not skip(data, here):
-                    out.append(
-                        self._marshal.parse_one_message(mtype, flags, mseq, data, here, length)
-                    )
+                    raw, at, size = data, here, length
+                    if keep is not None:
+                        raw = only_attributes(data, here, length, *keep)
+                        at, size = 0, len(raw)
+                    parse = self._marshal.parse_one_message
+                    out.append(parse(mtype, flags, mseq, raw, at, size))
                     if not flags & NLM_F_MULTI:
                         done = True
             if done:
