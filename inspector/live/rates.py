@@ -251,3 +251,10 @@ def shown_rates(rates: Rates) -> RateCells:
         return {k: rate_cells(r) for k, r in by.items()}
 
     return cells(rates.containers), cells(rates.host)
+
+
+def moved_rates(before: RateCells | None, after: RateCells) -> set[str]:
+    """The containers whose rate cells say something else than ``before``'s: the only
+    rows a rates tick draws again."""
+    old = before[0] if before is not None else {}
+    return {k for k in old.keys() | after[0].keys() if old.get(k) != after[0].get(k)}

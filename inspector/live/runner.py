@@ -65,6 +65,7 @@ CHUNK = 25
 PROGRESS_S = 0.5
 """During the first full pass, what has been read is published every so often: the first
 rows show at once, the rest fill in, and the UI is not asked to redraw for every chunk."""
+PROGRESS_COST = 4.0
 BACKOFF_S = (0.5, 10.0)
 AF_BRIDGE = 7
 
@@ -472,7 +473,7 @@ class Live:
             if first:
                 self._emit()
             self._scan(reader)  # first: a veth between two namespaces needs them all
-            last = time.monotonic()
+            progress = _Progress(self._emit) if first else None
             running = [
                 c for c in self._state.containers.values() if c.state in inventory.LIVE_STATES
             ]
@@ -482,16 +483,18 @@ class Live:
             for start in range(0, len(running), CHUNK):
                 for event in reader.namespaces(running[start : start + CHUNK]):
                     self._apply(event)
-                if first and time.monotonic() - last >= PROGRESS_S:
-                    self._emit()
-                    last = time.monotonic()
+                if progress is not None:
+                    progress.tick()
             for event in reader.podman():
                 self._apply(event)
             others = self._other_namespaces()
             if share is not None:
                 others = [n for n in others if _namespace_key(n) in share]
-            for event in reader.read_namespaces(others):
-                self._apply(event)
+            for start in range(0, len(others), CHUNK):  # shown as they come, as Docker's
+                for event in reader.read_namespaces(others[start : start + CHUNK]):
+                    self._apply(event)
+                if progress is not None:
+                    progress.tick()
         finally:
             self._reading = False
         if first or asked or before != self._state:
@@ -543,6 +546,25 @@ class Live:
         )
         snap = inventory.snapshot(self._state, taken_at=_now_iso(), hostname=socket.gethostname())
         self._publish(LiveUpdate(snap, status))
+
+
+class _Progress:
+    """When a first pass publishes what it has read so far: every ``PROGRESS_S``, or less
+    often when publishing is dear.  Each publication joins the whole picture (half a
+    second at 1,000 namespaces on a loaded machine): spaced by ``PROGRESS_COST`` times
+    its cost, it takes at most a fifth of the pass, however many namespaces there are."""
+
+    def __init__(self, emit: Callable[[], None]) -> None:
+        self._emit = emit
+        self._next = time.monotonic() + PROGRESS_S
+
+    def tick(self) -> None:
+        start = time.monotonic()
+        if start < self._next:
+            return
+        self._emit()
+        end = time.monotonic()
+        self._next = end + max(PROGRESS_S, PROGRESS_COST * (end - start))
 
 
 def _namespace_key(identity: ev.NamespaceId) -> str:

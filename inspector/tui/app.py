@@ -28,7 +28,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 
 from inspector.live.feed import Feed, RatesFeed
-from inspector.live.rates import RateCells
+from inspector.live.rates import RateCells, moved_rates
 from inspector.model.safe import safe
 from inspector.model.snapshot import Container, Snapshot
 from inspector.tui.action_view import marks_summary
@@ -213,7 +213,7 @@ class CnetApp(PlainToasts, QuitsOnSignals):
         if before == message.cells:
             self._show_detail()  # the cells say the same (idle: all quiet); the sparkline moves
             return
-        self._show_containers(rates_only=True)
+        self._show_container_rates(self.pane("containers"), moved_rates(before, message.cells))
         self._link()
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
@@ -317,8 +317,7 @@ class CnetApp(PlainToasts, QuitsOnSignals):
             self._scope = self._selected
         self._link()
 
-    def _show_containers(self, rates_only: bool = False) -> None:
-        """``rates_only``: new rates, same rows and marks (once a second: only the cells)."""
+    def _show_containers(self) -> None:
         assert self.view is not None
         table = self.pane("containers")
         since = (
@@ -326,9 +325,6 @@ class CnetApp(PlainToasts, QuitsOnSignals):
             if self.compared is not None
             else frozenset()
         )
-        if rates_only:
-            self._show_container_rates(table)
-            return
         self._marked = tuple(
             changed(marked(r, self.mark(r.key)), r.key in since)
             for r in self.view.container_rows_matching(self._filter)
@@ -345,10 +341,16 @@ class CnetApp(PlainToasts, QuitsOnSignals):
         )
         self._selected = table.current_key if rows else None
 
-    def _show_container_rates(self, table: Pane) -> tuple[Row, ...]:
+    def _show_container_rates(self, table: Pane, moved: set[str] | None = None) -> tuple[Row, ...]:
+        """``moved``: a rates tick moved only these rows' cells: patched in, unsorted."""
         assert self.view is not None
         rates = self.rates.containers if self.rates is not None else {}
         at = RATES_AT + 1 if self.hosts else RATES_AT  # after the Host column, when shown
+        if moved is not None and table.patch_rows(
+            [with_rates(r, rates.get(r.key), at) for r in self._marked if r.key in moved],
+            (at, at + 1),
+        ):
+            return ()
         rows = tuple(with_rates(r, rates.get(r.key), at) for r in self._marked)
         table.set_rows(rows, measure=self.view.container_measure)
         return rows

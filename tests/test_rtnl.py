@@ -1,0 +1,122 @@
+"""The synchronous rtnetlink socket (``collect.rtnl``) against iproute2, in namespaces of its own.
+
+Made here and removed afterwards (prefix ``cnetsc-``): two namespaces joined by a veth,
+with an address, a default route, a route in table 100 and blackhole routes (IPv4, IPv6).  What the
+socket reads inside, through ``netlink``'s record functions, must be what ``ip -j`` says
+inside; the ids the namespaces give each other what iproute2 shows for the veth.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from inspector.collect import netns
+from inspector.collect.netlink import Netlink, address_record, link_record, route_record
+from inspector.collect.rtnl import RtnlSocket
+from tests.netns_helpers import ip, veth_pair
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root"),
+    pytest.mark.skipif(shutil.which("ip") is None, reason="needs iproute2's ip"),
+]
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[str, str, str]]:
+    tag = f"cnetsc-{secrets.token_hex(2)}"
+    with veth_pair(tag, "10.251.88.1", "10.251.88.2"):
+        a = f"{tag}-a"
+        ip("-n", a, "route", "add", "default", "via", "10.251.88.2")
+        ip("-n", a, "route", "add", "10.99.0.0/16", "via", "10.251.88.2", "table", "100")
+        ip("-n", a, "route", "add", "blackhole", "10.98.0.0/16")
+        ip("-n", a, "-6", "route", "add", "blackhole", "2001:db8:77::/48")
+        yield a, f"{tag}-b", f"{tag}a"
+
+
+def inside(ns: str) -> RtnlSocket:
+    fd = os.open(f"/run/netns/{ns}", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        with netns.inside(fd):
+            return RtnlSocket()
+    finally:
+        os.close(fd)
+
+
+def test_links_addresses_and_routes_are_what_iproute2_says(pair: tuple[str, str, str]) -> None:
+    a, _b, veth = pair
+    rt = inside(a)
+    try:
+        links = [link_record(m) for m in rt.links()]
+        addresses = {r.cidr for m in rt.addresses() if (r := address_record(m)) is not None}
+        routes = [r for m in rt.routes() if (r := route_record(m)) is not None]
+        missing = rt.link(987654)
+        one = rt.link(1)
+    finally:
+        rt.close()
+    shown = json.loads(ip("-n", a, "-j", "link"))
+    assert [(x.interface.name, x.interface.ifindex, x.interface.mtu) for x in links] == [
+        (x["ifname"], x["ifindex"], x["mtu"]) for x in shown
+    ]
+    mine = next(x for x in links if x.interface.name == veth)
+    theirs = next(x for x in shown if x["ifname"] == veth)
+    assert mine.interface.mac == theirs["address"]
+    assert mine.interface.link_netnsid == theirs["link_netnsid"]
+    assert addresses == {
+        f"{i['local']}/{i['prefixlen']}"
+        for x in json.loads(ip("-n", a, "-j", "addr"))
+        for i in x["addr_info"]
+    }
+    # every table but the kernel's own local routes, as cnet keeps them
+    expected = {
+        (r["dst"], r.get("gateway"), r.get("table", "main"), r.get("type", "unicast"))
+        for family in ("-4", "-6")
+        for r in json.loads(ip("-n", a, family, "-j", "route", "show", "table", "all"))
+        if not (r.get("table") == "local" and r.get("protocol") == "kernel")
+    }
+    got = {(r.dst, r.gateway, r.table, r.type) for r in routes}
+    assert got == expected
+    assert ("10.99.0.0/16", "10.251.88.2", "100", "unicast") in got
+    assert ("10.98.0.0/16", None, "main", "blackhole") in got
+    assert ("2001:db8:77::/48", None, "main", "blackhole") in got  # after the IPv4 ones
+    assert [r.family for r in routes] == sorted(
+        (r.family for r in routes), key=lambda f: f != socket.AF_INET
+    )
+    assert missing is None
+    assert one is not None and one.get("ifname") == "lo"
+
+
+def test_a_namespace_dump_is_the_one_pyroute2s_iproute_reads(pair: tuple[str, str, str]) -> None:
+    """The same records as through ``IPRoute`` (the card's way until now), ids included."""
+    a, b, _veth = pair
+    fd_a = os.open(f"/run/netns/{a}", os.O_RDONLY | os.O_CLOEXEC)
+    fd_b = os.open(f"/run/netns/{b}", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        with netns.inside(fd_a):
+            from pyroute2 import IPRoute
+
+            ipr = IPRoute(strict_check=True)
+        rt = inside(a)
+        try:
+            links = tuple(link_record(m) for m in ipr.get_links())
+            answer = ipr.get_netnsid(fd=fd_b)
+            mine = rt.links()
+            assert tuple(link_record(m) for m in mine) == links
+            # only what a record reads was decoded: the counters never were
+            assert all(m.get_attr("IFLA_STATS64") is None for m in mine)
+            assert all(m.get_attr("IFLA_STATS64") is not None for m in ipr.get_links())
+            assert rt.netnsid(fd_b) == answer["nsid"]
+            with Netlink.inside(fd_a) as nl:
+                assert nl.netnsid(fd_b) == answer["nsid"]
+        finally:
+            rt.close()
+            ipr.close()
+    finally:
+        os.close(fd_a)
+        os.close(fd_b)
