@@ -17,14 +17,9 @@ from inspector.model.natural import natural_key, natural_sorted
 from inspector.model.snapshot import Snapshot
 from inspector.render.snapshot_json import load_snapshot
 from inspector.tui.app import CnetApp, make_app
+from inspector.tui.rate_detail import SPARK_CELLS, SPARK_PER
 from inspector.tui.screens import ExportScreen
-from inspector.tui.view import (
-    CONTAINER_COLUMNS,
-    INTERFACE_COLUMNS,
-    RATES_AT,
-    SPARK_CELLS,
-    SPARK_PER,
-)
+from inspector.tui.view import CONTAINER_COLUMNS, INTERFACE_COLUMNS, RATES_AT
 from tests.test_tui import (
     SIZE,
     detail_text,

@@ -44,7 +44,7 @@ from inspector.tui.backends import (
     RulesReader,
     default_backends,
 )
-from inspector.tui.compare_screen import CompareAsk, CompareScreen
+from inspector.tui.compare_screen import ask_and_compare
 from inspector.tui.detached import Abandoned, assemble_backends
 from inspector.tui.export import export_worker
 from inspector.tui.keys import key_help, palette
@@ -52,6 +52,7 @@ from inspector.tui.main_screen import PANE_TITLES, MainScreen
 from inspector.tui.marks import DoctorMarks, DoctorReady, Marks
 from inspector.tui.messages import RatesArrived, SnapshotArrived
 from inspector.tui.networks_screen import NetworksScreen
+from inspector.tui.rate_detail import container_rates, interface_rates
 from inspector.tui.screens import ExportRequest, ExportScreen, HelpScreen
 from inspector.tui.signals import QuitsOnSignals
 from inspector.tui.status_line import (
@@ -71,8 +72,6 @@ from inspector.tui.view import (
     Selection,
     SnapshotView,
     changed,
-    container_rates,
-    interface_rates,
     marked,
     with_rates,
 )
@@ -688,13 +687,7 @@ class CnetApp(PlainToasts, QuitsOnSignals):
                 self.compared = result
                 self._show_containers()
 
-        def asked(path: str | None) -> None:
-            if path:
-                self.push_screen(
-                    CompareScreen(path, shown, label, live=self._backends.live), compared
-                )
-
-        self.push_screen(CompareAsk(), asked)
+        ask_and_compare(self, shown, label, self._backends.live, compared)
 
     def action_export(self) -> None:
         if self.view is None:

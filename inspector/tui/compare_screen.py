@@ -10,11 +10,12 @@ and the export record them; nothing on the host is changed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
@@ -143,3 +144,20 @@ class CompareScreen(ModalScreen[Comparison | None]):
 
     def action_close(self) -> None:
         self.dismiss(self.result)
+
+
+def ask_and_compare(
+    app: App[Any],
+    shown: Snapshot,
+    label: str,
+    live: bool,
+    compared: Callable[[Comparison | None], None],
+) -> None:
+    """``D``: ask for a saved snapshot's path, then compare it with ``shown`` on its screen;
+    ``compared`` gets the result (None when the user backed out)."""
+
+    def asked(path: str | None) -> None:
+        if path:
+            app.push_screen(CompareScreen(path, shown, label, live=live), compared)
+
+    app.push_screen(CompareAsk(), asked)
