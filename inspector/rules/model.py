@@ -25,13 +25,13 @@ class UnknownItem(Exception):
     """The item names no container, bridge, host interface or network: one line."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Counters:
     packets: int
     bytes: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Option:
     """One option of a match or target, e.g. ``! -o docker0`` or ``--dport 80``."""
 
@@ -48,7 +48,7 @@ class Option:
         return f"! {text}" if self.negated else text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     """A match module (``-m conntrack ...``); module ``""`` holds the basic selectors."""
 
@@ -56,7 +56,7 @@ class Match:
     options: tuple[Option, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Target:
     """``-j NAME`` (or ``-g NAME`` when ``goto``) and its options; nft verdicts map here too."""
 
@@ -68,7 +68,7 @@ class Target:
         return next((o for o in self.options if o.name == name), None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rule:
     """One rule.  ``text`` is the rule as the tool printed it, counters removed.
 

@@ -10,6 +10,7 @@ counters and verdict).
 from __future__ import annotations
 
 import re
+import sys
 
 from inspector.rules.model import Chain, Counters, Match, Option, Rule, Table, Target
 
@@ -64,7 +65,9 @@ def tokenize(text: str) -> list[tuple[str, bool]]:
             else:
                 buf.append(ch)
                 i += 1
-        tokens.append(("".join(buf), quoted))
+        # Interned: a ruleset repeats its chains, options and addresses on every line, and
+        # a large recorded one (16 MiB allowed) must stay within the loaders' memory bound.
+        tokens.append((sys.intern("".join(buf)), quoted))
     return tokens
 
 
