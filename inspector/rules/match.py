@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
@@ -464,7 +464,20 @@ def _blocking(rule: Rule, direct: bool) -> bool:
 # --- the report -------------------------------------------------------------------------
 
 
-def _table_matches(table: Table, spec: ItemSpec) -> dict[tuple[str, int], RuleMatch]:
+def direct_reasons(rule: Rule, spec: ItemSpec) -> list[str]:
+    """Every reason a rule names the item itself (empty: it does not)."""
+    reasons = iptables_reasons(rule, spec) if rule.understood else nft_reasons(rule, spec)
+    return reasons + [f"{why} (verdict map)" for why, _ in _vmap_hits(rule, spec)]
+
+
+Direct = Iterable[tuple[Chain, Rule, Sequence[str]]]
+
+
+def _table_matches(
+    table: Table, spec: ItemSpec, direct: Direct | None = None
+) -> dict[tuple[str, int], RuleMatch]:
+    """``direct``: the rules that name the item and why, in ruleset order (an index's
+    answer); every rule is read when it is None."""
     chains = {c.name: c for c in table.chains}
     found: dict[tuple[str, int], RuleMatch] = {}
 
@@ -485,12 +498,11 @@ def _table_matches(table: Table, spec: ItemSpec) -> dict[tuple[str, int], RuleMa
         )
         return True
 
-    for chain in table.chains:
-        for rule in chain.rules:
-            reasons = iptables_reasons(rule, spec) if rule.understood else nft_reasons(rule, spec)
-            reasons += [f"{why} (verdict map)" for why, _ in _vmap_hits(rule, spec)]
-            if reasons:
-                add(chain, rule, "; ".join(dict.fromkeys(reasons)), True)
+    if direct is None:
+        direct = ((c, r, direct_reasons(r, spec)) for c in table.chains for r in c.rules)
+    for chain, rule, reasons in direct:
+        if reasons:
+            add(chain, rule, "; ".join(dict.fromkeys(reasons)), True)
     if not found:
         return found
 
@@ -562,10 +574,13 @@ def rules_for(
     return report_for_spec(resolve_item(snapshot, item, networks), rulesets)
 
 
-def report_for_spec(spec: ItemSpec, rulesets: Rulesets) -> RulesReport:
+def report_for_spec(
+    spec: ItemSpec, rulesets: Rulesets, index: Callable[[Table, ItemSpec], Direct] | None = None
+) -> RulesReport:
+    """``index``: the rules of a table that name the item, as a full scan finds them."""
     tables: list[TableReport] = []
     for table in rulesets.tables:
-        found = _table_matches(table, spec)
+        found = _table_matches(table, spec, index(table, spec) if index else None)
         if not found:
             continue
         chains: list[ChainReport] = []
