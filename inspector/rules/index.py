@@ -24,10 +24,12 @@ from inspector.rules.match import (
     _NFT_IFACE,
     Direct,
     ItemSpec,
+    Paths,
     _address,
     _net,
     _split_nat_address,
     direct_reasons,
+    paths_of,
 )
 from inspector.rules.model import Chain, Rule, Rulesets, Table, interface_matches
 
@@ -43,7 +45,8 @@ class _Filed:
     chain: Chain
     rule: Rule
     patterns: tuple[str, ...]  # interface names or patterns
-    addressed: bool  # names an address or subnet (or a NAT address): matched per item
+    addressed: bool  # names an address or subnet (or a NAT address)
+    local: bool  # every address it names is one host's (filed in ``by_address``)
 
 
 @dataclass
@@ -93,6 +96,7 @@ def _file(index: _TableIndex, filed: _Filed, nets: Sequence[str], hosts: Sequenc
     index.rules.append(filed)
     keys: set[IPAddress] = set()
     always = False
+    local = True
     for p in filed.patterns:
         if any(w in p for w in _WILD):
             always = True
@@ -105,7 +109,7 @@ def _file(index: _TableIndex, filed: _Filed, nets: Sequence[str], hosts: Sequenc
         if net.num_addresses == 1:
             keys.add(net.network_address)
         else:
-            always = True
+            always, local = True, False
     for text in hosts:
         addr = _address(text)
         if addr is None:
@@ -115,6 +119,7 @@ def _file(index: _TableIndex, filed: _Filed, nets: Sequence[str], hosts: Sequenc
         index.by_address.setdefault(key, []).append(n)
     if always:
         index.always.append(n)
+    filed.local = local
 
 
 def _table_index(table: Table) -> _TableIndex:
@@ -126,7 +131,7 @@ def _table_index(table: Table) -> _TableIndex:
             if named is None and not patterns:
                 continue  # names no interface and no address: never a direct match
             nets, hosts = named or ([], [])
-            _file(index, _Filed(chain, rule, patterns, named is not None), nets, hosts)
+            _file(index, _Filed(chain, rule, patterns, named is not None, True), nets, hosts)
     return index
 
 
@@ -147,7 +152,17 @@ class RuleIndex:
         self.rulesets = rulesets
         self._tables: dict[int, _TableIndex] = {}
         self._reasons: dict[tuple[int, tuple[tuple[str, str], ...], frozenset[str]], list[str]] = {}
+        self._hits: dict[tuple[int, str, str, bool], list[tuple[int, list[str]]]] = {}
+        self._sets: dict[tuple[int, str], set[int]] = {}
+        self._paths: dict[int, Paths] = {}
         self.matched = 0
+
+    def paths(self, table: Table) -> Paths:
+        """``paths_of(table)``, once per table."""
+        found = self._paths.get(id(table))
+        if found is None:
+            found = self._paths[id(table)] = paths_of(table)
+        return found
 
     def _index(self, table: Table) -> _TableIndex:
         found = self._tables.get(id(table))
@@ -157,30 +172,72 @@ class RuleIndex:
 
     def __call__(self, table: Table, spec: ItemSpec) -> Direct:
         """The rules of ``table`` that name the item and why, in ruleset order."""
-        if spec.subnets:
+        names = [name for name, _ in spec.interfaces]
+        if spec.subnets or len(set(names)) != len(names):
             return self._scan(table, spec)  # containment both ways: not filed by address
         index = self._index(table)
-        picked = set(index.always)
-        for name, _ in spec.interfaces:
-            picked.update(index.by_name.get(name, ()))
-        for addr in spec.addresses:
-            picked.update(index.by_address.get(addr, ()))
-        out: list[tuple[Chain, Rule, Sequence[str]]] = []
-        for n in sorted(picked):
-            filed = index.rules[n]
-            out.append((filed.chain, filed.rule, self._match(filed, spec)))
-        return out
+        hit = {n for addr in spec.addresses for n in index.by_address.get(addr, ())}
+        # Rules that name two of its interfaces are matched as a whole; those that name
+        # one are matched once per interface, role and sharing (a bridge's: once).
+        filed = sorted(names, key=lambda name: len(index.by_name.get(name, ())))
+        largest = self._set(table, index, filed[-1]) if filed else set()
+        seen: set[int] = set()
+        whole = set(index.always) | hit
+        for entries in (index.by_name.get(name, []) for name in filed[:-1]):
+            for n in entries:
+                if n in seen or n in largest:
+                    whole.add(n)
+                seen.add(n)
+        picked = {n: self._match(n, index.rules[n], spec, n in hit) for n in whole}
+        for name, role in spec.interfaces:
+            for n, reasons in self._by_interface(table, index, name, role, name in spec.shared):
+                if n not in whole:
+                    picked[n] = reasons
+        return [(index.rules[n].chain, index.rules[n].rule, picked[n]) for n in sorted(picked)]
+
+    def _set(self, table: Table, index: _TableIndex, name: str) -> set[int]:
+        found = self._sets.get((id(table), name))
+        if found is None:
+            found = self._sets[(id(table), name)] = set(index.by_name.get(name, ()))
+        return found
+
+    def _by_interface(
+        self, table: Table, index: _TableIndex, name: str, role: str, shared: bool
+    ) -> list[tuple[int, list[str]]]:
+        """The rules filed under one interface name that name no address of an item
+        with this interface alone (or name only other hosts), with their reasons."""
+        key = (id(table), name, role, shared)
+        found = self._hits.get(key)
+        if found is None:
+            alone = ItemSpec(
+                name,
+                "interface",
+                name,
+                interfaces=((name, role),),
+                shared=frozenset({name}) if shared else frozenset(),
+            )
+            found = []
+            for n in index.by_name.get(name, ()):
+                if not index.rules[n].local:
+                    continue  # also in ``always``: matched as a whole
+                self.matched += 1
+                reasons = direct_reasons(index.rules[n].rule, alone)
+                if reasons:
+                    found.append((n, reasons))
+            self._hits[key] = found
+        return found
 
     def _scan(self, table: Table, spec: ItemSpec) -> Direct:
         self.matched += sum(len(c.rules) for c in table.chains)
         return [(c, r, direct_reasons(r, spec)) for c in table.chains for r in c.rules]
 
-    def _match(self, filed: _Filed, spec: ItemSpec) -> list[str]:
-        if filed.addressed:
+    def _match(self, n: int, filed: _Filed, spec: ItemSpec, hit: bool) -> list[str]:
+        if filed.addressed and (hit or not filed.local):
             self.matched += 1
             return direct_reasons(filed.rule, spec)
-        # No address: the reasons depend only on the item's interfaces this rule can name
-        # (in the item's order, with their roles) and which of them are shared.
+        # None of its addresses is the item's: the reasons depend only on the item's
+        # interfaces this rule can name (in the item's order, with their roles) and
+        # which of them are shared.
         seen = tuple(
             (name, role)
             for name, role in spec.interfaces
