@@ -480,6 +480,15 @@ class Paths:
 
     quiet: dict[str, tuple[Rule, ...]]
     jumps: tuple[tuple[Chain, Rule, str], ...]
+    said: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
+
+    def words(self, table: Table, chain: str, rule: Rule) -> tuple[str, str]:
+        """The engine's design of a rule (empty: not its own) and the rule in words."""
+        key = (chain, rule.position)
+        found = self.said.get(key)
+        if found is None:
+            found = self.said[key] = (engine_design(table, chain, rule), explain(rule))
+        return found
 
 
 def paths_of(table: Table) -> Paths:
@@ -507,12 +516,13 @@ def _table_matches(
     answer); every rule is read when it is None.  ``paths``: ``paths_of(table)``."""
     chains = {c.name: c for c in table.chains}
     found: dict[tuple[str, int], RuleMatch] = {}
+    words = paths.words if paths else lambda t, c, r: (engine_design(t, c, r), explain(r))
 
     def add(chain: Chain, rule: Rule, reason: str, direct: bool) -> bool:
         key = (chain.name, rule.position)
         if key in found:
             return False
-        why = engine_design(table, chain.name, rule)
+        why, text = words(table, chain.name, rule)
         found[key] = RuleMatch(
             table.label,
             chain.name,
@@ -521,7 +531,7 @@ def _table_matches(
             not why and _blocking(rule, direct),
             direct,
             why,
-            explain(rule),
+            text,
         )
         return True
 
