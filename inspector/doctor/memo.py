@@ -45,7 +45,25 @@ class Shared:
         self._masquerades: dict[tuple[str, str], list[RuleMatch]] = {}
         self._blocking: dict[str, list[RuleMatch]] = {}
         self._sources: dict[int, tuple[str, ...]] = {}
+        self._dnats: dict[str, list[tuple[int, Table, str, Rule]]] | None = None
         self._accepts: dict[tuple[int, str, str, str, tuple[bool | None, ...]], Rule | None] = {}
+
+    def dnats(self) -> dict[str, list[tuple[int, Table, str, Rule]]]:
+        """The DNAT rules by ``--to-destination``, numbered in ruleset order (read once,
+        not once per published port)."""
+        if self._dnats is None:
+            self._dnats = {}
+            n = 0
+            for table in self.facts.rulesets.tables if self.facts.rulesets else ():
+                for chain in table.chains:
+                    for rule in chain.rules:
+                        n += 1
+                        to = rule.target.option("--to-destination") if rule.target else None
+                        if rule.verdict == "DNAT" and to is not None:
+                            self._dnats.setdefault(to.value, []).append(
+                                (n, table, chain.name, rule)
+                            )
+        return self._dnats
 
     def fits(self, snapshot: Snapshot, facts: DoctorFacts) -> bool:
         return snapshot is self.snapshot and facts is self.facts
