@@ -33,6 +33,7 @@ from inspector.doctor.firewall import (
     check_masquerade,
 )
 from inspector.doctor.link import check_interface, check_veth
+from inspector.doctor.memo import Shared
 from inspector.doctor.model import (
     CHECK_IDS,
     Check,
@@ -126,13 +127,20 @@ WALK: tuple[tuple[str, Callable[[Context], Check]], ...] = (
 
 
 def run_checks(
-    snapshot: Snapshot, container: Container | str, facts: DoctorFacts | None = None
+    snapshot: Snapshot,
+    container: Container | str,
+    facts: DoctorFacts | None = None,
+    shared: Shared | None = None,
 ) -> ContainerReport:
     """The whole walk for one container (pure: the live facts come in ``facts``).
 
-    Raises KeyError for a name the snapshot does not know.
+    ``shared``: the answers of this run that do not depend on the container (one per
+    bridge, subnet or owner), kept across the calls of a run over many containers; the
+    verdicts are the same without it.  Raises KeyError for a name the snapshot does not know.
     """
     facts = facts or DoctorFacts()
+    if shared is None or not shared.fits(snapshot, facts):
+        shared = Shared(snapshot, facts)
     if isinstance(container, str):
         found = snapshot.container(container)
         if found is None:
@@ -197,7 +205,7 @@ def run_checks(
             ),
             note,
         )
-    ctx = build_context(snapshot, container, facts)
+    ctx = build_context(snapshot, container, facts, shared)
     return ContainerReport(
         container.name, container.state, tuple(check(ctx) for _, check in WALK), note
     )

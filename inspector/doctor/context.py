@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from inspector.doctor.memo import Shared
 from inspector.doctor.model import (
     Check,
     DoctorFacts,
@@ -24,11 +25,7 @@ from inspector.model.snapshot import (
     Route,
     Snapshot,
 )
-from inspector.rules import (
-    RulesReport,
-    UnknownItem,
-    rules_for,
-)
+from inspector.rules import RulesReport
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -73,6 +70,7 @@ class Context:
     facts: DoctorFacts
     links: tuple[Link, ...]
     unplaced: tuple[NetworkAttachment, ...]  # Docker's addresses on no interface
+    shared: Shared  # the run's answers that do not depend on this container
 
     @property
     def ns(self) -> str:
@@ -93,17 +91,17 @@ class Context:
         end = next((i for i in other.interfaces if i.ifindex == peer.ifindex), None)
         return (other, end) if end is not None else None
 
-    @cached_property
+    @property
     def rules_report(self) -> RulesReport | None:
-        """The rules that concern its namespace (read once: several checks ask)."""
-        if self.facts.rulesets is None:
-            return None
-        try:
-            return rules_for(self.snapshot, self.facts.rulesets, self.owner.name)
-        except (UnknownItem, ValueError):
-            return None
+        """The rules that concern its namespace (read once per owner: several checks ask)."""
+        return self.shared.rules_report(self.owner.name)
 
     @property
+    def uplink(self) -> Interface | None:
+        """The host's uplink (its main IPv4 default route's device)."""
+        return self.shared.uplink()
+
+    @cached_property
     def ipv6(self) -> bool:
         """The namespace has a global (or unique local) IPv6 address on a link."""
         return any(addresses_of(link.iface.addresses, 6) for link in self.links)
@@ -157,7 +155,9 @@ def _bridge_for_subnet(snapshot: Snapshot, subnet: IPNetwork | None) -> Bridge |
     return None
 
 
-def build_context(snapshot: Snapshot, container: Container, facts: DoctorFacts) -> Context:
+def build_context(
+    snapshot: Snapshot, container: Container, facts: DoctorFacts, shared: Shared
+) -> Context:
     """Pair each container interface with Docker's endpoint, its veth, bridge and parent."""
     owner = namespace_owner(snapshot, container)
     links: list[Link] = []
@@ -182,7 +182,7 @@ def build_context(snapshot: Snapshot, container: Container, facts: DoctorFacts) 
         parent = snapshot.host_interface(iface.parent.name) if iface.parent else None
         links.append(Link(iface, attachment, host_end, bridge, expected, parent, subnet))
     unplaced = tuple(n for n in owner.networks if n.ip and n.name not in placed)
-    return Context(snapshot, container, owner, facts, tuple(links), unplaced)
+    return Context(snapshot, container, owner, facts, tuple(links), unplaced, shared)
 
 
 def new_check(
@@ -223,11 +223,6 @@ def is_internal(ctx: Context, link: Link) -> bool:
     if link.attachment is None:
         return False
     return "internal" in ctx.facts.no_nat.get(link.attachment.name, "")
-
-
-def uplink_of(snapshot: Snapshot) -> Interface | None:
-    route = main_default_route(snapshot.host.routes)
-    return snapshot.host_interface(route.dev) if route and route.dev else None
 
 
 def main_default_route(routes: Sequence[Route]) -> Route | None:

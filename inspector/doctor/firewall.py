@@ -16,7 +16,6 @@ from inspector.doctor.context import (
     join_fixes,
     new_check,
     sh,
-    uplink_of,
 )
 from inspector.doctor.model import (
     Check,
@@ -28,10 +27,8 @@ from inspector.rules import (
     Rulesets,
     RulesReport,
     Table,
-    blocking_rules_for_address,
-    masquerade_rules_for_subnet,
 )
-from inspector.rules.walk import NewConnection, first_accept
+from inspector.rules.walk import NewConnection
 
 
 def check_ip6_forward(ctx: Context) -> Check:
@@ -166,7 +163,7 @@ def _forward_drop(ctx: Context, check_id: str, version: int) -> Check:
             continue
         evidence.append((f"{link.iface.name} addresses looked for", ", ".join(addresses)))
         for ip in addresses:
-            for m in blocking_rules_for_address(rulesets, ip):
+            for m in ctx.shared.blocking(ip):
                 hits.setdefault((m.table, m.chain, m.rule.position), (m, ip))
     designed: list[RuleMatch] = []
     for m in _interface_drops(ctx, family):
@@ -259,7 +256,7 @@ def _unaccepted_bridges(
     """
     rulesets = ctx.facts.rulesets
     assert rulesets is not None
-    uplink = uplink_of(ctx.snapshot)
+    uplink = ctx.uplink
     if uplink is None:
         return []  # no way out of the host to accept (the route checks say so)
     unaccepted: list[tuple[str, Table, Chain]] = []
@@ -272,7 +269,7 @@ def _unaccepted_bridges(
             if bridge is None or v4 is None or is_internal(ctx, link):
                 continue
             packet = NewConnection(bridge.name, v4.ip, out_interface=uplink.name)
-            accept = first_accept(table, forward.name, packet)
+            accept = ctx.shared.first_accept(table, forward.name, packet)
             key = f"new connections from {bridge.name} to {uplink.name} [{table.label}]"
             if accept is not None:
                 evidence.append((key, f"may be accepted by {accept.text}"))
@@ -355,7 +352,7 @@ def check_masquerade(ctx: Context) -> Check:
         if not link.gateway:
             evidence.append((str(link.subnet), "no gateway: no NAT by design"))
             continue
-        found = masquerade_rules_for_subnet(rulesets, str(link.subnet), bridge.name)
+        found = ctx.shared.masquerade(str(link.subnet), bridge.name)
         key = f"{link.subnet} via {bridge.name}"
         if found:
             evidence.append((key, f"{found[0].rule.text}  [{found[0].table}]"))

@@ -28,6 +28,7 @@ from inspector.actions.ping import PingError, PingReply, PingSummary, plan_ping,
 from inspector.doctor.checks import run_checks
 from inspector.doctor.context import bare_address
 from inspector.doctor.dns import EMBEDDED_DNS, nameservers
+from inspector.doctor.memo import Shared
 from inspector.doctor.model import ContainerReport, DnsFacts, DoctorFacts, GatewayPing, Listener
 from inspector.doctor.recorded import record_facts
 from inspector.model.background import on_daemon_thread
@@ -380,4 +381,5 @@ def diagnose(
     else:
         chosen = list(snapshot.containers)
     facts = gather_facts(snapshot, chosen, ping=ping, stop=stop)
-    return [run_checks(snapshot, c, facts) for c in chosen]
+    shared = Shared(snapshot, facts)
+    return [run_checks(snapshot, c, facts, shared) for c in chosen]

@@ -9,7 +9,6 @@ from inspector.doctor.context import (
     join_fixes,
     new_check,
     sh,
-    uplink_of,
 )
 from inspector.doctor.model import (
     Check,
@@ -96,7 +95,7 @@ def check_mtu(ctx: Context) -> Check:
                 fixes.append(
                     ctx.ns + sh("ip", "link", "set", "dev", i.name, "mtu", link.parent.mtu)
                 )
-    uplink = uplink_of(ctx.snapshot)
+    uplink = ctx.uplink
     if uplink is not None:
         evidence.append((f"host uplink {uplink.name} mtu", str(uplink.mtu)))
         above = [

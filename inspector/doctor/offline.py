@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from inspector.doctor.checks import run_checks
+from inspector.doctor.memo import Shared
 from inspector.doctor.model import ContainerReport, is_unchecked
 from inspector.doctor.recorded import recorded_facts
 from inspector.model.snapshot import Snapshot
@@ -22,7 +23,8 @@ def offline_reports(snapshot: Snapshot, names: Sequence[str] = ()) -> list[Conta
     """One report per container (all when ``names`` is empty); KeyError for an unknown name."""
     facts = recorded_facts(snapshot)
     chosen = list(names) or [c.name for c in snapshot.containers]
-    return [run_checks(snapshot, name, facts) for name in chosen]
+    shared = Shared(snapshot, facts)
+    return [run_checks(snapshot, name, facts, shared) for name in chosen]
 
 
 def not_checked(reports: Sequence[ContainerReport]) -> list[tuple[str, str]]:

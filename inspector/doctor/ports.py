@@ -21,25 +21,16 @@ _ANY = frozenset({"0.0.0.0", "::"})
 
 def _dnat_rules(ctx: Context, ips: Sequence[str], port: int, host_port: int) -> list[RuleMatch]:
     """DNAT rules that send ``host_port`` to one of its addresses at ``port``."""
-    rulesets = ctx.facts.rulesets
-    assert rulesets is not None
+    by_destination = ctx.shared.dnats()
     wanted = {f"{ip}:{port}" if ":" not in ip else f"[{ip}]:{port}" for ip in ips}
-    found: list[RuleMatch] = []
-    for table in rulesets.tables:
-        for chain in table.chains:
-            for rule in chain.rules:
-                if rule.verdict != "DNAT" or rule.target is None:
-                    continue
-                to = rule.target.option("--to-destination")
-                if to is None or to.value not in wanted:
-                    continue
-                dports = [o for o in (*rule.options("--dport"), *rule.options("--dports"))]
-                if dports and not any(str(host_port) in o.values for o in dports):
-                    continue
-                found.append(
-                    RuleMatch(table.label, chain.name, rule, "", explanation=explain(rule))
-                )
-    return found
+    found: list[tuple[int, RuleMatch]] = []
+    for destination in wanted:
+        for n, table, chain, rule in by_destination.get(destination, ()):
+            dports = [o for o in (*rule.options("--dport"), *rule.options("--dports"))]
+            if dports and not any(str(host_port) in o.values for o in dports):
+                continue
+            found.append((n, RuleMatch(table.label, chain, rule, "", explanation=explain(rule))))
+    return [m for _, m in sorted(found, key=lambda f: f[0])]
 
 
 def _listening(listeners: Sequence[Listener], protocol: str, port: int) -> list[Listener]:

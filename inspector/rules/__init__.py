@@ -10,13 +10,13 @@ reads.  No heavy imports: the TUI and the doctor call this directly.
 
 from __future__ import annotations
 
+from inspector.rules.counters import counter_delta
 from inspector.rules.design import engine_design
 from inspector.rules.explain import explain
 from inspector.rules.match import (
     ItemSpec,
     NetworkRef,
     blocking_rules_for_address,
-    counter_delta,
     masquerade_rules_for_subnet,
     resolve_item,
     rules_for,

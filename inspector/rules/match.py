@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from typing import Protocol
 
 from inspector.model.paths import loopback_only
 from inspector.model.snapshot import Container, Snapshot
@@ -35,8 +36,6 @@ from inspector.rules.model import (
     BLOCKING_TARGETS,
     Chain,
     ChainReport,
-    CounterChange,
-    Counters,
     Rule,
     RuleMatch,
     Rulesets,
@@ -464,15 +463,66 @@ def _blocking(rule: Rule, direct: bool) -> bool:
 # --- the report -------------------------------------------------------------------------
 
 
-def _table_matches(table: Table, spec: ItemSpec) -> dict[tuple[str, int], RuleMatch]:
+def direct_reasons(rule: Rule, spec: ItemSpec) -> list[str]:
+    """Every reason a rule names the item itself (empty: it does not)."""
+    reasons = iptables_reasons(rule, spec) if rule.understood else nft_reasons(rule, spec)
+    return reasons + [f"{why} (verdict map)" for why, _ in _vmap_hits(rule, spec)]
+
+
+Direct = Iterable[tuple[Chain, Rule, Sequence[str]]]
+
+
+@dataclass(frozen=True)
+class Paths:
+    """A table's rules that a path to a shown rule may add, read once per table: each
+    chain's rules that name no address, and the rules without conditions that jump into
+    a followable chain (chain, rule, destination), in ruleset order."""
+
+    quiet: dict[str, tuple[Rule, ...]]
+    jumps: tuple[tuple[Chain, Rule, str], ...]
+    said: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
+
+    def words(self, table: Table, chain: str, rule: Rule) -> tuple[str, str]:
+        """The engine's design of a rule (empty: not its own) and the rule in words."""
+        key = (chain, rule.position)
+        found = self.said.get(key)
+        if found is None:
+            found = self.said[key] = (engine_design(table, chain, rule), explain(rule))
+        return found
+
+
+def paths_of(table: Table) -> Paths:
+    names = {c.name for c in table.chains}
+    quiet = {
+        c.name: tuple(r for r in c.rules if r.understood and not _names_addresses(r))
+        for c in table.chains
+    }
+    jumps = tuple(
+        (c, r, r.target.name)
+        for c in table.chains
+        for r in c.rules
+        if r.target is not None
+        and r.target.name in names
+        and _followable(table, r.target.name)
+        and not _selective(r)
+    )
+    return Paths(quiet, jumps)
+
+
+def _table_matches(
+    table: Table, spec: ItemSpec, direct: Direct | None = None, paths: Paths | None = None
+) -> dict[tuple[str, int], RuleMatch]:
+    """``direct``: the rules that name the item and why, in ruleset order (an index's
+    answer); every rule is read when it is None.  ``paths``: ``paths_of(table)``."""
     chains = {c.name: c for c in table.chains}
     found: dict[tuple[str, int], RuleMatch] = {}
+    words = paths.words if paths else lambda t, c, r: (engine_design(t, c, r), explain(r))
 
     def add(chain: Chain, rule: Rule, reason: str, direct: bool) -> bool:
         key = (chain.name, rule.position)
         if key in found:
             return False
-        why = engine_design(table, chain.name, rule)
+        why, text = words(table, chain.name, rule)
         found[key] = RuleMatch(
             table.label,
             chain.name,
@@ -481,19 +531,18 @@ def _table_matches(table: Table, spec: ItemSpec) -> dict[tuple[str, int], RuleMa
             not why and _blocking(rule, direct),
             direct,
             why,
-            explain(rule),
+            text,
         )
         return True
 
-    for chain in table.chains:
-        for rule in chain.rules:
-            reasons = iptables_reasons(rule, spec) if rule.understood else nft_reasons(rule, spec)
-            reasons += [f"{why} (verdict map)" for why, _ in _vmap_hits(rule, spec)]
-            if reasons:
-                add(chain, rule, "; ".join(dict.fromkeys(reasons)), True)
+    if direct is None:
+        direct = ((c, r, direct_reasons(r, spec)) for c in table.chains for r in c.rules)
+    for chain, rule, reasons in direct:
+        if reasons:
+            add(chain, rule, "; ".join(dict.fromkeys(reasons)), True)
     if not found:
         return found
-
+    paths = paths or paths_of(table)
     expanded: set[str] = set()
     changed = True
     while changed:
@@ -506,10 +555,9 @@ def _table_matches(table: Table, spec: ItemSpec) -> dict[tuple[str, int], RuleMa
                     continue
                 expanded.add(dest)
                 changed = True
-                for rule in chains[dest].rules:
-                    # nft text (no JSON) cannot say what a rule names: only direct matches.
-                    if rule.understood and not _names_addresses(rule):
-                        add(chains[dest], rule, f"path: in {dest}, reached from {m.chain}", False)
+                # nft text (no JSON) cannot say what a rule names: only direct matches.
+                for rule in paths.quiet[dest]:
+                    add(chains[dest], rule, f"path: in {dest}, reached from {m.chain}", False)
                 if not any(c == dest for c, _ in found):
                     # An empty chain still shows, with its policy (none): make it visible.
                     found[(dest, 0)] = RuleMatch(
@@ -517,15 +565,11 @@ def _table_matches(table: Table, spec: ItemSpec) -> dict[tuple[str, int], RuleMa
                     )
         # Rules without address or interface conditions that jump into a shown chain,
         # from a shown chain or a built-in one (how packets get there).
-        for chain in table.chains:
+        for chain, rule, dest in paths.jumps:
             if chain.name not in shown and not chain.builtin:
                 continue
-            for rule in chain.rules:
-                dest = rule.target.name if rule.target else ""
-                if not _followable(table, dest) or _selective(rule) or dest not in chains:
-                    continue
-                if dest in shown or chain.name in shown:
-                    changed |= add(chain, rule, f"path: jumps to {dest}", False)
+            if dest in shown or chain.name in shown:
+                changed |= add(chain, rule, f"path: jumps to {dest}", False)
     return found
 
 
@@ -562,10 +606,21 @@ def rules_for(
     return report_for_spec(resolve_item(snapshot, item, networks), rulesets)
 
 
-def report_for_spec(spec: ItemSpec, rulesets: Rulesets) -> RulesReport:
+class Index(Protocol):
+    """The rules of a table that name an item, as a full scan finds them, and its paths."""
+
+    def __call__(self, table: Table, spec: ItemSpec) -> Direct: ...
+
+    def paths(self, table: Table) -> Paths: ...
+
+
+def report_for_spec(spec: ItemSpec, rulesets: Rulesets, index: Index | None = None) -> RulesReport:
     tables: list[TableReport] = []
     for table in rulesets.tables:
-        found = _table_matches(table, spec)
+        if index is None:
+            found = _table_matches(table, spec)
+        else:
+            found = _table_matches(table, spec, index(table, spec), index.paths(table))
         if not found:
             continue
         chains: list[ChainReport] = []
@@ -721,60 +776,3 @@ def masquerade_rules_for_subnet(rulesets: Rulesets, subnet: str, bridge: str) ->
                     )
                     break
     return out
-
-
-# --- counters ---------------------------------------------------------------------------
-
-
-def _rule_index(rulesets: Rulesets) -> dict[tuple[str, str, str, int], Counters | None]:
-    index: dict[tuple[str, str, str, int], Counters | None] = {}
-    for t in rulesets.tables:
-        for c in t.chains:
-            seen: dict[str, int] = {}
-            for r in c.rules:
-                n = seen.get(r.text, 0)
-                seen[r.text] = n + 1
-                index[(t.label, c.name, r.text, n)] = r.counters
-            index[(t.label, c.name, "", -1)] = c.counters
-    return index
-
-
-def _ordinal(rulesets: Rulesets, m: RuleMatch) -> int:
-    t = rulesets.table(m.table)
-    c = t.chain(m.chain) if t else None
-    if c is None:
-        return 0
-    return sum(1 for r in c.rules if r.text == m.rule.text and r.position < m.rule.position)
-
-
-def counter_delta(
-    before: Rulesets, after: Rulesets, report: RulesReport
-) -> tuple[CounterChange, ...]:
-    """The shown rules and chain policies whose counters moved between two reads.
-
-    A rule is the same rule in both reads when its table, chain and text are equal (rule
-    positions shift when others are inserted).  Rules missing from either read are left out.
-    """
-    b, a = _rule_index(before), _rule_index(after)
-    changes: list[CounterChange] = []
-    for t in report.tables:
-        for c in t.chains:
-            if c.policy is not None:
-                key = (t.table, c.name, "", -1)
-                pb, pa = b.get(key), a.get(key)
-                if pb and pa and (pa.packets, pa.bytes) != (pb.packets, pb.bytes):
-                    changes.append(
-                        CounterChange(
-                            t.table, c.name, None, pa.packets - pb.packets, pa.bytes - pb.bytes
-                        )
-                    )
-            for m in c.matches:
-                key = (t.table, c.name, m.rule.text, _ordinal(after, m))
-                rb, ra = b.get(key), a.get(key)
-                if rb and ra and (ra.packets, ra.bytes) != (rb.packets, rb.bytes):
-                    changes.append(
-                        CounterChange(
-                            t.table, c.name, m.rule, ra.packets - rb.packets, ra.bytes - rb.bytes, m
-                        )
-                    )
-    return tuple(changes)

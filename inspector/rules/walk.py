@@ -95,3 +95,27 @@ def _called(rule: Rule, packet: NewConnection) -> list[str]:
     key = target.option("key")
     name = packet.out_interface if key is not None and "oif" in key.value else packet.in_interface
     return [chain for element, chain in rule.jumps if interface_matches(element, name)]
+
+
+def sources_named(table: Table) -> tuple[str, ...]:
+    """Every ``-s`` value of the table's rules, once each."""
+    return tuple(
+        dict.fromkeys(o.value for c in table.chains for r in c.rules for o in r.options("-s"))
+    )
+
+
+def source_class(sources: tuple[str, ...], source: IPAddress) -> tuple[bool | None, ...]:
+    """Which of ``sources`` (``sources_named``) hold ``source`` (None: cannot judge).
+
+    Two sources of one class are excluded by the same rules, so ``first_accept`` gives
+    them the same answer: the doctor walks once per bridge, not once per container.
+    """
+    out: list[bool | None] = []
+    for value in sources:
+        try:
+            network = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            out.append(None)
+            continue
+        out.append(source.version == network.version and source in network)
+    return tuple(out)
