@@ -20,7 +20,7 @@ process live there; the real host's ``ip netns``, ``ip link`` and mount table ne
 them, and every namespace dies with the bench's mount namespace (also on Ctrl-C).  Docker
 is not asked (``DOCKER_HOST`` points nowhere): the namespaces are the whole picture.
 
-Run as root:  .venv/bin/python bench/scale.py [-n 200 -n 1000] [--idle 30] [--runs 3]
+Run as root:  .venv/bin/python bench/scale.py [-n 200 -n 1000] [--idle 30] [--runs 3] [--exporter-only]
                                    [--compare /work/main/.venv/bin/cnet]
 """
 
@@ -223,6 +223,14 @@ def span(values: list[float], unit: str = "s", scale: float = 1.0) -> str:
 
 def measure(n: int, args: argparse.Namespace, cnet: str) -> dict[str, str]:
     out: dict[str, str] = {}
+    if not args.exporter_only:
+        out.update(measure_cli_and_tui(n, args, cnet))
+    out.update(measure_exporter(n, args, cnet))
+    return out
+
+
+def measure_cli_and_tui(n: int, args: argparse.Namespace, cnet: str) -> dict[str, str]:
+    out: dict[str, str] = {}
     snaps = [timed(cnet, "snapshot", "-o", f"/tmp/{PREFIX}snap.json") for _ in range(args.runs)]
     listed = json.loads(Path(f"/tmp/{PREFIX}snap.json").read_text())["containers"]
     got = sum(c["name"].startswith(f"{PREFIX}n") for c in listed)
@@ -259,7 +267,11 @@ def measure(n: int, args: argparse.Namespace, cnet: str) -> dict[str, str]:
             idles.append((cpu_seconds(pid) - before) / args.idle * 100)
         out[f"TUI idle, settled, over {args.idle:g} s"] = span(idles, "% of a core")
         out["TUI + collector peak RSS"] = f"{peak_rss_mb(pid):.0f} MB"
+    return out
 
+
+def measure_exporter(n: int, args: argparse.Namespace, cnet: str) -> dict[str, str]:
+    out: dict[str, str] = {}
     exporter = subprocess.Popen(
         [cnet, "exporter", "--listen", f"127.0.0.1:{EXPORTER_PORT}"],
         stdout=subprocess.DEVNULL,
@@ -341,6 +353,9 @@ def main() -> int:
         default=[],
         metavar="CNET",
         help="also measure this cnet (another checkout's .venv/bin/cnet), after this one",
+    )
+    parser.add_argument(
+        "--exporter-only", action="store_true", help="only the exporter's scrape row"
     )
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

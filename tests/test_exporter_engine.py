@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from inspector.exporter.metrics import Exporter, Serving
+from inspector.exporter.metrics import Exporter
+from inspector.exporter.serving import Serving
 from inspector.live.runner import Live
 from tests.lab import Lab, host_links
 from tests.test_exporter import PROMETHEUS, prom_query, scrape, start_prometheus
