@@ -203,3 +203,22 @@ def test_a_namespace_whose_counters_vanished_is_left_out_as_prometheus_client_do
     assert b'container="cnrm-b",host_interface="veth1"' not in body
     assert b'cnet_tcp_segments_sent_total{container="cnrm-b"' not in body
     assert b'cnet_container_info{container="cnrm-b"' in body
+
+
+def test_a_new_snapshot_is_built_before_the_next_scrape(
+    served: tuple[Serving, Feed, Numbers],
+) -> None:
+    s, feed, _ = served
+    settle(s.exporter, 1)
+    scrape(s.port, OPENMETRICS, gzipped=True)  # what this scraper asks for
+    built = s.exposition.moments
+    assert feed.publish is not None
+    feed.publish(LiveUpdate(snapshot("cnrm-a", "cnrm-later"), STATUS))
+    deadline = time.monotonic() + 10
+    while s.exposition.moments == built:  # no scrape: the warming thread builds it
+        assert time.monotonic() < deadline, "the new snapshot was not built"
+        time.sleep(0.01)
+    settle(s.exporter, 2)
+    got = scrape(s.port, OPENMETRICS, gzipped=True)
+    assert b'container="cnrm-later"' in got
+    assert got == reference(s.exporter, openmetrics=True)

@@ -47,10 +47,12 @@ class Serving:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(exporter)
         self.exposition = Exposition(exporter)
+        self.exposition.start()
         self._server, self._thread = serve(metrics_app(self.exposition, registry), listen, web)
         self.port: int = self._server.server_port
         feed.start(exporter.publish)
 
     def close(self) -> None:
         stop(self._server)
+        self.exposition.stop()
         self.feed.stop()
