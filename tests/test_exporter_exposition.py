@@ -181,6 +181,16 @@ def test_counters_are_read_again_after_fresh_s_and_not_before() -> None:
     moved, _ = exposition.body(None)
     assert exposition.moments == 2 and moved != first
     assert moved == reference(exporter)
+    # A series gone, then back, in the same snapshot: left out, then shown again.
+    exporter._counters = lambda s: {
+        k: v for k, v in numbers.counters(s).items() if k[0] != "cnrm-b"
+    }
+    now[0] += FRESH_S
+    without, _ = exposition.body(None)
+    assert without == reference(exporter) and b'container="cnrm-b",host' not in without
+    exporter._counters = numbers.counters
+    now[0] += FRESH_S
+    assert exposition.body(None)[0] == moved
     assert f'cnet_tcp_segments_sent_total{{container="cnrm-a",runtime="docker"}} {12 * 99}.0' in (
         moved.decode()
     )

@@ -87,13 +87,33 @@ def _render(encoder: Encoder, families: Iterable[Metric], openmetrics: bool) -> 
     return out.removesuffix(b"# EOF\n") if openmetrics else out
 
 
-@dataclass(frozen=True)
 class _Lines:
     """One counter family rendered at zero: its header, and per series the sample line
-    up to its value."""
+    up to its value; and, per series, the last value shown and its line, so that a
+    counter that did not move (most of them, on most hosts) is not formatted again."""
 
-    head: str
-    prefixes: tuple[str, ...]
+    def __init__(self, head: str, prefixes: tuple[str, ...]) -> None:
+        self.head = head
+        self.prefixes = prefixes
+        self._last: list[tuple[float, str] | None] = [None] * len(prefixes)
+        self._text = head
+
+    def text(self, field: str, found: list[Any]) -> str:
+        """The family with the values of ``found`` (None: a series left out)."""
+        changed = False
+        last = self._last
+        for i, item in enumerate(found):
+            kept = last[i]
+            if item is None:
+                if kept is not None:
+                    last[i], changed = None, True
+                continue
+            value = getattr(item, field)
+            if kept is None or kept[0] != value:
+                last[i], changed = (value, f"{self.prefixes[i]}{_go(value)}\n"), True
+        if changed:
+            self._text = self.head + "".join(kept[1] for kept in last if kept is not None)
+        return self._text
 
 
 def _lines(encoder: Encoder, family: Metric, openmetrics: bool) -> _Lines | None:
@@ -155,26 +175,16 @@ def _counter_text(
     """The counter families of one moment: the kept prefixes, the values formatted as
     prometheus_client formats them, series whose counters were not read left out as
     ``counter_families`` and ``tcp_families`` leave them out."""
-    parts: list[str] = []
-    for found, fields, families in (
-        (
-            [counters.get(k) for k in template.keys],
-            [field for _, field, _ in COUNTER_METRICS],
-            template.interfaces,
-        ),
-        (
-            [health.get(o) for o in template.owners],
-            [field for _, field, _ in TCP_METRICS],
-            template.tcp,
-        ),
-    ):
-        for field, lines in zip(fields, families, strict=True):
-            parts.append(lines.head)
-            parts.extend(
-                f"{prefix}{_go(getattr(value, field))}\n"
-                for prefix, value in zip(lines.prefixes, found, strict=True)
-                if value is not None
-            )
+    interfaces = [counters.get(k) for k in template.keys]
+    owners = [health.get(o) for o in template.owners]
+    parts = [
+        lines.text(field, interfaces)
+        for (_, field, _), lines in zip(COUNTER_METRICS, template.interfaces, strict=True)
+    ]
+    parts.extend(
+        lines.text(field, owners)
+        for (_, field, _), lines in zip(TCP_METRICS, template.tcp, strict=True)
+    )
     return "".join(parts)
 
 

@@ -1,11 +1,12 @@
 """The Prometheus exporter: metrics over the latest live snapshot, built by prometheus_client.
 
 One feed (``inspector.live.runner.Live``) keeps the inventory current; the exporter only keeps the
-latest ``LiveUpdate`` it published.  A scrape never collects: it reads the interface
+latest ``LiveUpdate`` it published.  A scrape never starts a collection: it reads the interface
 counters (psutil's one read of the host's table, plus ``/proc/PID/net/dev`` where a link
 has no host end), each namespace's TCP/UDP counters (two small ``/proc/PID/net`` files)
-and the cached doctor verdicts, so any number of concurrent scrapes cost
-that much each and never start a parallel collection.
+and the cached doctor verdicts into a ``Moment``.
+The exposition's bytes are kept by parts and a moment serves a second's scrapes
+(inspector/exporter/exposition.py); ``Exporter.collect`` renders the same whole.
 
 The doctor runs without the ping, on one background thread, and only again when the
 snapshot object changed (the feed publishes a new one only when something changed), the
