@@ -17,9 +17,9 @@ Freshness: the interface and TCP counters move every second, so a ``Moment`` ser
 at most ``FRESH_S`` (1 s, the TUI's sampling interval too); a new publication of the
 feed, or new doctor verdicts, end it at once.  Any number of scrapers in that second share one read and one
 join; a scrape never sees numbers older than that.  A thread builds the formats scrapers
-asked for (the last one for each content type, gzip'd or not) as soon as the feed
-publishes or the doctor's verdicts land, so that the next scrape finds the parts built
-(at 1,000 namespaces they take some 0.3 s).  A format whose lines do not split as
+asked for as soon as the feed publishes or the doctor's verdicts land, so that the next
+scrape finds the parts built (at 1,000 namespaces they take 0.3 s to over a second of a
+loaded machine); a scrape during that build gets the last body of its format.  A format whose lines do not split as
 expected, and a ``name[]`` selection, are rendered whole by prometheus_client.
 """
 
@@ -208,6 +208,10 @@ class Exposition:
         self._statics: tuple[object, object, dict[str, bytes]] = (None, None, {})
         self._asked: dict[str, tuple[str | None, bool]] = {}
         self._stopped = threading.Event()
+        self._wake = threading.Event()
+        self._last: dict[tuple[str, bool], bytes] = {}
+        self.warmed = 0
+        """Passes of the warming thread that built parts: for tests."""
         self._warming: threading.Thread | None = None
         self.moments = 0
         """Moments taken (counters read): for tests."""
@@ -220,20 +224,64 @@ class Exposition:
 
     def stop(self) -> None:
         self._stopped.set()
+        self._wake.set()
         if self._warming is not None:
             self._warming.join(10)
 
     def _warm(self) -> None:
-        while not self._stopped.wait(WARM_EVERY_S):
+        built: tuple[int, int, int] | None = None
+        while not self._stopped.is_set():
+            woken = self._wake.wait(WARM_EVERY_S)  # by a scrape that found parts missing
+            self._wake.clear()
             with self._lock:
-                asked = list(self._asked.values())
-                moment = self._moment
-            if asked and (moment is None or moment.version != self._exporter.version()):
-                for accept, gzipped in asked:
-                    self.body(accept, gzipped)
+                asked = list(self._asked.items())
+            version = self._exporter.version()
+            if not asked or (version == built and not woken):
+                continue
+            built = version
+            moment = self._exporter.moment()
+            for content_type, (accept, _) in asked:
+                self._build_parts(moment, choose_encoder(accept or "")[0], content_type)
+            self.warmed += 1
+
+    def _build_parts(self, moment: Moment, encoder: Encoder, content_type: str) -> None:
+        """The kept parts of ``moment`` in one format, built outside the lock (scrapes
+        meanwhile get the last body) and then kept."""
+        snapshot = moment.snapshot
+        if snapshot is None:
+            return
+        openmetrics = content_type.startswith("application/openmetrics-text")
+        with self._lock:
+            template_missing = self._kept_template(snapshot, content_type) is None
+            static_missing = self._kept_static(moment, content_type) is None
+        template = (
+            _template(self._exporter, snapshot, encoder, openmetrics) if template_missing else None
+        )
+        static = (
+            _render(encoder, self._exporter.inventory_families(moment), openmetrics)
+            if static_missing
+            else None
+        )
+        with self._lock:
+            if template is not None:
+                self._template_for(snapshot, encoder, content_type, openmetrics, template)
+            if static is not None:
+                self._static_for(moment, encoder, content_type, openmetrics, static)
+
+    def _kept_template(self, snapshot: Snapshot, content_type: str) -> object:
+        kept_for, kept = self._templates
+        return kept.get(content_type, None) if kept_for is snapshot else None
+
+    def _kept_static(self, moment: Moment, content_type: str) -> bytes | None:
+        snapshot, reports, kept = self._statics
+        if snapshot is moment.snapshot and reports is moment.reports:
+            return kept.get(content_type)
+        return None
 
     def body(self, accept: str | None, gzipped: bool = False) -> tuple[bytes, str]:
-        """The body for a client's Accept header, and its content type."""
+        """The body for a client's Accept header, and its content type.  While the
+        warming thread builds the parts of a new snapshot or new verdicts, the last body
+        of that format is served (at most a build older than ``FRESH_S``)."""
         encoder, content_type = choose_encoder(accept or "")
         with self._lock:
             if content_type not in self._asked and len(self._asked) >= _FORMATS:
@@ -243,13 +291,28 @@ class Exposition:
             key = (content_type, gzipped)
             found = self._bodies.get(key)
             if found is None:
+                last = self._last.get(key)
+                snapshot = moment.snapshot
+                if (
+                    last is not None
+                    and snapshot is not None
+                    and self._warming is not None
+                    and self._warming.is_alive()
+                    and (
+                        self._kept_static(moment, content_type) is None
+                        or self._kept_template(snapshot, content_type) is None
+                    )
+                ):
+                    self._wake.set()
+                    return last, content_type
                 if len(self._bodies) >= 2 * _FORMATS:
                     self._bodies.clear()
+                    self._last.clear()
                 if gzipped:
                     found = gzip.compress(self.body_of(moment, encoder, content_type), GZIP_LEVEL)
                 else:
                     found = self.body_of(moment, encoder, content_type)
-                self._bodies[key] = found
+                self._bodies[key] = self._last[key] = found
         return found, content_type
 
     def _current(self) -> Moment:
@@ -280,8 +343,14 @@ class Exposition:
         return b"".join((counters, static, tail, end))
 
     def _template_for(
-        self, snapshot: Snapshot | None, encoder: Encoder, content_type: str, openmetrics: bool
+        self,
+        snapshot: Snapshot | None,
+        encoder: Encoder,
+        content_type: str,
+        openmetrics: bool,
+        built: _Template | None = None,
     ) -> _Template | None:
+        """The kept template (``built``: one the warming thread made)."""
         if snapshot is None:
             return None
         kept_for, kept = self._templates
@@ -289,13 +358,21 @@ class Exposition:
             kept = {}
             self._templates = (snapshot, kept)
         if content_type not in kept:
-            kept[content_type] = _template(self._exporter, snapshot, encoder, openmetrics)
+            if built is None:
+                built = _template(self._exporter, snapshot, encoder, openmetrics)
+            kept[content_type] = built
         return kept[content_type]
 
     def _static_for(
-        self, moment: Moment, encoder: Encoder, content_type: str, openmetrics: bool
+        self,
+        moment: Moment,
+        encoder: Encoder,
+        content_type: str,
+        openmetrics: bool,
+        built: bytes | None = None,
     ) -> bytes:
-        """The info and doctor families: they change with the snapshot or the verdicts."""
+        """The info and doctor families: they change with the snapshot or the verdicts
+        (``built``: what the warming thread rendered)."""
         snapshot, reports, kept = self._statics
         if snapshot is not moment.snapshot or reports is not moment.reports:
             kept = {}
@@ -304,8 +381,9 @@ class Exposition:
         self._statics = (moment.snapshot, moment.reports, kept)
         found = kept.get(content_type)
         if found is None:
-            families = self._exporter.inventory_families(moment)
-            found = kept[content_type] = _render(encoder, families, openmetrics)
+            if built is None:
+                built = _render(encoder, self._exporter.inventory_families(moment), openmetrics)
+            found = kept[content_type] = built
         return found
 
 
