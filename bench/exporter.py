@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from inspector.collect.counters import read_container_counters  # noqa: E402
 from inspector.doctor import CHECK_IDS, IPV6_CHECK_IDS, Check, ContainerReport  # noqa: E402
-from inspector.exporter.metrics import DoctorCache, Exporter, Serving  # noqa: E402
+from inspector.exporter.metrics import DoctorCache, Exporter  # noqa: E402
+from inspector.exporter.serving import Serving  # noqa: E402
 from inspector.live.runner import Live, LiveStatus, LiveUpdate  # noqa: E402
 from inspector.model.snapshot import (  # noqa: E402
     Container,

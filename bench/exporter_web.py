@@ -30,7 +30,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import bcrypt  # noqa: E402
-from prometheus_client import CollectorRegistry, Gauge, start_http_server  # noqa: E402
+from prometheus_client import (  # noqa: E402
+    CollectorRegistry,
+    Gauge,
+    make_wsgi_app,
+    start_http_server,
+)
 
 from inspector.exporter.server import serve, stop  # noqa: E402
 from inspector.exporter.web_config import TlsConfig, WebConfig  # noqa: E402
@@ -77,7 +82,9 @@ def main() -> None:
         print(f"bcrypt, cost 10, one check: {(time.perf_counter() - started) * 1000:.0f} ms")
 
         server, _ = serve(
-            registry, ("127.0.0.1", 0), WebConfig("bench", TlsConfig(crt, key), {"u": hashed})
+            make_wsgi_app(registry),
+            ("127.0.0.1", 0),
+            WebConfig("bench", TlsConfig(crt, key), {"u": hashed}),
         )
         port = server.server_port
         print(f"cnet, TLS + basic auth, first scrape: {scrape(port, ctx, b'u:pw') * 1000:.0f} ms")

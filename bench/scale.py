@@ -10,7 +10,9 @@ count given with ``-n`` (built up in turn: 200, then 800 more for 1,000):
   the median of the others; idle CPU of the TUI and its collecting child over ``--idle``
   seconds once settled; their peak RSS (``VmHWM``, added);
 - ``cnet doctor --no-ping`` (wall time);
-- a scrape of a real ``cnet exporter`` once it has every namespace (time and bytes).
+- a scrape of a real ``cnet exporter`` once it has every namespace (time and bytes):
+  back to back, then each 1.1 s after the last (the numbers read again), then so and
+  as Prometheus asks (OpenMetrics, gzip).
 
 Isolation: the bench re-executes itself under ``unshare -m -p`` (a private mount
 namespace with a tmpfs of its own on /run/netns, and a pid namespace with its own /proc),
@@ -20,7 +22,7 @@ process live there; the real host's ``ip netns``, ``ip link`` and mount table ne
 them, and every namespace dies with the bench's mount namespace (also on Ctrl-C).  Docker
 is not asked (``DOCKER_HOST`` points nowhere): the namespaces are the whole picture.
 
-Run as root:  .venv/bin/python bench/scale.py [-n 200 -n 1000] [--idle 30] [--runs 3]
+Run as root:  .venv/bin/python bench/scale.py [-n 200 -n 1000] [--idle 30] [--runs 3] [--exporter-only]
                                    [--compare /work/main/.venv/bin/cnet]
 """
 
@@ -57,6 +59,12 @@ ENV = {
 }
 CNET = str(Path(sys.executable).with_name("cnet"))
 EXPORTER_PORT = 19877
+PROMETHEUS_ASKS = {
+    "Accept": "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+    "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+    "Accept-Encoding": "gzip",
+}
+"""The headers of Prometheus 2's scrapes."""
 
 
 def ns_name(k: int) -> str:
@@ -223,6 +231,14 @@ def span(values: list[float], unit: str = "s", scale: float = 1.0) -> str:
 
 def measure(n: int, args: argparse.Namespace, cnet: str) -> dict[str, str]:
     out: dict[str, str] = {}
+    if not args.exporter_only:
+        out.update(measure_cli_and_tui(n, args, cnet))
+    out.update(measure_exporter(n, args, cnet))
+    return out
+
+
+def measure_cli_and_tui(n: int, args: argparse.Namespace, cnet: str) -> dict[str, str]:
+    out: dict[str, str] = {}
     snaps = [timed(cnet, "snapshot", "-o", f"/tmp/{PREFIX}snap.json") for _ in range(args.runs)]
     listed = json.loads(Path(f"/tmp/{PREFIX}snap.json").read_text())["containers"]
     got = sum(c["name"].startswith(f"{PREFIX}n") for c in listed)
@@ -259,7 +275,11 @@ def measure(n: int, args: argparse.Namespace, cnet: str) -> dict[str, str]:
             idles.append((cpu_seconds(pid) - before) / args.idle * 100)
         out[f"TUI idle, settled, over {args.idle:g} s"] = span(idles, "% of a core")
         out["TUI + collector peak RSS"] = f"{peak_rss_mb(pid):.0f} MB"
+    return out
 
+
+def measure_exporter(n: int, args: argparse.Namespace, cnet: str) -> dict[str, str]:
+    out: dict[str, str] = {}
     exporter = subprocess.Popen(
         [cnet, "exporter", "--listen", f"127.0.0.1:{EXPORTER_PORT}"],
         stdout=subprocess.DEVNULL,
@@ -289,6 +309,23 @@ def measure(n: int, args: argparse.Namespace, cnet: str) -> dict[str, str]:
             size = len(urllib.request.urlopen(url, timeout=10).read())
             times.append(time.perf_counter() - t0)
         out["exporter scrape"] = f"{span(times, 'ms', 1000)}, {size / 1e3:.0f} kB of text"
+        # Each in a new second: the numbers are read again (the exporter keeps a text
+        # for a second), first as above, then as Prometheus asks (OpenMetrics, gzip).
+        for row, headers in (
+            ("exporter scrape, 1.1 s apart", {}),
+            ("exporter scrape, 1.1 s apart, as Prometheus asks", PROMETHEUS_ASKS),
+        ):
+            times = []
+            for _ in range(args.runs * 2):
+                time.sleep(1.1)
+                t0 = time.perf_counter()
+                size = len(
+                    urllib.request.urlopen(
+                        urllib.request.Request(url, headers=headers), timeout=10
+                    ).read()
+                )
+                times.append(time.perf_counter() - t0)
+            out[row] = f"{span(times, 'ms', 1000)}, {size / 1e3:.0f} kB"
     finally:
         exporter.terminate()
         try:  # a SIGTERM that lands on another thread than the main one can wait an hour
@@ -341,6 +378,9 @@ def main() -> int:
         default=[],
         metavar="CNET",
         help="also measure this cnet (another checkout's .venv/bin/cnet), after this one",
+    )
+    parser.add_argument(
+        "--exporter-only", action="store_true", help="only the exporter's scrape row"
     )
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

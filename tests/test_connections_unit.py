@@ -136,13 +136,15 @@ def test_doctor_warns_on_overflows_and_retransmits_with_numbers() -> None:
 def test_exporter_has_one_tcp_series_per_namespace() -> None:
     from pathlib import Path
 
-    from inspector.exporter.metrics import tcp_families
+    from inspector.exporter.metrics import read_tcp, tcp_families
     from inspector.render.snapshot_json import load_snapshot
 
     snapshot = load_snapshot(Path(__file__).parent / "data" / "tui-snapshot.json")
     pids = {c.pid: c.name for c in snapshot.containers}
     read = {pid: TcpHealth(retrans_segs=n, listen_drops=2 * n) for n, pid in enumerate(pids)}
-    families = {f.name: f for f in tcp_families(snapshot, lambda pid: read.get(pid))}
+    families = {
+        f.name: f for f in tcp_families(snapshot, read_tcp(snapshot, lambda pid: read.get(pid)))
+    }
     retrans = {
         s.labels["container"]: s.value for s in families["cnet_tcp_retransmitted_segments"].samples
     }

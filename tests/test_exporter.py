@@ -27,14 +27,13 @@ from inspector.exporter.metrics import (
     DOCTOR_MAX_AGE_S,
     DoctorCache,
     Exporter,
-    Serving,
     counter_families,
     doctor_family,
     info_family,
     namespace_of,
     network_of,
-    parse_listen,
 )
+from inspector.exporter.serving import Serving, parse_listen
 from inspector.live.runner import LiveStatus, LiveUpdate
 from inspector.model.snapshot import (
     Container,

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from inspector.exporter.metrics import Exporter, Serving
+from inspector.exporter.metrics import Exporter
+from inspector.exporter.serving import Serving
 from inspector.live.runner import Live
 from tests.lab import Lab, host_links
 from tests.test_exporter import PROMETHEUS, prom_query, scrape, start_prometheus
@@ -44,6 +45,10 @@ def test_a_lab_containers_veth_counter_is_labelled_like_iproute2(
     veth = {link["ifindex"]: link for link in host_links()}[inside["eth0"]["link_index"]]
     sent = int(Path(f"/sys/class/net/{veth['ifname']}/statistics/tx_bytes").read_text())
     got = bridge_samples(live_exporter.port, lab)
+    deadline = time.monotonic() + 10
+    while float(str(got["value"])) < sent and time.monotonic() < deadline:
+        time.sleep(0.2)  # the numbers served are up to a second (and a rebuild) old
+        got = bridge_samples(live_exporter.port, lab)
     labels = got["labels"]
     assert isinstance(labels, dict)
     assert labels["host_interface"] == veth["ifname"]

@@ -20,8 +20,9 @@ import bcrypt
 import pytest
 
 from inspector.collect.counters import read_container_counters
-from inspector.exporter.metrics import DoctorCache, Exporter, Serving
+from inspector.exporter.metrics import DoctorCache, Exporter
 from inspector.exporter.server import BasicAuth
+from inspector.exporter.serving import Serving
 from inspector.exporter.web_config import load_web_config
 from tests.cli import assert_one_line_error, cnet
 from tests.test_exporter import (

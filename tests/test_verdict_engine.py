@@ -24,7 +24,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from textual.widgets import Input
 
-from inspector.exporter.metrics import Exporter, Serving
+from inspector.exporter.metrics import Exporter
+from inspector.exporter.serving import Serving
 from inspector.live.runner import Live, collect_snapshot
 from inspector.render.report import VERDICT_WORDS
 from inspector.tui.app import CnetApp, make_app

@@ -49,7 +49,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inspector.exporter.metrics import Exporter, Serving, parse_listen  # why: start-up
+    from inspector.exporter.metrics import Exporter  # why: start-up
+    from inspector.exporter.serving import Serving, parse_listen  # why: start-up
     from inspector.exporter.web_config import (  # why: start-up (yaml, ssl)
         WebConfigError,
         load_web_config,

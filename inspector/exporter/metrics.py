@@ -1,11 +1,12 @@
 """The Prometheus exporter: metrics over the latest live snapshot, built by prometheus_client.
 
 One feed (``inspector.live.runner.Live``) keeps the inventory current; the exporter only keeps the
-latest ``LiveUpdate`` it published.  A scrape never collects: it reads the interface
+latest ``LiveUpdate`` it published.  A scrape never starts a collection: it reads the interface
 counters (psutil's one read of the host's table, plus ``/proc/PID/net/dev`` where a link
 has no host end), each namespace's TCP/UDP counters (two small ``/proc/PID/net`` files)
-and the cached doctor verdicts, so any number of concurrent scrapes cost
-that much each and never start a parallel collection.
+and the cached doctor verdicts into a ``Moment``.
+The exposition's bytes are kept by parts and a moment serves a second's scrapes
+(inspector/exporter/exposition.py); ``Exporter.collect`` renders the same whole.
 
 The doctor runs without the ping, on one background thread, and only again when the
 snapshot object changed (the feed publishes a new one only when something changed), the
@@ -30,21 +31,18 @@ from prometheus_client.core import (
     InfoMetricFamily,
     Metric,
 )
-from prometheus_client.registry import Collector, CollectorRegistry
+from prometheus_client.registry import Collector
 
 from inspector.collect.connections import namespace_owners
 from inspector.collect.counters import Counters, InterfaceKey, read_container_counters
 from inspector.collect.nftgen import nft_generation
 from inspector.collect.snmp import read_health
 from inspector.doctor import diagnose, is_unchecked
-from inspector.exporter.server import serve, stop
 from inspector.model.safe import safe
 from inspector.model.snapshot import Container, Interface, Snapshot, TcpHealth
 
 if TYPE_CHECKING:
     from inspector.doctor import ContainerReport
-    from inspector.exporter.web_config import WebConfig
-    from inspector.live.feed import Feed
     from inspector.live.runner import LiveUpdate
 
 FINGERPRINT_EVERY_S = 5.0
@@ -159,20 +157,30 @@ def counter_families(
     return [f for _, f in families]
 
 
-def tcp_families(snapshot: Snapshot, read: ReadHealth) -> list[CounterMetricFamily]:
-    """Each namespace's TCP/UDP counters (``/proc/PID/net/snmp``, ``netstat``); a
-    namespace gone since the snapshot is left out."""
+def read_tcp(snapshot: Snapshot, read: ReadHealth) -> dict[str, TcpHealth]:
+    """Each namespace's TCP/UDP counters (``/proc/PID/net/snmp``, ``netstat``) by the
+    name of the workload owning it; a namespace gone since the snapshot is left out."""
+    out: dict[str, TcpHealth] = {}
+    for c in namespace_owners(snapshot):
+        assert c.pid is not None
+        health = read(c.pid)
+        if health is not None:
+            out[c.name] = health
+    return out
+
+
+def tcp_families(snapshot: Snapshot, health: Mapping[str, TcpHealth]) -> list[CounterMetricFamily]:
+    """The namespaces' TCP/UDP counters (``health``: ``read_tcp``).  Pure."""
     families = [
         (field, CounterMetricFamily(f"cnet_{part}", doc, labels=TCP_LABELS))
         for part, field, doc in TCP_METRICS
     ]
     for c in namespace_owners(snapshot):
-        assert c.pid is not None
-        health = read(c.pid)
-        if health is None:
+        found = health.get(c.name)
+        if found is None:
             continue
         for field, family in families:
-            family.add_metric([c.name, runtime_of(c)], float(getattr(health, field)))
+            family.add_metric([c.name, runtime_of(c)], float(getattr(found, field)))
     return [f for _, f in families]
 
 
@@ -237,6 +245,21 @@ def _default_diagnose(snapshot: Snapshot) -> Sequence[ContainerReport]:
 
 
 @dataclass(frozen=True)
+class Moment:
+    """What one exposition shows: the latest snapshot and the numbers read for it."""
+
+    version: tuple[int, int, int]
+    """``Exporter.version()`` when it was taken: a new publication or new verdicts make
+    it old."""
+    snapshot: Snapshot | None
+    counters: Mapping[InterfaceKey, Counters]
+    health: Mapping[str, TcpHealth]
+    reports: tuple[ContainerReport, ...]
+    pass_seconds: float | None
+    errors: int
+
+
+@dataclass(frozen=True)
 class _DoctorRun:
     snapshot: Snapshot
     fingerprint: object
@@ -265,6 +288,8 @@ class DoctorCache:
         """Doctor runs started: for tests."""
         self.failures = 0
         """Doctor runs that raised: counted into cnet_scrape_errors_total."""
+        self.landed = 0
+        """Doctor runs that finished with verdicts: new verdicts end a kept exposition."""
 
     def reports(self, snapshot: Snapshot) -> tuple[ContainerReport, ...]:
         """The last finished verdicts (empty before the first); starts a run if stale."""
@@ -300,6 +325,7 @@ class DoctorCache:
         with self._lock:
             self._last = _DoctorRun(snapshot, fingerprint, self._clock(), reports)
             self._running = False
+            self.landed += 1
 
 
 class Exporter(Collector):
@@ -359,80 +385,73 @@ class Exporter(Collector):
             built = self._doctor_built = (reports, doctor_family(reports), skipped_family(reports))
         return built[1], built[2]
 
+    def version(self) -> tuple[int, int, int]:
+        """Moves with every publication of the feed and every doctor run that ended."""
+        return (self.updates, self._doctor.landed, self._doctor.failures)
+
+    def labelled(self, snapshot: Snapshot) -> dict[InterfaceKey, list[str]]:
+        """``all_interface_labels`` of ``snapshot``, built once for it."""
+        return self._per_snapshot(snapshot)[0]
+
+    def moment(self) -> Moment:
+        """Read the numbers of the latest update now (the interface and TCP counters, the
+        doctor's last verdicts, which this may start again)."""
+        version = self.version()
+        with self._lock:
+            latest, pass_seconds = self._latest, self._pass_seconds
+        errors = 0
+        snapshot = latest.snapshot if latest is not None else None
+        counters: Mapping[InterfaceKey, Counters] = {}
+        health: dict[str, TcpHealth] = {}
+        reports: tuple[ContainerReport, ...] = ()
+        if snapshot is not None:
+            try:
+                counters = self._counters(snapshot)
+            except Exception:  # counters vanish with their namespaces: say so, keep the rest
+                errors += 1
+            health = read_tcp(snapshot, self._health)
+            reports = self._doctor.reports(snapshot)
+        with self._lock:
+            self._errors += errors
+            total = self._errors + self._doctor.failures
+        return Moment(version, snapshot, counters, health, reports, pass_seconds, total)
+
+    def families(self, moment: Moment) -> Iterator[Metric]:
+        """The metric families of ``moment``, in the exposition's order."""
+        snapshot = moment.snapshot
+        if snapshot is not None:
+            labelled = self.labelled(snapshot)
+            yield from counter_families(snapshot, moment.counters, labelled)
+            yield from tcp_families(snapshot, moment.health)
+        yield from self.inventory_families(moment)
+        yield from tail_families(moment)
+
+    def inventory_families(self, moment: Moment) -> list[Metric]:
+        """The families that change only with the snapshot or the verdicts: the info
+        and the doctor's, built once for them."""
+        if moment.snapshot is None:
+            return [doctor_family(()), skipped_family(())]
+        info = self._per_snapshot(moment.snapshot)[1]
+        return [info, *self._doctor_families(moment.reports)]
+
     def describe(self) -> list[Metric]:
         return []  # nothing to pre-register: registering must not collect
 
     def collect(self) -> Iterator[Metric]:
-        with self._lock:
-            latest = self._latest
-            pass_seconds = self._pass_seconds
-        errors = 0
-        if latest is not None:
-            snapshot = latest.snapshot
-            try:
-                counters = self._counters(snapshot)
-            except Exception:  # counters vanish with their namespaces: say so, keep the rest
-                counters, errors = {}, errors + 1
-            labelled, info = self._per_snapshot(snapshot)
-            yield from counter_families(snapshot, counters, labelled)
-            yield from tcp_families(snapshot, self._health)
-            yield info
-            yield from self._doctor_families(self._doctor.reports(snapshot))
-        else:
-            yield doctor_family(())
-            yield skipped_family(())
-        with self._lock:
-            self._errors += errors
-            total = self._errors + self._doctor.failures
-        duration = GaugeMetricFamily(
-            "cnet_collect_duration_seconds",
-            "How long the live inventory's last full read of the host took.",
-        )
-        if pass_seconds is not None:
-            duration.add_metric([], pass_seconds)
-        yield duration
-        yield CounterMetricFamily(
-            "cnet_scrape_errors",
-            "Scrapes or doctor runs where part of the data could not be read.",
-            value=float(total),
-        )
+        return self.families(self.moment())
 
 
-def parse_listen(text: str) -> tuple[str, int]:
-    """``ADDR:PORT`` (``[v6]:PORT`` for IPv6) -> (address, port); ValueError says why not."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not host:
-        raise ValueError(f"--listen wants ADDR:PORT, got {text!r}")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    try:
-        number = int(port)
-    except ValueError:
-        raise ValueError(f"--listen: not a port number: {port!r}") from None
-    if not 0 <= number <= 65535:
-        raise ValueError(f"--listen: port out of range: {number}")
-    return host, number
-
-
-class Serving:
-    """A running exporter: the feed, the collector, and the HTTP(S) server answering
-    /metrics (``web``: TLS and basic auth, inspector/exporter/web_config.py)."""
-
-    def __init__(
-        self,
-        feed: Feed,
-        exporter: Exporter,
-        listen: tuple[str, int],
-        web: WebConfig | None = None,
-    ) -> None:
-        self.feed = feed
-        self.exporter = exporter
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(exporter)
-        self._server, self._thread = serve(registry, listen, web)
-        self.port: int = self._server.server_port
-        feed.start(exporter.publish)
-
-    def close(self) -> None:
-        stop(self._server)
-        self.feed.stop()
+def tail_families(moment: Moment) -> list[Metric]:
+    """The exporter's own gauges, last in the exposition.  Pure."""
+    duration = GaugeMetricFamily(
+        "cnet_collect_duration_seconds",
+        "How long the live inventory's last full read of the host took.",
+    )
+    if moment.pass_seconds is not None:
+        duration.add_metric([], moment.pass_seconds)
+    errors = CounterMetricFamily(
+        "cnet_scrape_errors",
+        "Scrapes or doctor runs where part of the data could not be read.",
+        value=float(moment.errors),
+    )
+    return [duration, errors]

@@ -5,8 +5,8 @@ handshake in ``accept()`` on its one serving thread: a single client that connec
 says nothing stops every scrape (measured).  Here the listening thread only accepts;
 each connection's thread does the handshake (``do_handshake_on_connect=False``, then
 ``do_handshake`` under ``HANDSHAKE_TIMEOUT_S``), reads its request under
-``IDLE_TIMEOUT_S``, checks the basic auth, and answers with prometheus_client's WSGI
-app (Prometheus text, OpenMetrics on request, gzip).  At most ``MAX_CONNECTIONS`` are
+``IDLE_TIMEOUT_S``, checks the basic auth, and answers with the metrics' WSGI app
+(inspector/exporter/exposition.py: Prometheus text, OpenMetrics on request, gzip).  At most ``MAX_CONNECTIONS`` are
 served at once; more are closed at once, so idle connections cannot use up memory.
 """
 
@@ -23,9 +23,6 @@ from collections.abc import Callable, Iterable, Mapping
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
-
-from prometheus_client import make_wsgi_app
-from prometheus_client.registry import CollectorRegistry
 
 from inspector.exporter.web_config import WebConfig, ssl_context
 
@@ -162,13 +159,13 @@ class MetricsServer(ThreadingMixIn, WSGIServer):
 
 
 def serve(
-    registry: CollectorRegistry, listen: tuple[str, int], web: WebConfig | None = None
+    app: Wsgi, listen: tuple[str, int], web: WebConfig | None = None
 ) -> tuple[MetricsServer, threading.Thread]:
-    """Serve ``registry`` at ``listen`` on a daemon thread; ``web`` adds TLS and basic
-    auth.  OSError when the address cannot be bound."""
+    """Serve the WSGI ``app`` (the metrics) at ``listen`` on a daemon thread; ``web``
+    adds TLS and basic auth.  OSError when the address cannot be bound."""
     tls = ssl_context(web) if web is not None else None
     auth = BasicAuth(web.users) if web is not None and web.users else None
-    server = MetricsServer(listen, guarded(make_wsgi_app(registry), auth), tls)
+    server = MetricsServer(listen, guarded(app, auth), tls)
     thread = threading.Thread(target=server.serve_forever, daemon=True, name="cnet-metrics")
     thread.start()
     return server, thread
