@@ -77,7 +77,8 @@ def proc_net(pids: list[int]) -> None:
 
 async def first_paint(flows: int) -> tuple[float, float]:
     """Wall and CPU milliseconds from ``o`` to the flows on screen."""
-    from inspector.tui.app import CnetApp, Source, load_demo_snapshot, make_app
+    from inspector.render.snapshot_json import load_demo_snapshot
+    from inspector.tui.app import CnetApp, Source, make_app
     from inspector.tui.connections_screen import ConnectionsScreen
     from inspector.tui.connections_view import MAX_SHOWN_FLOWS
     from tests.test_tui_connections import canned
