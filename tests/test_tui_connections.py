@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from inspector.collect.connections import Connections
 from inspector.collect.conntrack import Flow, FlowRead, Tuple
@@ -205,3 +207,29 @@ def test_connections_view_picture(snap_compare: Any, frozen: Snapshot) -> None:
     assert snap_compare(
         app(frozen, lambda s, _name: canned(s)), terminal_size=(120, 40), run_before=run
     )
+
+
+@sync
+async def test_top_talkers_shown_when_bytes_are_counted(frozen: Snapshot) -> None:
+    async with app(frozen, lambda s, n: canned(s)).run_test(size=(160, 45)) as pilot:
+        screen = await open_view(pilot, frozen)
+        talkers = screen.query_one("#connections-talkers", Static)
+        assert talkers.display
+        assert str(talkers.render()).startswith(
+            "Top talkers: 198.51.100.3 3.9KB (1 flow) · 10.9.0.2 2.9KB (1 flow) · "
+            "198.51.100.1 2.0KB (1 flow) · 10.9.0.0 1.0KB (1 flow)"
+        )
+
+
+@sync
+async def test_no_top_talkers_without_accounting(frozen: Snapshot) -> None:
+    def read(snapshot: Snapshot, name: str) -> Connections:
+        conns = canned(snapshot)
+        counted = tuple(replace(f, bytes=None, packets=None) for f in conns.flows.flows)
+        return replace(conns, flows=FlowRead(counted, accounting=False))
+
+    async with app(frozen, read).run_test(size=(160, 45)) as pilot:
+        screen = await open_view(pilot, frozen)
+        assert not screen.query_one("#connections-talkers", Static).display
+        note = str(screen.query_one("#connections-note", Static).render())
+        assert "nf_conntrack_acct is 0" in note
