@@ -7,8 +7,9 @@ and nstat in test_connections_netns.py / test_connections_engine.py; here the vi
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from inspector.render.snapshot_json import load_snapshot
 from inspector.tui import connections_screen
 from inspector.tui.app import CnetApp, Source, make_app
 from inspector.tui.connections_screen import ConnectionsScreen
-from inspector.tui.connections_view import MAX_SHOWN_FLOWS, flow_rows
+from inspector.tui.connections_view import MAX_SHOWN_FLOWS, FlowTable, flow_rows
 from tests.test_tui import sync
 from tests.tui_fakes import bridged_container, recorded_rules
 
@@ -233,3 +234,25 @@ async def test_no_top_talkers_without_accounting(frozen: Snapshot) -> None:
         assert not screen.query_one("#connections-talkers", Static).display
         note = str(screen.query_one("#connections-note", Static).render())
         assert "nf_conntrack_acct is 0" in note
+
+
+@sync
+async def test_flow_rows_made_once_a_read_off_the_ui_thread(
+    frozen: Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Filtering and sorting reuse the read's rows: the UI thread builds none."""
+    made: list[str] = []
+    real = connections_screen.flow_table
+
+    def counted(conns: Connections, own: Sequence[str]) -> FlowTable:
+        made.append(threading.current_thread().name)
+        return real(conns, own)
+
+    monkeypatch.setattr(connections_screen, "flow_table", counted)
+    async with app(frozen, lambda s, n: canned(s, 300)).run_test(size=(160, 45)) as pilot:
+        screen = await open_view(pilot, frozen)
+        await pilot.press("s", "slash", *"198.51", "enter", "s")
+        await pilot.pause()
+        shown = screen.pane("flows").rows_shown
+        assert shown and all("198.51" in r.cells[2] for r in shown)  # filtered, sorted
+        assert len(made) == 1 and made[0] != threading.main_thread().name
