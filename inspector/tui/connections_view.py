@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from inspector.collect.conntrack import Talker, top_talkers
 from inspector.live.rates import count_words, human_rate, sparkline
 from inspector.model.snapshot import Container, PublishedPort, TcpHealth
 from inspector.rules import Rulesets
@@ -22,7 +21,7 @@ from inspector.tui.view import Column, Row, Style, sort_cycle, sort_rows
 
 if TYPE_CHECKING:  # the collectors load only on the live host
     from inspector.collect.connections import Connections
-    from inspector.collect.conntrack import Flow
+    from inspector.collect.conntrack import Flow, Talker
     from inspector.collect.sockets import Socket
 
 LISTENER_COLUMNS = (
@@ -228,6 +227,8 @@ class FlowTable:
 def flow_table(conns: Connections, own: Sequence[str]) -> FlowTable:
     """The rows of every flow and the peers ``own`` (the workload's addresses) exchanged
     the most bytes with (none when the kernel does not count them)."""
+    from inspector.collect.conntrack import top_talkers  # why: the TUI starts with no collector
+
     flows = conns.flows.flows
     talkers = top_talkers(flows, own) if conns.flows.accounting else []
     return FlowTable(flow_rows(flows), tuple(talkers))
