@@ -7,13 +7,16 @@ and nstat in test_connections_netns.py / test_connections_engine.py; here the vi
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from inspector.collect.connections import Connections
 from inspector.collect.conntrack import Flow, FlowRead, Tuple
@@ -23,7 +26,7 @@ from inspector.render.snapshot_json import load_snapshot
 from inspector.tui import connections_screen
 from inspector.tui.app import CnetApp, Source, make_app
 from inspector.tui.connections_screen import ConnectionsScreen
-from inspector.tui.connections_view import MAX_SHOWN_FLOWS, flow_rows
+from inspector.tui.connections_view import MAX_SHOWN_FLOWS, FlowTable, flow_rows
 from tests.test_tui import sync
 from tests.tui_fakes import bridged_container, recorded_rules
 
@@ -205,3 +208,51 @@ def test_connections_view_picture(snap_compare: Any, frozen: Snapshot) -> None:
     assert snap_compare(
         app(frozen, lambda s, _name: canned(s)), terminal_size=(120, 40), run_before=run
     )
+
+
+@sync
+async def test_top_talkers_shown_when_bytes_are_counted(frozen: Snapshot) -> None:
+    async with app(frozen, lambda s, n: canned(s)).run_test(size=(160, 45)) as pilot:
+        screen = await open_view(pilot, frozen)
+        talkers = screen.query_one("#connections-talkers", Static)
+        assert talkers.display
+        assert str(talkers.render()).startswith(
+            "Top talkers: 198.51.100.3 3.9KB (1 flow) · 10.9.0.2 2.9KB (1 flow) · "
+            "198.51.100.1 2.0KB (1 flow) · 10.9.0.0 1.0KB (1 flow)"
+        )
+
+
+@sync
+async def test_no_top_talkers_without_accounting(frozen: Snapshot) -> None:
+    def read(snapshot: Snapshot, name: str) -> Connections:
+        conns = canned(snapshot)
+        counted = tuple(replace(f, bytes=None, packets=None) for f in conns.flows.flows)
+        return replace(conns, flows=FlowRead(counted, accounting=False))
+
+    async with app(frozen, read).run_test(size=(160, 45)) as pilot:
+        screen = await open_view(pilot, frozen)
+        assert not screen.query_one("#connections-talkers", Static).display
+        note = str(screen.query_one("#connections-note", Static).render())
+        assert "nf_conntrack_acct is 0" in note
+
+
+@sync
+async def test_flow_rows_made_once_a_read_off_the_ui_thread(
+    frozen: Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Filtering and sorting reuse the read's rows: the UI thread builds none."""
+    made: list[str] = []
+    real = connections_screen.flow_table
+
+    def counted(conns: Connections, own: Sequence[str]) -> FlowTable:
+        made.append(threading.current_thread().name)
+        return real(conns, own)
+
+    monkeypatch.setattr(connections_screen, "flow_table", counted)
+    async with app(frozen, lambda s, n: canned(s, 300)).run_test(size=(160, 45)) as pilot:
+        screen = await open_view(pilot, frozen)
+        await pilot.press("s", "slash", *"198.51", "enter", "s")
+        await pilot.pause()
+        shown = screen.pane("flows").rows_shown
+        assert shown and all("198.51" in r.cells[2] for r in shown)  # filtered, sorted
+        assert len(made) == 1 and made[0] != threading.main_thread().name

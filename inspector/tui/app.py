@@ -39,6 +39,7 @@ from inspector.tui.backends import (
     ConnectionsReader,
     Doctor,
     DropsStarter,
+    HealthReader,
     NetworksReader,
     Pinger,
     RulesReader,
@@ -47,6 +48,7 @@ from inspector.tui.backends import (
 from inspector.tui.compare_screen import ask_and_compare
 from inspector.tui.detached import Abandoned, assemble_backends
 from inspector.tui.export import export_worker
+from inspector.tui.health_detail import HealthRead, HealthWatch
 from inspector.tui.keys import key_help, palette
 from inspector.tui.main_screen import PANE_TITLES, MainScreen
 from inspector.tui.marks import DoctorMarks, DoctorReady, Marks
@@ -85,6 +87,8 @@ if TYPE_CHECKING:
 Clock = Callable[[], datetime]
 PaneId = Literal["containers", "interfaces", "routes", "ports"]
 HOST_PANES = ("interfaces", "routes", "ports")
+COMPARE_TIP = "Compare with a saved snapshot and mark what changed (again: clear)"
+MAIN_SCREEN_ONLY = frozenset({"export", "compare", "refresh_now", "help", "selection_action"})
 
 
 class CnetApp(PlainToasts, QuitsOnSignals):
@@ -98,14 +102,7 @@ class CnetApp(PlainToasts, QuitsOnSignals):
         Binding("question_mark", "help", "Help", id="help", key_display="?"),
         Binding("r", "refresh_now", "Refresh", id="refresh"),
         Binding("e", "export", "Export", id="export"),
-        Binding(
-            "D",
-            "compare",
-            "Compare",
-            id="compare",
-            tooltip="Compare with a saved snapshot and mark what changed (again: clear)",
-            show=False,
-        ),
+        Binding("D", "compare", "Compare", id="compare", tooltip=COMPARE_TIP, show=False),
         *selection_action_bindings(),
     ]
 
@@ -145,6 +142,7 @@ class CnetApp(PlainToasts, QuitsOnSignals):
         self._copied: tuple[tuple[str, str | None], int] = (("", None), -1)
         self.marks = Marks()
         """The doctor's marks and the doctor view (tui/marks.py)."""
+        self.health = HealthWatch(self, backends.read_health)
 
     # -- building -------------------------------------------------------------------------
 
@@ -165,6 +163,7 @@ class CnetApp(PlainToasts, QuitsOnSignals):
         if self._feed is not None:
             self._feed.start(self._publish)
         self.pane("containers").focus()
+        self.health.start()
         self.ready_to_quit()  # a signal quits from now on (tui/signals.py)
 
     def pane(self, pane_id: str) -> Pane:
@@ -224,6 +223,10 @@ class CnetApp(PlainToasts, QuitsOnSignals):
         self.view = SnapshotView(message.snapshot)
         self._show_snapshot()
         self._schedule_marks()
+
+    def on_health_read(self, message: HealthRead) -> None:
+        if not self.panes_gone and self.health.arrived(message) and self._pane == "containers":
+            self._show_detail()
 
     # -- the doctor -----------------------------------------------------------------------
 
@@ -404,7 +407,8 @@ class CnetApp(PlainToasts, QuitsOnSignals):
             if self._doctor_shown() == c.name:
                 return self.doctor_detail(c.name)
             lines = view.container_detail(c)
-            return [*lines[:3], *container_rates(self.rates, c), *lines[3:]]
+            health = self.health.lines(c.name)
+            return [*lines[:3], *container_rates(self.rates, c), *health, *lines[3:]]
         key = self.pane(self._pane).current_key
         if key is None or key == EMPTY_KEY:
             return []
@@ -637,13 +641,7 @@ class CnetApp(PlainToasts, QuitsOnSignals):
     # -- actions --------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in (
-            "export",
-            "compare",
-            "refresh_now",
-            "help",
-            "selection_action",
-        ) and not isinstance(self.screen, MainScreen):
+        if action in MAIN_SCREEN_ONLY and not isinstance(self.screen, MainScreen):
             return False  # not in the dialogs and the action screens (their own keys show)
         if action == "refresh_now" and self._feed is None:
             return None  # shown, greyed: a loaded snapshot does not change
@@ -771,6 +769,7 @@ def make_app(
     read_connections: ConnectionsReader | None = None,
     local: bool = True,
     drops: DropsStarter | None = None,
+    read_health: HealthReader | None = None,
 ) -> CnetApp:
     """The app, on a given snapshot (``--load``, ``--demo``, tests) or a live ``feed``
     (``live.runner.Live``: started when the main screen is up, stopped at exit); ``rates``
@@ -795,5 +794,6 @@ def make_app(
         capture=capture,
         drops=drops,
         recorded_ping=ping is not None,
+        read_health=read_health,
     )
     return CnetApp(snapshot, feed=feed, source=source, clock=clock, backends=backends, rates=rates)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from inspector.collect.connections import Connections
     from inspector.collect.tracefs import DropProbe
     from inspector.doctor import ContainerReport
+    from inspector.model.snapshot import TcpHealth
     from inspector.rules import Rulesets
 
 PING_INTERVAL_S = 1.0
@@ -81,6 +82,9 @@ Docker cannot be asked."""
 ConnectionsReader = Callable[[Snapshot, str], "Connections"]
 """``(snapshot, container) -> its sockets, flows and TCP health now`` (each part says in
 its ``problem`` what could not be read); KeyError for a container the snapshot lacks."""
+HealthReader = Callable[[Snapshot, str], "TcpHealth | None"]
+"""``(snapshot, container) -> the TCP/UDP counters of its namespace now`` (None: not
+readable); KeyError for a container the snapshot lacks."""
 DropsStarter = Callable[[], "tuple[DropProbe | None, str | None]"]
 """Start a drop-reason probe for a ping (``collect.tracefs.start_probe``): the probe, or
 None and the one line that says why not."""
@@ -107,6 +111,8 @@ class Backends:
     """None: the Connections view needs the live host (shown greyed)."""
     drops: DropsStarter | None = None
     """None: a ping names no drop reasons (a saved snapshot, or a recorded pinger)."""
+    read_health: HealthReader | None = None
+    """None: the detail shows no TCP health rates (a saved snapshot)."""
 
 
 def live_ping(
@@ -163,6 +169,17 @@ def live_read_connections(snapshot: Snapshot, container: str) -> Connections:
     return read_connections(owner.pid, addresses, established=owner.network_mode != "host")
 
 
+def live_read_health(snapshot: Snapshot, container: str) -> TcpHealth | None:
+    """The counters of the container's namespace (its owner's, under ``container:X``)."""
+    from inspector.collect.snmp import read_health  # why: only on the live host
+
+    found = snapshot.container(container)
+    if found is None:
+        raise KeyError(container)
+    pid = namespace_owner(snapshot, found).pid
+    return read_health(pid) if pid is not None else None
+
+
 def default_backends(live: bool) -> Backends:
     if live:
         return Backends(
@@ -174,5 +191,6 @@ def default_backends(live: bool) -> Backends:
             capture=live_capture,
             read_connections=live_read_connections,
             drops=live_drops,
+            read_health=live_read_health,
         )
     return Backends(None, None, offline_doctor, live=False)

@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from inspector.model.queries import namespace_owner
 from inspector.model.snapshot import Snapshot, TcpHealth
 from inspector.rules import Rulesets
 from inspector.tui.backends import Backends
@@ -30,14 +31,17 @@ from inspector.tui.connections_view import (
     FLOW_SORTS,
     HISTORY,
     LISTENER_COLUMNS,
+    FlowTable,
     chain_rows,
     chains,
-    flow_rows,
+    flow_table,
     flows_note,
     health_line,
     listener_rows,
+    matching,
     row_text,
     shown_flows,
+    talkers_line,
 )
 from inspector.tui.detached import Abandoned
 from inspector.tui.widgets import FittedFooter, Pane
@@ -53,6 +57,7 @@ class ConnectionsRead(Message):
     def __init__(
         self,
         conns: Connections,
+        table: FlowTable,
         at: float,
         rulesets: Rulesets | None,
         rules_problem: str | None,
@@ -60,6 +65,7 @@ class ConnectionsRead(Message):
     ) -> None:
         super().__init__()
         self.conns = conns
+        self.table = table
         self.at = at
         self.rulesets = rulesets
         self.rules_problem = rules_problem
@@ -91,6 +97,7 @@ class ConnectionsScreen(ModalScreen[None]):
         self.container = container
         self.backends = backends
         self.conns: Connections | None = None
+        self.table = FlowTable((), ())
         self.rulesets: Rulesets | None = None
         self.rules_problem: str | None = None
         self.history: list[tuple[float, TcpHealth]] = []
@@ -107,6 +114,7 @@ class ConnectionsScreen(ModalScreen[None]):
             yield Static(
                 "Flows", id="connections-note", classes="connections-heading", markup=False
             )
+            yield Static("", id="connections-talkers", markup=False)
             yield Input(placeholder="address, port, state", id="connections-filter", compact=True)
             yield Pane(FLOW_COLUMNS, id="connections-flows", sorts=FLOW_SORTS)
         yield FittedFooter(show_command_palette=False)
@@ -116,6 +124,7 @@ class ConnectionsScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#connections-filter", Input).display = False
+        self.query_one("#connections-talkers", Static).display = False
         self.query_one("#connections-health", Static).update(f"reading {self.container}…")
         self.pane("flows").focus()
         self._read(with_rules=True)
@@ -143,13 +152,22 @@ class ConnectionsScreen(ModalScreen[None]):
         except KeyError:
             self.post_message(ConnectionsFailed(f"{self.container} is gone"))
             return
+        table = flow_table(conns, self._addresses())
         self.post_message(
-            ConnectionsRead(conns, time.monotonic(), rulesets, rules_problem, with_rules)
+            ConnectionsRead(conns, table, time.monotonic(), rulesets, rules_problem, with_rules)
         )
+
+    def _addresses(self) -> list[str]:
+        """The workload's own addresses (its namespace owner's): the talkers are the others."""
+        found = self.snapshot.container(self.container)
+        if found is None:
+            return []
+        owner = namespace_owner(self.snapshot, found)
+        return [*owner.ips, *(n.ipv6 for n in owner.networks if n.ipv6)]
 
     @on(ConnectionsRead)
     def _ready(self, message: ConnectionsRead) -> None:
-        self.conns = message.conns
+        self.conns, self.table = message.conns, message.table
         if message.rules_read:
             self.rulesets, self.rules_problem = message.rulesets, message.rules_problem
         if message.conns.health is not None:
@@ -178,11 +196,12 @@ class ConnectionsScreen(ModalScreen[None]):
         if self.conns is None:
             return
         table = self.pane("flows")
-        rows, matching = shown_flows(
-            flow_rows(self.conns.flows.flows, self.needle), table.sort_column
-        )
-        note = flows_note(self.conns, len(rows), matching)
+        rows, found = shown_flows(matching(self.table.rows, self.needle), table.sort_column)
+        note = flows_note(self.conns, len(rows), found)
         self.query_one("#connections-note", Static).update("Flows · " + note)
+        talkers = self.query_one("#connections-talkers", Static)
+        talkers.update(talkers_line(self.table.talkers))
+        talkers.display = bool(self.table.talkers)
         table.set_rows(rows)
 
     @on(Input.Changed, "#connections-filter")

@@ -21,7 +21,7 @@ from inspector.tui.view import Column, Row, Style, sort_cycle, sort_rows
 
 if TYPE_CHECKING:  # the collectors load only on the live host
     from inspector.collect.connections import Connections
-    from inspector.collect.conntrack import Flow
+    from inspector.collect.conntrack import Flow, Talker
     from inspector.collect.sockets import Socket
 
 LISTENER_COLUMNS = (
@@ -176,9 +176,9 @@ def chain_rows(chain_list: Sequence[Chain]) -> tuple[Row, ...]:
     return tuple(rows)
 
 
-def flow_rows(flows: Sequence[Flow], needle: str = "") -> tuple[Row, ...]:
-    """Flows whose text holds ``needle`` (case-insensitive), each keyed by both tuples."""
-    needle = needle.strip().lower()
+def flow_rows(flows: Sequence[Flow]) -> tuple[Row, ...]:
+    """Every flow as a row, keyed by both tuples: built once a read, on the reader's
+    thread (``FlowTable``), then only filtered and cut on the UI thread."""
     rows = []
     for f in flows:
         text = f.text()
@@ -190,8 +190,6 @@ def flow_rows(flows: Sequence[Flow], needle: str = "") -> tuple[Row, ...]:
             human_rate(f.bytes) if f.bytes is not None else "-",
             count_words(f.packets) if f.packets is not None else "-",
         )
-        if needle and not any(needle in c.lower() for c in cells):
-            continue
         o, r = f.original, f.reply
         rows.append(
             Row(
@@ -208,6 +206,43 @@ def flow_rows(flows: Sequence[Flow], needle: str = "") -> tuple[Row, ...]:
             )
         )
     return tuple(rows)
+
+
+def matching(rows: Sequence[Row], needle: str) -> Sequence[Row]:
+    """The rows with a cell holding ``needle`` (case-insensitive)."""
+    needle = needle.strip().lower()
+    if not needle:
+        return rows
+    return tuple(r for r in rows if any(needle in c.lower() for c in r.cells))
+
+
+@dataclass(frozen=True)
+class FlowTable:
+    """One read's flows as rows and its top talkers: plain data made off the UI thread."""
+
+    rows: tuple[Row, ...]
+    talkers: tuple[Talker, ...]
+
+
+def flow_table(conns: Connections, own: Sequence[str]) -> FlowTable:
+    """The rows of every flow and the peers ``own`` (the workload's addresses) exchanged
+    the most bytes with (none when the kernel does not count them)."""
+    from inspector.collect.conntrack import top_talkers  # why: the TUI starts with no collector
+
+    flows = conns.flows.flows
+    talkers = top_talkers(flows, own) if conns.flows.accounting else []
+    return FlowTable(flow_rows(flows), tuple(talkers))
+
+
+def talkers_line(talkers: Sequence[Talker]) -> str:
+    """``Top talkers: 10.0.0.7 1.2M (3 flows) · ...``; empty without byte counts."""
+    if not talkers:
+        return ""
+    words = [
+        f"{plain(t.peer)} {human_rate(t.bytes)}B ({t.flows} flow{'s' if t.flows != 1 else ''})"
+        for t in talkers
+    ]
+    return "Top talkers: " + " · ".join(words)
 
 
 def shown_flows(rows: Sequence[Row], by: int | None) -> tuple[tuple[Row, ...], int]:

@@ -27,6 +27,7 @@ from inspector.tui.backends import (
     ConnectionsReader,
     Doctor,
     DropsStarter,
+    HealthReader,
     NetworksReader,
     Pinger,
     RulesReader,
@@ -78,6 +79,7 @@ def assemble_backends(
     capture: Capturer | None,
     drops: DropsStarter | None,
     recorded_ping: bool,
+    read_health: HealthReader | None = None,
 ) -> Backends:
     """The given backends, ``defaults`` for those left out; the reads that may hang are
     detached: quitting never waits on iptables-save, Docker or conntrack.  A recorded
@@ -93,4 +95,5 @@ def assemble_backends(
         read_connections=detached(connections) if connections is not None else None,
         capture=capture or defaults.capture,
         drops=drops or (None if recorded_ping else defaults.drops),
+        read_health=read_health or defaults.read_health,
     )
