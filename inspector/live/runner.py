@@ -459,9 +459,9 @@ class Live:
         }
 
     def _full(self, reader: Reader, first: bool = False, asked: bool = False) -> None:
-        """A full pass.  The first is published in steps (host and list, then namespaces
-        every ``PROGRESS_S``); a later one only if it found a change, or was ``asked`` for.
-        A reconciliation (neither) re-reads the next ``RECONCILE_BATCH`` namespaces only."""
+        """A full pass.  The first is published in steps (the host, the list and every
+        namespace found, none read yet; then what was read every ``PROGRESS_S``); a later
+        one only if it found a change, or was ``asked`` for.  A reconciliation (neither) re-reads the next ``RECONCILE_BATCH`` namespaces only."""
         before = self._state
         self._reading = first or asked
         self.dumps += 1
@@ -470,9 +470,9 @@ class Live:
             if not first:
                 for event in reader.containers():
                     self._apply(event)
-            if first:
-                self._emit()
             self._scan(reader)  # first: a veth between two namespaces needs them all
+            if first:  # the host, the list and every namespace found, none read yet:
+                self._emit()  # the rows show now (the listing is cheap, the reads are not)
             progress = _Progress(self._emit) if first else None
             running = [
                 c for c in self._state.containers.values() if c.state in inventory.LIVE_STATES

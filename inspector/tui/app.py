@@ -85,6 +85,7 @@ if TYPE_CHECKING:
 Clock = Callable[[], datetime]
 PaneId = Literal["containers", "interfaces", "routes", "ports"]
 HOST_PANES = ("interfaces", "routes", "ports")
+MAIN_SCREEN_ACTIONS = ("export", "compare", "refresh_now", "help", "selection_action")
 
 
 class CnetApp(PlainToasts, QuitsOnSignals):
@@ -209,6 +210,8 @@ class CnetApp(PlainToasts, QuitsOnSignals):
         before, self._rate_cells = self._rate_cells, message.cells
         if self.view is None:
             return
+        if self._rates_feed is not None:  # the next read's namespaces: what is in view
+            self._rates_feed.watch(self.pane("containers").keys_on_screen(self._selected))
         if before == message.cells:
             self._show_detail()  # the cells say the same (idle: all quiet); the sparkline moves
             return
@@ -637,13 +640,7 @@ class CnetApp(PlainToasts, QuitsOnSignals):
     # -- actions --------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in (
-            "export",
-            "compare",
-            "refresh_now",
-            "help",
-            "selection_action",
-        ) and not isinstance(self.screen, MainScreen):
+        if action in MAIN_SCREEN_ACTIONS and not isinstance(self.screen, MainScreen):
             return False  # not in the dialogs and the action screens (their own keys show)
         if action == "refresh_now" and self._feed is None:
             return None  # shown, greyed: a loaded snapshot does not change
