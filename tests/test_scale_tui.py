@@ -4,6 +4,7 @@ rows before reads, progress patched in, counters read only for what is on screen
 from __future__ import annotations
 
 from inspector.collect.counters import Counters
+from inspector.inventory import events as ev
 from inspector.live.runner import Live, LiveUpdate
 from inspector.live.sampler import sample
 from inspector.model.snapshot import Container, HostNetwork, Interface, Snapshot
@@ -20,23 +21,31 @@ class CountingReader(OtherNamespacesReader):
         super().__init__()
         self.published = published
         self.rows_at_first_read: int | None = None
+        self.rows_at_host_read: int | None = None
+
+    def rows(self) -> int:
+        return len(self.published[-1].snapshot.containers) if self.published else 0
+
+    def host(self) -> ev.HostDumped:
+        self.rows_at_host_read = self.rows()
+        return super().host()
 
     def read_namespaces(self, identities: list[tuple[int, int]]) -> list[object]:  # type: ignore[override]
         if self.rows_at_first_read is None:
-            last = self.published[-1].snapshot if self.published else None
-            self.rows_at_first_read = len(last.containers) if last is not None else 0
+            self.rows_at_first_read = self.rows()
         return super().read_namespaces(identities)  # type: ignore[return-value]
 
 
 def test_every_namespace_found_is_a_row_before_the_first_is_read() -> None:
     """The listing is cheap, the reads are not: the first pass publishes every namespace
-    discovery found (unread) before it reads any."""
+    discovery found (unread) before it reads any, or the host (1,000 veths to parse)."""
     live = Live(reconcile=0)
     published: list[LiveUpdate] = []
     live._publish = published.append
     reader = CountingReader(published)
     live._full(reader, first=True)  # type: ignore[arg-type]
     assert reader.rows_at_first_read == OTHERS
+    assert reader.rows_at_host_read == OTHERS
     assert published[-1].snapshot.containers and not published[-1].status.reading
 
 

@@ -459,20 +459,24 @@ class Live:
         }
 
     def _full(self, reader: Reader, first: bool = False, asked: bool = False) -> None:
-        """A full pass.  The first is published in steps (the host, the list and every
-        namespace found, none read yet; then what was read every ``PROGRESS_S``); a later
-        one only if it found a change, or was ``asked`` for.  A reconciliation (neither) re-reads the next ``RECONCILE_BATCH`` namespaces only."""
+        """A full pass.  The first is published in steps: the list and every namespace
+        found, before the host or any namespace is read (the listing is cheap; the host's
+        dump is not, at 1,000 veths); then what was read, every ``PROGRESS_S``.  A later
+        one only if it found a change, or was ``asked`` for.  A reconciliation (neither)
+        re-reads the next ``RECONCILE_BATCH`` namespaces only."""
         before = self._state
         self._reading = first or asked
         self.dumps += 1
         try:
-            self._apply(reader.host())
-            if not first:
+            if first:
+                self._scan(reader)  # a veth between two namespaces needs them all
+                self._emit()  # the rows, unread
+                self._apply(reader.host())
+            else:
+                self._apply(reader.host())
                 for event in reader.containers():
                     self._apply(event)
-            self._scan(reader)  # first: a veth between two namespaces needs them all
-            if first:  # the host, the list and every namespace found, none read yet:
-                self._emit()  # the rows show now (the listing is cheap, the reads are not)
+                self._scan(reader)
             progress = _Progress(self._emit) if first else None
             running = [
                 c for c in self._state.containers.values() if c.state in inventory.LIVE_STATES
