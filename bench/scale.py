@@ -22,8 +22,8 @@ process live there; the real host's ``ip netns``, ``ip link`` and mount table ne
 them, and every namespace dies with the bench's mount namespace (also on Ctrl-C).  Docker
 is not asked (``DOCKER_HOST`` points nowhere): the namespaces are the whole picture.
 
-Run as root:  .venv/bin/python bench/scale.py [-n 200 -n 1000] [--idle 30] [--runs 3] [--exporter-only]
-                                   [--compare /work/main/.venv/bin/cnet]
+Run as root:  .venv/bin/python bench/scale.py [-n 200 -n 1000] [--idle 30] [--runs 3]
+                                   [--compare /work/main/.venv/bin/cnet] [--tui-only | --exporter-only]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import contextlib
 import ctypes
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -49,7 +50,11 @@ from bench.live import cpu_seconds, peak_rss_mb  # noqa: E402
 PREFIX = "cnetsc-"
 ROOT_NS = f"{PREFIX}root"
 BRIDGE = f"{PREFIX}br"
-TMUX = ["tmux", "-S", f"/tmp/{PREFIX}tmux.sock"]
+RUN_ID = os.environ.setdefault("CNETSC_RUN", str(os.getpid()))
+"""One per bench (set by the outer process, kept by the isolated one): two benches run at
+once (other worktrees) never share tmux's server or the snapshot file."""
+TMUX = ["tmux", "-S", f"/tmp/{PREFIX}tmux-{RUN_ID}.sock"]
+SNAP = f"/tmp/{PREFIX}snap-{RUN_ID}.json"
 SESSION = "cnetsc"
 CLONE_NEWNET = 0x40000000
 ENV = {
@@ -231,27 +236,33 @@ def span(values: list[float], unit: str = "s", scale: float = 1.0) -> str:
 
 def measure(n: int, args: argparse.Namespace, cnet: str) -> dict[str, str]:
     out: dict[str, str] = {}
-    if not args.exporter_only:
-        out.update(measure_cli_and_tui(n, args, cnet))
-    out.update(measure_exporter(n, args, cnet))
-    return out
-
-
-def measure_cli_and_tui(n: int, args: argparse.Namespace, cnet: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    snaps = [timed(cnet, "snapshot", "-o", f"/tmp/{PREFIX}snap.json") for _ in range(args.runs)]
-    listed = json.loads(Path(f"/tmp/{PREFIX}snap.json").read_text())["containers"]
+    if args.tui_only:
+        out.update(measure_tui(n, args, cnet))
+        return out
+    if args.exporter_only:
+        out.update(measure_exporter(n, args, cnet))
+        return out
+    snaps = [timed(cnet, "snapshot", "-o", SNAP) for _ in range(args.runs)]
+    listed = json.loads(Path(SNAP).read_text())["containers"]
     got = sum(c["name"].startswith(f"{PREFIX}n") for c in listed)
     if got != n:
         raise SystemExit(f"cnet snapshot listed {got} of the {n} namespaces")
     out["cnet snapshot"] = f"{span([w for w, _ in snaps])}, {span([m for _, m in snaps], 'MB')}"
     docs = [timed(cnet, "doctor", "--no-ping")[0] for _ in range(args.runs)]
     out["cnet doctor --no-ping"] = span(docs)
+    out.update(measure_tui(n, args, cnet))
+    out.update(measure_exporter(n, args, cnet))
+    return out
 
+
+def measure_tui(n: int, args: argparse.Namespace, cnet: str) -> dict[str, str]:
+    out: dict[str, str] = {}
     with tmux_session():
         firsts, reads = [], []
         pid = 0
         for _ in range(args.launches):
+            if pid:
+                stop(pid)  # tmux's SIGHUP leaves the TUI running, reading, on the cores
             t0 = time.monotonic()
             tmux(
                 "respawn-pane",
@@ -275,7 +286,22 @@ def measure_cli_and_tui(n: int, args: argparse.Namespace, cnet: str) -> dict[str
             idles.append((cpu_seconds(pid) - before) / args.idle * 100)
         out[f"TUI idle, settled, over {args.idle:g} s"] = span(idles, "% of a core")
         out["TUI + collector peak RSS"] = f"{peak_rss_mb(pid):.0f} MB"
+        stop(pid)
     return out
+
+
+def stop(pid: int) -> None:
+    """End a TUI launched in the pane, as its user's ``q`` would (SIGTERM), then kill it:
+    one left running would measure on the next launch's cores."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{pid}").exists():
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def measure_exporter(n: int, args: argparse.Namespace, cnet: str) -> dict[str, str]:
@@ -359,7 +385,7 @@ def inside(args: argparse.Namespace) -> int:
     for name in names:
         print(f"| {name} | " + " | ".join(r[name] for r in results.values()) + " |")
     with contextlib.suppress(OSError):
-        os.unlink(f"/tmp/{PREFIX}snap.json")
+        os.unlink(SNAP)
     return 0
 
 
@@ -382,6 +408,7 @@ def main() -> int:
     parser.add_argument(
         "--exporter-only", action="store_true", help="only the exporter's scrape row"
     )
+    parser.add_argument("--tui-only", action="store_true", help="measure only the live TUI")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.namespaces is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -286,6 +286,7 @@ class ScriptedRates:
 
     def __init__(self) -> None:
         self.followed: list[Snapshot] = []
+        self.watched: list[frozenset[str]] = []
         self.stopped = False
         self._publish: Callable[[Rates], None] | None = None
         self.started = threading.Event()
@@ -296,6 +297,9 @@ class ScriptedRates:
 
     def follow(self, snapshot: Snapshot) -> None:
         self.followed.append(snapshot)
+
+    def watch(self, names: Collection[str]) -> None:
+        self.watched.append(frozenset(names))
 
     def push(self, rates: Rates) -> None:
         assert self._publish is not None, "not started"

@@ -7,7 +7,7 @@ is the real feed; tests use scripted ones.  No Textual here: the TUI, the export
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -38,6 +38,10 @@ class RatesFeed(Protocol):
 
     def follow(self, snapshot: Snapshot) -> None:
         """Sample the interfaces of ``snapshot`` from now on (from any thread)."""
+
+    def watch(self, names: Collection[str]) -> None:
+        """Read these containers' own namespace counters (rows on screen, the selected
+        one); the others' come from their host ends only (from any thread)."""
 
     def stop(self) -> None:
         """Stop; never waits."""

@@ -137,7 +137,8 @@ def rates_between(before: Sample, after: Sample, history: Sequence[Frame] = ()) 
     for (container, name), r in ifaces.items():
         if name != "lo":
             by_container.setdefault(container, []).append(r)
-    containers = {c: total(rs) for c, rs in by_container.items()}
+    # one interface (most containers): its rate as it is, not a sum made anew each second
+    containers = {c: rs[0] if len(rs) == 1 else total(rs) for c, rs in by_container.items()}
     frame = Frame(
         after.at,
         {c: r.total_bytes for c, r in containers.items()},

@@ -333,19 +333,24 @@ class Live:
             self._spawn(lambda: self._podman_stream(binary), "cnet-podman-events")
         reader = self._make_reader()
         try:
-            # List first: the engine's list is what an operator looks for, and it needs
-            # neither pyroute2 (a third of a second to import) nor any namespace.
-            self._reading = True
-            for event in reader.containers():
-                self._apply(event)
-            self._emit()
             ready = threading.Event()
             self._spawn(lambda: self._kernel(ready), "cnet-kernel-events")
+            self._list(reader)  # while the kernel's events are subscribed to
             ready.wait(2.0)  # subscribed before the first dump: no change falls in between
             self._full(reader, first=True)
             self._loop(reader)
         finally:
             reader.close()
+
+    def _list(self, reader: Reader) -> None:
+        """Publish the engine's list and every namespace found, none read yet: what an
+        operator looks for first, cheap (no pyroute2, no namespace entered) where the
+        reads are not (at 1,000 namespaces the host's dump alone takes seconds here)."""
+        self._reading = True
+        for event in reader.containers():
+            self._apply(event)
+        self._scan(reader)  # a veth between two namespaces needs them all
+        self._emit()
 
     def _loop(self, reader: Reader) -> None:
         next_reconcile = time.monotonic() + self._reconcile if self._reconcile > 0 else None
@@ -459,9 +464,10 @@ class Live:
         }
 
     def _full(self, reader: Reader, first: bool = False, asked: bool = False) -> None:
-        """A full pass.  The first is published in steps (host and list, then namespaces
-        every ``PROGRESS_S``); a later one only if it found a change, or was ``asked`` for.
-        A reconciliation (neither) re-reads the next ``RECONCILE_BATCH`` namespaces only."""
+        """A full pass.  The first (after ``_list``) is published in steps: what was
+        read, every ``PROGRESS_S``.  A later one only if it found a change, or was
+        ``asked`` for.  A reconciliation (neither) re-reads the next ``RECONCILE_BATCH``
+        namespaces only."""
         before = self._state
         self._reading = first or asked
         self.dumps += 1
@@ -470,9 +476,8 @@ class Live:
             if not first:
                 for event in reader.containers():
                     self._apply(event)
-            if first:
-                self._emit()
-            self._scan(reader)  # first: a veth between two namespaces needs them all
+            if not first or not self.discoveries:  # the first after ``_list`` has scanned
+                self._scan(reader)  # first: a veth between two namespaces needs them all
             progress = _Progress(self._emit) if first else None
             running = [
                 c for c in self._state.containers.values() if c.state in inventory.LIVE_STATES

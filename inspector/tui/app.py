@@ -159,7 +159,7 @@ class CnetApp(PlainToasts, QuitsOnSignals):
         if self._rates_feed is not None:
             if self.view is not None:
                 self._rates_feed.follow(self.view.snapshot)
-            self._rates_feed.start(self._publish_rates)
+            self._rates_feed.start(lambda rates: self.post_message(RatesArrived(rates)))
         if self._feed is not None:
             self._feed.start(self._publish)
         self.pane("containers").focus()
@@ -190,10 +190,6 @@ class CnetApp(PlainToasts, QuitsOnSignals):
             self._rates_feed.follow(update.snapshot)
         self.post_message(SnapshotArrived(update.snapshot, update.status))
 
-    def _publish_rates(self, rates: Rates) -> None:
-        """From the rates feed's thread."""
-        self.post_message(RatesArrived(rates))
-
     def on_unmount(self) -> None:
         if self._feed is not None:
             self._feed.stop()
@@ -208,6 +204,8 @@ class CnetApp(PlainToasts, QuitsOnSignals):
         before, self._rate_cells = self._rate_cells, message.cells
         if self.view is None:
             return
+        if self._rates_feed is not None:  # the next read's namespaces: what is in view
+            self._rates_feed.watch(self.pane("containers").keys_on_screen(self._selected))
         if before == message.cells:
             self._show_detail()  # the cells say the same (idle: all quiet); the sparkline moves
             return

@@ -1,0 +1,105 @@
+"""The live TUI at a thousand namespaces (issue 23, second pass), as behaviour, untimed:
+rows before reads, progress patched in, counters read only for what is on screen."""
+
+from __future__ import annotations
+
+from inspector.collect.counters import Counters
+from inspector.inventory import events as ev
+from inspector.live.runner import Live, LiveUpdate
+from inspector.live.sampler import sample
+from inspector.model.snapshot import Container, HostNetwork, Interface, Snapshot
+from inspector.tui.app import make_app
+from tests.test_scale import OTHERS, OtherNamespacesReader
+from tests.test_tui import SIZE, sync, wait_for
+from tests.tui_fakes import ScriptedRates, scripted_rates
+
+
+class CountingReader(OtherNamespacesReader):
+    """Records how many rows each publication had when a namespace read began."""
+
+    def __init__(self, published: list[LiveUpdate]) -> None:
+        super().__init__()
+        self.published = published
+        self.rows_at_first_read: int | None = None
+        self.rows_at_host_read: int | None = None
+
+    def rows(self) -> int:
+        return len(self.published[-1].snapshot.containers) if self.published else 0
+
+    def host(self) -> ev.HostDumped:
+        self.rows_at_host_read = self.rows()
+        return super().host()
+
+    def read_namespaces(self, identities: list[tuple[int, int]]) -> list[object]:  # type: ignore[override]
+        if self.rows_at_first_read is None:
+            self.rows_at_first_read = self.rows()
+        return super().read_namespaces(identities)  # type: ignore[return-value]
+
+
+def test_every_namespace_found_is_a_row_before_the_first_is_read() -> None:
+    """The listing is cheap, the reads are not: the first pass publishes every namespace
+    discovery found (unread) before it reads any, or the host (1,000 veths to parse)."""
+    live = Live(reconcile=0)
+    published: list[LiveUpdate] = []
+    live._publish = published.append
+    reader = CountingReader(published)
+    live._list(reader)  # type: ignore[arg-type]  # as the runner starts
+    live._full(reader, first=True)  # type: ignore[arg-type]
+    assert reader.rows_at_first_read == OTHERS
+    assert reader.rows_at_host_read == OTHERS
+    assert published[-1].snapshot.containers and not published[-1].status.reading
+
+
+def many(count: int) -> Snapshot:
+    """``count`` running workloads, each with an interface no host end reads (a macvlan):
+    every one needs its own namespace's counters."""
+    mac = Interface("eth0", 2, kind="macvlan")
+    return Snapshot(
+        taken_at="2026-12-07T00:00:00Z",
+        hostname="h",
+        host=HostNetwork(),
+        containers=tuple(
+            Container(
+                f"id{n:04d}", f"w{n:04d}", "", "running", 100 + n, "bridge", interfaces=(mac,)
+            )
+            for n in range(count)
+        ),
+    )
+
+
+def test_namespace_counters_are_read_only_for_the_watched_containers() -> None:
+    snap = many(50)
+    read: list[int] = []
+
+    def inside_of(pid: int) -> dict[str, Counters]:
+        read.append(pid)
+        return {"eth0": Counters(1, 1, 1, 1, 0, 0, 0, 0)}
+
+    sample(snap, 0.0, {"w0003", "w0007"}, inside_of=inside_of)
+    assert sorted(read) == [103, 107]
+    read.clear()
+    sample(snap, 0.0, None, inside_of=inside_of)  # cnet snapshot --rates: every one
+    assert len(read) == 50
+
+
+@sync
+async def test_the_app_asks_the_sampler_for_the_rows_in_view_and_the_selected_one() -> None:
+    """At 1,000 rows the sampler read every namespace once a second: the app tells it
+    the rows on screen (and the selected), never the whole list."""
+    snap = many(200)
+    feed = ScriptedRates()
+    app = make_app(snap, rates=feed)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, feed.started.is_set)
+        rates = scripted_rates(snap, 2, lambda t, name: 1000 * t)
+        feed.push(rates[0])
+        await wait_for(pilot, lambda: bool(feed.watched))
+        watched = feed.watched[-1]
+        table = app.pane("containers")
+        assert 0 < len(watched) < 60 and table.current_key in watched
+        assert watched <= {r.key for r in table.rows_shown[: table.size.height]}
+        await pilot.press("G")  # the last row: the view moves, so does what is read
+        await pilot.pause()
+        feed.push(rates[1])
+        await wait_for(pilot, lambda: "w0199" in feed.watched[-1])
+        assert "w0000" not in feed.watched[-1]
