@@ -159,7 +159,7 @@ class CnetApp(PlainToasts, QuitsOnSignals):
         if self._rates_feed is not None:
             if self.view is not None:
                 self._rates_feed.follow(self.view.snapshot)
-            self._rates_feed.start(lambda rates: self.post_message(RatesArrived(rates)))
+            self._rates_feed.start(self._publish_rates)
         if self._feed is not None:
             self._feed.start(self._publish)
         self.pane("containers").focus()
@@ -189,6 +189,9 @@ class CnetApp(PlainToasts, QuitsOnSignals):
         if self._rates_feed is not None:
             self._rates_feed.follow(update.snapshot)
         self.post_message(SnapshotArrived(update.snapshot, update.status))
+
+    def _publish_rates(self, rates: Rates) -> None:  # from the rates feed's thread
+        self.post_message(RatesArrived(rates))
 
     def on_unmount(self) -> None:
         if self._feed is not None:
