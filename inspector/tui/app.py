@@ -289,9 +289,10 @@ class CnetApp(PlainToasts, QuitsOnSignals):
         except Abandoned:  # another run took over, or the app is closing
             return
         except Exception as exc:
-            self.post_message(DoctorReady(run, name, None, f"{type(exc).__name__}: {exc}"))
+            problem = f"{type(exc).__name__}: {exc}"
+            self.post_message(DoctorReady(run, snapshot, name, None, problem))
             return
-        self.post_message(DoctorReady(run, name, report, None))
+        self.post_message(DoctorReady(run, snapshot, name, report, None))
 
     def on_doctor_ready(self, message: DoctorReady) -> None:
         if self.panes_gone:
@@ -691,18 +692,15 @@ class CnetApp(PlainToasts, QuitsOnSignals):
     def action_export(self) -> None:
         if self.view is None:
             return
-        snapshot, rates = self.view.snapshot, self.rates
+        # What the panes show now: the rates, and the pings behind the marks' gateway checks.
+        shown, live = (self.view.snapshot, self.rates, self.marks.held_pings()), self._backends.live
 
         def done(request: ExportRequest | None) -> None:
-            if request is not None:
-                self._export(snapshot, rates, request.fmt, request.path)
+            if request is not None:  # a thread worker (tui/export.py) says where it went
+                job = partial(export_worker, self, *shown, request.fmt, request.path, live)
+                self.run_worker(job, thread=True, group="export")
 
-        self.push_screen(ExportScreen(snapshot), done)
-
-    def _export(self, snapshot: Snapshot, rates: Rates | None, fmt: str, path: str) -> None:
-        """Export on a thread worker (tui/export.py), which says where it went."""
-        job = partial(export_worker, self, snapshot, rates, fmt, path, self._backends.live)
-        self.run_worker(job, thread=True, group="export")
+        self.push_screen(ExportScreen(shown[0]), done)
 
     # -- actions on the selection (actions.py) ---------------------------------------------
 
