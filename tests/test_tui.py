@@ -235,8 +235,8 @@ async def test_enter_on_a_bridge_port_jumps_to_its_container_and_esc_comes_back(
     async with app.run_test(size=SIZE) as pilot:
         ports = app.pane("ports")
         ports.focus()
-        await pilot.pause()
-        assert len(port_keys(app)) == sum(len(b.ports) for b in recorded.bridges)  # whole host
+        whole_host = sum(len(b.ports) for b in recorded.bridges)
+        await wait_for(pilot, lambda: len(port_keys(app)) == whole_host)  # focus: the whole host
         assert ports.select_key(f"port:{veth}")
         await pilot.pause()
         assert c.name in detail_text(app) and "enter" in detail_text(app)

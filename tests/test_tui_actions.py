@@ -204,8 +204,12 @@ async def test_p_from_a_host_pane_pings_from_the_rows_container(recorded: Snapsh
         assert pinger.calls[0][0] == c.name
         await pilot.press("escape", "escape")
         await pilot.pause()
-        bridge_row = next(k for k in (r.key for r in ports.rows_shown) if k.startswith("bridge:"))
-        assert ports.select_key(bridge_row)
+
+        def bridge_rows() -> list[str]:
+            return [r.key for r in ports.rows_shown if r.key.startswith("bridge:")]
+
+        await wait_for(pilot, lambda: bool(bridge_rows()))  # back on the whole host's ports
+        assert ports.select_key(bridge_rows()[0])
         await pilot.pause()
         await pilot.press("p")  # a bridge belongs to no container: refused with a notice
         await pilot.pause()
@@ -261,12 +265,12 @@ async def test_i_shows_the_containers_rules_with_counters_and_the_drop_highlight
         marker, _counts, _, spec, _reason = drop[0]
         assert marker == ("!! ", "bad") and spec == (f"-s {ip}/32 -j DROP", "bad")
         # counters: packets and bytes of the DOCKER-USER RETURN rule (27 / 2268 recorded)
-        ret = next(
+        ret = [
             ln
             for ln in screen.view_.lines
             if any(t == "-j RETURN" for t, _ in ln) and "in DOCKER-USER" in ln[-1][0]
-        )
-        assert ret[1][0].split() == ["27", "2268"]
+        ]
+        assert ret and ret[0][1][0].split() == ["27", "2268"], ret
         assert screen.report is not None
         n = len(screen.report.blocking)  # the DROP above; Docker's isolation DROP is by design
         assert n == 1 and text.splitlines()[1] == f"!! {n} DROP/REJECT rule(s) would hit {c.name}"
@@ -396,8 +400,8 @@ async def test_after_a_ping_i_shows_which_rules_counters_moved(recorded: Snapsho
             "ip filter DOCKER-ISOLATION-STAGE-1",
             "ip filter DOCKER-ISOLATION-STAGE-2",
         ]
-        stop = next(ln for ln in moved if "-o docker0 -j DROP" in ln)
-        assert stop.endswith("<- the packets stopped here")
+        stop = [ln for ln in moved if "-o docker0 -j DROP" in ln]
+        assert stop and stop[0].endswith("<- the packets stopped here"), moved
         tagged = [ln for ln in rules.view_.lines if ln[-1] == ("  +3 pkts +252 B", "moved")]
         assert len(tagged) == len(path)  # tagged in the grouped listing too
         await pilot.press("escape")
@@ -456,8 +460,8 @@ async def test_d_shows_the_checks_in_the_detail_panel_and_esc_goes_back(
         text = plain(app.detail_lines())
         lines = text.splitlines()
         assert lines[0] == f"{c.name}  FAIL at veth"
-        first_check = next(ln for ln in lines if ln.startswith(("✗", "!", "✓", "·")))
-        assert first_check.startswith("✗ fail veth  vethdead0 is down")
+        checks = [ln for ln in lines if ln.startswith(("✗", "!", "✓", "·"))]
+        assert checks and checks[0].startswith("✗ fail veth  vethdead0 is down"), lines
         assert "should be on: docker0" in text and "fix: ip link set vethdead0 up" in text
         await pilot.press("escape")
         await pilot.pause()

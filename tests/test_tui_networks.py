@@ -115,7 +115,9 @@ async def test_n_shows_every_network_and_enter_on_a_member_jumps_to_it(recorded:
         # Enter on a network line stays; on a member it goes there
         await pilot.press("enter")
         assert app.screen is screen
-        target = next(k for k in keys if member_of(k) == c.name)
+        targets = [k for k in keys if member_of(k) == c.name]
+        assert targets, keys
+        target = targets[0]
         while screen.table.current_key != target:
             await pilot.press("j")
         await pilot.press("enter")

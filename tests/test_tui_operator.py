@@ -231,10 +231,18 @@ def test_the_footer_keys_fit_whole_and_apart(recorded: Snapshot, size: tuple[int
     async def run() -> None:
         app = make_app(recorded)
         async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            keys = sorted(
-                (k for k in app.screen.query(FooterKey) if k.display), key=lambda k: k.region.x
-            )
+
+            def shown_keys() -> list[FooterKey]:
+                return [k for k in app.screen.query(FooterKey) if k.display]
+
+            def laid_out() -> bool:
+                keys = shown_keys()
+                return bool(keys) and all(k.region.width for k in keys)
+
+            # The footer recomposes when the focus sets its bindings: wait until it is laid
+            # out (a key just mounted has no region yet), then judge what it draws.
+            await wait_for(pilot, laid_out)
+            keys = sorted(shown_keys(), key=lambda k: k.region.x)
             shown = {k.key for k in keys}
             assert {"question_mark", "q", "slash", "p", "i", "d"} <= shown
             for left, right in itertools.pairwise(keys):
@@ -328,7 +336,7 @@ async def test_the_detail_wraps_under_the_indent_at_80_columns(recorded: Snapsho
         assert len(drawn) > len(app.detail.lines)  # some lines did wrap
         assert all(len(text) <= width for text in drawn)
         originals = iter(plain([ln]) for ln in app.detail.lines)
-        current = next(originals)
+        current = next(originals, "")
         for text in drawn:  # a continuation is further in than the line it continues
             if current.startswith(text) or text == current:
                 indent = len(current) - len(current.lstrip(" "))

@@ -207,5 +207,10 @@ def run_checks(
         )
     ctx = build_context(snapshot, container, facts, shared)
     return ContainerReport(
-        container.name, container.state, tuple(check(ctx) for _, check in WALK), note
+        container.name,
+        container.state,
+        tuple(check(ctx) for _, check in WALK),
+        note,
+        facts.pings.get(owner.name),
+        facts.pings6.get(owner.name),
     )

@@ -108,12 +108,16 @@ class ContainerReport:
 
     ``state`` is Docker's (running, exited...); ``note`` says how the container is
     networked when that changes what was checked (host mode, ``container:X``, none).
+    ``ping``/``ping6``: the gateway pings its gateway checks were judged from (None: none
+    sent), so that what keeps a check (the TUI's marks) can record the fact behind it.
     """
 
     name: str
     state: str
     checks: tuple[Check, ...] = ()
     note: str = ""
+    ping: GatewayPing | None = None
+    ping6: GatewayPing | None = None
 
     @property
     def running(self) -> bool:

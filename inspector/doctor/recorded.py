@@ -11,6 +11,7 @@ doctor did, so every output gives the same verdict for the same moment.  Pure.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 
 from inspector.doctor.model import NOT_RECORDED, DnsFacts, DoctorFacts, GatewayPing
@@ -61,6 +62,32 @@ def _namespace_facts(facts: DoctorFacts, owner: str) -> NamespaceFacts:
         ping6=_kept(facts.pings6.get(owner)),
         tcp_health=facts.tcp_health.get(owner),
     )
+
+
+NamespacePings = Mapping[str, tuple[GatewayPing | None, GatewayPing | None]]
+"""A namespace owner's name to its IPv4 and IPv6 gateway pings (None: not sent)."""
+
+
+def record_pings(snapshot: Snapshot, pings: NamespacePings) -> Snapshot:
+    """``snapshot`` with gateway pings sent after it was read kept: ``pings`` maps a
+    namespace owner to its IPv4 and IPv6 ping (the TUI's ``d``, whose verdict its marks
+    show for a minute), so a copy saved then is judged as the marks judged it."""
+    if not pings:
+        return snapshot
+    containers = tuple(
+        replace(
+            c,
+            doctor_facts=replace(
+                c.doctor_facts or NamespaceFacts(),
+                ping=_kept(pings[c.name][0]),
+                ping6=_kept(pings[c.name][1]),
+            ),
+        )
+        if c.name in pings
+        else c
+        for c in snapshot.containers
+    )
+    return replace(snapshot, containers=containers)
 
 
 _COUNTERS = re.compile(r"^\[\d+:\d+\] |(?<=^:)(\S+ \S+) \[\d+:\d+\]$", re.MULTILINE)

@@ -265,13 +265,11 @@ def worst(statuses: Iterable[str]) -> str | None:
     return max(found, key=lambda s: rank[s]) if found else None
 
 
-def mark_status(report: ContainerReport, gateway: Check | None = None) -> str | None:
-    """The containers pane's mark: the worst check, with the gateway check taken from the
+def mark_status(report: ContainerReport, gateway: Sequence[Check] = ()) -> str | None:
+    """The containers pane's mark: the worst check, with the gateway checks taken from the
     last ``d`` (the background run never pings) when there is one."""
-    checks = [c for c in report.checks if gateway is None or c.id != "gateway"]
-    if gateway is not None:
-        checks.append(gateway)
-    return worst(c.status for c in checks)
+    taken = {c.id for c in gateway}
+    return worst(c.status for c in (*(c for c in report.checks if c.id not in taken), *gateway))
 
 
 def marks_summary(statuses: Iterable[str | None]) -> str:

@@ -50,7 +50,7 @@ from inspector.tui.detached import Abandoned, assemble_backends
 from inspector.tui.export import export_worker
 from inspector.tui.health_detail import HealthRead, HealthWatch
 from inspector.tui.keys import key_help, palette
-from inspector.tui.main_screen import PANE_TITLES, MainScreen
+from inspector.tui.main_screen import PANE_TITLES, MainPanes, MainScreen
 from inspector.tui.marks import DoctorMarks, DoctorReady, Marks
 from inspector.tui.messages import RatesArrived, SnapshotArrived
 from inspector.tui.networks_screen import NetworksScreen
@@ -77,7 +77,7 @@ from inspector.tui.view import (
     marked,
     with_rates,
 )
-from inspector.tui.widgets import Detail, Pane, set_titles
+from inspector.tui.widgets import Pane, set_titles
 
 if TYPE_CHECKING:
     from inspector.live.rates import Rates
@@ -91,7 +91,7 @@ COMPARE_TIP = "Compare with a saved snapshot and mark what changed (again: clear
 MAIN_SCREEN_ONLY = frozenset({"export", "compare", "refresh_now", "help", "selection_action"})
 
 
-class CnetApp(PlainToasts, QuitsOnSignals):
+class CnetApp(PlainToasts, QuitsOnSignals, MainPanes):
     """Browse one host's container networking; see ``make_app``."""
 
     CSS_PATH = "cnet.tcss"
@@ -129,8 +129,6 @@ class CnetApp(PlainToasts, QuitsOnSignals):
         self.view: SnapshotView | None = SnapshotView(snapshot) if snapshot else None
         self.live_status: LiveStatus | None = None
         self._latest: Snapshot | None = None  # the feed's newest, set from its thread
-        self.panes_gone = False
-        """The main screen is being taken down (quitting): late results draw nothing."""
         self.compared: Comparison | None = None
         """The changes since the snapshot compared with ``D``; their containers are marked."""
         self._selected: str | None = None  # container under the Containers cursor
@@ -166,20 +164,9 @@ class CnetApp(PlainToasts, QuitsOnSignals):
         self.health.start()
         self.ready_to_quit()  # a signal quits from now on (tui/signals.py)
 
-    def pane(self, pane_id: str) -> Pane:
-        return self.screen_main.query_one(f"#{pane_id}", Pane)
-
-    @property
-    def screen_main(self) -> MainScreen:
-        return next(s for s in self.screen_stack if isinstance(s, MainScreen))
-
     @property
     def _filter_input(self) -> Input:
         return self.screen_main.query_one("#filter", Input)
-
-    @property
-    def detail(self) -> Detail:
-        return self.screen_main.query_one("#detail", Detail)
 
     # -- data in --------------------------------------------------------------------------
 
@@ -289,9 +276,10 @@ class CnetApp(PlainToasts, QuitsOnSignals):
         except Abandoned:  # another run took over, or the app is closing
             return
         except Exception as exc:
-            self.post_message(DoctorReady(run, name, None, f"{type(exc).__name__}: {exc}"))
+            problem = f"{type(exc).__name__}: {exc}"
+            self.post_message(DoctorReady(run, snapshot, name, None, problem))
             return
-        self.post_message(DoctorReady(run, name, report, None))
+        self.post_message(DoctorReady(run, snapshot, name, report, None))
 
     def on_doctor_ready(self, message: DoctorReady) -> None:
         if self.panes_gone:
@@ -450,8 +438,8 @@ class CnetApp(PlainToasts, QuitsOnSignals):
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         pane = event.data_table
-        if not isinstance(pane, Pane) or event.row_key.value != pane.current_key:
-            return  # a stale event from a rebuild
+        if self.panes_gone or not isinstance(pane, Pane) or event.row_key.value != pane.current_key:
+            return  # a stale event from a rebuild, or from the teardown
         if pane.id == "containers":
             if pane.current_key == self._selected:
                 return
@@ -467,8 +455,8 @@ class CnetApp(PlainToasts, QuitsOnSignals):
     @on(DescendantFocus)
     def _focus_moved(self, event: DescendantFocus) -> None:
         widget: Widget = event.widget
-        if not isinstance(widget, Pane) or widget.id not in PANE_TITLES:
-            return
+        if self.panes_gone or not isinstance(widget, Pane) or widget.id not in PANE_TITLES:
+            return  # late, from the teardown: the panes are going
         pane_id: PaneId = widget.id  # type: ignore[assignment]
         if pane_id == self._pane:
             return
@@ -503,7 +491,7 @@ class CnetApp(PlainToasts, QuitsOnSignals):
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         pane = event.data_table
-        if not isinstance(pane, Pane) or self.view is None:
+        if not isinstance(pane, Pane) or self.view is None or self.panes_gone:
             return
         key = pane.current_key
         if pane.id == "containers":
@@ -691,18 +679,15 @@ class CnetApp(PlainToasts, QuitsOnSignals):
     def action_export(self) -> None:
         if self.view is None:
             return
-        snapshot, rates = self.view.snapshot, self.rates
+        # What the panes show now: the rates, and the pings behind the marks' gateway checks.
+        shown, live = (self.view.snapshot, self.rates, self.marks.held_pings()), self._backends.live
 
         def done(request: ExportRequest | None) -> None:
-            if request is not None:
-                self._export(snapshot, rates, request.fmt, request.path)
+            if request is not None:  # a thread worker (tui/export.py) says where it went
+                job = partial(export_worker, self, *shown, request.fmt, request.path, live)
+                self.run_worker(job, thread=True, group="export")
 
-        self.push_screen(ExportScreen(snapshot), done)
-
-    def _export(self, snapshot: Snapshot, rates: Rates | None, fmt: str, path: str) -> None:
-        """Export on a thread worker (tui/export.py), which says where it went."""
-        job = partial(export_worker, self, snapshot, rates, fmt, path, self._backends.live)
-        self.run_worker(job, thread=True, group="export")
+        self.push_screen(ExportScreen(shown[0]), done)
 
     # -- actions on the selection (actions.py) ---------------------------------------------
 

@@ -1,14 +1,15 @@
 """The main screen: the four panes, the filter field and the detail panel, laid out.
 
 It only composes and forwards its keys to the App (``Panes``), which routes every
-message and keeps the state; the panes' rows come from ``view.py``.
+message and keeps the state; the panes' rows come from ``view.py``.  ``MainPanes`` is the
+App's side: its handle on the panes, and whether they are still there.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar, Protocol, cast
 
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -42,7 +43,7 @@ FOOTER_DROP_FIRST = ("enter", "tab", "escape", "e", "n", "r", "s", "y", "slash",
 class Panes(Protocol):
     """What the main screen asks of the App."""
 
-    panes_gone: bool
+    panes_unmounted: bool
 
     def start(self) -> None: ...
     def open_filter(self) -> None: ...
@@ -114,7 +115,7 @@ class MainScreen(Screen[None]):
         self.app_.start()
 
     def on_unmount(self) -> None:
-        self.app_.panes_gone = True
+        self.app_.panes_unmounted = True
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 160, "-narrow")
@@ -137,3 +138,31 @@ class MainScreen(Screen[None]):
     @property
     def app_(self) -> Panes:
         return cast("Panes", self.app)
+
+
+class MainPanes(App[int]):
+    """The App's handle on the main screen's panes.  Messages that come late (a feed's, a
+    worker's, a focus the teardown moved) check ``panes_gone`` and draw nothing."""
+
+    panes_unmounted = False
+    """Set when the main screen is unmounted (quitting)."""
+
+    @property
+    def panes_gone(self) -> bool:
+        """The panes are gone or going: the main screen is unmounted, or the app is shutting
+        down (``is_running`` is False from its first step, before the panes are removed)."""
+        return self.panes_unmounted or not self.is_running
+
+    @property
+    def screen_main(self) -> MainScreen:
+        main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+        if main is None:  # not a StopIteration, which a coroutine turns into a riddle
+            raise ScreenStackError("the main screen is not on the stack: check panes_gone")
+        return main
+
+    def pane(self, pane_id: str) -> Pane:
+        return self.screen_main.query_one(f"#{pane_id}", Pane)
+
+    @property
+    def detail(self) -> Detail:
+        return self.screen_main.query_one("#detail", Detail)

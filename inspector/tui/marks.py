@@ -1,9 +1,11 @@
 """The doctor's marks on the Containers pane, and the doctor view ``d`` opens: state only.
 
 The App runs the doctor on its workers and routes their messages here.  ``Marks`` keeps the
-reports of the snapshot shown (a background run, no ping), the gateway check of each ``d``
-and the run the detail panel waits for, and answers what the panes ask: a container's mark
-and the doctor's lines.  No widgets: the App redraws after each change.
+reports of the snapshot shown (a background run, no ping), the gateway checks of each ``d``
+with the pings they were judged from (per namespace: every container sharing it gets them)
+and the run the detail panel waits for, and answers what the panes ask: a container's mark,
+the doctor's lines, and the pings an export records so that it judges as the marks do.  No
+widgets: the App redraws after each change.
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ from inspector.tui.action_view import doctor_lines, mark_status
 
 if TYPE_CHECKING:
     from inspector.doctor import Check, ContainerReport
+    from inspector.doctor.model import GatewayPing
+    from inspector.doctor.recorded import NamespacePings
     from inspector.model.snapshot import Snapshot
     from inspector.tui.view import Line
 
 GATEWAY_CHECK_FRESH_S = 60.0
-"""How long the gateway ping of a ``d`` counts in that container's mark (the background
-runs for the marks never ping)."""
+"""How long the gateway pings of a ``d`` count in the marks of the containers of that
+namespace (the background runs for the marks never ping)."""
+
+GATEWAY_CHECK_IDS = ("gateway", "gateway6")
 
 
 class DoctorMarks(Message):
@@ -39,16 +45,33 @@ class DoctorMarks(Message):
 
 
 class DoctorReady(Message):
-    """The full walk (with the gateway ping) for one container, asked for with ``d``."""
+    """The full walk (with the gateway ping) for one container of ``snapshot``, asked for
+    with ``d``."""
 
     def __init__(
-        self, run: int, name: str, report: ContainerReport | None, error: str | None
+        self,
+        run: int,
+        snapshot: Snapshot,
+        name: str,
+        report: ContainerReport | None,
+        error: str | None,
     ) -> None:
         super().__init__()
         self.run = run
+        self.snapshot = snapshot
         self.name = name
         self.report = report
         self.error = error
+
+
+@dataclass(frozen=True)
+class Pinged:
+    """The gateway checks of one ``d`` and the pings behind them, for one namespace."""
+
+    at: float  # monotonic
+    checks: tuple[Check, ...]
+    ping: GatewayPing | None
+    ping6: GatewayPing | None
 
 
 @dataclass(frozen=True)
@@ -70,8 +93,8 @@ class Marks:
         self.reports_for: Snapshot | None = None
         self.running = False
         self.error: str | None = None
-        # The gateway check of the last ``d`` per container, and when it came (monotonic).
-        self.gateway_checks: dict[str, tuple[float, Check]] = {}
+        # The gateway checks of the last ``d`` per namespace owner.
+        self.pinged: dict[str, Pinged] = {}
         self.view: DoctorView | None = None
         self.runs = 0
 
@@ -90,9 +113,23 @@ class Marks:
         report = self.reports.get(name)
         if report is None:
             return None
-        pinged = self.gateway_checks.get(name)
-        fresh = pinged is not None and time.monotonic() - pinged[0] < GATEWAY_CHECK_FRESH_S
-        return mark_status(report, pinged[1] if pinged is not None and fresh else None)
+        if not self.pinged or self.reports_for is None:
+            return mark_status(report)
+        container = self.reports_for.container(name)
+        if container is None:
+            return mark_status(report)
+        pinged = self.pinged.get(self.reports_for.namespace_owner(container).name)
+        fresh = pinged is not None and time.monotonic() - pinged.at < GATEWAY_CHECK_FRESH_S
+        return mark_status(report, pinged.checks if pinged is not None and fresh else ())
+
+    def held_pings(self) -> NamespacePings:
+        """The pings behind the gateway checks the marks show now, by namespace owner."""
+        now = time.monotonic()
+        return {
+            owner: (p.ping, p.ping6)
+            for owner, p in self.pinged.items()
+            if now - p.at < GATEWAY_CHECK_FRESH_S and (p.ping or p.ping6)
+        }
 
     def start(self, container: str) -> int:
         """``d`` on ``container``: the detail panel waits for the run returned."""
@@ -101,12 +138,16 @@ class Marks:
         return self.runs
 
     def gateway_pinged(self, message: DoctorReady) -> bool:
-        """Keep the gateway check of a finished ``d``; True when it has a report."""
-        if message.report is None:
+        """Keep the gateway checks of a finished ``d`` for its namespace; True when it has
+        a report."""
+        report = message.report
+        if report is None:
             return False
-        gateway = message.report.check("gateway")
-        if gateway is not None:
-            self.gateway_checks[message.name] = (time.monotonic(), gateway)
+        container = message.snapshot.container(message.name)
+        checks = tuple(c for c in report.checks if c.id in GATEWAY_CHECK_IDS)
+        if container is not None and checks:
+            owner = message.snapshot.namespace_owner(container).name
+            self.pinged[owner] = Pinged(time.monotonic(), checks, report.ping, report.ping6)
         return True
 
     def finished(self, message: DoctorReady) -> bool:
