@@ -65,8 +65,10 @@ def test_quit_while_the_doctor_waits_on_docker_ends_the_process() -> None:
 EXPORT_TO_A_FIFO = textwrap.dedent(
     """
     import os, sys, threading, time
+    from functools import partial
     from inspector.render.snapshot_json import load_demo_snapshot
     from inspector.tui.app import make_app
+    from inspector.tui.export import export_worker
 
     fifo = sys.argv[1]
     snapshot = load_demo_snapshot()
@@ -84,7 +86,8 @@ EXPORT_TO_A_FIFO = textwrap.dedent(
 
     def export_then_quit():
         time.sleep(0.5)
-        app.call_from_thread(app._export, snapshot, None, "json", fifo)
+        job = partial(export_worker, app, snapshot, None, {}, "json", fifo, False)
+        app.call_from_thread(app.run_worker, job, thread=True, group="export")  # as e does
         deadline = time.monotonic() + 30
         while not waiting_for_a_reader() and time.monotonic() < deadline:
             time.sleep(0.05)
