@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from inspector.rules.counters import RuleKey, keyed_rules
 from inspector.rules.model import Rule, Rulesets
 
 if TYPE_CHECKING:  # the TUI starts without the collectors (tests/test_tui.py)
@@ -114,7 +115,7 @@ def dropping_rules(before: Rulesets, after: Rulesets) -> list[DroppingRule]:
     """Every rule with a drop or reject verdict (and every DROP policy) whose packet
     counter rose between the two reads, in ruleset order.  A rule is the same rule in
     both reads when its table, chain and text are equal."""
-    old: dict[tuple[str, str, str, int], int] = {}
+    old: dict[RuleKey, int] = {}
     for key, packets, _ in _indexed(before):
         old[key] = packets
     found: list[DroppingRule] = []
@@ -127,22 +128,19 @@ def dropping_rules(before: Rulesets, after: Rulesets) -> list[DroppingRule]:
     return found
 
 
-def _indexed(
-    rulesets: Rulesets,
-) -> list[tuple[tuple[str, str, str, int], int, Rule | None]]:
-    out: list[tuple[tuple[str, str, str, int], int, Rule | None]] = []
-    for t in rulesets.tables:
-        for c in t.chains:
-            seen: dict[str, int] = {}
-            for r in c.rules:
-                n = seen.get(r.text, 0)
-                seen[r.text] = n + 1
-                if r.counters is None or r.target is None:
-                    continue
-                if r.target.name.lower() in _DROP_VERDICTS:
-                    out.append(((t.label, c.name, r.text, n), r.counters.packets, r))
+def _indexed(rulesets: Rulesets) -> list[tuple[RuleKey, int, Rule | None]]:
+    """The drop and reject rules and the DROP policies that count, with their packets."""
+    out: list[tuple[RuleKey, int, Rule | None]] = []
+    for key, c, r in keyed_rules(rulesets):
+        if r is None:
             if c.counters is not None and (c.policy or "").lower() == "drop":
-                out.append(((t.label, c.name, "", -1), c.counters.packets, None))
+                out.append((key, c.counters.packets, None))
+        elif (
+            r.counters is not None
+            and r.target is not None
+            and r.target.name.lower() in _DROP_VERDICTS
+        ):
+            out.append((key, r.counters.packets, r))
     return out
 
 

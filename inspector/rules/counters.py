@@ -3,20 +3,37 @@
 
 from __future__ import annotations
 
-from inspector.rules.model import CounterChange, Counters, RuleMatch, Rulesets, RulesReport
+from collections.abc import Iterator
+
+from inspector.rules.model import (
+    Chain,
+    CounterChange,
+    Counters,
+    Rule,
+    RuleMatch,
+    Rulesets,
+    RulesReport,
+)
+
+RuleKey = tuple[str, str, str, int]
+"""A rule that stays the same rule across two reads: table, chain, the rule's text, and how
+many identical rules come before it in the chain; ``(table, chain, "", -1)`` is the policy."""
 
 
-def _rule_index(rulesets: Rulesets) -> dict[tuple[str, str, str, int], Counters | None]:
-    index: dict[tuple[str, str, str, int], Counters | None] = {}
+def keyed_rules(rulesets: Rulesets) -> Iterator[tuple[RuleKey, Chain, Rule | None]]:
+    """Every rule of every chain under its ``RuleKey``, then the chain's policy (no rule)."""
     for t in rulesets.tables:
         for c in t.chains:
             seen: dict[str, int] = {}
             for r in c.rules:
                 n = seen.get(r.text, 0)
                 seen[r.text] = n + 1
-                index[(t.label, c.name, r.text, n)] = r.counters
-            index[(t.label, c.name, "", -1)] = c.counters
-    return index
+                yield (t.label, c.name, r.text, n), c, r
+            yield (t.label, c.name, "", -1), c, None
+
+
+def _rule_index(rulesets: Rulesets) -> dict[RuleKey, Counters | None]:
+    return {key: c.counters if r is None else r.counters for key, c, r in keyed_rules(rulesets)}
 
 
 def _ordinal(rulesets: Rulesets, m: RuleMatch) -> int:
