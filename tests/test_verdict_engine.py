@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -102,6 +102,20 @@ def _listening(name: str, proto: str) -> str:
     return sh("nsenter", "-t", str(_pid(name)), "-n", "ss", "-Hln" + proto)
 
 
+async def _all_marked(app: CnetApp, pilot: object, names: Sequence[str]) -> None:
+    """Wait for the live TUI's first whole read and a mark on each of ``names``."""
+    await wait_for(
+        pilot,
+        lambda: (
+            app.live_status is not None
+            and not app.live_status.reading
+            and app.marks_known
+            and all(app.mark(n) is not None for n in names)
+        ),
+        seconds=90,
+    )
+
+
 async def _tui_export(app: CnetApp, pilot: object, path: Path) -> None:
     """``e``, a path typed in, enter: as a user does (the format left as it was)."""
     await pilot.press("e")  # type: ignore[attr-defined]
@@ -149,16 +163,7 @@ async def test_every_output_gives_the_same_verdict(made: Made, lab: Lab, tmp_pat
     app = make_app(feed=Live(reconcile=0))
     json_path, md_path = tmp_path / "tui.json", tmp_path / "tui.md"
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(
-            pilot,
-            lambda: (
-                app.live_status is not None
-                and not app.live_status.reading
-                and app.marks_known
-                and all(app.mark(n) is not None for n in names)
-            ),
-            seconds=90,
-        )
+        await _all_marked(app, pilot, names)
         marks = {n: app.mark(n) for n in names}
         await _tui_export(app, pilot, json_path)
         await _tui_export(app, pilot, md_path)  # JSON picked in the dialog: .md wins

@@ -29,7 +29,7 @@ from inspector.tui.marks import DoctorMarks, DoctorReady, Marks
 from tests.cli import cnet
 from tests.lab import IMAGE, remove_one_at_a_time, sh
 from tests.test_tui import select_container, shared, sync, wait_for
-from tests.test_verdict_engine import _tui_export
+from tests.test_verdict_engine import _all_marked, _tui_export
 
 P = "cnetvd2-"
 MUTE = P + "mute"  # its gateway's replies are dropped inside its namespace
@@ -71,16 +71,7 @@ async def test_an_export_after_d_gives_the_marks_gateway_verdict(
     app = make_app(feed=Live(reconcile=0))
     json_path, md_path = tmp_path / "tui.json", tmp_path / "tui.md"
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(
-            pilot,
-            lambda: (
-                app.live_status is not None
-                and not app.live_status.reading
-                and app.marks_known
-                and all(app.mark(n) is not None for n in names)
-            ),
-            seconds=90,
-        )
+        await _all_marked(app, pilot, names)
         before = {n: app.mark(n) for n in names}
         assert "fail" not in before.values(), before  # the background marks never ping
         await select_container(app, pilot, SIDE)
