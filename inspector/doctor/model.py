@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from inspector.model.snapshot import Listener as Listener
+from inspector.model.snapshot import PingRecord
 
 if TYPE_CHECKING:
     from inspector.collect.tracefs import DropCount
@@ -157,17 +158,11 @@ def display_order(report: ContainerReport) -> tuple[Check, ...]:
 
 
 @dataclass(frozen=True)
-class GatewayPing:
-    """The outcome of pinging a namespace's gateway from inside it."""
+class GatewayPing(PingRecord):
+    """The outcome of pinging a namespace's gateway from inside it (what a snapshot records
+    of it, ``PingRecord``), with the probe's evidence: the kernel's drop reasons during it."""
 
-    target: str
-    transmitted: int = 0
-    received: int = 0
-    rtt_ms: float | None = None  # the fastest reply
-    timeout_s: float = 1.0
-    error: str | None = None  # it could not even be sent (no route, not root...)
-    skipped: str | None = None  # why nothing was sent (no gateway to ping)
-    drops: tuple[DropCount, ...] = ()  # the kernel's drop reasons during this ping
+    drops: tuple[DropCount, ...] = ()
     drops_scope: str = ""  # "this ping's packets" or "host-wide count"
 
 

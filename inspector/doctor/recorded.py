@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import fields, replace
 
 from inspector.doctor.model import NOT_RECORDED, DnsFacts, DoctorFacts, GatewayPing
 from inspector.model.snapshot import (
@@ -107,27 +107,11 @@ def _kept(ping: GatewayPing | None) -> PingRecord | None:
     the probe's evidence, not a fact the verdict rests on)."""
     if ping is None:
         return None
-    return PingRecord(
-        ping.target,
-        ping.transmitted,
-        ping.received,
-        ping.rtt_ms,
-        ping.timeout_s,
-        ping.error,
-        ping.skipped,
-    )
+    return PingRecord(**{f.name: getattr(ping, f.name) for f in fields(PingRecord)})
 
 
 def _ping(kept: PingRecord) -> GatewayPing:
-    return GatewayPing(
-        kept.target,
-        kept.transmitted,
-        kept.received,
-        kept.rtt_ms,
-        kept.timeout_s,
-        kept.error,
-        kept.skipped,
-    )
+    return GatewayPing(**{f.name: getattr(kept, f.name) for f in fields(PingRecord)})
 
 
 def recorded_facts(snapshot: Snapshot) -> DoctorFacts:
