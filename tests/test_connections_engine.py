@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector.collect.conntrack import read_flows
+from inspector.collect.conntrack import FIRST, Flow, read_flows
 from inspector.collect.snmp import health_from
 from inspector.collect.sockets import read_sockets
 from tests.cli import assert_one_line_error, cnet, cnet_unprivileged
@@ -137,6 +137,29 @@ def test_published_port_flow_matches_conntrack(web: Web) -> None:
         assert flow.bytes is None  # cnet never counts what the kernel did not
     # the quiet container has no flow at all
     assert read_flows([address(QUIET)]).flows == ()
+
+
+def test_many_flows_come_first_a_screenful_then_all_as_conntrack_lists_them(web: Web) -> None:
+    """Past a screenful, ``progress`` hears of the first ``FIRST`` flows once they are
+    decoded; the whole read is then every flow the kernel lists for the address."""
+    if not shutil.which("conntrack"):
+        pytest.skip("conntrack (Debian package) lists the flows to compare with")
+    for _ in range(FIRST + 50):  # one datagram each from its own port, to a lab container
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(b"cnet", (web.ip, 9))
+    firsts: list[tuple[Flow, ...]] = []
+    read = read_flows([web.ip], progress=lambda part: firsts.append(part.flows))
+    listed = subprocess.run(
+        ["conntrack", "-L", "-p", "udp", "-d", web.ip], capture_output=True, text=True, timeout=30
+    ).stdout
+    kernel = {
+        int(m.group(1))
+        for m in re.finditer(rf"dst={re.escape(web.ip)} sport=(\d+) dport=9 ", listed)
+    }
+    ours = {f.original.sport for f in read.flows if f.protocol == "udp" and f.original.dport == 9}
+    assert len(kernel) >= FIRST + 50 and ours == kernel
+    (first,) = firsts
+    assert len(first) == FIRST and set(first) <= set(read.flows)
 
 
 def test_cnet_snapshot_records_listeners_and_with_flows_the_dnat(web: Web) -> None:

@@ -45,30 +45,39 @@ def test_mib_pairs_are_read_by_name() -> None:
     assert health_from("garbage\nTcp: 1 2\n", "") == TcpHealth()
 
 
-def _msg(orig: tuple[str, int, str, int], reply: tuple[str, int, str, int]) -> dict[str, object]:
+def _msg(orig: tuple[str, int, str, int], reply: tuple[str, int, str, int]) -> object:
+    """A ctnetlink entry as the kernel sends it: encoded, then parsed by pyroute2's
+    ``nfct_msg``, as ``read_flows`` gets it (with a status and an id it leaves out)."""
+    from pyroute2.netlink.nfnetlink.nfctsocket import nfct_msg
+
     def tup(t: tuple[str, int, str, int]) -> dict[str, object]:
-        ip = {"attrs": [("CTA_IP_V4_SRC", t[0]), ("CTA_IP_V4_DST", t[2])]}
+        ip = {"attrs": [["CTA_IP_V4_SRC", t[0]], ["CTA_IP_V4_DST", t[2]]]}
         proto = {
             "attrs": [
-                ("CTA_PROTO_NUM", 6),
-                ("CTA_PROTO_SRC_PORT", t[1]),
-                ("CTA_PROTO_DST_PORT", t[3]),
+                ["CTA_PROTO_NUM", 6],
+                ["CTA_PROTO_SRC_PORT", t[1]],
+                ["CTA_PROTO_DST_PORT", t[3]],
             ]
         }
-        return {"attrs": [("CTA_TUPLE_IP", ip, 0), ("CTA_TUPLE_PROTO", proto, 0)]}
+        return {"attrs": [["CTA_TUPLE_IP", ip], ["CTA_TUPLE_PROTO", proto]]}
 
-    tcp = {"attrs": [("CTA_PROTOINFO_TCP_STATE", 3)]}
-    counters = {"attrs": [("CTA_COUNTERS_PACKETS", 3), ("CTA_COUNTERS_BYTES", 300)]}
-    return {
-        "attrs": [
-            ("CTA_TUPLE_ORIG", tup(orig), 0),
-            ("CTA_TUPLE_REPLY", tup(reply), 0),
-            ("CTA_TIMEOUT", 431999),
-            ("CTA_PROTOINFO", {"attrs": [("CTA_PROTOINFO_TCP", tcp, 0)]}, 0),
-            ("CTA_COUNTERS_ORIG", counters, 0),
-            ("CTA_COUNTERS_REPLY", counters, 0),
-        ]
-    }
+    tcp = {"attrs": [["CTA_PROTOINFO_TCP_STATE", 3]]}
+    counters = {"attrs": [["CTA_COUNTERS_PACKETS", 3], ["CTA_COUNTERS_BYTES", 300]]}
+    msg = nfct_msg()
+    msg["attrs"] = [
+        ["CTA_TUPLE_ORIG", tup(orig)],
+        ["CTA_TUPLE_REPLY", tup(reply)],
+        ["CTA_STATUS", 0x18E],
+        ["CTA_TIMEOUT", 431999],
+        ["CTA_PROTOINFO", {"attrs": [["CTA_PROTOINFO_TCP", tcp]]}],
+        ["CTA_COUNTERS_ORIG", counters],
+        ["CTA_COUNTERS_REPLY", counters],
+        ["CTA_ID", 7],
+    ]
+    msg.encode()
+    parsed = nfct_msg(bytes(msg.data))
+    parsed.decode()
+    return parsed
 
 
 def test_published_port_reads_as_dnat_and_outbound_as_masquerade() -> None:

@@ -8,7 +8,7 @@ established connections), one conntrack dump filtered to its addresses, two smal
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from inspector.collect.conntrack import Flow, FlowRead, involves, read_flows
@@ -33,19 +33,31 @@ class Connections:
 
 
 def read_connections(
-    pid: int | None, addresses: Sequence[str], *, established: bool = True
+    pid: int | None,
+    addresses: Sequence[str],
+    *,
+    established: bool = True,
+    progress: Callable[[Connections], None] | None = None,
 ) -> Connections:
     """The workload whose namespace holds ``pid``; its flows are those of ``addresses``.
     ``established`` adds its established TCP connections (not for the host's namespace,
-    whose tens of thousands of connections would cost seconds)."""
+    whose tens of thousands of connections would cost seconds).  ``progress`` hears of
+    the sockets, the health and the first flows while the rest are decoded
+    (``read_flows``), when there are more than a screenful."""
     if pid is None:
         gone = "no process id: its namespace cannot be read"
         return Connections(SocketRead(problem=gone), FlowRead(problem=gone), None)
-    return Connections(
-        read_sockets(pid, established=established),
-        read_flows(list(addresses)) if addresses else FlowRead(problem="no address: no flows"),
-        read_health(pid),
-    )
+    sockets = read_sockets(pid, established=established)
+    health = read_health(pid)
+    if not addresses:
+        return Connections(sockets, FlowRead(problem="no address: no flows"), health)
+
+    def first(flows: FlowRead) -> None:
+        assert progress is not None
+        progress(Connections(sockets, flows, health))
+
+    flows = read_flows(list(addresses), progress=first if progress is not None else None)
+    return Connections(sockets, flows, health)
 
 
 def _recorded_flow(f: Flow) -> RecordedFlow:
