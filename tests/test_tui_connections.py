@@ -25,6 +25,7 @@ from inspector.model.snapshot import Snapshot, TcpHealth
 from inspector.render.snapshot_json import load_snapshot
 from inspector.tui import connections_screen
 from inspector.tui.app import CnetApp, Source, make_app
+from inspector.tui.backends import ConnectionsProgress, ConnectionsReader
 from inspector.tui.connections_screen import ConnectionsScreen
 from inspector.tui.connections_view import MAX_SHOWN_FLOWS, FlowTable, flow_rows
 from tests.test_tui import sync
@@ -77,7 +78,7 @@ def canned(snapshot: Snapshot, flows: int = 4) -> Connections:
     )
 
 
-def app(snapshot: Snapshot, read: Callable[[Snapshot, str], Connections]) -> Any:
+def app(snapshot: Snapshot, read: ConnectionsReader) -> Any:
     return make_app(
         snapshot,
         source=Source("file", "tests/data/tui-snapshot.json"),
@@ -119,7 +120,7 @@ def no_refresh(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_view_shows_listeners_chain_and_flows(frozen: Snapshot) -> None:
     asked: list[str] = []
 
-    def read(snapshot: Snapshot, name: str) -> Connections:
+    def read(snapshot: Snapshot, name: str, progress: object = None) -> Connections:
         asked.append(name)
         return canned(snapshot)
 
@@ -151,7 +152,7 @@ async def test_view_shows_listeners_chain_and_flows(frozen: Snapshot) -> None:
 
 @sync
 async def test_a_thousand_flows_show_the_busiest_first(frozen: Snapshot) -> None:
-    async with app(frozen, lambda s, _name: canned(s, 1000)).run_test(size=(160, 45)) as pilot:
+    async with app(frozen, lambda s, _name, _p: canned(s, 1000)).run_test(size=(160, 45)) as pilot:
         screen = await open_view(pilot, frozen)
         shown = screen.pane("flows").rows_shown
         assert len(shown) == MAX_SHOWN_FLOWS
@@ -166,8 +167,48 @@ async def test_a_thousand_flows_show_the_busiest_first(frozen: Snapshot) -> None
 
 
 @sync
+async def test_the_first_flows_show_while_the_rest_are_read(frozen: Snapshot) -> None:
+    """A first read of many flows paints a screenful as soon as it is decoded, says the
+    rest are coming, then shows all of them; the health rates wait for the whole read."""
+    whole = canned(frozen, 1000)
+    first = replace(whole, flows=replace(whole.flows, flows=whole.flows.flows[:100]))
+    go_on = threading.Event()
+    calls: list[bool] = []
+
+    def read(snapshot: Snapshot, name: str, progress: ConnectionsProgress | None) -> Connections:
+        calls.append(progress is not None)
+        if progress is not None:
+            progress(first)
+            assert go_on.wait(10)
+        return whole
+
+    async with app(frozen, read).run_test(size=(160, 45)) as pilot:
+        cnet = pilot.app
+        assert isinstance(cnet, CnetApp)
+        await until(pilot, lambda: cnet.marks_known)
+        for _ in range([c.name for c in frozen.containers].index(bridged_container(frozen).name)):
+            await pilot.press("down")
+        await pilot.press("o")
+        await until(pilot, lambda: isinstance(cnet.screen, ConnectionsScreen))
+        screen = cnet.screen
+        assert isinstance(screen, ConnectionsScreen)
+        note = lambda: str(screen.query_one("#connections-note").render())  # noqa: E731
+        await until(pilot, lambda: "the first 100 flows, reading the rest…" in note())
+        assert len(screen.pane("flows").rows_shown) == 100
+        assert screen.history == []
+        go_on.set()
+        await until(pilot, lambda: "1000 flows" in note())
+        assert "reading" not in note()
+        assert screen.pane("flows").rows_shown[0].sort_values[4] == 1000 * 1000.0
+        assert len(screen.history) == 1
+        await pilot.press("r")  # a read again replaces the table at once: no progress
+        await until(pilot, lambda: len(calls) == 2)
+        assert calls == [True, False]
+
+
+@sync
 async def test_nothing_listening_names_none(frozen: Snapshot) -> None:
-    def read(snapshot: Snapshot, name: str) -> Connections:
+    def read(snapshot: Snapshot, name: str, progress: object = None) -> Connections:
         return Connections(
             SocketRead(()),
             FlowRead(problem="conntrack: the kernel has no connection tracking loaded"),
@@ -185,7 +226,7 @@ async def test_nothing_listening_names_none(frozen: Snapshot) -> None:
 
 @sync
 async def test_key_is_in_help_and_palette(frozen: Snapshot) -> None:
-    async with app(frozen, lambda s, _name: canned(s)).run_test(size=(120, 40)) as pilot:
+    async with app(frozen, lambda s, _name, _p: canned(s)).run_test(size=(120, 40)) as pilot:
         cnet = pilot.app
         assert isinstance(cnet, CnetApp)
         assert (
@@ -206,13 +247,13 @@ def test_connections_view_picture(snap_compare: Any, frozen: Snapshot) -> None:
         await open_view(pilot, frozen)
 
     assert snap_compare(
-        app(frozen, lambda s, _name: canned(s)), terminal_size=(120, 40), run_before=run
+        app(frozen, lambda s, _name, _p: canned(s)), terminal_size=(120, 40), run_before=run
     )
 
 
 @sync
 async def test_top_talkers_shown_when_bytes_are_counted(frozen: Snapshot) -> None:
-    async with app(frozen, lambda s, n: canned(s)).run_test(size=(160, 45)) as pilot:
+    async with app(frozen, lambda s, n, p: canned(s)).run_test(size=(160, 45)) as pilot:
         screen = await open_view(pilot, frozen)
         talkers = screen.query_one("#connections-talkers", Static)
         assert talkers.display
@@ -224,7 +265,7 @@ async def test_top_talkers_shown_when_bytes_are_counted(frozen: Snapshot) -> Non
 
 @sync
 async def test_no_top_talkers_without_accounting(frozen: Snapshot) -> None:
-    def read(snapshot: Snapshot, name: str) -> Connections:
+    def read(snapshot: Snapshot, name: str, progress: object = None) -> Connections:
         conns = canned(snapshot)
         counted = tuple(replace(f, bytes=None, packets=None) for f in conns.flows.flows)
         return replace(conns, flows=FlowRead(counted, accounting=False))
@@ -249,7 +290,7 @@ async def test_flow_rows_made_once_a_read_off_the_ui_thread(
         return real(conns, own)
 
     monkeypatch.setattr(connections_screen, "flow_table", counted)
-    async with app(frozen, lambda s, n: canned(s, 300)).run_test(size=(160, 45)) as pilot:
+    async with app(frozen, lambda s, n, p: canned(s, 300)).run_test(size=(160, 45)) as pilot:
         screen = await open_view(pilot, frozen)
         await pilot.press("s", "slash", *"198.51", "enter", "s")
         await pilot.pause()

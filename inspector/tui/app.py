@@ -49,6 +49,7 @@ from inspector.tui.compare_screen import ask_and_compare
 from inspector.tui.detached import Abandoned, assemble_backends
 from inspector.tui.export import export_worker
 from inspector.tui.health_detail import HealthRead, HealthWatch
+from inspector.tui.heap import settle_heap
 from inspector.tui.keys import key_help, palette
 from inspector.tui.main_screen import PANE_TITLES, MainPanes, MainScreen
 from inspector.tui.marks import DoctorMarks, DoctorReady, Marks
@@ -242,7 +243,10 @@ class CnetApp(PlainToasts, QuitsOnSignals, MainPanes):
     def on_doctor_marks(self, message: DoctorMarks) -> None:
         if self.panes_gone:
             return
+        first = self.marks.reports_for is None
         self.marks.arrived(message)
+        if first:
+            settle_heap()
         if self.view is not None:
             self._show_containers()
             if self._pane == "containers":

@@ -79,9 +79,11 @@ NetworksReader = Callable[[], "Sequence[Mapping[str, Any]]"]
 """Docker's network list now (``inspector.collect.engine.read_networks``): empty when
 Docker cannot be asked."""
 
-ConnectionsReader = Callable[[Snapshot, str], "Connections"]
-"""``(snapshot, container) -> its sockets, flows and TCP health now`` (each part says in
-its ``problem`` what could not be read); KeyError for a container the snapshot lacks."""
+ConnectionsProgress = Callable[["Connections"], None]
+ConnectionsReader = Callable[[Snapshot, str, ConnectionsProgress | None], "Connections"]
+"""``(snapshot, container, progress) -> its sockets, flows and TCP health now`` (each part
+says in its ``problem`` what could not be read); KeyError for a container the snapshot
+lacks.  ``progress``, from the reading thread, hears of a first part of many flows."""
 HealthReader = Callable[[Snapshot, str], "TcpHealth | None"]
 """``(snapshot, container) -> the TCP/UDP counters of its namespace now`` (None: not
 readable); KeyError for a container the snapshot lacks."""
@@ -156,7 +158,9 @@ def live_read_networks() -> list[dict[str, Any]]:
     return read_networks()
 
 
-def live_read_connections(snapshot: Snapshot, container: str) -> Connections:
+def live_read_connections(
+    snapshot: Snapshot, container: str, progress: ConnectionsProgress | None = None
+) -> Connections:
     """The sockets of the container's namespace, its flows and TCP health (sock_diag,
     conntrack, /proc/PID/net): one workload, read when asked."""
     from inspector.collect.connections import read_connections  # why: only on the live host
@@ -166,7 +170,9 @@ def live_read_connections(snapshot: Snapshot, container: str) -> Connections:
         raise KeyError(container)
     owner = namespace_owner(snapshot, found)
     addresses = [*owner.ips, *(n.ipv6 for n in owner.networks if n.ipv6)]
-    return read_connections(owner.pid, addresses, established=owner.network_mode != "host")
+    return read_connections(
+        owner.pid, addresses, established=owner.network_mode != "host", progress=progress
+    )
 
 
 def live_read_health(snapshot: Snapshot, container: str) -> TcpHealth | None:

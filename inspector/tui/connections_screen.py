@@ -10,6 +10,7 @@ only derives rows (``connections_view``) and renders them.  Nothing on the host 
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, ClassVar
 
@@ -18,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
+from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from inspector.model.queries import namespace_owner
@@ -51,6 +52,8 @@ if TYPE_CHECKING:  # the collectors load only on the live host
 
 REFRESH_S = 3.0
 """How often the open view reads the workload again: a few ms each, one workload only."""
+FIRST_PAINT_WAIT_S = 1.0
+"""How long the reader waits for the first flows to be drawn before it goes on anyway."""
 
 
 class ConnectionsRead(Message):
@@ -62,8 +65,13 @@ class ConnectionsRead(Message):
         rulesets: Rulesets | None,
         rules_problem: str | None,
         rules_read: bool,
+        shown: threading.Event | None = None,
     ) -> None:
         super().__init__()
+        # The first flows of many, the rest being decoded: ``shown`` is set once they
+        # are on screen, and the reader waits for it.
+        self.shown = shown
+        self.partial = shown is not None
         self.conns = conns
         self.table = table
         self.at = at
@@ -78,7 +86,7 @@ class ConnectionsFailed(Message):
         self.problem = problem
 
 
-class ConnectionsScreen(ModalScreen[None]):
+class ConnectionsScreen(Screen[None]):
     """The connections of ``container`` (its namespace owner's, under ``container:X``)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -102,44 +110,74 @@ class ConnectionsScreen(ModalScreen[None]):
         self.rules_problem: str | None = None
         self.history: list[tuple[float, TcpHealth]] = []
         self.needle = ""
+        self.partial = False  # what is shown is the first flows of a read still going on
+        self.built = False  # the tables are mounted (with the first read)
 
     def compose(self) -> ComposeResult:
+        """The frame and a "reading" line only: the tables come with the first read
+        (``_build``), so the screen is laid out once with them rather than twice, and
+        what the reader decodes meanwhile does not wait on an empty screen's drawing."""
         with Vertical(id="connections-box") as box:
             box.border_title = f"Connections · {self.container}"
-            yield Static("", id="connections-health", markup=False)
-            yield Static("Sockets", classes="connections-heading", markup=False)
-            yield Pane(LISTENER_COLUMNS, id="connections-listeners")
-            yield Static("Published ports", classes="connections-heading", markup=False)
-            yield Pane(CHAIN_COLUMNS, id="connections-chains")
-            yield Static(
-                "Flows", id="connections-note", classes="connections-heading", markup=False
-            )
-            yield Static("", id="connections-talkers", markup=False)
-            yield Input(placeholder="address, port, state", id="connections-filter", compact=True)
-            yield Pane(FLOW_COLUMNS, id="connections-flows", sorts=FLOW_SORTS)
+            yield Static(f"reading {self.container}…", id="connections-health", markup=False)
         yield FittedFooter(show_command_palette=False)
+
+    async def _build(self) -> None:
+        if self.built:
+            return
+        self.built = True
+        note = Static("Flows", id="connections-note", classes="connections-heading", markup=False)
+        talkers = Static("", id="connections-talkers", markup=False)
+        talkers.display = False
+        needle = Input(placeholder="address, port, state", id="connections-filter", compact=True)
+        needle.display = False
+        flows = Pane(FLOW_COLUMNS, id="connections-flows", sorts=FLOW_SORTS)
+        await self.query_one("#connections-box").mount_all(
+            [
+                Static("Sockets", classes="connections-heading", markup=False),
+                Pane(LISTENER_COLUMNS, id="connections-listeners"),
+                Static("Published ports", classes="connections-heading", markup=False),
+                Pane(CHAIN_COLUMNS, id="connections-chains"),
+                note,
+                talkers,
+                needle,
+                flows,
+            ]
+        )
+        flows.focus()
 
     def pane(self, name: str) -> Pane:
         return self.query_one(f"#connections-{name}", Pane)
 
     def on_mount(self) -> None:
-        self.query_one("#connections-filter", Input).display = False
-        self.query_one("#connections-talkers", Static).display = False
-        self.query_one("#connections-health", Static).update(f"reading {self.container}…")
-        self.pane("flows").focus()
-        self._read(with_rules=True)
+        self._read(with_rules=True, progressive=True)
         self.set_interval(REFRESH_S, lambda: self._read(with_rules=False))
 
     @work(thread=True, exclusive=True, group="connections")
-    def _read(self, with_rules: bool) -> None:
+    def _read(self, with_rules: bool, progressive: bool = False) -> None:
+        """``progressive``: the view's first read shows a screenful of flows while the
+        rest are decoded; a refresh replaces the table at once (no shrinking and growing
+        back)."""
         read = self.backends.read_connections
         if read is None:
             self.post_message(ConnectionsFailed("connections need the live host"))
             return
         rulesets: Rulesets | None = None
         rules_problem: str | None = None
+        addresses = self._addresses()
+
+        def first(part: Connections) -> None:
+            """From the reading thread: the first screenful goes out, and the rest is
+            decoded once it is drawn (the two would share one interpreter lock, and
+            the screen took twice as long)."""
+            shown = threading.Event()
+            table = flow_table(part, addresses)
+            at = time.monotonic()
+            self.post_message(ConnectionsRead(part, table, at, None, None, False, shown))
+            shown.wait(FIRST_PAINT_WAIT_S)
+
         try:
-            conns = read(self.snapshot, self.container)
+            conns = read(self.snapshot, self.container, first if progressive else None)
             if with_rules and self.backends.read_rules is not None:
                 try:
                     rulesets = self.backends.read_rules()
@@ -152,7 +190,7 @@ class ConnectionsScreen(ModalScreen[None]):
         except KeyError:
             self.post_message(ConnectionsFailed(f"{self.container} is gone"))
             return
-        table = flow_table(conns, self._addresses())
+        table = flow_table(conns, addresses)
         self.post_message(
             ConnectionsRead(conns, table, time.monotonic(), rulesets, rules_problem, with_rules)
         )
@@ -166,13 +204,18 @@ class ConnectionsScreen(ModalScreen[None]):
         return [*owner.ips, *(n.ipv6 for n in owner.networks if n.ipv6)]
 
     @on(ConnectionsRead)
-    def _ready(self, message: ConnectionsRead) -> None:
+    async def _ready(self, message: ConnectionsRead) -> None:
+        await self._build()
+        self.partial = message.partial
         self.conns, self.table = message.conns, message.table
         if message.rules_read:
             self.rulesets, self.rules_problem = message.rulesets, message.rules_problem
-        if message.conns.health is not None:
+        if message.conns.health is not None and not message.partial:
             self.history = [*self.history, (message.at, message.conns.health)][-HISTORY:]
         self._show()
+        if message.shown is not None:  # drawn: laid out, then the table's rows measured
+            shown = message.shown
+            self.call_after_refresh(lambda: self.call_after_refresh(shown.set))
 
     @on(ConnectionsFailed)
     def _failed(self, message: ConnectionsFailed) -> None:
@@ -197,7 +240,7 @@ class ConnectionsScreen(ModalScreen[None]):
             return
         table = self.pane("flows")
         rows, found = shown_flows(matching(self.table.rows, self.needle), table.sort_column)
-        note = flows_note(self.conns, len(rows), found)
+        note = flows_note(self.conns, len(rows), found, reading=self.partial)
         self.query_one("#connections-note", Static).update("Flows · " + note)
         talkers = self.query_one("#connections-talkers", Static)
         talkers.update(talkers_line(self.table.talkers))
@@ -216,16 +259,22 @@ class ConnectionsScreen(ModalScreen[None]):
             event.input.display = False
 
     def action_filter(self) -> None:
+        if not self.built:
+            return  # nothing read yet: no table
         field = self.query_one("#connections-filter", Input)
         field.display = True
         field.focus()
 
     def action_sort(self) -> None:
+        if not self.built:
+            return  # nothing read yet: no table
         how = self.pane("flows").cycle_sort()
         self._show_flows()  # the first rows of the new order
         self.notify(f"Flows sorted {how}", timeout=3)
 
     def action_copy(self) -> None:
+        if not self.built:
+            return  # nothing read yet: no table
         focused = self.focused if isinstance(self.focused, Pane) else self.pane("flows")
         key = focused.current_key
         row = next((r for r in focused.rows_shown if r.key == key), None)

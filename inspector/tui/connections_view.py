@@ -270,12 +270,17 @@ def row_text(row: Row) -> str:
     return "  ".join(c for c in row.cells if c)
 
 
-def flows_note(conns: Connections, shown: int, matching: int) -> str:
-    """One line about the flows: a problem, counting off, a table cut short."""
+def flows_note(conns: Connections, shown: int, matching: int, *, reading: bool = False) -> str:
+    """One line about the flows: a problem, counting off, a table cut short, the first
+    flows of a read still decoding the rest (``reading``)."""
     read = conns.flows
     if read.problem:
         return read.problem
-    parts = [f"{len(read.flows)} flows"]
+    parts = [
+        f"the first {len(read.flows)} flows, reading the rest…"
+        if reading
+        else f"{len(read.flows)} flows"
+    ]
     if matching != len(read.flows):
         parts.append(f"· {matching} match the filter")
     if shown < matching:
