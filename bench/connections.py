@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import statistics
 import sys
 import time
@@ -31,11 +32,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.containers import quiet
-from inspector.collect.connections import read_connections, record_connections
+from inspector.collect.connections import Connections, read_connections, record_connections
+from inspector.collect.conntrack import FIRST
 from inspector.collect.snmp import read_health
 from inspector.collect.sockets import pids_by_namespace, read_sockets
 from inspector.model.snapshot import Container
 from inspector.model.snapshot import Snapshot as ModelSnapshot
+from inspector.tui.backends import ConnectionsProgress, ConnectionsReader
+from inspector.tui.connections_view import MAX_SHOWN_FLOWS
 from tests.lab import IMAGE, remove_one_at_a_time, sh
 
 PREFIX = "cnetcn-b"
@@ -75,18 +79,24 @@ def proc_net(pids: list[int]) -> None:
                 pass
 
 
-async def first_paint(flows: int) -> tuple[float, float]:
-    """Wall and CPU milliseconds from ``o`` to the flows on screen."""
+async def first_paint(flows: int, reader: ConnectionsReader | None = None) -> tuple[float, float]:
+    """Wall and CPU milliseconds from ``o`` to the flows on screen: ``flows`` canned ones,
+    or what ``reader`` reads (the real host's)."""
+    from textual import events
+    from textual._compositor import CompositorUpdate
+    from textual.screen import Screen
+
     from inspector.render.snapshot_json import load_demo_snapshot
     from inspector.tui.app import CnetApp, Source, make_app
     from inspector.tui.connections_screen import ConnectionsScreen
-    from inspector.tui.connections_view import MAX_SHOWN_FLOWS
     from tests.test_tui_connections import canned
     from tests.tui_fakes import bridged_container
 
     demo = load_demo_snapshot()
     data = canned(demo, flows)
-    app = make_app(demo, source=Source("demo"), read_connections=lambda s, n: data, read_rules=None)
+    if reader is None:
+        reader = lambda s, n, p: data  # noqa: E731
+    app = make_app(demo, source=Source("demo"), read_connections=reader, read_rules=None)
     async with app.run_test(size=(120, 40)) as pilot:
         assert isinstance(app, CnetApp)
         while not app.marks_known:
@@ -95,21 +105,104 @@ async def first_paint(flows: int) -> tuple[float, float]:
         for _ in range(names.index(bridged_container(demo).name)):
             await pilot.press("down")
         await pilot.pause()
+        # The key goes in as the terminal's driver sends it, and the clock stops at the
+        # first frame written after the rows are in: Pilot.press and Pilot.pause wait for
+        # the process to look idle (>= 20 ms of sleep each), which measured themselves.
+        frames: list[float] = []
+        display = app._display
+
+        def drawn(screen: object) -> bool:
+            """The flows are in, measured and laid out: this frame shows them."""
+            if not isinstance(screen, ConnectionsScreen) or screen.conns is None:
+                return False
+            table = screen.pane("flows")
+            return (
+                len(table.rows_shown) == min(flows, MAX_SHOWN_FLOWS)
+                and table.row_count == len(table.rows_shown)
+                and not table._require_update_dimensions
+                and not table._updated_cells
+                and not screen._layout_required
+                and table not in screen._dirty_widgets
+            )
+
+        def timed_display(screen: Screen[object], renderable: object) -> None:
+            display(screen, renderable)  # type: ignore[arg-type]
+            if isinstance(renderable, CompositorUpdate):  # headless skips the escape codes
+                renderable.render_segments(app.console)
+                if drawn(screen):
+                    frames.append(time.perf_counter())
+
+        app._display = timed_display  # type: ignore[method-assign]
         t0, c0 = time.perf_counter(), time.process_time()
-        await pilot.press("o")
-        while True:
-            screen = app.screen
-            if (
-                isinstance(screen, ConnectionsScreen)
-                and screen.conns is not None
-                and len(screen.pane("flows").rows_shown) == min(flows, MAX_SHOWN_FLOWS)
-            ):
-                break
-            # Not pilot.pause: it forces a whole-screen render on every poll, which the
-            # app never does (it draws on its own refresh timer); the poll measured itself.
+        key = events.Key("o", "o")
+        key.set_sender(app)
+        assert app._driver is not None
+        app._driver.send_message(key)
+        while not frames:
             await asyncio.sleep(0.001)
-        await pilot.pause()  # the refresh that draws them
-        return (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
+        app._display = display  # type: ignore[method-assign]
+        return (frames[-1] - t0) * 1000, (time.process_time() - c0) * 1000
+
+
+def make_flows(address: str, n: int) -> None:
+    """``n`` UDP flows from the host to ``address`` (a container the bench made): one
+    datagram each from its own port, tracked by the host's conntrack for 30 s."""
+    for _ in range(n):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(b"cnet", (address, 9))
+
+
+def real_flows(n: int, paints: int) -> int:
+    """The first paint over the real read of one container's ``n`` flows: sockets, health
+    and the conntrack dump filtered to its address; and the read alone, to its first part
+    (what the view draws first) and to its end."""
+    remove()
+    try:
+        quiet("docker", "run", "-d", "--name", f"{PREFIX}flows", IMAGE, "httpd", "-f", "-p", "80")
+        out = sh(
+            "docker",
+            "inspect",
+            "-f",
+            "{{.State.Pid}} {{.NetworkSettings.IPAddress}}",
+            f"{PREFIX}flows",
+        )
+        pid, address = int(out.split()[0]), out.split()[1]
+
+        def reader(_s: object, _n: str, progress: ConnectionsProgress | None) -> Connections:
+            return read_connections(pid, [address], progress=progress)
+
+        # Unanswered UDP flows live 30 s: made once, then read and painted within that.
+        make_flows(address, n)
+        counted = conntrack_count(address)
+        firsts, wholes, runs, sizes = [], [], [], []
+        for _ in range(paints):
+            t0 = time.perf_counter()
+            marks: list[float] = []
+            read = read_connections(
+                pid, [address], progress=lambda _c, m=marks: m.append(time.perf_counter())
+            )
+            wholes.append((time.perf_counter() - t0) * 1000)
+            firsts.append(((marks or [time.perf_counter()])[0] - t0) * 1000)
+            sizes.append(len(read.flows.flows))
+            runs.append(asyncio.run(first_paint(min(sizes[-1], MAX_SHOWN_FLOWS), reader)))
+        print(f"{min(sizes)}-{max(sizes)} real flows read (conntrack -L -d {address}: {counted})")
+        print(
+            f"  read alone: the first {FIRST} in {statistics.median(firsts):.0f} ms, all in "
+            f"{statistics.median(wholes):.0f} ms (median of {paints})"
+        )
+        wall = statistics.median(w for w, _ in runs)
+        cpu = statistics.median(c for _, c in runs)
+        print(
+            f"  first paint: median {wall:.0f} ms wall, {cpu:.0f} ms CPU (runs: "
+            f"{', '.join(f'{w:.0f}' for w, _ in runs)}; load average {os.getloadavg()[0]:.1f})"
+        )
+    finally:
+        remove()
+    return 0
+
+
+def conntrack_count(address: str) -> int:
+    return len(sh("conntrack", "-L", "-d", address, check=False).splitlines())
 
 
 def main() -> int:
@@ -120,7 +213,12 @@ def main() -> int:
     parser.add_argument("--flows", type=int, default=1000)
     parser.add_argument("--keep", action="store_true", help="leave the containers running")
     parser.add_argument("--paint-only", action="store_true", help="skip the containers")
+    parser.add_argument(
+        "--real-flows", action="store_true", help="the paint over one container's real flows"
+    )
     args = parser.parse_args()
+    if args.real_flows:
+        return real_flows(args.flows, args.paints)
 
     for flows in (0, args.flows):
         runs = [asyncio.run(first_paint(flows)) for _ in range(args.paints)]
