@@ -120,3 +120,37 @@ def test_a_namespace_dump_is_the_one_pyroute2s_iproute_reads(pair: tuple[str, st
     finally:
         os.close(fd_a)
         os.close(fd_b)
+
+
+def test_a_kept_connection_parses_again_only_what_changed(pair: tuple[str, str, str]) -> None:
+    """The host's connection is kept and dumped again every 30 s: an unchanged link,
+    address or route is the record of the dump before (not parsed again), and a change
+    (an MTU, an address, a route) is seen as ``ip`` sees it."""
+    from inspector.collect.netlink import Netlink
+
+    a, _b, veth = pair
+    fd = os.open(f"/run/netns/{a}", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        nl = Netlink.inside(fd)
+    finally:
+        os.close(fd)
+    try:
+        first = nl.dump()
+        ip("-n", a, "link", "set", veth, "mtu", "1400")
+        ip("-n", a, "addr", "add", "10.251.89.1/24", "dev", veth)
+        ip("-n", a, "route", "add", "10.97.0.0/16", "via", "10.251.88.2")
+        second = nl.dump()
+    finally:
+        nl.close()
+    lo_before = next(x for x in first.links if x.interface.name == "lo")
+    lo_after = next(x for x in second.links if x.interface.name == "lo")
+    assert lo_after is lo_before  # the same bytes: the same record, not parsed again
+    shown = json.loads(ip("-n", a, "-j", "link"))
+    assert {(x.interface.name, x.interface.mtu) for x in second.links} == {
+        (x["ifname"], x["mtu"]) for x in shown
+    }
+    assert ("10.251.89.1/24" in {r.cidr for r in second.addresses}) and (
+        "10.251.89.1/24" not in {r.cidr for r in first.addresses}
+    )
+    assert "10.97.0.0/16" in {r.dst for r in second.routes}
+    assert {r.dst for r in first.routes} < {r.dst for r in second.routes}

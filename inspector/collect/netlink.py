@@ -187,8 +187,9 @@ def route_record(msg: Any) -> RouteRecord | None:
     )
 
 
-def _records(msgs: Iterable[Any], parse: Any) -> tuple[Any, ...]:
-    return tuple(r for r in map(parse, msgs) if r is not None)
+def _made(records: Iterable[Any]) -> tuple[Any, ...]:
+    """The records, without the messages their maker left out (None)."""
+    return tuple(r for r in records if r is not None)
 
 
 class Netlink:
@@ -203,9 +204,13 @@ class Netlink:
     def __init__(self) -> None:
         # Imported here: pyroute2 takes a fifth of a second to import, and a command that
         # reads no namespace (a saved snapshot, --help) never pays it.
+        from inspector.collect.nlsock import Memo
         from inspector.collect.rtnl import RtnlSocket
 
         self._rt = RtnlSocket()
+        # A connection kept (the host's) parses only what changed since its last dump.
+        self._links, self._addresses = Memo(link_record), Memo(address_record)
+        self._routes = Memo(route_record)
 
     @classmethod
     def inside(cls, ns_fd: int) -> Netlink:
@@ -224,14 +229,14 @@ class Netlink:
     def dump(self) -> NamespaceDump:
         """Links, addresses and the routes (``route_record`` says which)."""
         return NamespaceDump(
-            links=_records(self._rt.links(), link_record),
-            addresses=_records(self._rt.addresses(), address_record),
+            links=_made(self._rt.links(self._links)),
+            addresses=_made(self._rt.addresses(self._addresses)),
             routes=self.routes(),
         )
 
     def routes(self) -> tuple[RouteRecord, ...]:
         """Every table's routes, IPv4 then IPv6, kernel order within each."""
-        return _records(self._rt.routes(), route_record)
+        return _made(self._rt.routes(self._routes))
 
     def link(self, ifindex: int) -> LinkRecord | None:
         """One link by index; None when it is gone."""

@@ -19,6 +19,7 @@ can change a link, address or route.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 import struct
@@ -32,7 +33,7 @@ from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 from pyroute2.netlink.rtnl.nsidmsg import nsidmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
-from inspector.collect.nlsock import NLMSG_HEADER, NetlinkSocket, nla_types
+from inspector.collect.nlsock import NLMSG_HEADER, Memo, NetlinkSocket, nla_types
 
 RTMSG_TABLE_PROTOCOL = struct.Struct("BB")
 RTMSG_TABLE_AT = NLMSG_HEADER.size + 4  # family, dst_len, src_len, tos, then table, protocol
@@ -64,6 +65,13 @@ def kernel_local_route(data: bytes, offset: int) -> bool:
 
 
 LINK_KEEP = (NLMSG_HEADER.size + IFINFOMSG_SIZE, nla_types(ifinfmsg, LINK_ATTRIBUTES))
+IFADDRMSG_SIZE = 8
+ADDRESS_KEEP = (
+    NLMSG_HEADER.size + IFADDRMSG_SIZE,
+    nla_types(ifaddrmsg, ("IFA_ADDRESS", "IFA_LOCAL")),
+)
+"""What ``netlink.address_record`` reads of an address besides its fixed header; the
+cache info (lifetimes, timestamps), flags and label are left out."""
 
 
 class RtnlSocket(NetlinkSocket):
@@ -72,9 +80,13 @@ class RtnlSocket(NetlinkSocket):
     def __init__(self) -> None:
         super().__init__(socket.NETLINK_ROUTE, MarshalRtnl(), strict=True)
 
-    def links(self) -> list[Any]:
-        """Every link, with only the attributes ``LINK_ATTRIBUTES`` names."""
-        return self.ask(ifinfmsg(), RTM_GETLINK, dump=True, keep=LINK_KEEP)
+    def links(self, memo: Memo | None = None) -> list[Any]:
+        """Every link, with only the attributes ``LINK_ATTRIBUTES`` names (or, with a
+        ``memo``, what its ``make`` made of each)."""
+        if memo is None:
+            return self.ask(ifinfmsg(), RTM_GETLINK, dump=True, keep=LINK_KEEP)
+        with memo.dump():
+            return self.ask(ifinfmsg(), RTM_GETLINK, dump=True, keep=LINK_KEEP, memo=memo)
 
     def link(self, ifindex: int) -> Any | None:
         """One link by index; None when there is none (ENODEV)."""
@@ -88,20 +100,29 @@ class RtnlSocket(NetlinkSocket):
             raise
         return found[0] if found else None
 
-    def addresses(self) -> list[Any]:
-        return self.ask(ifaddrmsg(), RTM_GETADDR, dump=True)
+    def addresses(self, memo: Memo | None = None) -> list[Any]:
+        """Every address, with only its ``IFA_ADDRESS`` and ``IFA_LOCAL`` (or, with a
+        ``memo``, what its ``make`` made of each)."""
+        if memo is None:
+            return self.ask(ifaddrmsg(), RTM_GETADDR, dump=True, keep=ADDRESS_KEEP)
+        with memo.dump():
+            return self.ask(ifaddrmsg(), RTM_GETADDR, dump=True, keep=ADDRESS_KEEP, memo=memo)
 
-    def routes(self) -> list[Any]:
-        """Every table's routes, IPv4 then IPv6, but the kernel's own ``local`` ones.
+    def routes(self, memo: Memo | None = None) -> list[Any]:
+        """Every table's routes, IPv4 then IPv6, but the kernel's own ``local`` ones (or,
+        with a ``memo``, what its ``make`` made of each).
 
         One dump per family: asked for both at once (``AF_UNSPEC``), this kernel (6.18)
         ends the dump after the IPv4 routes."""
-        out: list[Any] = []
-        for family in (socket.AF_INET, socket.AF_INET6):
-            msg = rtmsg()
-            msg["family"] = family
-            out.extend(self.ask(msg, RTM_GETROUTE, dump=True, skip=kernel_local_route))
-        return out
+        with memo.dump() if memo is not None else contextlib.nullcontext():
+            out: list[Any] = []
+            for family in (socket.AF_INET, socket.AF_INET6):
+                msg = rtmsg()
+                msg["family"] = family
+                out.extend(
+                    self.ask(msg, RTM_GETROUTE, dump=True, skip=kernel_local_route, memo=memo)
+                )
+            return out
 
     def netnsid(self, ns_fd: int) -> int | None:
         """The id this namespace gives the namespace ``ns_fd`` (the kernel's answer as
