@@ -106,3 +106,28 @@ def test_a_new_namespace_starts_over() -> None:
     rates = meter.add(9.0, TcpHealth(retrans_segs=5))
     assert rates is not None and rates.retrans_history == (1.0,)
     assert health_between(TcpHealth(), TcpHealth(out_segs=1), 0.0) is None
+
+
+@sync
+async def test_workers_never_write_the_snapshot_out(
+    frozen: Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Textual describes a worker by the repr of its arguments unless told otherwise: the
+    health read every few seconds, the marks and ``d`` wrote the whole snapshot out each
+    time (at 1,000 namespaces a third of the idle TUI's CPU).  Every worker has its own
+    description, so the snapshot's repr is never asked for."""
+    written: list[int] = []
+    monkeypatch.setattr(Snapshot, "__repr__", lambda self: written.append(1) or "Snapshot")
+    reads: list[str] = []
+
+    def read(snapshot: Snapshot, name: str) -> TcpHealth:
+        reads.append(name)
+        return TcpHealth(out_segs=40 * len(reads))
+
+    app = make_app(frozen, source=Source("file", "x.json"), read_health=read)
+    async with app.run_test(size=(160, 45)) as pilot:
+        assert isinstance(app, CnetApp)
+        await until(pilot, lambda: app.marks_known and len(reads) >= 3)
+        await pilot.press("d")  # the doctor on one container, on a worker
+        await until(pilot, lambda: "gateway" in detail_text(app).lower())
+    assert written == []

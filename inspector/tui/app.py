@@ -229,7 +229,7 @@ class CnetApp(PlainToasts, QuitsOnSignals, MainPanes):
         self.marks.running = True
         self._doctor_marks(self.view.snapshot)
 
-    @work(thread=True, group="doctor-marks", name="doctor marks")
+    @work(thread=True, group="doctor-marks", name="doctor marks", description="doctor marks")
     def _doctor_marks(self, snapshot: Snapshot) -> None:
         try:
             reports = tuple(self._backends.doctor(snapshot, (), False))
@@ -272,7 +272,7 @@ class CnetApp(PlainToasts, QuitsOnSignals, MainPanes):
         self._show_detail()
         self._doctor_one(run, self.view.snapshot, container)
 
-    @work(thread=True, exclusive=True, group="doctor", name="doctor")
+    @work(thread=True, exclusive=True, group="doctor", name="doctor", description="doctor")
     def _doctor_one(self, run: int, snapshot: Snapshot, name: str) -> None:
         try:
             reports = self._backends.doctor(snapshot, (name,), True)
@@ -689,7 +689,7 @@ class CnetApp(PlainToasts, QuitsOnSignals, MainPanes):
         def done(request: ExportRequest | None) -> None:
             if request is not None:  # a thread worker (tui/export.py) says where it went
                 job = partial(export_worker, self, *shown, request.fmt, request.path, live)
-                self.run_worker(job, thread=True, group="export")
+                self.run_worker(job, thread=True, group="export", description="export")
 
         self.push_screen(ExportScreen(shown[0]), done)
 

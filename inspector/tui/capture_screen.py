@@ -188,7 +188,7 @@ class CaptureScreen(ModalScreen[None]):
         self.refresh_bindings()
         self._capture(self.run_number, expression, self._stop, self.ring)
 
-    @work(thread=True, exclusive=True, group="capture")
+    @work(thread=True, exclusive=True, group="capture", description="capture")
     def _capture(self, run: int, expression: str, stop: threading.Event, ring: PacketRing) -> None:
         capturer = self.backends.capture
         try:
@@ -340,7 +340,7 @@ class CaptureScreen(ModalScreen[None]):
 
         self.app.push_screen(SaveCaptureAsk(default_capture_name(self.item)), chosen)
 
-    @work(thread=True, group="capture-save")
+    @work(thread=True, group="capture-save", description="capture save")
     def _save(
         self,
         path: str,

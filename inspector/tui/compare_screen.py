@@ -112,7 +112,7 @@ class CompareScreen(ModalScreen[Comparison | None]):
         self.query_one(LinesView).focus()
         self._compare()
 
-    @work(thread=True, exclusive=True, group="compare")
+    @work(thread=True, exclusive=True, group="compare", description="compare")
     def _compare(self) -> None:
         try:
             saved = load_snapshot(self.path)

@@ -153,7 +153,7 @@ class ConnectionsScreen(Screen[None]):
         self._read(with_rules=True, progressive=True)
         self.set_interval(REFRESH_S, lambda: self._read(with_rules=False))
 
-    @work(thread=True, exclusive=True, group="connections")
+    @work(thread=True, exclusive=True, group="connections", description="connections")
     def _read(self, with_rules: bool, progressive: bool = False) -> None:
         """``progressive``: the view's first read shows a screenful of flows while the
         rest are decoded; a refresh replaces the table at once (no shrinking and growing

@@ -77,7 +77,11 @@ class HealthWatch:
             self._meter = HealthMeter()
         self._asked, self._busy = now, True
         job = partial(self._work, self._read, snapshot, c.name)
-        self._app.run_worker(job, thread=True, group="tcp-health", name="tcp health")
+        # A description of its own: Textual's default is repr(job), the whole snapshot (at
+        # 1,000 namespaces that repr was a third of the idle TUI's CPU).
+        self._app.run_worker(
+            job, thread=True, group="tcp-health", name="tcp health", description="tcp health"
+        )
 
     def _work(self, read: HealthReader, snapshot: Snapshot, name: str) -> None:
         """On the worker's thread."""

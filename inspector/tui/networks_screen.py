@@ -80,7 +80,7 @@ class NetworksScreen(ModalScreen[str | None]):
         self.query_one("#networks-source", Static).update("asking Docker for its networks…")
         self._read(self.read)
 
-    @work(thread=True, exclusive=True, group="networks")
+    @work(thread=True, exclusive=True, group="networks", description="networks")
     def _read(self, read: NetworksReader) -> None:
         try:
             listed = list(read())

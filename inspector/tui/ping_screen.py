@@ -167,7 +167,7 @@ class PingScreen(ModalScreen[None]):
         self.refresh_bindings()
         self._ping(self.run_number, target, self._stop)
 
-    @work(thread=True, exclusive=True, group="ping")
+    @work(thread=True, exclusive=True, group="ping", description="ping")
     def _ping(self, run: int, target: str | None, stop: threading.Event) -> None:
         # Abandoned: a counter read outlived its run (another run began, or the panel closed).
         with contextlib.suppress(Abandoned):

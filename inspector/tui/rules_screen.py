@@ -90,7 +90,7 @@ class RulesScreen(ModalScreen[None]):
     def _load(self) -> None:
         self._read(self.counters)
 
-    @work(thread=True, exclusive=True, group="rules")
+    @work(thread=True, exclusive=True, group="rules", description="rules")
     def _read(self, counters: tuple[Rulesets, Rulesets] | None) -> None:
         try:
             if counters is not None:
