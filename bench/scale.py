@@ -281,9 +281,33 @@ def measure_tui(n: int, args: argparse.Namespace, cnet: str) -> dict[str, str]:
         time.sleep(args.quiet)  # the doctor's marks of the whole picture, then quiet
         idles = []
         for _ in range(args.idle_runs):
+            spy = None
+            if args.spy:  # samples of the idle window, both processes (it costs a little CPU)
+                out_file = f"/tmp/{PREFIX}spy-{RUN_ID}-{n}.txt"
+                spy = subprocess.Popen(
+                    [
+                        args.spy,
+                        "record",
+                        "--pid",
+                        str(pid),
+                        "--subprocesses",
+                        "--nonblocking",
+                        "--duration",
+                        str(int(args.idle)),
+                        "--format",
+                        "raw",
+                        "-o",
+                        out_file,
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             before = cpu_seconds(pid)
             time.sleep(args.idle)
             idles.append((cpu_seconds(pid) - before) / args.idle * 100)
+            if spy is not None:
+                spy.wait()
+                print(f"py-spy samples of the idle TUI: {out_file}", file=sys.stderr)
         out[f"TUI idle, settled, over {args.idle:g} s"] = span(idles, "% of a core")
         out["TUI + collector peak RSS"] = f"{peak_rss_mb(pid):.0f} MB"
         stop(pid)
@@ -409,6 +433,9 @@ def main() -> int:
         "--exporter-only", action="store_true", help="only the exporter's scrape row"
     )
     parser.add_argument("--tui-only", action="store_true", help="measure only the live TUI")
+    parser.add_argument(
+        "--spy", metavar="PY_SPY", help="py-spy's path: record the idle window (raw stacks)"
+    )
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.namespaces is None:
