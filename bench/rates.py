@@ -6,7 +6,8 @@ measures, in CPU time (``time.process_time``):
 
 - read: psutil's real per-NIC read of this host, and parsing a ``/proc/net/dev`` as long
   as the synthetic host's (what psutil does with it);
-- meter: ``sample_of`` + ``RateMeter.add`` (rates per interface and container, history);
+- meter: ``RateMeter.add`` (rates per interface and container, history), every counter
+  moving; quiet: ``sample_of`` + ``RateMeter.add`` with none moving (an idle host);
 - tui: one ``Rates`` arriving in the running app (headless): the rate cells and the
   detail updated, measured over ``STEPS`` updates.
 
@@ -109,6 +110,17 @@ def bench_pure(n: int) -> tuple[float, float, float, list[Rates]]:
     return psutil_ms, parse_ms, meter_ms, rates
 
 
+def bench_quiet(n: int) -> float:
+    """``sample_of`` + the meter per second when no counter moves (an idle host)."""
+    snap = synthetic(n)
+    host, inside = counters_at(snap, 7)
+    meter = RateMeter()
+    start = time.process_time()
+    for t in range(STEPS + 1):
+        meter.add(sample_of(snap, float(t), host, inside))
+    return 1000 * (time.process_time() - start) / (STEPS + 1)
+
+
 def bench_tui(n: int, rates: list[Rates]) -> float:
     from inspector.tui.app import make_app
     from tests.tui_fakes import ScriptedRates
@@ -140,7 +152,8 @@ def bench_tui(n: int, rates: list[Rates]) -> float:
 def main(argv: list[str]) -> int:
     sizes = [int(a) for a in argv] or list(SIZES)
     print(
-        f"{'containers':>10} {'psutil':>8} {'parse':>8} {'meter':>8} {'tui':>8} {'total':>8}  % of a core"
+        f"{'containers':>10} {'psutil':>8} {'parse':>8} {'meter':>8} {'tui':>8} {'total':>8}"
+        f"  % of a core  {'quiet':>8} (sample + meter, no counter moving)"
     )
     for n in sizes:
         psutil_ms, parse_ms, meter_ms, rates = bench_pure(n)
@@ -148,7 +161,7 @@ def main(argv: list[str]) -> int:
         total = psutil_ms + parse_ms + meter_ms + tui_ms
         print(
             f"{n:>10} {psutil_ms:>7.2f}ms {parse_ms:>7.2f}ms {meter_ms:>7.2f}ms {tui_ms:>7.2f}ms"
-            f" {total:>7.2f}ms  {total / 10:.2f}%"
+            f" {total:>7.2f}ms  {total / 10:>10.2f}%  {bench_quiet(n):>6.2f}ms"
         )
     return 0
 

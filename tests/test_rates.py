@@ -14,6 +14,7 @@ from inspector.live.rates import (
     Sample,
     human_rate,
     rate_between,
+    rates_between,
     sparkline,
 )
 from inspector.live.sampler import LiveRates, sample_of
@@ -152,6 +153,29 @@ def test_a_snapshots_sample_takes_a_veths_container_side_from_its_host_end(
     for i in veths:
         assert s.interfaces[(c.name, i.name)] == Counters(900, 100, 9, 1)
         assert i.peer is not None and s.identity[(c.name, i.name)] == i.peer.ifindex
+
+
+def test_a_recreated_interface_is_told_apart_in_the_next_snapshot(recorded: Snapshot) -> None:
+    """The identities are made once per snapshot: a new snapshot (a veth recreated with
+    another ifindex) gets its own, and the step between the two gives that interface no
+    rate, while a quiet one's is zero."""
+    from dataclasses import replace
+
+    c = multi_container(recorded)
+    veth = next(i for i in c.interfaces if i.peer is not None)
+    assert veth.peer is not None
+    moved = replace(veth, peer=replace(veth.peer, ifindex=veth.peer.ifindex + 1000))
+    again = replace(c, interfaces=tuple(moved if i is veth else i for i in c.interfaces))
+    later = replace(recorded, containers=tuple(again if x is c else x for x in recorded.containers))
+    host = {i.peer.name: Counters(100, 900, 1, 9) for i in c.interfaces if i.peer is not None}
+    first = sample_of(recorded, 1.0, host, {})
+    assert sample_of(recorded, 1.5, host, {}).identity is first.identity  # made once
+    second = sample_of(later, 2.0, host, {})
+    assert second.identity[(c.name, veth.name)] == veth.peer.ifindex + 1000
+    step = rates_between(first, second)
+    assert (c.name, veth.name) not in step.interfaces
+    quiet = [k for k in step.interfaces if k[0] == c.name]
+    assert quiet and all(step.interfaces[k] == Rate() for k in quiet)
 
 
 def test_the_sampler_thread_publishes_rates_from_its_reads(recorded: Snapshot) -> None:

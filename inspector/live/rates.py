@@ -121,6 +121,9 @@ def _step(
         then = before.get(key)
         if then is None or old_ids.get(key) != new_ids.get(key):
             continue
+        if now == then:  # a quiet interface (most of them, at idle): no arithmetic
+            out[key] = ZERO
+            continue
         r = rate_between(then, now, seconds)
         if r is not None:
             out[key] = r

@@ -67,19 +67,35 @@ def sample_of(
     host: dict[str, counters.Counters],
     inside: dict[str, dict[str, counters.Counters]],
 ) -> Sample:
-    """A ``Sample`` from counters already read (pure; ``sample`` and the bench use it)."""
-    identity: dict[counters.InterfaceKey | str, int] = {
-        i.name: i.ifindex for i in snapshot.host.interfaces
-    }
-    for c in snapshot.containers:
-        for i in c.interfaces:
-            identity[(c.name, i.name)] = i.peer.ifindex if i.peer is not None else i.ifindex
+    """A ``Sample`` from counters already read (``sample`` and the bench use it)."""
+    identity = identities(snapshot)
     return Sample(
         at,
         counters.container_counters(snapshot, host, inside),
         {n: v for n, v in host.items() if n in identity},
         identity,
     )
+
+
+_last_identities: tuple[Snapshot, dict[counters.InterfaceKey | str, int]] | None = None
+
+
+def identities(snapshot: Snapshot) -> dict[counters.InterfaceKey | str, int]:
+    """What tells each interface of ``snapshot`` from a recreated one (its ifindex, the
+    host end's for a veth): made once per snapshot, not once a second (the sampler asks
+    with the same snapshot until a new one comes; 2,000 entries at 1,000 namespaces)."""
+    global _last_identities
+    last = _last_identities
+    if last is not None and last[0] is snapshot:
+        return last[1]
+    identity: dict[counters.InterfaceKey | str, int] = {
+        i.name: i.ifindex for i in snapshot.host.interfaces
+    }
+    for c in snapshot.containers:
+        for i in c.interfaces:
+            identity[(c.name, i.name)] = i.peer.ifindex if i.peer is not None else i.ifindex
+    _last_identities = (snapshot, identity)
+    return identity
 
 
 class LiveRates:
