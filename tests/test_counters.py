@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from inspector.collect.counters import (
     Counters,
     container_counters,
@@ -55,3 +57,29 @@ def test_veths_come_from_the_host_side_swapped_and_macvlan_from_inside(recorded:
     )
     assert got[(macvlan.name, "eth0")].rx_bytes == 123456
     assert (bridge.name, "lo") not in got  # lo is not on the host, and not asked for
+
+
+def test_host_counters_keep_a_quiet_interfaces_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read again, an interface whose numbers did not move is the same Counters object
+    (so the meter's quiet path is an identity check), one that moved is read anew, one
+    that went away is gone; a veth's other side is made once per object."""
+    import psutil
+
+    from inspector.collect.counters import HostCounters
+
+    snetio = type(psutil.net_io_counters(pernic=True)["lo"])  # psutil's own tuple
+    reads = iter(
+        [
+            {"a": snetio(1, 2, 3, 4, 0, 0, 0, 0), "b": snetio(5, 6, 7, 8, 0, 0, 0, 0)},
+            {"a": snetio(1, 2, 3, 4, 0, 0, 0, 0), "b": snetio(9, 6, 7, 8, 0, 0, 0, 0)},
+            {"b": snetio(9, 6, 7, 8, 0, 0, 0, 0)},
+        ]
+    )
+    monkeypatch.setattr(psutil, "net_io_counters", lambda **_: next(reads))
+    host = HostCounters()
+    first, second, third = host.read(), host.read(), host.read()
+    assert second["a"] is first["a"] and second["b"] is not first["b"]
+    assert second["b"] == Counters(rx_bytes=6, tx_bytes=9, rx_packets=8, tx_packets=7)
+    assert third["b"] is second["b"] and "a" not in third
+    assert first["a"].swapped() is first["a"].swapped()
+    assert first["a"].swapped() == Counters(rx_bytes=1, tx_bytes=2, rx_packets=3, tx_packets=4)

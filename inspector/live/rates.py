@@ -121,7 +121,7 @@ def _step(
         then = before.get(key)
         if then is None or old_ids.get(key) != new_ids.get(key):
             continue
-        if now == then:  # a quiet interface (most of them, at idle): no arithmetic
+        if now is then or now == then:  # a quiet interface (most, at idle): no arithmetic
             out[key] = ZERO
             continue
         r = rate_between(then, now, seconds)

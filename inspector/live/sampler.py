@@ -28,6 +28,7 @@ def sample(
     watched: Collection[str] | None = None,
     *,
     inside_of: Callable[[int], dict[str, counters.Counters]] = counters.namespace_counters,
+    read_host: Callable[[], dict[str, counters.Counters]] = counters.host_counters,
 ) -> Sample:
     """The counters of ``snapshot``'s host links and container interfaces now.
 
@@ -35,7 +36,7 @@ def sample(
     own namespace table (an interface with no host end) is read only when ``watched``
     names it (the rows on screen and the selected one): at 1,000 rows, reading each
     once a second was the idle TUI's cost.  None: every one (``measure``)."""
-    host = counters.host_counters()
+    host = read_host()
     inside = {
         c.name: inside_of(c.pid)
         for c in snapshot.containers
@@ -118,6 +119,7 @@ class LiveRates:
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         self._meter = RateMeter()
+        self._host = counters.HostCounters()  # the sampler's thread only
 
     def start(self, publish: PublishRates) -> None:
         self._thread = threading.Thread(
@@ -135,7 +137,7 @@ class LiveRates:
         self._watched = frozenset(names)
 
     def _sample_watched(self, snapshot: Snapshot, at: float) -> Sample:
-        return sample(snapshot, at, self._watched)
+        return sample(snapshot, at, self._watched, read_host=self._host.read)
 
     def stop(self) -> None:
         self._stopped.set()
