@@ -248,6 +248,31 @@ def measure(n: int, args: argparse.Namespace, cnet: str) -> dict[str, str]:
     if got != n:
         raise SystemExit(f"cnet snapshot listed {got} of the {n} namespaces")
     out["cnet snapshot"] = f"{span([w for w, _ in snaps])}, {span([m for _, m in snaps], 'MB')}"
+    if args.spy:  # one more, sampled (py-spy starts it; its time is not counted)
+        spied = f"/tmp/{PREFIX}spy-{RUN_ID}-{n}-snapshot.txt"
+        subprocess.run(
+            [
+                args.spy,
+                "record",
+                "--subprocesses",
+                "--rate",
+                "250",
+                "--format",
+                "raw",
+                "-o",
+                spied,
+                "--",
+                cnet,
+                "snapshot",
+                "-o",
+                SNAP,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=ENV,
+            check=False,
+        )
+        print(f"py-spy samples of cnet snapshot: {spied}", file=sys.stderr)
     docs = [timed(cnet, "doctor", "--no-ping")[0] for _ in range(args.runs)]
     out["cnet doctor --no-ping"] = span(docs)
     out.update(measure_tui(n, args, cnet))

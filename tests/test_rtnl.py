@@ -154,3 +154,29 @@ def test_a_kept_connection_parses_again_only_what_changed(pair: tuple[str, str, 
     )
     assert "10.97.0.0/16" in {r.dst for r in second.routes}
     assert {r.dst for r in first.routes} < {r.dst for r in second.routes}
+
+
+def test_a_bridge_and_its_port_keep_their_states_through_the_filter(
+    pair: tuple[str, str, str],
+) -> None:
+    """A link keeps only a few of ``IFLA_LINKINFO``'s nested attributes: the bridge's STP
+    state and its port's state still read as ``ip -d`` shows them."""
+    from inspector.collect.netlink import Netlink
+
+    a, _b, veth = pair
+    ip("-n", a, "link", "add", "cnetsc-br0", "type", "bridge", "stp_state", "1")
+    ip("-n", a, "link", "set", veth, "master", "cnetsc-br0")
+    ip("-n", a, "link", "set", "cnetsc-br0", "up")
+    fd = os.open(f"/run/netns/{a}", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        with Netlink.inside(fd) as nl:
+            links = {r.interface.name: r for r in nl.dump().links}
+    finally:
+        os.close(fd)
+    shown = {x["ifname"]: x for x in json.loads(ip("-n", a, "-d", "-j", "link"))}
+    bridge, port = links["cnetsc-br0"], links[veth]
+    assert bridge.interface.kind == "bridge" and port.interface.kind == "veth"
+    assert bridge.stp is (shown["cnetsc-br0"]["linkinfo"]["info_data"]["stp_state"] != 0)
+    assert bridge.stp is True
+    assert port.port_state == shown[veth]["linkinfo"]["info_slave_data"]["state"]
+    assert port.master_index == shown["cnetsc-br0"]["ifindex"]

@@ -25,7 +25,7 @@ from pyroute2.netlink.marshal import Marshal
 from pyroute2.netlink.nfnetlink import NFNL_SUBSYS_CTNETLINK
 from pyroute2.netlink.nfnetlink.nfctsocket import IPCTNL_MSG_CT_GET, NFCTAttrTuple, nfct_msg
 
-from inspector.collect.nlsock import NLMSG_HEADER, NetlinkSocket, nla_types
+from inspector.collect.nlsock import NLMSG_HEADER, NetlinkSocket, nla_types, whole
 
 ACCT_SYSCTL = "/proc/sys/net/netfilter/nf_conntrack_acct"
 NETLINK_NETFILTER = 12
@@ -198,7 +198,10 @@ class _CtSocket:
         self._sock = NetlinkSocket(NETLINK_NETFILTER, marshal)
         self._get = IPCTNL_MSG_CT_GET | (NFNL_SUBSYS_CTNETLINK << 8)
         self._msg = nfct_msg
-        self._keep = (NLMSG_HEADER.size + NFGENMSG_SIZE, nla_types(nfct_msg, READ_ATTRIBUTES))
+        self._keep = (
+            NLMSG_HEADER.size + NFGENMSG_SIZE,
+            whole(nla_types(nfct_msg, READ_ATTRIBUTES)),
+        )
 
     def close(self) -> None:
         self._sock.close()

@@ -23,7 +23,7 @@ import errno
 import os
 import socket
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from pyroute2.netlink import NLM_F_DUMP, NLM_F_MULTI, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR
@@ -43,8 +43,8 @@ _KIND = struct.Struct("H")
 _UNSEEN = object()
 
 Skip = Callable[[bytes, int], bool]
-Keep = tuple[int, frozenset[int]]
-"""The size of the headers before a message's attributes, and the attribute types kept."""
+Keep = tuple[int, "Wanted"]
+"""The size of the headers before a message's attributes, and the attributes kept."""
 
 
 def nla_types(message_class: Any, names: tuple[str, ...]) -> frozenset[int]:
@@ -56,24 +56,48 @@ def nla_types(message_class: Any, names: tuple[str, ...]) -> frozenset[int]:
     return frozenset(numbers[name] for name in names)
 
 
-def only_attributes(
-    data: bytes, offset: int, length: int, fixed: int, keep: frozenset[int]
-) -> bytes:
-    """The message at ``offset`` with only the top-level attributes whose types are in
-    ``keep`` (each copied whole, nested ones included), its length set again; ``fixed``
-    is the size of the headers before the attributes."""
+def nla_type(message_class: Any, name: str) -> int:
+    """The attribute number of ``name`` in a pyroute2 message class's ``nla_map``."""
+    (number,) = nla_types(message_class, (name,))
+    return number
+
+
+Wanted = Mapping[int, "Wanted | None"]
+"""Attribute types to keep: each whole (None), or only the nested attributes named."""
+
+
+def whole(types: frozenset[int]) -> Wanted:
+    """Each of ``types`` kept whole."""
+    return dict.fromkeys(types)
+
+
+def only_attributes(data: bytes, offset: int, length: int, fixed: int, keep: Wanted) -> bytes:
+    """The message at ``offset`` with only the attributes ``keep`` names (nested ones
+    filtered the same way), its length set again; ``fixed`` is the size of the headers
+    before the attributes."""
     out = bytearray(data[offset : offset + fixed])
-    at, end = offset + fixed, offset + length
+    out += _kept(data, offset + fixed, offset + length, keep)
+    struct.pack_into("I", out, 0, len(out))
+    return bytes(out)
+
+
+def _kept(data: bytes, at: int, end: int, keep: Wanted) -> bytearray:
+    out = bytearray()
     while at + NLA_HEADER.size <= end:
         size, kind = NLA_HEADER.unpack_from(data, at)
         if size < NLA_HEADER.size or at + size > end:
             break  # malformed: what came before is kept, as pyroute2 would
         if kind & NLA_TYPE_MASK in keep:
-            out += data[at : at + size]
-            out += bytes(-size % 4)
+            inner = keep[kind & NLA_TYPE_MASK]
+            if inner is None:
+                out += data[at : at + size]
+                out += bytes(-size % 4)
+            else:  # each kept child is padded to 4: so is the rebuilt parent
+                body = _kept(data, at + NLA_HEADER.size, at + size, inner)
+                out += NLA_HEADER.pack(NLA_HEADER.size + len(body), kind)
+                out += body
         at += (size + 3) & ~3
-    struct.pack_into("I", out, 0, len(out))
-    return bytes(out)
+    return out
 
 
 class Memo:
