@@ -180,3 +180,36 @@ def test_a_bridge_and_its_port_keep_their_states_through_the_filter(
     assert bridge.stp is True
     assert port.port_state == shown[veth]["linkinfo"]["info_slave_data"]["state"]
     assert port.master_index == shown["cnetsc-br0"]["ifindex"]
+
+
+def test_namespaces_read_one_after_another_share_what_is_alike(
+    pair: tuple[str, str, str],
+) -> None:
+    """One ``DumpMemos`` for the namespaces of a pass: what both hold byte for byte (``lo``)
+    is parsed once, and each namespace still reads as ``ip`` shows it."""
+    from inspector.collect.netlink import DumpMemos, Netlink
+
+    memos = DumpMemos()
+    dumps = {}
+    for ns in pair[:2]:
+        fd = os.open(f"/run/netns/{ns}", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            with Netlink.inside(fd, memos) as nl:
+                dumps[ns] = nl.dump()
+        finally:
+            os.close(fd)
+    a, b = (dumps[ns] for ns in pair[:2])
+    lo_a = next(x for x in a.links if x.interface.name == "lo")
+    lo_b = next(x for x in b.links if x.interface.name == "lo")
+    assert lo_b is lo_a
+    for ns, dump in dumps.items():
+        shown = json.loads(ip("-n", ns, "-j", "link"))
+        assert [(x.interface.name, x.interface.ifindex, x.interface.mac) for x in dump.links] == [
+            (x["ifname"], x["ifindex"], x.get("address") if x["ifname"] != "lo" else None)
+            for x in shown
+        ]
+        assert {r.cidr for r in dump.addresses} == {
+            f"{i['local']}/{i['prefixlen']}"
+            for x in json.loads(ip("-n", ns, "-j", "addr"))
+            for i in x["addr_info"]
+        }

@@ -192,6 +192,23 @@ def _made(records: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(r for r in records if r is not None)
 
 
+class DumpMemos:
+    """What the last dump's messages became (``nlsock.Memo``), for the next dump to reuse.
+
+    A connection kept (the host's) parses again only what changed since its last dump.
+    The namespaces of one host share theirs, read one after the other: a dense node's
+    namespaces are alike (``lo``, its addresses, the default route, the IPv6 routes of
+    ``eth0`` are the same bytes in each), so a namespace's read parses only what is its own.
+    Used by one thread at a time."""
+
+    def __init__(self) -> None:
+        from inspector.collect.nlsock import Memo  # why: pyroute2's import, as Netlink's
+
+        self.links = Memo(link_record)
+        self.addresses = Memo(address_record)
+        self.routes = Memo(route_record)
+
+
 class Netlink:
     """An rtnetlink connection to one namespace, for dumps: a plain socket read without
     pyroute2's asyncio loop, its answers parsed by pyroute2's own messages
@@ -201,21 +218,18 @@ class Netlink:
     ``fd`` names without forking: this thread steps in, creates the socket, steps back.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, memos: DumpMemos | None = None) -> None:
         # Imported here: pyroute2 takes a fifth of a second to import, and a command that
         # reads no namespace (a saved snapshot, --help) never pays it.
-        from inspector.collect.nlsock import Memo
         from inspector.collect.rtnl import RtnlSocket
 
         self._rt = RtnlSocket()
-        # A connection kept (the host's) parses only what changed since its last dump.
-        self._links, self._addresses = Memo(link_record), Memo(address_record)
-        self._routes = Memo(route_record)
+        self._memos = memos if memos is not None else DumpMemos()
 
     @classmethod
-    def inside(cls, ns_fd: int) -> Netlink:
+    def inside(cls, ns_fd: int, memos: DumpMemos | None = None) -> Netlink:
         with netns.inside(ns_fd):
-            return cls()
+            return cls(memos)
 
     def close(self) -> None:
         self._rt.close()
@@ -228,15 +242,16 @@ class Netlink:
 
     def dump(self) -> NamespaceDump:
         """Links, addresses and the routes (``route_record`` says which)."""
+        memos = self._memos
         return NamespaceDump(
-            links=_made(self._rt.links(self._links)),
-            addresses=_made(self._rt.addresses(self._addresses)),
+            links=_made(self._rt.links(memos.links)),
+            addresses=_made(self._rt.addresses(memos.addresses)),
             routes=self.routes(),
         )
 
     def routes(self) -> tuple[RouteRecord, ...]:
         """Every table's routes, IPv4 then IPv6, kernel order within each."""
-        return _made(self._rt.routes(self._routes))
+        return _made(self._rt.routes(self._memos.routes))
 
     def link(self, ifindex: int) -> LinkRecord | None:
         """One link by index; None when it is gone."""

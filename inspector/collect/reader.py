@@ -16,7 +16,7 @@ from inspector.collect import cri, discover, netns, podman, tracefs
 from inspector.collect.attribute import attribute
 from inspector.collect.cgroups import CgroupPids, pid_belongs_to
 from inspector.collect.engine import LIVE_STATES, Engine, EngineUnavailable
-from inspector.collect.netlink import Netlink
+from inspector.collect.netlink import DumpMemos, Netlink
 from inspector.inventory import events as ev
 from inspector.model.background import on_daemon_thread
 from inspector.model.records import FoundNamespace, NamespaceDump
@@ -40,6 +40,7 @@ class Reader:
         self._docker_timeout = docker_timeout
         self._inspect_timeout = inspect_timeout
         self._netlink: Netlink | None = None  # made on first use: pyroute2 is slow to import
+        self._memos: DumpMemos | None = None  # the namespaces' reads share theirs
         self._engine: Engine | None = None
         self._cgroups = CgroupPids()
         self._host_identity = netns.netns_inode(netns.host_netns_fd())
@@ -197,7 +198,9 @@ class Reader:
         """One namespace's dump, the ids it and the host give each other, and the
         namespaces its veths lead to (asked only for veths that lead neither here nor to
         the host)."""
-        with Netlink.inside(fd) as nl:
+        if self._memos is None:
+            self._memos = DumpMemos()
+        with Netlink.inside(fd, self._memos) as nl:
             dump = nl.dump()
             host_nsid = nl.netnsid(netns.host_netns_fd())
             wanted = {
