@@ -7,7 +7,7 @@ from inspector.collect.counters import Counters
 from inspector.inventory import events as ev
 from inspector.live.runner import Live, LiveUpdate
 from inspector.live.sampler import sample
-from inspector.model.snapshot import Container, HostNetwork, Interface, Snapshot
+from inspector.model.snapshot import Container, HostNetwork, Interface, PeerRef, Snapshot
 from inspector.tui.app import make_app
 from tests.test_scale import OTHERS, OtherNamespacesReader
 from tests.test_tui import SIZE, sync, wait_for
@@ -48,6 +48,40 @@ def test_every_namespace_found_is_a_row_before_the_first_is_read() -> None:
     assert reader.rows_at_first_read == OTHERS
     assert reader.rows_at_host_read == OTHERS
     assert published[-1].snapshot.containers and not published[-1].status.reading
+
+
+def bridged(count: int) -> Snapshot:
+    """``count`` running workloads, each an ``eth0`` whose veth's host end is a port of
+    ``br0``: their rates come from the host's counters."""
+    ports = tuple(
+        Interface(f"veth{n:04d}", 100 + n, kind="veth", state="up", master="br0")
+        for n in range(count)
+    )
+    return Snapshot(
+        taken_at="2026-12-07T00:00:00Z",
+        hostname="h",
+        host=HostNetwork((Interface("br0", 3, kind="bridge", state="up"), *ports)),
+        containers=tuple(
+            Container(
+                f"id{n:04d}",
+                f"w{n:04d}",
+                "",
+                "running",
+                10_000 + n,
+                "bridge",
+                interfaces=(
+                    Interface(
+                        "eth0",
+                        2,
+                        kind="veth",
+                        state="up",
+                        peer=PeerRef(f"veth{n:04d}", 100 + n, "br0"),
+                    ),
+                ),
+            )
+            for n in range(count)
+        ),
+    )
 
 
 def many(count: int) -> Snapshot:
@@ -103,3 +137,37 @@ async def test_the_app_asks_the_sampler_for_the_rows_in_view_and_the_selected_on
         feed.push(rates[1])
         await wait_for(pilot, lambda: "w0199" in feed.watched[-1])
         assert "w0000" not in feed.watched[-1]
+
+
+@sync
+async def test_a_rates_tick_draws_only_the_rows_in_view_and_the_rest_when_they_come() -> None:
+    """Every row's rate moves: the table is repainted for the rows on screen only; a row
+    out of view is drawn with its latest rate once it scrolls in (``G``)."""
+    snap = bridged(200)
+    feed = ScriptedRates()
+    app = make_app(snap, rates=feed)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, feed.started.is_set)
+        rates = scripted_rates(snap, 3, lambda t, name: 1000 * t * t)
+        table = app.pane("containers")
+        feed.push(rates[0])
+        await wait_for(pilot, lambda: app.rates is rates[0])
+        drawn: list[str] = []
+        update_cell = table.update_cell
+
+        def counted(row_key: object, column_key: object, value: object, **kw: object) -> None:
+            drawn.append(str(getattr(row_key, "value", row_key)))
+            update_cell(row_key, column_key, value, **kw)  # type: ignore[arg-type]
+
+        table.update_cell = counted  # type: ignore[method-assign]
+        feed.push(rates[1])
+        await wait_for(pilot, lambda: app.rates is rates[1])
+        in_view = {r.key for r in table.rows_shown[: table.size.height]}
+        assert drawn and set(drawn) <= in_view  # nothing drawn for the 150-odd out of view
+        last = table.rows_shown[-1]
+        assert last.key not in drawn
+        await pilot.press("G")
+        await pilot.pause()
+        column = next(n for n, c in enumerate(table._columns) if c.label.startswith("Rx"))
+        cell = table.get_cell(last.key, table._columns[column].key)
+        assert last.cells[column] and last.cells[column] in cell.plain
