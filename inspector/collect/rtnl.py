@@ -109,10 +109,10 @@ class RtnlSocket(NetlinkSocket):
     def links(self, memo: Memo | None = None) -> list[Any]:
         """Every link, with only the attributes ``LINK_ATTRIBUTES`` names (or, with a
         ``memo``, what its ``make`` made of each)."""
-        if memo is None:
-            return self.ask(ifinfmsg(), RTM_GETLINK, dump=True, keep=LINK_KEEP)
-        with memo.dump():
-            return self.ask(ifinfmsg(), RTM_GETLINK, dump=True, keep=LINK_KEEP, memo=memo)
+        with memo.dump() if memo is not None else contextlib.nullcontext():
+            return self.ask(
+                ifinfmsg(), RTM_GETLINK, dump=True, keep=LINK_KEEP, memo=memo, same="links"
+            )
 
     def link(self, ifindex: int) -> Any | None:
         """One link by index; None when there is none (ENODEV)."""
@@ -129,10 +129,10 @@ class RtnlSocket(NetlinkSocket):
     def addresses(self, memo: Memo | None = None) -> list[Any]:
         """Every address, with only its ``IFA_ADDRESS`` and ``IFA_LOCAL`` (or, with a
         ``memo``, what its ``make`` made of each)."""
-        if memo is None:
-            return self.ask(ifaddrmsg(), RTM_GETADDR, dump=True, keep=ADDRESS_KEEP)
-        with memo.dump():
-            return self.ask(ifaddrmsg(), RTM_GETADDR, dump=True, keep=ADDRESS_KEEP, memo=memo)
+        with memo.dump() if memo is not None else contextlib.nullcontext():
+            return self.ask(
+                ifaddrmsg(), RTM_GETADDR, dump=True, keep=ADDRESS_KEEP, memo=memo, same="addresses"
+            )
 
     def routes(self, memo: Memo | None = None) -> list[Any]:
         """Every table's routes, IPv4 then IPv6, but the kernel's own ``local`` ones (or,
@@ -146,7 +146,14 @@ class RtnlSocket(NetlinkSocket):
                 msg = rtmsg()
                 msg["family"] = family
                 out.extend(
-                    self.ask(msg, RTM_GETROUTE, dump=True, skip=kernel_local_route, memo=memo)
+                    self.ask(
+                        msg,
+                        RTM_GETROUTE,
+                        dump=True,
+                        skip=kernel_local_route,
+                        memo=memo,
+                        same=("routes", family),
+                    )
                 )
             return out
 
