@@ -82,7 +82,8 @@ class Sample:
 
 @dataclass(frozen=True)
 class Frame:
-    """One step of the history: bytes per second (rx + tx) by container and host link."""
+    """One step of the history: bytes per second (rx + tx) by container and host link;
+    a quiet one (0) is left out."""
 
     at: float
     containers: Mapping[str, float]
@@ -142,10 +143,10 @@ def rates_between(before: Sample, after: Sample, history: Sequence[Frame] = ()) 
             by_container.setdefault(container, []).append(r)
     # one interface (most containers): its rate as it is, not a sum made anew each second
     containers = {c: rs[0] if len(rs) == 1 else total(rs) for c, rs in by_container.items()}
-    frame = Frame(
+    frame = Frame(  # the quiet are left out: a history reads them as 0
         after.at,
-        {c: r.total_bytes for c, r in containers.items()},
-        {n: r.total_bytes for n, r in host.items()},
+        {c: r.total_bytes for c, r in containers.items() if r is not ZERO},
+        {n: r.total_bytes for n, r in host.items() if r is not ZERO},
     )
     kept = (*tuple(f for f in history if f.at > after.at - HISTORY_S), frame)
     return Rates(after.at, seconds, ifaces, containers, host, kept)
@@ -244,6 +245,7 @@ def trouble_words(what: str, rx: float, tx: float) -> str:
     return f"{what} {count_words(rx + tx)}/s (in {count_words(rx)}, out {count_words(tx)})"
 
 
+ZERO_CELLS = rate_cells(ZERO)
 RateCells = tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]
 """The rate cells of the containers and of the host links, by name."""
 
@@ -252,7 +254,8 @@ def shown_rates(rates: Rates) -> RateCells:
     """What the rate cells say for ``rates``: two steps that say the same need no redraw."""
 
     def cells(by: Mapping[str, Rate]) -> dict[str, tuple[str, str]]:
-        return {k: rate_cells(r) for k, r in by.items()}
+        # a quiet interface's rate is ZERO itself (``_step``): its cells need no formatting
+        return {k: ZERO_CELLS if r is ZERO else rate_cells(r) for k, r in by.items()}
 
     return cells(rates.containers), cells(rates.host)
 
