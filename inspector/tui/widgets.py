@@ -265,24 +265,34 @@ class Pane(DataTable[Text]):
             return True
         self._given = tuple(by_key.get(r.key, r) for r in self._given)
         shown = list(self._rows)
-        top, height = int(self.scroll_y), max(1, self.size.height)
+        view = self._in_view()
         for key, after in by_key.items():
             index = self._index[key]
-            before = shown[index]
-            moved = {
-                n
-                for n in cells
-                if before.cells[n] != after.cells[n] or before.style_of(n) != after.style_of(n)
-            }
+            self._redraw(index, shown[index], after, cells, view)
             shown[index] = after
-            if not moved:
-                continue
-            if top <= index < top + height:
-                self._draw_cells(after, moved)
-            else:  # out of view: drawn when it scrolls in (``_catch_up``)
-                self._behind[key] = self._behind.get(key, frozenset()) | moved
         self._rows = tuple(shown)
         return True
+
+    def _in_view(self) -> range:
+        top = int(self.scroll_y)
+        return range(top, top + max(1, self.size.height))
+
+    def _redraw(
+        self, index: int, before: Row, after: Row, cells: Iterable[int], view: range
+    ) -> None:
+        """Draw the cells of ``cells`` in which ``after`` differs from ``before``, if the row
+        is in ``view``; else note them, to be drawn when it scrolls in (``_catch_up``).
+        Each ``update_cell`` repaints the whole table: at 1,000 rows, redrawing it every
+        second for rows nobody saw was most of the idle UI's cost."""
+        moved = frozenset(
+            n
+            for n in cells
+            if before.cells[n] != after.cells[n] or before.style_of(n) != after.style_of(n)
+        )
+        if index in view:
+            self._draw_cells(after, moved | self._behind.pop(after.key, frozenset()))
+        elif moved:
+            self._behind[after.key] = self._behind.get(after.key, frozenset()) | moved
 
     def _draw_cells(self, row: Row, cells: Collection[int]) -> None:
         for n in cells:
@@ -294,39 +304,31 @@ class Pane(DataTable[Text]):
         super().watch_scroll_y(old_value, new_value)
         self._catch_up()
 
-    def _catch_up(self, everything: bool = False) -> None:
-        """Draw the cells a rates tick patched while their rows were out of view, for the
-        rows now in view (or ``everything``, before the table is rebuilt or compared).
-        Each ``update_cell`` repaints the whole table: at 1,000 rows, redrawing it every
-        second for rows nobody saw was most of the idle UI's cost."""
+    def _catch_up(self) -> None:
+        """Draw the cells noted while their rows were out of view, for the rows now in it."""
         if not self._behind:
             return
-        top, height = int(self.scroll_y), max(1, self.size.height)
+        view = self._in_view()
         for key in list(self._behind):
             index = self._index.get(key)
             if index is None or index >= len(self._rows):
                 del self._behind[key]
-            elif everything or top <= index < top + height:
+            elif index in view:
                 self._draw_cells(self._rows[index], self._behind.pop(key))
 
     def _show(self, rows: Sequence[Row]) -> None:
         new = tuple(rows)
-        self._catch_up(everything=True)  # the table as ``_rows`` says, before comparing
         if new == self._rows:
             return
         old = self._rows
         if [r.key for r in new] == [r.key for r in old]:
-            for before, after in zip(old, new, strict=True):
+            view, every = self._in_view(), range(len(self._columns))
+            for index, (before, after) in enumerate(zip(old, new, strict=True)):
                 if before != after:
-                    for n, (col, a, b) in enumerate(
-                        zip(self._columns, before.cells, after.cells, strict=True)
-                    ):
-                        if a != b or before.style_of(n) != after.style_of(n):
-                            self.update_cell(
-                                after.key, col.key, self._cell(n, b, after.style_of(n))
-                            )
+                    self._redraw(index, before, after, every, view)
             self._rows = new
             return
+        self._behind.clear()  # every row is added again, as it is now
         keep = self.current_key
         scroll_y = self.scroll_y
         with self.app.batch_update():
