@@ -202,13 +202,14 @@ class CaptureScreen(ModalScreen[None]):
             self.post_message(CaptureEnded(run, f"{type(exc).__name__}: {exc}", ""))
             return
         try:
-            self._read(run, source, stop, ring)
+            ended = self._read(run, source, stop, ring)
         finally:
             source.close()
+        self.post_message(ended)  # "stopped" once the interfaces are closed, not before
 
     def _read(
         self, run: int, source: CaptureSource, stop: threading.Event, ring: PacketRing
-    ) -> None:
+    ) -> CaptureEnded:
         labels = tuple(t.label for t in source.plan.taps)
         linktypes = tuple(source.linktypes)
         self.post_message(CaptureStarted(run, labels, linktypes))
@@ -245,7 +246,7 @@ class CaptureScreen(ModalScreen[None]):
             f"{meter.total:,} packets captured, {counts.received:,} received by filter, "
             f"{counts.dropped:,} dropped by the kernel"
         )
-        self.post_message(CaptureEnded(run, source.problem, summary))
+        return CaptureEnded(run, source.problem, summary)
 
     @on(CaptureStarted)
     def _started(self, message: CaptureStarted) -> None:
