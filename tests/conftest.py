@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,13 @@ import pytest
 from inspector.model.snapshot import Snapshot
 from inspector.render.snapshot_json import load_snapshot
 from tests.lab import Lab, engine_problem
+
+# A suite started in the background by a non-interactive shell (``sh -c '... &'``) inherits
+# SIGINT ignored (POSIX), and so does every cnet a test starts: Python then never raises
+# KeyboardInterrupt, and the tests that send SIGINT wait for nothing.  Default here, so the
+# children start with it as they would from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 DATA = Path(__file__).parent / "data"
 RECORDED = DATA / "lab-snapshot.json"
