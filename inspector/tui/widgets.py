@@ -170,8 +170,8 @@ class Pane(DataTable[Text]):
     def keys_on_screen(self, also: str | None = None) -> set[str]:
         """The keys of the rows in view, and ``also`` (the selected row): what the rates
         sampler reads namespaces for (``RatesFeed.watch``)."""
-        top = int(self.scroll_y)
-        keys = {r.key for r in self._rows[top : top + max(1, self.size.height)]}
+        view = self._in_view()
+        keys = {r.key for r in self._rows[view.start : view.stop]}
         if also is not None:
             keys.add(also)
         return keys
@@ -274,6 +274,7 @@ class Pane(DataTable[Text]):
         return True
 
     def _in_view(self) -> range:
+        """The row indexes on screen (the header's line counted: one row more, never less)."""
         top = int(self.scroll_y)
         return range(top, top + max(1, self.size.height))
 
