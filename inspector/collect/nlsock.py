@@ -128,6 +128,11 @@ class Memo:
         self.last, self.next = self.next, {}
 
 
+def one_dump(memo: Memo | None) -> contextlib.AbstractContextManager[None]:
+    """``memo.dump()``, or nothing to keep without a memo."""
+    return memo.dump() if memo is not None else contextlib.nullcontext()
+
+
 class NetlinkSocket:
     """One netlink socket of ``protocol`` in the namespace of the thread that made it;
     one thread uses it.  ``marshal`` is the pyroute2 marshal that parses its answers."""

@@ -19,7 +19,6 @@ can change a link, address or route.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import socket
 import struct
@@ -39,6 +38,7 @@ from inspector.collect.nlsock import (
     NetlinkSocket,
     nla_type,
     nla_types,
+    one_dump,
     whole,
 )
 
@@ -109,7 +109,7 @@ class RtnlSocket(NetlinkSocket):
     def links(self, memo: Memo | None = None) -> list[Any]:
         """Every link, with only the attributes ``LINK_ATTRIBUTES`` names (or, with a
         ``memo``, what its ``make`` made of each)."""
-        with memo.dump() if memo is not None else contextlib.nullcontext():
+        with one_dump(memo):
             return self.ask(
                 ifinfmsg(), RTM_GETLINK, dump=True, keep=LINK_KEEP, memo=memo, same="links"
             )
@@ -129,7 +129,7 @@ class RtnlSocket(NetlinkSocket):
     def addresses(self, memo: Memo | None = None) -> list[Any]:
         """Every address, with only its ``IFA_ADDRESS`` and ``IFA_LOCAL`` (or, with a
         ``memo``, what its ``make`` made of each)."""
-        with memo.dump() if memo is not None else contextlib.nullcontext():
+        with one_dump(memo):
             return self.ask(
                 ifaddrmsg(), RTM_GETADDR, dump=True, keep=ADDRESS_KEEP, memo=memo, same="addresses"
             )
@@ -140,7 +140,7 @@ class RtnlSocket(NetlinkSocket):
 
         One dump per family: asked for both at once (``AF_UNSPEC``), this kernel (6.18)
         ends the dump after the IPv4 routes."""
-        with memo.dump() if memo is not None else contextlib.nullcontext():
+        with one_dump(memo):
             out: list[Any] = []
             for family in (socket.AF_INET, socket.AF_INET6):
                 msg = rtmsg()
