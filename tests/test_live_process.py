@@ -62,7 +62,7 @@ def gone(pid: int, seconds: float = 10.0) -> bool:
     while time.monotonic() < deadline:
         try:
             state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # reaped before or while reading
             return True
         if state == "Z":  # exited, not yet reaped by its parent
             return True
