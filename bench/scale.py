@@ -1,8 +1,17 @@
 """Benchmark cnet at hundreds of ``ip netns`` namespaces, built where nothing else sees them.
 
 Builds N namespaces (``cnetsc-nNNNN``), each with ``lo``, an ``eth0`` whose veth peer is a
-port of one bridge (``cnetsc-br``), an address and a default route, and measures at each
-count given with ``-n`` (built up in turn: 200, then 800 more for 1,000):
+port of one bridge (``cnetsc-br``), an address and a default route, and no traffic, and
+measures at each count given with ``-n`` (built up in turn: 200, then 800 more for 1,000).
+
+No traffic means no IPv6 link-local addresses (``addrgenmode none``).  With them
+(``--chatter``), each namespace sends router solicitations for ever (no router answers;
+the kernel backs off, up to an hour apart), and the bridge floods each one to every
+port: at 1,000 namespaces every veth's counters move every few seconds, for as long as
+the bench runs.  That is traffic, and the idle row then measures the rates of 1,000
+moving rows.
+
+It measures:
 
 - ``cnet snapshot`` (the whole process: wall time and peak RSS);
 - the live TUI in tmux (120x40): first namespace rows on screen and every namespace read
@@ -142,27 +151,31 @@ def enter_bench_host() -> None:
         os.close(fd)
     run("ip", "link", "set", "lo", "up")
     run("ip", "link", "add", BRIDGE, "type", "bridge")
+    run("ip", "link", "set", BRIDGE, "addrgenmode", "none")
     run("ip", "addr", "add", "10.77.0.1/16", "dev", BRIDGE)
     run("ip", "link", "set", BRIDGE, "up")
 
 
-def build(first: int, last: int) -> float:
+def build(first: int, last: int, chatter: bool = False) -> float:
     """Namespaces ``first`` to ``last - 1``: the namespaces and veths in one ``ip -batch``,
-    then each one's inside (addresses, routes) in one ``ip -n NAME -batch`` per namespace."""
+    then each one's inside (addresses, routes) in one ``ip -n NAME -batch`` per namespace.
+    ``chatter``: IPv6 link-local addresses, and their router solicitations, on eth0."""
     t0 = time.monotonic()
+    quiet = "" if chatter else "link set eth0 addrgenmode none\n"
     lines = []
     for k in range(first, last):
         n, veth = ns_name(k), f"{PREFIX}v{k:04d}"
         lines += [
             f"netns add {n}",
             f"link add {veth} type veth peer name eth0 netns {n}",
+            f"link set {veth} addrgenmode none",  # a bridge port has no address of its own
             f"link set {veth} master {BRIDGE} up",
         ]
     run("ip", "-batch", "-", stdin="\n".join(lines) + "\n")
     procs: list[subprocess.Popen[str]] = []
     for k in range(first, last):
         script = (
-            f"link set lo up\nlink set eth0 up\naddr add {address(k)} dev eth0\n"
+            f"link set lo up\n{quiet}link set eth0 up\naddr add {address(k)} dev eth0\n"
             "route add default via 10.77.0.1\n"
         )
         p = subprocess.Popen(
@@ -417,7 +430,7 @@ def inside(args: argparse.Namespace) -> int:
     results: dict[str, dict[str, str]] = {}
     cnets = [("", CNET)] + [(f" ({path})", path) for path in args.compare]
     for n in sorted(args.namespaces):
-        seconds = build(built, n)
+        seconds = build(built, n, args.chatter)
         print(f"built namespaces {built}..{n - 1} in {seconds:.1f} s", file=sys.stderr)
         built = n
         time.sleep(args.settle)
@@ -427,7 +440,11 @@ def inside(args: argparse.Namespace) -> int:
             print(f"\n{column}:", file=sys.stderr)
             for name, value in results[column].items():
                 print(f"  {name:<40} {value}", file=sys.stderr)
-    print(f"\ncnet at N ip-netns namespaces, {args.runs} runs, {args.launches} TUI launches\n")
+    traffic = "IPv6 router solicitations on every port" if args.chatter else "no traffic"
+    print(
+        f"\ncnet at N ip-netns namespaces ({traffic}), {args.runs} runs, "
+        f"{args.launches} TUI launches\n"
+    )
     names = list(next(iter(results.values())))
     print("| | " + " | ".join(results) + " |")
     print("|---|" + "---|" * len(results))
@@ -460,6 +477,11 @@ def main() -> int:
     parser.add_argument("--tui-only", action="store_true", help="measure only the live TUI")
     parser.add_argument(
         "--spy", metavar="PY_SPY", help="py-spy's path: record the idle window (raw stacks)"
+    )
+    parser.add_argument(
+        "--chatter",
+        action="store_true",
+        help="IPv6 link-local on each eth0: router solicitations flood the bridge's ports",
     )
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
