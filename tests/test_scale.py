@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from rich.text import Text
 
 from inspector.inventory import events as ev
 from inspector.live import runner as live_mod
@@ -15,6 +16,7 @@ from inspector.model.snapshot import Interface, Snapshot
 from inspector.tui import widgets
 from inspector.tui.app import make_app
 from inspector.tui.view import RATES_AT
+from inspector.tui.widgets import Pane
 from tests.test_tui import SIZE, sync, wait_for
 from tests.tui_fakes import ScriptedRates, scripted_rates
 
@@ -118,15 +120,15 @@ async def test_a_rate_tick_redraws_only_the_cells_that_changed_and_sorts_nothing
         table = app.pane("containers")
         order = [r.key for r in table.rows_shown]
         drawn: list[tuple[str, str]] = []
-        update = table.update_cell
+        real_patch = widgets.patch_row
 
-        def counted(row_key: object, column_key: object, *args: object, **kw: object) -> None:
-            drawn.append((str(getattr(row_key, "value", row_key)), str(column_key)))
-            update(row_key, column_key, *args, **kw)  # type: ignore[arg-type]
+        def counted(table: Pane, key: str, index: int, values: dict[str, Text]) -> bool:
+            drawn.extend((key, column) for column in values)
+            return real_patch(table, key, index, values)
 
         sorts: list[int] = []
         real_sort = widgets.sort_rows
-        monkeypatch.setattr(table, "update_cell", counted)
+        monkeypatch.setattr(widgets, "patch_row", counted)
         monkeypatch.setattr(widgets, "sort_rows", lambda *a: sorts.append(1) or real_sort(*a))
         for step in rates[2:]:
             feed.push(step)

@@ -3,12 +3,19 @@ rows before reads, progress patched in, counters read only for what is on screen
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+from textual.widgets.data_table import RowKey
+
 from inspector.collect.counters import Counters
 from inspector.inventory import events as ev
 from inspector.live.runner import Live, LiveUpdate
 from inspector.live.sampler import sample
 from inspector.model.snapshot import Container, HostNetwork, Interface, PeerRef, Snapshot
+from inspector.tui import row_patch
 from inspector.tui.app import make_app
+from inspector.tui.widgets import Pane
 from tests.test_scale import OTHERS, OtherNamespacesReader
 from tests.test_tui import SIZE, sync, wait_for
 from tests.tui_fakes import ScriptedRates, scripted_rates
@@ -152,17 +159,11 @@ async def test_a_rates_tick_draws_only_the_rows_in_view_and_the_rest_when_they_c
         table = app.pane("containers")
         feed.push(rates[0])
         await wait_for(pilot, lambda: app.rates is rates[0])
-        drawn: list[str] = []
-        update_cell = table.update_cell
-
-        def counted(row_key: object, column_key: object, value: object, **kw: object) -> None:
-            drawn.append(str(getattr(row_key, "value", row_key)))
-            update_cell(row_key, column_key, value, **kw)  # type: ignore[arg-type]
-
-        table.update_cell = counted  # type: ignore[method-assign]
+        drawn = drawn_rows(table)
         feed.push(rates[1])
         await wait_for(pilot, lambda: app.rates is rates[1])
         in_view = {r.key for r in table.rows_shown[: table.size.height]}
+        await pilot.pause()
         assert drawn and set(drawn) <= in_view  # nothing drawn for the 150-odd out of view
         last = table.rows_shown[-1]
         assert last.key not in drawn
@@ -171,3 +172,101 @@ async def test_a_rates_tick_draws_only_the_rows_in_view_and_the_rest_when_they_c
         column = next(n for n, c in enumerate(table._columns) if c.label.startswith("Rx"))
         cell = table.get_cell(last.key, table._columns[column].key)
         assert last.cells[column] and last.cells[column] in cell.plain
+
+
+def drawn_rows(table: Pane) -> list[str]:
+    """The keys of the rows whose lines ``table`` renders from now on (a cached line is
+    not rendered: what a repaint really costs)."""
+    drawn: list[str] = []
+    render = table._render_line_in_row
+
+    def counted(row_key: RowKey, *args: Any, **kw: Any) -> Any:
+        drawn.append(str(row_key.value))
+        return render(row_key, *args, **kw)
+
+    table._render_line_in_row = counted  # type: ignore[method-assign]
+    return drawn
+
+
+@sync
+async def test_a_rates_tick_repaints_only_the_rows_whose_cells_changed() -> None:
+    """One workload's rate moves, the others' cells say the same: that row's line alone
+    is rendered again, with its new rate (``update_cell`` repainted every row in view)."""
+    snap = bridged(200)
+    feed = ScriptedRates()
+    app = make_app(snap, rates=feed)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await wait_for(pilot, feed.started.is_set)
+        rates = scripted_rates(
+            snap, 2, lambda t, name: 5000 if t == 2 and name == "w0002" else 1000
+        )
+        table = app.pane("containers")
+        feed.push(rates[0])
+        await wait_for(pilot, lambda: app.rates is rates[0])
+        await pilot.pause()
+        drawn = drawn_rows(table)
+        feed.push(rates[1])
+        await wait_for(pilot, lambda: app.rates is rates[1])
+        await pilot.pause()
+        assert set(drawn) == {"w0002"}
+        column = next(c.key for c in table._columns if c.label.startswith("Rx"))
+        assert table.get_cell("w0002", column).plain.strip() == "4.9K"
+        line = table.render_line(table.get_row_index("w0002") + 1 - int(table.scroll_y))
+        assert "4.9K" in line.text
+
+
+@sync
+async def test_a_table_whose_internals_are_not_known_is_updated_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another Textual's DataTable (a cache this does not know): ``update_cell`` as before,
+    every row in view repainted, and the new rate shown all the same."""
+    monkeypatch.setattr(row_patch, "_CACHES", (*row_patch._CACHES, ("_gone_cache", 0, "y")))
+    snap = bridged(200)
+    feed = ScriptedRates()
+    app = make_app(snap, rates=feed)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await wait_for(pilot, feed.started.is_set)
+        rates = scripted_rates(
+            snap, 2, lambda t, name: 5000 if t == 2 and name == "w0002" else 1000
+        )
+        table = app.pane("containers")
+        feed.push(rates[0])
+        await wait_for(pilot, lambda: app.rates is rates[0])
+        await pilot.pause()
+        drawn = drawn_rows(table)
+        feed.push(rates[1])
+        await wait_for(pilot, lambda: app.rates is rates[1])
+        await pilot.pause()
+        assert {"w0002", "w0003"} <= set(drawn)
+        line = table.render_line(table.get_row_index("w0002") + 1 - int(table.scroll_y))
+        assert "4.9K" in line.text
+
+
+@sync
+async def test_a_rates_tick_patches_the_host_links_that_moved_into_the_interfaces_pane() -> None:
+    """The Interfaces pane shows the host links; a tick that moved one patches its rate
+    cells in, and the pane is not given its rows again."""
+    snap = bridged(200)
+    feed = ScriptedRates()
+    app = make_app(snap, rates=feed)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await wait_for(pilot, feed.started.is_set)
+        rates = scripted_rates(
+            snap, 2, lambda t, name: 5000 if t == 2 and name == "w0000" else 1000
+        )
+        feed.push(rates[0])
+        await wait_for(pilot, lambda: app.rates is rates[0])
+        await pilot.pause()
+        links = app.pane("interfaces")
+        assert "veth0000" in {r.key for r in links.rows_shown}  # w0000's host side
+        given: list[int] = []
+        set_rows = links.set_rows
+        links.set_rows = lambda rows, **kw: given.append(len(rows)) or set_rows(rows, **kw)  # type: ignore[method-assign]
+        drawn = drawn_rows(links)
+        feed.push(rates[1])
+        await wait_for(pilot, lambda: app.rates is rates[1])
+        await pilot.pause()
+        assert given == [] and set(drawn) == {"veth0000"}
+        column = next(c.key for c in links._columns if c.label.startswith("Rx"))
+        assert links.get_cell("veth0000", column).plain.strip() == "4.9K"

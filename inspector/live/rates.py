@@ -260,8 +260,9 @@ def shown_rates(rates: Rates) -> RateCells:
     return cells(rates.containers), cells(rates.host)
 
 
-def moved_rates(before: RateCells | None, after: RateCells) -> set[str]:
-    """The containers whose rate cells say something else than ``before``'s: the only
-    rows a rates tick draws again."""
-    old = before[0] if before is not None else {}
-    return {k for k in old.keys() | after[0].keys() if old.get(k) != after[0].get(k)}
+def moved_rates(before: RateCells | None, after: RateCells, of: int = 0) -> set[str]:
+    """The containers (``of`` 1: the host links) whose rate cells say something else than
+    ``before``'s: the only rows a rates tick draws again."""
+    old = before[of] if before is not None else {}
+    new = after[of]
+    return {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}

@@ -56,6 +56,11 @@ from inspector.tui.marks import DoctorMarks, DoctorReady, Marks
 from inspector.tui.messages import RatesArrived, SnapshotArrived
 from inspector.tui.networks_screen import NetworksScreen
 from inspector.tui.rate_detail import container_rates, interface_rates
+from inspector.tui.rate_panes import (
+    patch_interface_rates,
+    show_container_rates,
+    show_interface_rows,
+)
 from inspector.tui.screens import ExportRequest, ExportScreen, HelpScreen
 from inspector.tui.signals import QuitsOnSignals
 from inspector.tui.status_line import (
@@ -76,7 +81,6 @@ from inspector.tui.view import (
     SnapshotView,
     changed,
     marked,
-    with_rates,
 )
 from inspector.tui.widgets import Pane, set_titles
 
@@ -200,8 +204,13 @@ class CnetApp(PlainToasts, QuitsOnSignals, MainPanes):
         if before == message.cells:
             self._show_detail()  # the cells say the same (idle: all quiet); the sparkline moves
             return
-        self._show_container_rates(self.pane("containers"), moved_rates(before, message.cells))
-        self._link()
+        if moved := moved_rates(before, message.cells):
+            self._show_container_rates(self.pane("containers"), moved)
+        moved = moved_rates(before, message.cells, 1)
+        if patch_interface_rates(self.pane("interfaces"), self.view, self.rates, moved):
+            self._show_detail()
+        else:
+            self._link()
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
         if self.panes_gone:
@@ -337,18 +346,9 @@ class CnetApp(PlainToasts, QuitsOnSignals, MainPanes):
         self._selected = table.current_key if rows else None
 
     def _show_container_rates(self, table: Pane, moved: set[str] | None = None) -> tuple[Row, ...]:
-        """``moved``: a rates tick moved only these rows' cells: patched in, unsorted."""
         assert self.view is not None
-        rates = self.rates.containers if self.rates is not None else {}
         at = RATES_AT + 1 if self.hosts else RATES_AT  # after the Host column, when shown
-        if moved is not None and table.patch_rows(
-            [with_rates(r, rates.get(r.key), at) for r in self._marked if r.key in moved],
-            (at, at + 1),
-        ):
-            return ()
-        rows = tuple(with_rates(r, rates.get(r.key), at) for r in self._marked)
-        table.set_rows(rows, measure=self.view.container_measure)
-        return rows
+        return show_container_rates(table, self.view, self._marked, self.rates, at, moved)
 
     def _link(self) -> None:
         """Narrow the host panes to the scope and show the detail: only the dependent work."""
@@ -364,10 +364,10 @@ class CnetApp(PlainToasts, QuitsOnSignals, MainPanes):
                 self.view.route_rows_for(c),
                 self.view.port_rows_for(c),
             )
-        host_rates = self.rates.host if self.rates is not None else {}
-        rows = (tuple(with_rates(r, host_rates.get(r.key)) for r in rows[0]), *rows[1:])
-        for pane_id, pane_rows in zip(HOST_PANES, rows, strict=True):
+        show_interface_rows(self.pane("interfaces"), self.view, rows[0], self.rates)
+        for pane_id, pane_rows in zip(HOST_PANES[1:], rows[1:], strict=True):
             self.pane(pane_id).set_rows(pane_rows)
+        for pane_id in HOST_PANES:
             set_titles(
                 self.screen_main.query_one(f"#{pane_id}-pane"), PANE_TITLES[pane_id], scope_name
             )

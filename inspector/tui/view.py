@@ -359,6 +359,7 @@ class SnapshotView:
         self.container_measure = tuple(with_rates(r, None) for r in self.container_rows.values())
         """What the Containers columns are fitted to: every row, with its rate cells."""
         self.interface_rows = tuple(self._interface_row(i) for i in snapshot.host.interfaces)
+        self._interface_measure = tuple(with_rates(r, None) for r in self.interface_rows)
         self.host_route_rows = route_rows(snapshot.host.routes)
         self.routes_by_key = dict(
             zip((r.key for r in self.host_route_rows), snapshot.host.routes, strict=True)
@@ -443,6 +444,19 @@ class SnapshotView:
 
     def shares_host_stack(self, c: Container) -> bool:
         return c.running and (c.netns_shared_with == "host" or c.network_mode == "host")
+
+    def interface_row(self, name: str) -> Row | None:
+        """The host link ``name``'s row (without rates); None when it is not one."""
+        found = self._iface_row.get(name)
+        return found[1] if found is not None else None
+
+    def interface_measure_for(self, rows: tuple[Row, ...]) -> tuple[Row, ...]:
+        """What the Interfaces columns are fitted to when they show ``rows``: those rows
+        with blank rate cells (the rate columns' width is fixed), so that a rates tick
+        can patch its cells in (``Pane.patch_rows``); made once for every host link."""
+        if rows is self.interface_rows:
+            return self._interface_measure
+        return tuple(with_rates(r, None) for r in rows)
 
     def interface_rows_for(self, c: Container) -> tuple[Row, ...]:
         if self.shares_host_stack(c):

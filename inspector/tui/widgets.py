@@ -20,6 +20,7 @@ from textual.widgets._footer import FooterKey
 from textual.widgets.data_table import RowKey
 
 from inspector.model.safe import safe
+from inspector.tui.row_patch import patch_row
 from inspector.tui.view import (
     GAP,
     Column,
@@ -296,10 +297,14 @@ class Pane(DataTable[Text]):
             self._behind[after.key] = self._behind.get(after.key, frozenset()) | moved
 
     def _draw_cells(self, row: Row, cells: Collection[int]) -> None:
-        for n in cells:
-            self.update_cell(
-                row.key, self._columns[n].key, self._cell(n, row.cells[n], row.style_of(n))
-            )
+        """Put in ``cells`` of ``row`` and repaint that row's line alone (``patch_row``)."""
+        if not cells:
+            return
+        values = {self._columns[n].key: self._cell(n, row.cells[n], row.style_of(n)) for n in cells}
+        if patch_row(self, row.key, self._index[row.key], values):
+            return
+        for column, value in values.items():  # a DataTable this does not know: all of it
+            self.update_cell(row.key, column, value)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
