@@ -3,6 +3,8 @@ rows before reads, progress patched in, counters read only for what is on screen
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import pytest
@@ -14,7 +16,8 @@ from inspector.live.runner import Live, LiveUpdate
 from inspector.live.sampler import sample
 from inspector.model.snapshot import Container, HostNetwork, Interface, PeerRef, Snapshot
 from inspector.tui import row_patch
-from inspector.tui.app import make_app
+from inspector.tui.app import CnetApp, make_app
+from inspector.tui.view import Row
 from inspector.tui.widgets import Pane
 from tests.test_scale import OTHERS, OtherNamespacesReader
 from tests.test_tui import SIZE, sync, wait_for
@@ -188,31 +191,47 @@ def drawn_rows(table: Pane) -> list[str]:
     return drawn
 
 
-@sync
-async def test_a_rates_tick_repaints_only_the_rows_whose_cells_changed() -> None:
-    """One workload's rate moves, the others' cells say the same: that row's line alone
-    is rendered again, with its new rate (``update_cell`` repainted every row in view)."""
+@contextlib.asynccontextmanager
+async def one_moves(name: str) -> AsyncIterator[tuple[CnetApp, Callable[[], Awaitable[None]]]]:
+    """A TUI over ``bridged(200)`` with a first rates tick drawn, in which every workload
+    moved 1,000 B/s each way; ``tick()`` draws the next, in which only ``name`` moved more
+    (5,000 B/s: ``4.9K``) and every other row's cells say the same."""
     snap = bridged(200)
     feed = ScriptedRates()
     app = make_app(snap, rates=feed)
     async with app.run_test(size=(200, 40)) as pilot:
         await wait_for(pilot, feed.started.is_set)
-        rates = scripted_rates(
-            snap, 2, lambda t, name: 5000 if t == 2 and name == "w0002" else 1000
-        )
-        table = app.pane("containers")
+        rates = scripted_rates(snap, 2, lambda t, n: 5000 if t == 2 and n == name else 1000)
         feed.push(rates[0])
         await wait_for(pilot, lambda: app.rates is rates[0])
         await pilot.pause()
+
+        async def tick() -> None:
+            feed.push(rates[1])
+            await wait_for(pilot, lambda: app.rates is rates[1])
+            await pilot.pause()
+
+        yield app, tick
+
+
+def rx_shown(table: Pane, key: str) -> tuple[str, str]:
+    """Row ``key``'s Rx/s cell as the table holds it, and its line as the table renders it."""
+    column = next(c.key for c in table._columns if c.label.startswith("Rx"))
+    line = table.render_line(table.get_row_index(key) + 1 - int(table.scroll_y))
+    return table.get_cell(key, column).plain.strip(), line.text
+
+
+@sync
+async def test_a_rates_tick_repaints_only_the_rows_whose_cells_changed() -> None:
+    """One workload's rate moves, the others' cells say the same: that row's line alone
+    is rendered again, with its new rate (``update_cell`` repainted every row in view)."""
+    async with one_moves("w0002") as (app, tick):
+        table = app.pane("containers")
         drawn = drawn_rows(table)
-        feed.push(rates[1])
-        await wait_for(pilot, lambda: app.rates is rates[1])
-        await pilot.pause()
+        await tick()
         assert set(drawn) == {"w0002"}
-        column = next(c.key for c in table._columns if c.label.startswith("Rx"))
-        assert table.get_cell("w0002", column).plain.strip() == "4.9K"
-        line = table.render_line(table.get_row_index("w0002") + 1 - int(table.scroll_y))
-        assert "4.9K" in line.text
+        cell, line = rx_shown(table, "w0002")
+        assert cell == "4.9K" and "4.9K" in line
 
 
 @sync
@@ -222,51 +241,30 @@ async def test_a_table_whose_internals_are_not_known_is_updated_whole(
     """Another Textual's DataTable (a cache this does not know): ``update_cell`` as before,
     every row in view repainted, and the new rate shown all the same."""
     monkeypatch.setattr(row_patch, "_CACHES", (*row_patch._CACHES, ("_gone_cache", 0, "y")))
-    snap = bridged(200)
-    feed = ScriptedRates()
-    app = make_app(snap, rates=feed)
-    async with app.run_test(size=(200, 40)) as pilot:
-        await wait_for(pilot, feed.started.is_set)
-        rates = scripted_rates(
-            snap, 2, lambda t, name: 5000 if t == 2 and name == "w0002" else 1000
-        )
+    async with one_moves("w0002") as (app, tick):
         table = app.pane("containers")
-        feed.push(rates[0])
-        await wait_for(pilot, lambda: app.rates is rates[0])
-        await pilot.pause()
         drawn = drawn_rows(table)
-        feed.push(rates[1])
-        await wait_for(pilot, lambda: app.rates is rates[1])
-        await pilot.pause()
+        await tick()
         assert {"w0002", "w0003"} <= set(drawn)
-        line = table.render_line(table.get_row_index("w0002") + 1 - int(table.scroll_y))
-        assert "4.9K" in line.text
+        assert "4.9K" in rx_shown(table, "w0002")[1]
 
 
 @sync
 async def test_a_rates_tick_patches_the_host_links_that_moved_into_the_interfaces_pane() -> None:
     """The Interfaces pane shows the host links; a tick that moved one patches its rate
     cells in, and the pane is not given its rows again."""
-    snap = bridged(200)
-    feed = ScriptedRates()
-    app = make_app(snap, rates=feed)
-    async with app.run_test(size=(200, 40)) as pilot:
-        await wait_for(pilot, feed.started.is_set)
-        rates = scripted_rates(
-            snap, 2, lambda t, name: 5000 if t == 2 and name == "w0000" else 1000
-        )
-        feed.push(rates[0])
-        await wait_for(pilot, lambda: app.rates is rates[0])
-        await pilot.pause()
+    async with one_moves("w0000") as (app, tick):
         links = app.pane("interfaces")
         assert "veth0000" in {r.key for r in links.rows_shown}  # w0000's host side
         given: list[int] = []
         set_rows = links.set_rows
-        links.set_rows = lambda rows, **kw: given.append(len(rows)) or set_rows(rows, **kw)  # type: ignore[method-assign]
+
+        def counted(rows: Sequence[Row], **kw: Any) -> None:
+            given.append(len(rows))
+            set_rows(rows, **kw)
+
+        links.set_rows = counted  # type: ignore[method-assign]
         drawn = drawn_rows(links)
-        feed.push(rates[1])
-        await wait_for(pilot, lambda: app.rates is rates[1])
-        await pilot.pause()
+        await tick()
         assert given == [] and set(drawn) == {"veth0000"}
-        column = next(c.key for c in links._columns if c.label.startswith("Rx"))
-        assert links.get_cell("veth0000", column).plain.strip() == "4.9K"
+        assert rx_shown(links, "veth0000")[0] == "4.9K"
