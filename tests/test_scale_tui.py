@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets.data_table import RowKey
 
 from inspector.collect.counters import Counters
@@ -173,8 +174,9 @@ async def test_a_rates_tick_draws_only_the_rows_in_view_and_the_rest_when_they_c
         await pilot.press("G")
         await pilot.pause()
         column = next(n for n, c in enumerate(table._columns) if c.label.startswith("Rx"))
-        cell = table.get_cell(last.key, table._columns[column].key)
-        assert last.cells[column] and last.cells[column] in cell.plain
+        cell, line = rx_shown(table, last.key)
+        assert last.cells[column] and last.cells[column] == cell
+        assert f" {cell} " in line  # drawn on screen, not only held
 
 
 def drawn_rows(table: Pane) -> list[str]:
@@ -192,7 +194,9 @@ def drawn_rows(table: Pane) -> list[str]:
 
 
 @contextlib.asynccontextmanager
-async def one_moves(name: str) -> AsyncIterator[tuple[CnetApp, Callable[[], Awaitable[None]]]]:
+async def one_moves(
+    name: str,
+) -> AsyncIterator[tuple[CnetApp, Pilot[int], Callable[[], Awaitable[None]]]]:
     """A TUI over ``bridged(200)`` with a first rates tick drawn, in which every workload
     moved 1,000 B/s each way; ``tick()`` draws the next, in which only ``name`` moved more
     (5,000 B/s: ``4.9K``) and every other row's cells say the same."""
@@ -211,7 +215,7 @@ async def one_moves(name: str) -> AsyncIterator[tuple[CnetApp, Callable[[], Awai
             await wait_for(pilot, lambda: app.rates is rates[1])
             await pilot.pause()
 
-        yield app, tick
+        yield app, pilot, tick
 
 
 def rx_shown(table: Pane, key: str) -> tuple[str, str]:
@@ -225,7 +229,7 @@ def rx_shown(table: Pane, key: str) -> tuple[str, str]:
 async def test_a_rates_tick_repaints_only_the_rows_whose_cells_changed() -> None:
     """One workload's rate moves, the others' cells say the same: that row's line alone
     is rendered again, with its new rate (``update_cell`` repainted every row in view)."""
-    async with one_moves("w0002") as (app, tick):
+    async with one_moves("w0002") as (app, _, tick):
         table = app.pane("containers")
         drawn = drawn_rows(table)
         await tick()
@@ -241,7 +245,7 @@ async def test_a_table_whose_internals_are_not_known_is_updated_whole(
     """Another Textual's DataTable (a cache this does not know): ``update_cell`` as before,
     every row in view repainted, and the new rate shown all the same."""
     monkeypatch.setattr(row_patch, "_CACHES", (*row_patch._CACHES, ("_gone_cache", 0, "y")))
-    async with one_moves("w0002") as (app, tick):
+    async with one_moves("w0002") as (app, _, tick):
         table = app.pane("containers")
         drawn = drawn_rows(table)
         await tick()
@@ -253,7 +257,7 @@ async def test_a_table_whose_internals_are_not_known_is_updated_whole(
 async def test_a_rates_tick_patches_the_host_links_that_moved_into_the_interfaces_pane() -> None:
     """The Interfaces pane shows the host links; a tick that moved one patches its rate
     cells in, and the pane is not given its rows again."""
-    async with one_moves("w0000") as (app, tick):
+    async with one_moves("w0000") as (app, _, tick):
         links = app.pane("interfaces")
         assert "veth0000" in {r.key for r in links.rows_shown}  # w0000's host side
         given: list[int] = []
@@ -268,3 +272,22 @@ async def test_a_rates_tick_patches_the_host_links_that_moved_into_the_interface
         await tick()
         assert given == [] and set(drawn) == {"veth0000"}
         assert rx_shown(links, "veth0000")[0] == "4.9K"
+
+
+@sync
+async def test_a_row_that_moved_out_of_view_is_drawn_anew_when_it_scrolls_back() -> None:
+    """Its line was drawn (and kept by the table) before it went out of view; a tick moved
+    it meanwhile: back in view, the line shows the new rate, not the kept one."""
+    async with one_moves("w0002") as (app, pilot, tick):
+        table = app.pane("containers")
+        cell, line = rx_shown(table, "w0002")
+        assert cell != "4.9K" and f" {cell} " in line
+        table.focus()
+        await pilot.press("G")
+        await pilot.pause()
+        assert table.get_row_index("w0002") not in table._in_view()
+        await tick()
+        await pilot.press("g")
+        await pilot.pause()
+        cell, line = rx_shown(table, "w0002")
+        assert cell == "4.9K" and " 4.9K " in line
