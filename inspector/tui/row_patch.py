@@ -7,7 +7,7 @@ idle UI's largest cost (a rates tick changes a few cells of a few rows each seco
 
 Here the values go into the table's data directly, only the changed rows' entries leave
 its caches, and only their lines are refreshed.  This reads DataTable's private
-attributes (Textual 0.80 to 8 name them the same); when one is missing, ``patch_row``
+attributes as Textual 8 names them; when one is missing (another Textual), ``patch_row``
 says so and the caller falls back to ``update_cell``.
 """
 
@@ -55,5 +55,5 @@ def patch_row(table: DataTable[Text], key: str, index: int, values: Mapping[str,
         for stale in [k for k in keys if k[at] == row[by]]:
             cache.discard(stale)
     width = max(table.size.width, table.virtual_size.width)
-    table._refresh_region(Region(0, y, width, 1))
+    table.refresh(Region(0, y, width, 1).translate(-table.scroll_offset))  # as on screen
     return True
