@@ -283,9 +283,9 @@ class Pane(DataTable[Text]):
         self, index: int, before: Row, after: Row, cells: Iterable[int], view: range
     ) -> None:
         """Draw the cells of ``cells`` in which ``after`` differs from ``before``, if the row
-        is in ``view``; else note them, to be drawn when it scrolls in (``_catch_up``).
-        Each ``update_cell`` repaints the whole table: at 1,000 rows, redrawing it every
-        second for rows nobody saw was most of the idle UI's cost."""
+        is in ``view``; else note them, to be drawn when it scrolls in (``_catch_up``):
+        at 1,000 rows, drawing every second for rows nobody saw was most of the idle UI's
+        cost."""
         moved = frozenset(
             n
             for n in cells
@@ -315,12 +315,10 @@ class Pane(DataTable[Text]):
         if not self._behind:
             return
         view = self._in_view()
-        for key in list(self._behind):
-            index = self._index.get(key)
-            if index is None or index >= len(self._rows):
-                del self._behind[key]
-            elif index in view:
-                self._draw_cells(self._rows[index], self._behind.pop(key))
+        for row in self._rows[view.start : view.stop]:
+            cells = self._behind.pop(row.key, None)
+            if cells:
+                self._draw_cells(row, cells)
 
     def _show(self, rows: Sequence[Row]) -> None:
         new = tuple(rows)
